@@ -1,0 +1,143 @@
+"""The public capture form, built per landing page."""
+
+import copy
+import time
+import zoneinfo
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Div, Field, Layout, Submit
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.core.validators import RegexValidator
+from django_countries import countries
+
+from capture.models import LandingPage, Lead
+
+_started_signer = signing.TimestampSigner(salt="capture.form-started")
+_TIME_ZONES = zoneinfo.available_timezones()
+_DISPOSABLE_DOMAINS = frozenset(
+    {
+        "10minutemail.com", "guerrillamail.com", "mailinator.com", "maildrop.cc",
+        "sharklasers.com", "temp-mail.org", "tempmail.com", "throwawaymail.com",
+        "trashmail.com", "yopmail.com", "getnada.com", "dispostable.com",
+    }
+)  # fmt: skip
+phone_validator = RegexValidator(
+    r"^\+?[0-9 ()./-]{5,}$",
+    "Enter a phone number using digits, spaces and + ( ) - . only.",
+)
+
+# Form fields for the optional lead fields a page may ask for.
+LEAD_FORM_FIELDS: dict[str, forms.Field] = {
+    "first_name": forms.CharField(label="First name", max_length=100),
+    "last_name": forms.CharField(label="Last name", max_length=100),
+    "phone": forms.CharField(label="Phone", max_length=40, validators=[phone_validator]),
+    "company": forms.CharField(label="Company", max_length=200),
+    "job_title": forms.CharField(label="Job title", max_length=200),
+    "company_size": forms.ChoiceField(
+        label="Company size", choices=[("", "Choose…"), *Lead.CompanySize.choices]
+    ),
+    "industry": forms.CharField(label="Industry", max_length=100),
+    "country": forms.ChoiceField(label="Country", choices=[("", "Choose…"), *countries]),
+}
+AUTOCOMPLETE = {
+    "email": "email",
+    "first_name": "given-name",
+    "last_name": "family-name",
+    "phone": "tel",
+    "company": "organization",
+    "job_title": "organization-title",
+    "country": "country",
+}
+# Hidden fields carried from the landing URL and the browser, clipped to what we store.
+TRACKING_FIELDS = {
+    "utm_source": 100,
+    "utm_medium": 100,
+    "utm_campaign": 100,
+    "utm_term": 100,
+    "utm_content": 100,
+    "referrer": 2000,
+    "time_zone": 64,
+}
+
+
+def form_started_token() -> str:
+    return _started_signer.sign(str(time.time()))
+
+
+class CaptureForm(forms.Form):
+    email = forms.EmailField(label="Work email", max_length=254)
+    # Honeypot: hidden from people by CSS and aria-hidden, filled in by naive bots.
+    website = forms.CharField(required=False, label="Leave this field empty")
+    started = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, page: LandingPage, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.page = page
+        for name in page.fields_shown:
+            if name in LEAD_FORM_FIELDS:
+                self.fields[name] = copy.deepcopy(LEAD_FORM_FIELDS[name])
+                self.fields[name].required = name in page.fields_required
+        if page.qualifying_question and page.choices:
+            self.fields["answer"] = forms.ChoiceField(
+                label=page.qualifying_question,
+                choices=[(choice, choice) for choice in page.choices],
+                widget=forms.RadioSelect,
+            )
+        if page.consent_text:
+            self.fields["consent"] = forms.BooleanField(
+                label=page.consent_text,
+                error_messages={"required": "Please tick this box so we may contact you."},
+            )
+        for name in TRACKING_FIELDS:
+            self.fields[name] = forms.CharField(
+                widget=forms.HiddenInput, required=False, strip=True
+            )
+        for name, token in AUTOCOMPLETE.items():
+            if name in self.fields:
+                self.fields[name].widget.attrs["autocomplete"] = token
+        self.fields["website"].widget.attrs.update(tabindex="-1", autocomplete="off")
+        self.initial.setdefault("started", form_started_token())
+        self.helper = self._helper()
+
+    def _helper(self) -> FormHelper:
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True  # the template renders the token
+        visible = [name for name in self.fields if name not in TRACKING_FIELDS]
+        visible = [n for n in visible if n not in ("website", "started")]
+        helper.layout = Layout(
+            *[Field(name) for name in visible],
+            Div(Field("website"), css_class="lf-hp", aria_hidden="true"),
+            *[Field(name) for name in ("started", *TRACKING_FIELDS)],
+            Submit("submit", self.page.cta_label, css_class="btn-lg w-100"),
+        )
+        return helper
+
+    def looks_automated(self) -> bool:
+        """True when a bot sent the form: honeypot filled, or sent back too fast."""
+        if self.data.get("website"):
+            return True
+        try:
+            started = float(_started_signer.unsign(self.data.get("started", "")))
+        except (signing.BadSignature, ValueError):
+            return True
+        return time.time() - started < settings.CAPTURE_MIN_FILL_SECONDS
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        domain = email.rpartition("@")[2]
+        if settings.CAPTURE_BLOCK_DISPOSABLE and domain in _DISPOSABLE_DOMAINS:
+            raise forms.ValidationError("Please use a permanent email address.")
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name, limit in TRACKING_FIELDS.items():
+            cleaned[name] = (cleaned.get(name) or "")[:limit]
+        if cleaned["time_zone"] not in _TIME_ZONES:
+            # Reported by the browser, not typed: unknown means "use the fallback".
+            cleaned["time_zone"] = ""
+        return cleaned

@@ -1,0 +1,253 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django_countries.fields import CountryField
+
+
+class Campaign(models.Model):
+    class Channel(models.TextChoices):
+        PAID_SEARCH = "paid_search", "Paid search"
+        PAID_SOCIAL = "paid_social", "Paid social"
+        SEO = "seo", "SEO"
+        REFERRAL = "referral", "Referral"
+        EMAIL = "email", "Email"
+        EVENT = "event", "Event"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    utm_campaign = models.SlugField(
+        "utm_campaign key",
+        max_length=100,
+        unique=True,
+        help_text="Submissions whose utm_campaign equals this key are attributed to it.",
+    )
+    spend = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(spend__gte=0), name="campaign_spend_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="campaign_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LandingPage(models.Model):
+    class Field(models.TextChoices):
+        """Lead fields a page may ask for besides the email, which every page asks."""
+
+        FIRST_NAME = "first_name", "First name"
+        LAST_NAME = "last_name", "Last name"
+        PHONE = "phone", "Phone"
+        COMPANY = "company", "Company"
+        JOB_TITLE = "job_title", "Job title"
+        COMPANY_SIZE = "company_size", "Company size"
+        INDUSTRY = "industry", "Industry"
+        COUNTRY = "country", "Country"
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200, help_text="The browser tab's title.")
+    headline = models.CharField(max_length=200)
+    body = models.TextField(
+        blank=True, help_text="Markdown. HTML is sanitised: scripts and styles are removed."
+    )
+    fields_shown = models.JSONField(
+        default=list, blank=True, help_text="Fields asked besides the email."
+    )
+    fields_required = models.JSONField(default=list, blank=True)
+    qualifying_question = models.CharField(max_length=200, blank=True)
+    qualifying_choices = models.TextField(blank=True, help_text="One answer per line.")
+    consent_text = models.TextField(
+        blank=True,
+        help_text="When set, the prospect must tick a box with this text before submitting.",
+    )
+    cta_label = models.CharField("button label", max_length=60, default="Send")
+    testimonial = models.TextField(blank=True)
+    testimonial_author = models.CharField(max_length=120, blank=True)
+    thank_you_text = models.TextField(
+        blank=True, default="Thank you! We have your details and will be in touch shortly."
+    )
+    redirect_url = models.URLField(
+        blank=True, help_text="Send prospects here instead of the thank-you page."
+    )
+    embed_origins = models.TextField(
+        "sites allowed to embed the form",
+        blank=True,
+        help_text="One origin per line, e.g. https://www.example.com",
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="landing_pages"
+    )
+    published = models.BooleanField(default=False)
+    view_count = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def choices(self) -> list[str]:
+        return [line.strip() for line in self.qualifying_choices.splitlines() if line.strip()]
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        return self.embed_origins.split()
+
+
+class Lead(models.Model):
+    class Stage(models.TextChoices):
+        NEW = "new", "New"
+        NURTURING = "nurturing", "Nurturing"
+        SALES_READY = "sales_ready", "Sales ready"
+        CONTACTED = "contacted", "Contacted"
+        BOOKED = "booked", "Booked"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    class Temperature(models.TextChoices):
+        HOT = "hot", "Hot"
+        WARM = "warm", "Warm"
+        COLD = "cold", "Cold"
+
+    class CompanySize(models.TextChoices):
+        XS = "1-9", "1–9"
+        S = "10-49", "10–49"
+        M = "50-249", "50–249"
+        L = "250-999", "250–999"
+        XL = "1000+", "1,000+"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stored normalised (trimmed, lower-cased) by capture; the constraint below is what
+    # makes two simultaneous submissions of one address end as one lead.
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    company_size = models.CharField(max_length=10, choices=CompanySize.choices, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    country = CountryField(blank=True)
+    time_zone = models.CharField(max_length=64, blank=True, help_text="IANA name")
+    answers = models.JSONField(default=dict, blank=True)
+    consent_given_at = models.DateTimeField(null=True, blank=True)
+    consent_text = models.TextField(blank=True)
+    source = models.CharField(max_length=100, blank=True, help_text="First-touch utm_source")
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        help_text="First-touch campaign",
+    )
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
+    # Written only by scoring.
+    score = models.IntegerField(default=0)
+    temperature = models.CharField(
+        max_length=4, choices=Temperature.choices, default=Temperature.COLD
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["email"], name="lead_email_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["temperature", "-score"], name="lead_temp_score_idx"),
+            models.Index(fields=["stage"], name="lead_stage_idx"),
+            models.Index(fields=["-created_at"], name="lead_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Submission(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="submissions")
+    landing_page = models.ForeignKey(
+        LandingPage, on_delete=models.PROTECT, related_name="submissions"
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    data = models.JSONField(default=dict, help_text="The cleaned form data, as submitted")
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    utm_term = models.CharField(max_length=100, blank=True)
+    utm_content = models.CharField(max_length=100, blank=True)
+    referrer = models.CharField(max_length=2000, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["lead", "-created_at"], name="submission_lead_idx"),
+            models.Index(fields=["landing_page", "-created_at"], name="submission_page_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead} on {self.landing_page}"
+
+
+class Activity(models.Model):
+    """A lead's behavioural event log: what scoring reads and the timeline shows."""
+
+    class Kind(models.TextChoices):
+        FORM_SUBMITTED = "form_submitted", "Form submitted"
+        PAGE_VIEWED = "page_viewed", "Page viewed"
+        EMAIL_OPENED = "email_opened", "Email opened"
+        EMAIL_CLICKED = "email_clicked", "Email clicked"
+        BOOKING_MADE = "booking_made", "Booking made"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        EMAIL_BOUNCED = "email_bounced", "Email bounced"
+        CUSTOM = "custom", "Custom event"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["lead", "-occurred_at"], name="activity_lead_time_idx"),
+            models.Index(fields=["kind", "-occurred_at"], name="activity_kind_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.lead} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,198 @@
+"""Capture's writes: a form submission becomes a lead, a submission and an activity."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from capture.models import Activity, Campaign, LandingPage, Lead, Submission
+from capture.signals import activity_recorded, lead_captured
+
+# Lead fields a submission may fill. A blank value never overwrites a stored one; a
+# non-blank one replaces it (latest wins, as in a CRM); the submission keeps history.
+LEAD_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "job_title",
+    "company_size",
+    "industry",
+    "country",
+    "time_zone",
+)
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Where a submission came from, as carried from the landing URL and the browser."""
+
+    utm: Mapping[str, str] = field(default_factory=dict)
+    referrer: str = ""
+    user_agent: str = ""
+    ip: str = ""
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    lead: Lead
+    submission: Submission
+    created: bool
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_ip(ip: str) -> str:
+    return salted_hmac("capture.ip", ip, algorithm="sha256").hexdigest() if ip else ""
+
+
+def capture_submission(
+    *,
+    page: LandingPage,
+    data: Mapping[str, Any],
+    tracking: Tracking,
+    answer: str = "",
+    consent_given: bool = False,
+) -> CaptureResult:
+    """Upsert the lead by normalised email and record the submission, in one transaction.
+
+    `data` is the cleaned form data; it is stored whole on the Submission. The lead row is
+    inserted with ON CONFLICT DO NOTHING and then locked, so simultaneous submissions of
+    one address queue up on the row instead of racing a check-then-insert.
+    """
+    email = normalise_email(data["email"])
+    values = {name: str(data[name]) for name in LEAD_FIELDS if data.get(name)}
+    utm = {name: tracking.utm.get(name, "") for name in UTM_FIELDS}
+    campaign = _campaign_for(page=page, utm_campaign=utm["utm_campaign"])
+    now = timezone.now()
+    answers = {page.qualifying_question: answer} if answer and page.qualifying_question else {}
+
+    with transaction.atomic():
+        candidate = Lead(
+            email=email,
+            answers=answers,
+            source=utm["utm_source"],
+            campaign=campaign,
+            stage=Lead.Stage.NEW,
+            **values,
+        )
+        if consent_given:
+            candidate.consent_given_at, candidate.consent_text = now, page.consent_text
+        Lead.objects.bulk_create([candidate], ignore_conflicts=True)
+        lead = Lead.objects.select_for_update().get(email=email)
+        created = lead.uid == candidate.uid
+        if not created:
+            _merge_into(
+                lead=lead,
+                values=values,
+                answers=answers,
+                source=utm["utm_source"],
+                campaign=campaign,
+                consent_at=now if consent_given else None,
+                consent_text=page.consent_text,
+            )
+        submission = Submission.objects.create(
+            lead=lead,
+            landing_page=page,
+            campaign=campaign,
+            data=_jsonable(data),
+            referrer=tracking.referrer,
+            user_agent=tracking.user_agent,
+            ip_hash=hash_ip(tracking.ip),
+            **utm,
+        )
+        Activity.objects.create(
+            lead=lead,
+            kind=Activity.Kind.FORM_SUBMITTED,
+            occurred_at=now,
+            metadata={
+                "landing_page": page.slug,
+                "submission_id": submission.pk,
+                **{k: v for k, v in utm.items() if v},
+            },
+        )
+        transaction.on_commit(
+            lambda: lead_captured.send(
+                sender=Lead,
+                lead_id=lead.pk,
+                submission_id=submission.pk,
+                landing_page_id=page.pk,
+                created=created,
+            )
+        )
+    return CaptureResult(lead=lead, submission=submission, created=created)
+
+
+def record_activity(
+    *,
+    lead: Lead,
+    kind: str,
+    occurred_at: datetime | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Activity:
+    """Append one behavioural event to a lead's log and announce it on commit."""
+    with transaction.atomic():
+        activity = Activity.objects.create(
+            lead=lead,
+            kind=kind,
+            occurred_at=occurred_at or timezone.now(),
+            metadata=dict(metadata or {}),
+        )
+        transaction.on_commit(
+            lambda: activity_recorded.send(
+                sender=Activity, lead_id=lead.pk, activity_id=activity.pk, kind=kind
+            )
+        )
+    return activity
+
+
+def _campaign_for(*, page: LandingPage, utm_campaign: str) -> Campaign | None:
+    if utm_campaign:
+        matched = Campaign.objects.filter(utm_campaign=utm_campaign).first()
+        if matched is not None:
+            return matched
+    return page.campaign
+
+
+def _merge_into(
+    *,
+    lead: Lead,
+    values: Mapping[str, str],
+    answers: Mapping[str, str],
+    source: str,
+    campaign: Campaign | None,
+    consent_at: datetime | None,
+    consent_text: str,
+) -> None:
+    changed = [name for name, value in values.items() if getattr(lead, name) != value]
+    for name in changed:
+        setattr(lead, name, values[name])
+    if answers and any(lead.answers.get(k) != v for k, v in answers.items()):
+        lead.answers = {**lead.answers, **answers}
+        changed.append("answers")
+    # Attribution is first touch: fill it only where it is still empty.
+    if source and not lead.source:
+        lead.source = source
+        changed.append("source")
+    if campaign is not None and lead.campaign_id is None:
+        lead.campaign = campaign
+        changed.append("campaign")
+    if consent_at is not None:
+        lead.consent_given_at, lead.consent_text = consent_at, consent_text
+        changed += ["consent_given_at", "consent_text"]
+    if changed:
+        lead.save(update_fields=[*changed, "updated_at"])
+
+
+def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: value if isinstance(value, bool | int | float | None) else str(value)
+        for key, value in data.items()
+    }

@@ -1,0 +1,10 @@
+"""Facts capture announces, sent on commit by its services (see DESIGN.md).
+
+lead_captured: sender=Lead, lead_id, submission_id, landing_page_id, created
+activity_recorded: sender=Activity, lead_id, activity_id, kind
+"""
+
+from django.dispatch import Signal
+
+lead_captured = Signal()
+activity_recorded = Signal()

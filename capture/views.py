@@ -1,0 +1,113 @@
+from django.conf import settings
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from capture.forms import TRACKING_FIELDS, CaptureForm
+from capture.models import LandingPage
+from capture.rendering import render_markdown
+from capture.selectors import landing_page_get_for_visitor
+from capture.services import UTM_FIELDS, Tracking, capture_submission
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
+    return _capture_view(request, slug=slug, embed=False)
+
+
+# The embed runs in an iframe on another site, where browsers withhold our CSRF cookie
+# (third-party cookies). A lead form acts for no logged-in user, so CSRF protects nothing
+# there; the signed "started" token, the honeypot and the rate limit still apply.
+@csrf_exempt
+@xframe_options_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def landing_page_embed(request: HttpRequest, slug: str) -> HttpResponse:
+    return _capture_view(request, slug=slug, embed=True)
+
+
+def thanks(request: HttpRequest, slug: str) -> HttpResponse:
+    page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
+    return render(request, "capture/thanks.html", {"page": page, "preview": preview})
+
+
+@xframe_options_exempt
+def thanks_embed(request: HttpRequest, slug: str) -> HttpResponse:
+    page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
+    response = render(
+        request, "capture/thanks.html", {"page": page, "preview": preview, "embed": True}
+    )
+    return _allow_framing(response, page=page)
+
+
+def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpResponse:
+    page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
+    status = 200
+    if request.method == "POST":
+        if _rate_limited(request):
+            response = render(request, "capture/rate_limited.html", {"page": page}, status=429)
+            response["Retry-After"] = "60"
+            return response
+        form = CaptureForm(request.POST, page=page)
+        if form.looks_automated():
+            return _after_submit(page=page, embed=embed)
+        if form.is_valid():
+            data = form.cleaned_data
+            capture_submission(
+                page=page,
+                data={k: v for k, v in data.items() if k not in ("website", "started")},
+                tracking=Tracking(
+                    utm={name: data[name] for name in UTM_FIELDS},
+                    referrer=data["referrer"],
+                    user_agent=request.headers.get("User-Agent", "")[:500],
+                    ip=request.META.get(settings.RATELIMIT_IP_META_KEY, ""),
+                ),
+                answer=data.get("answer", ""),
+                consent_given=bool(data.get("consent")),
+            )
+            return _after_submit(page=page, embed=embed)
+        status = 400
+    else:
+        initial = {name: request.GET.get(name, "") for name in UTM_FIELDS}
+        initial["referrer"] = request.headers.get("Referer", "")
+        form = CaptureForm(
+            page=page, initial={k: v[: TRACKING_FIELDS[k]] for k, v in initial.items()}
+        )
+        if not preview:
+            LandingPage.objects.filter(pk=page.pk).update(view_count=F("view_count") + 1)
+    context = {
+        "page": page,
+        "form": form,
+        "preview": preview,
+        "embed": embed,
+        "body_html": render_markdown(page.body),
+    }
+    template = "capture/embed.html" if embed else "capture/landing_page.html"
+    response = render(request, template, context, status=status)
+    return _allow_framing(response, page=page) if embed else response
+
+
+def _rate_limited(request: HttpRequest) -> bool:
+    rate = settings.CAPTURE_RATE_LIMIT
+    if rate in ("", "0"):
+        return False
+    return is_ratelimited(
+        request, group="capture", key="ip", rate=rate, method="POST", increment=True
+    )
+
+
+def _after_submit(*, page: LandingPage, embed: bool) -> HttpResponse:
+    if page.redirect_url and not embed:
+        return HttpResponseRedirect(page.redirect_url)
+    name = "capture:thanks_embed" if embed else "capture:thanks"
+    return HttpResponseRedirect(reverse(name, kwargs={"slug": page.slug}))
+
+
+def _allow_framing(response: HttpResponse, *, page: LandingPage) -> HttpResponse:
+    ancestors = " ".join(["'self'", *page.embed_origin_list])
+    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    return response

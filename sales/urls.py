@@ -1,0 +1,6 @@
+from django.urls import path
+
+from sales import views
+
+app_name = "sales"
+urlpatterns = [path("", views.dashboard, name="dashboard")]

@@ -1,0 +1,144 @@
+import csv
+import io
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from capture.models import LandingPage, Lead, Submission
+from capture.selectors import neutralise_csv_cell
+from capture.services import Tracking, capture_submission
+from tests.factories import LandingPageFactory, LeadFactory, marketer, sales_rep
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def marketer_client(client: Client) -> Client:
+    client.force_login(marketer())
+    return client
+
+
+def test_a_marketer_sees_a_captured_lead_in_the_admin(
+    marketer_client: Client, page: LandingPage, submit: Any
+) -> None:
+    submit(page, email="new.lead@example.com")
+    changelist = marketer_client.get(reverse("admin:capture_lead_changelist"))
+    assert changelist.status_code == 200
+    assert "new.lead@example.com" in changelist.content.decode()
+    lead = Lead.objects.get()
+    detail = marketer_client.get(reverse("admin:capture_lead_change", args=[lead.pk]))
+    assert detail.status_code == 200
+    assert page.title in detail.content.decode(), "the submission is shown inline"
+
+
+def test_the_lead_list_searches_and_filters(marketer_client: Client) -> None:
+    LeadFactory(email="ada@analytical.example", company="Analytical", stage="won")
+    LeadFactory(email="bob@builder.example", company="Builder", stage="new")
+    url = reverse("admin:capture_lead_changelist")
+    found = marketer_client.get(url, {"q": "analytical"}).content.decode()
+    assert "ada@analytical.example" in found and "bob@builder.example" not in found
+    won = marketer_client.get(url, {"stage__exact": "won"}).content.decode()
+    assert "ada@analytical.example" in won and "bob@builder.example" not in won
+
+
+def test_the_landing_page_admin_shows_counts_preview_and_embed_snippet(
+    marketer_client: Client, settings: Any
+) -> None:
+    page = LandingPageFactory(view_count=4)
+    for i in range(2):
+        capture_submission(page=page, data={"email": f"p{i}@example.com"}, tracking=Tracking())
+    changelist = marketer_client.get(reverse("admin:capture_landingpage_changelist"))
+    html = changelist.content.decode()
+    assert "50.0%" in html, "conversion = 2 submissions / 4 views"
+    change = marketer_client.get(reverse("admin:capture_landingpage_change", args=[page.pk]))
+    html = change.content.decode()
+    assert f"{settings.SITE_URL}/l/{page.slug}/embed/" in html
+    assert "&lt;iframe" in html
+    assert f'href="/l/{page.slug}/"' in html
+
+
+def test_a_marketer_creates_a_landing_page(marketer_client: Client) -> None:
+    response = marketer_client.post(
+        reverse("admin:capture_landingpage_add"),
+        {
+            "title": "Webinar", "slug": "webinar", "headline": "Join us", "body": "",
+            "fields_shown": ["first_name", "company"], "fields_required": ["company"],
+            "qualifying_question": "", "qualifying_choices": "", "consent_text": "",
+            "cta_label": "Register", "thank_you_text": "See you there", "redirect_url": "",
+            "embed_origins": "https://www.example.com", "published": "on",
+            "testimonial": "", "testimonial_author": "",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = LandingPage.objects.get(slug="webinar")
+    assert page.fields_shown == ["first_name", "company"]
+    assert Client().get("/l/webinar/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"fields_shown": ["first_name"], "fields_required": ["company"]},
+         "A required field must also be shown."),
+        ({"qualifying_question": "When?", "qualifying_choices": ""},
+         "Give at least one answer for the question."),
+        ({"embed_origins": "www.example.com/path"}, "is not an origin"),
+    ],
+)  # fmt: skip
+def test_the_landing_page_form_explains_bad_settings(
+    marketer_client: Client, overrides: dict[str, Any], message: str
+) -> None:
+    data = {"title": "T", "slug": "t", "headline": "H", "cta_label": "Send",
+            "thank_you_text": "Thanks", **overrides}  # fmt: skip
+    response = marketer_client.post(reverse("admin:capture_landingpage_add"), data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not LandingPage.objects.exists()
+
+
+def test_submissions_are_read_only(marketer_client: Client, page: LandingPage) -> None:
+    submission = capture_submission(page=page, data={"email": "a@example.com"},
+                                    tracking=Tracking()).submission  # fmt: skip
+    url = reverse("admin:capture_submission_change", args=[submission.pk])
+    assert marketer_client.get(url).status_code == 200
+    assert marketer_client.post(url, {"utm_source": "forged"}).status_code == 403
+    assert marketer_client.get(reverse("admin:capture_submission_add")).status_code == 403
+    submission.refresh_from_db()
+    assert submission.utm_source == ""
+    assert Submission.objects.count() == 1
+
+
+def test_the_csv_export_defuses_formulas(marketer_client: Client) -> None:
+    lead = LeadFactory(first_name="=HYPERLINK(\"http://evil\")", last_name="+1", company="@SUM(A1)",
+                       job_title="-2+3", industry="Plain")  # fmt: skip
+    response = marketer_client.post(
+        reverse("admin:capture_lead_changelist"),
+        {"action": "export_csv", "_selected_action": [lead.pk]},
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0]["first_name"] == '\'=HYPERLINK("http://evil")'
+    assert rows[0]["last_name"] == "'+1"
+    assert rows[0]["company"] == "'@SUM(A1)"
+    assert rows[0]["job_title"] == "'-2+3"
+    assert rows[0]["industry"] == "Plain"
+    assert rows[0]["email"] == lead.email
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"),
+     ("a=b", "a=b"), ("", ""), (None, ""), (42, "42")],
+)  # fmt: skip
+def test_neutralise_csv_cell(value: object, expected: str) -> None:
+    assert neutralise_csv_cell(value) == expected
+
+
+def test_a_sales_rep_cannot_use_the_admin(client: Client) -> None:
+    client.force_login(sales_rep())
+    response = client.get(reverse("admin:capture_lead_changelist"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]

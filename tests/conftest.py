@@ -1,0 +1,71 @@
+import importlib
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.test import Client
+from django.urls import reverse
+
+from capture.forms import _started_signer
+from capture.models import LandingPage
+from tests.factories import LandingPageFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Put back what data migrations wrote, which a transactional test's flush removes."""
+    with django_db_blocker.unblock():
+        groups = importlib.import_module("capture.migrations.0002_groups")
+        groups.create_groups(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings: Any) -> None:
+    """Each test gets its own key space in the shared Redis (rate limits, xdist workers)."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    }
+
+
+@pytest.fixture
+def page(db: None) -> LandingPage:
+    return LandingPageFactory()
+
+
+def started_token(seconds_ago: float = 30) -> str:
+    """The form's signed start time, as if the prospect opened it `seconds_ago`."""
+    return _started_signer.sign(str(time.time() - seconds_ago))
+
+
+def valid_form_data(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "email": "ada@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "company": "Analytical Engines Ltd",
+        "job_title": "Director of Engineering",
+        "company_size": "50-249",
+        "country": "GB",
+        "phone": "+44 20 7946 0000",
+        "answer": "Within a month",
+        "consent": "on",
+        "started": started_token(),
+        "website": "",
+        "time_zone": "Europe/London",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+@pytest.fixture
+def submit(client: Client) -> Callable[..., Any]:
+    """POST the capture form of `page` with valid data, overridden by keyword."""
+
+    def _submit(page: LandingPage, *, query: str = "", **overrides: Any) -> Any:
+        url = reverse("capture:landing_page", kwargs={"slug": page.slug}) + query
+        return client.post(url, valid_form_data(**overrides))
+
+    return _submit

@@ -1,0 +1,135 @@
+"""Settings come from the environment; run in fresh interpreters to see real defaults."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = """
+import json, django, os
+os.environ["DJANGO_SETTINGS_MODULE"] = "leadfunnel.settings"
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "debug": s.DEBUG,
+    "db_engine": s.DATABASES["default"]["ENGINE"],
+    "db_name": str(s.DATABASES["default"]["NAME"]),
+    "broker": s.CELERY_BROKER_URL,
+    "broker_folder": getattr(s, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("data_folder_in"),
+    "cache": s.CACHES["default"]["BACKEND"],
+    "mailer": s.MAILERS["default"],
+    "site_url": s.SITE_URL,
+    "allowed_hosts": s.ALLOWED_HOSTS,
+    "min_fill": s.CAPTURE_MIN_FILL_SECONDS,
+    "rate": s.CAPTURE_RATE_LIMIT,
+    "bench": s.BENCH_ENDPOINTS,
+    "acks_late": s.CELERY_TASK_ACKS_LATE,
+    "reject_on_lost": s.CELERY_TASK_REJECT_ON_WORKER_LOST,
+    "prefetch": s.CELERY_WORKER_PREFETCH_MULTIPLIER,
+    "serializer": s.CELERY_TASK_SERIALIZER,
+    "accept": s.CELERY_ACCEPT_CONTENT,
+    "beat": s.CELERY_BEAT_SCHEDULER,
+    "health_checks": s.DATABASES["default"].get("CONN_HEALTH_CHECKS"),
+}))
+"""
+CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "SITE_URL",
+               "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DEFAULT_FROM_EMAIL", "STATIC_MANIFEST",
+               "SECURE_SSL_REDIRECT", "WHITENOISE_USE_FINDERS", "VAR_DIR")  # fmt: skip
+
+
+def _clean_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
+    env.update(overrides)
+    return env
+
+
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=_clean_env(**env), capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _probe(**env: str) -> dict:
+    result = _run("-c", PROBE, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_development_defaults_need_no_server() -> None:
+    values = _probe(DEBUG="1")
+    assert values["db_engine"] == "django.db.backends.sqlite3"
+    assert values["db_name"] == str(ROOT / "var" / "db.sqlite3")
+    assert values["broker"] == "filesystem://"
+    assert values["broker_folder"] == str(ROOT / "var" / "broker" / "out")
+    assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert values["mailer"] == {
+        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "OPTIONS": {"file_path": str(ROOT / "var" / "mail")},
+    }
+    assert values["site_url"] == "http://localhost:8000"
+    assert values["min_fill"] == 2 and values["rate"] == "10/m" and values["bench"] is False
+
+
+def test_celery_is_configured_for_no_lost_work() -> None:
+    values = _probe(DEBUG="1")
+    assert values["acks_late"] and values["reject_on_lost"]
+    assert values["prefetch"] == 1
+    assert values["serializer"] == "json" and values["accept"] == ["json"]
+    assert values["beat"] == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def test_environment_overrides_every_default() -> None:
+    values = _probe(
+        DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="leads.example.com",
+        DATABASE_URL="postgres://u:p@db.example:5432/leads", REDIS_URL="redis://cache:6379/2",
+        CELERY_BROKER_URL="redis://cache:6379/3", EMAIL_URL="smtp://mailer:p@smtp.example:2525",
+        SITE_URL="https://leads.example.com/",
+    )  # fmt: skip
+    assert values["debug"] is False
+    assert values["db_engine"] == "django.db.backends.postgresql"
+    assert values["health_checks"] is True
+    assert values["broker"] == "redis://cache:6379/3"
+    assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["mailer"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert values["mailer"]["OPTIONS"]["host"] == "smtp.example"
+    assert values["mailer"]["OPTIONS"]["port"] == 2525
+    assert values["site_url"] == "https://leads.example.com"
+    assert values["allowed_hosts"] == ["leads.example.com"]
+
+
+def test_production_refuses_to_start_without_a_secret_key() -> None:
+    result = _run("-c", PROBE)
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["0", ""])
+def test_debug_is_off_unless_asked_for(debug: str) -> None:
+    env = {"SECRET_KEY": "y" * 60}
+    if debug:
+        env["DEBUG"] = debug
+    values = _probe(**env)
+    assert values["debug"] is False
+    assert values["allowed_hosts"] == []
+    assert values["mailer"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_check_deploy_is_clean_in_production() -> None:
+    result = _run(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING",
+        DEBUG="0", SECRET_KEY="k3y-" + "Zq8#vR2!mW9$pL4&" * 4, ALLOWED_HOSTS="leads.example.com",
+        DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=os.environ["REDIS_URL"],
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_migrations_match_the_models() -> None:
+    result = _run("manage.py", "makemigrations", "--check", "--dry-run", DEBUG="1",
+                  DATABASE_URL=os.environ["DATABASE_URL"])  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
