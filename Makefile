@@ -14,6 +14,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	.venv/bin/python bench/run.py
 
+screenshots: $(STAMP)
+	.venv/bin/python scripts/screenshots.py --docs
+
 lint: $(STAMP)
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 

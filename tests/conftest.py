@@ -14,12 +14,23 @@ from capture.models import LandingPage
 from tests.factories import LandingPageFactory
 
 
+def _restore_data_migrations() -> None:
+    """Put back what data migrations wrote, which a transactional test's flush removes."""
+    importlib.import_module("capture.migrations.0002_groups").create_groups(apps, None)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
-    """Put back what data migrations wrote, which a transactional test's flush removes."""
     with django_db_blocker.unblock():
-        groups = importlib.import_module("capture.migrations.0002_groups")
-        groups.create_groups(apps, None)
+        _restore_data_migrations()
+
+
+@pytest.fixture(autouse=True)
+def _data_migrations_after_flush(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        _restore_data_migrations()
 
 
 @pytest.fixture(autouse=True)

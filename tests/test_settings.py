@@ -38,7 +38,8 @@ print(json.dumps({
 """
 CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "SITE_URL",
                "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DEFAULT_FROM_EMAIL", "STATIC_MANIFEST",
-               "SECURE_SSL_REDIRECT", "WHITENOISE_USE_FINDERS", "VAR_DIR")  # fmt: skip
+               "SECURE_SSL_REDIRECT", "WHITENOISE_USE_FINDERS", "VAR_DIR",
+               "DJANGO_ALLOW_ASYNC_UNSAFE")  # fmt: skip
 
 
 def _clean_env(**overrides: str) -> dict[str, str]:

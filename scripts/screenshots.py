@@ -1,0 +1,110 @@
+"""`make screenshots`: the app's main screens as PNGs, for the README and for review.
+
+Runs the app on a throwaway SQLite database with the demo data, drives Debian's Chromium
+with Playwright and writes var/screenshots/*.png; with --docs, also docs/screenshots/.
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+PASSWORD = "screenshot-demo-pass"  # noqa: S105 - a throwaway demo database
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", action="store_true", help="also copy to docs/screenshots/")
+    args = parser.parse_args()
+    out = ROOT / "var" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as var_dir:
+        port = _free_port()
+        env = {**os.environ, "DEBUG": "1", "VAR_DIR": var_dir, "DEMO_PASSWORD": PASSWORD,
+               "SITE_URL": f"http://127.0.0.1:{port}", "CAPTURE_MIN_FILL_SECONDS": "0"}  # fmt: skip
+        for name in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL", "CELERY_BROKER_URL"):
+            env.pop(name, None)
+        python = sys.executable
+        subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run([python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+        server = subprocess.Popen(
+            [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            _wait_for(port)
+            _shoot(f"http://127.0.0.1:{port}", out)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    if args.docs:
+        docs = ROOT / "docs" / "screenshots"
+        docs.mkdir(parents=True, exist_ok=True)
+        for png in out.glob("*.png"):
+            shutil.copy(png, docs / png.name)
+    print(f"Screenshots in {out}")
+
+
+def _shoot(base: str, out: Path) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        desktop = browser.new_page(viewport={"width": 1280, "height": 900})
+        desktop.goto(f"{base}/l/free-consultation/?utm_source=google&utm_campaign=spring-consult")
+        desktop.screenshot(path=out / "landing-page.png", full_page=True)
+        desktop.click("text=Book my free consultation")
+        desktop.screenshot(path=out / "landing-page-errors.png", full_page=True)
+
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        phone.goto(f"{base}/l/free-consultation/")
+        phone.screenshot(path=out / "landing-page-phone.png", full_page=True)
+
+        desktop.goto(f"{base}/admin/login/")
+        desktop.fill("#id_username", "marketer")
+        desktop.fill("#id_password", PASSWORD)
+        desktop.click("input[type=submit]")
+        desktop.goto(f"{base}/admin/capture/lead/")
+        desktop.screenshot(path=out / "admin-leads.png")
+        desktop.goto(f"{base}/admin/capture/landingpage/")
+        desktop.screenshot(path=out / "admin-landing-pages.png")
+
+        sales = browser.new_page(viewport={"width": 1280, "height": 700})
+        sales.goto(f"{base}/accounts/login/")
+        sales.fill("#id_username", "sales")
+        sales.fill("#id_password", PASSWORD)
+        sales.click("button[type=submit]")
+        sales.screenshot(path=out / "sales-dashboard.png")
+        browser.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+if __name__ == "__main__":
+    main()
