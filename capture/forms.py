@@ -1,8 +1,8 @@
 """The public capture form, built per landing page."""
 
-import copy
 import time
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.validators import RegexValidator
+from django.utils.functional import cached_property
 from django_countries import countries
 
 from capture.models import LandingPage, Lead
@@ -24,23 +25,25 @@ _DISPOSABLE_DOMAINS = frozenset(
         "trashmail.com", "yopmail.com", "getnada.com", "dispostable.com",
     }
 )  # fmt: skip
+_COUNTRY_CHOICES = [("", "Choose…"), *countries]
 phone_validator = RegexValidator(
     r"^\+?[0-9 ()./-]{5,}$",
     "Enter a phone number using digits, spaces and + ( ) - . only.",
 )
 
-# Form fields for the optional lead fields a page may ask for.
-LEAD_FORM_FIELDS: dict[str, forms.Field] = {
-    "first_name": forms.CharField(label="First name", max_length=100),
-    "last_name": forms.CharField(label="Last name", max_length=100),
-    "phone": forms.CharField(label="Phone", max_length=40, validators=[phone_validator]),
-    "company": forms.CharField(label="Company", max_length=200),
-    "job_title": forms.CharField(label="Job title", max_length=200),
-    "company_size": forms.ChoiceField(
+# Form fields for the optional lead fields a page may ask for, built per form (a deep copy
+# of the 250-country choice field costs more than building it).
+LEAD_FORM_FIELDS: dict[str, Callable[[], forms.Field]] = {
+    "first_name": lambda: forms.CharField(label="First name", max_length=100),
+    "last_name": lambda: forms.CharField(label="Last name", max_length=100),
+    "phone": lambda: forms.CharField(label="Phone", max_length=40, validators=[phone_validator]),
+    "company": lambda: forms.CharField(label="Company", max_length=200),
+    "job_title": lambda: forms.CharField(label="Job title", max_length=200),
+    "company_size": lambda: forms.ChoiceField(
         label="Company size", choices=[("", "Choose…"), *Lead.CompanySize.choices]
     ),
-    "industry": forms.CharField(label="Industry", max_length=100),
-    "country": forms.ChoiceField(label="Country", choices=[("", "Choose…"), *countries]),
+    "industry": lambda: forms.CharField(label="Industry", max_length=100),
+    "country": lambda: forms.ChoiceField(label="Country", choices=_COUNTRY_CHOICES),
 }
 AUTOCOMPLETE = {
     "email": "email",
@@ -78,7 +81,7 @@ class CaptureForm(forms.Form):
         self.page = page
         for name in page.fields_shown:
             if name in LEAD_FORM_FIELDS:
-                self.fields[name] = copy.deepcopy(LEAD_FORM_FIELDS[name])
+                self.fields[name] = LEAD_FORM_FIELDS[name]()
                 self.fields[name].required = name in page.fields_required
         if page.qualifying_question and page.choices:
             self.fields["answer"] = forms.ChoiceField(
@@ -99,10 +102,12 @@ class CaptureForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs["autocomplete"] = token
         self.fields["website"].widget.attrs.update(tabindex="-1", autocomplete="off")
-        self.initial.setdefault("started", form_started_token())
-        self.helper = self._helper()
+        if not self.is_bound:
+            self.initial.setdefault("started", form_started_token())
 
-    def _helper(self) -> FormHelper:
+    @cached_property
+    def helper(self) -> FormHelper:
+        """crispy-forms' layout, built only when the form is rendered."""
         helper = FormHelper()
         helper.form_tag = False
         helper.disable_csrf = True  # the template renders the token

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_celery_beat",
+    "anymail",
     "capture",
     "scoring",
     "nurture",
@@ -164,6 +165,17 @@ def _mailer(url: str) -> dict:
 
 _DEFAULT_EMAIL_URL = f"filemail://{VAR_DIR / 'mail'}" if DEBUG else "smtp://localhost:25"
 MAILERS = {"default": _mailer(env.str("EMAIL_URL", default=_DEFAULT_EMAIL_URL))}
+# An ESP through django-anymail instead: ESP=postmark (mailgun, sendgrid, amazon_ses, …) and
+# its settings as ANYMAIL_<NAME> variables, e.g. ANYMAIL_POSTMARK_SERVER_TOKEN=…,
+# ANYMAIL_WEBHOOK_SECRET=user:password for the tracking webhooks at /anymail/<esp>/tracking/.
+ESP = env.str("ESP", default="")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in env.ENVIRON.items()
+    if name.startswith("ANYMAIL_")
+}
+if ESP:
+    MAILERS["default"] = {"BACKEND": f"anymail.backends.{ESP}.EmailBackend"}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="leadfunnel <hello@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -193,6 +205,14 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Publishing must fail fast when Redis is down: the capture answers at once and the
+    # delivery waits in PostgreSQL for the next tick.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": env.float("NURTURE_PUBLISH_TIMEOUT", default=1.0),
+        "socket_timeout": 5,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("NURTURE_PUBLISH_TIMEOUT", default=1.0)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -206,6 +226,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULE = {
+    "nurture-dispatch-due": {
+        "task": "nurture.tasks.dispatch_due",
+        "schedule": env.float("NURTURE_TICK_SECONDS", default=5.0),
+    },
+}
 
 # Forms -----------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -221,6 +247,21 @@ CAPTURE_BLOCK_DISPOSABLE = env.bool("CAPTURE_BLOCK_DISPOSABLE", default=True)
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 # A bare 200 view at /bench/bare/, the baseline of `make bench`; never on in production.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
+
+# Nurture ---------------------------------------------------------------------------------
+# Seconds to wait for the broker when handing over a delivery; beyond it the next tick sends.
+NURTURE_PUBLISH_TIMEOUT = env.float("NURTURE_PUBLISH_TIMEOUT", default=1.0)
+# A delivery queued or sending for longer than this is reclaimed (lost message, dead worker).
+NURTURE_LEASE_SECONDS = env.int("NURTURE_LEASE_SECONDS", default=300)
+NURTURE_DISPATCH_BATCH = env.int("NURTURE_DISPATCH_BATCH", default=500)
+NURTURE_MAX_ATTEMPTS = env.int("NURTURE_MAX_ATTEMPTS", default=5)
+NURTURE_RETRY_BASE_SECONDS = env.int("NURTURE_RETRY_BASE_SECONDS", default=60)
+# Clicks this soon after sending come from mail scanners, not people.
+NURTURE_SCANNER_WINDOW_SECONDS = env.int("NURTURE_SCANNER_WINDOW_SECONDS", default=10)
+NURTURE_POSTAL_ADDRESS = env.str(
+    "NURTURE_POSTAL_ADDRESS", default="leadfunnel · 1 Example Street · Springfield"
+)
+NURTURE_UNSUBSCRIBE_MAILTO = env.str("NURTURE_UNSUBSCRIBE_MAILTO", default="")
 
 LOGGING = {
     "version": 1,

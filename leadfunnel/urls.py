@@ -27,6 +27,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("capture.urls")),
+    path("", include("nurture.urls")),
+    path("anymail/", include("anymail.urls")),
     path("sales/", include("sales.urls")),
 ]
 if settings.BENCH_ENDPOINTS:

@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group, User
 
 from capture.models import Campaign, LandingPage, Lead
 from leadfunnel.groups import MARKETERS, SALES_REPS
+from nurture.models import Sequence, Step
 
 
 class CampaignFactory(factory.django.DjangoModelFactory):
@@ -60,3 +61,34 @@ def marketer() -> User:
 
 def sales_rep() -> User:
     return UserFactory(group=SALES_REPS)
+
+
+class SequenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sequence
+
+    name = factory.Sequence(lambda n: f"Sequence {n}")
+    window_start_hour = 9
+    window_end_hour = 17
+    weekdays = [0, 1, 2, 3, 4]
+    fallback_time_zone = "UTC"
+
+
+class StepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Step
+
+    sequence = factory.SubFactory(SequenceFactory)
+    day = factory.Sequence(lambda n: n + 1)
+    subject = factory.LazyAttribute(lambda step: f"Day {step.day} for {{{{ first_name }}}}")
+    body = "Hello {{ first_name }} from [our site](https://example.com/guide?a=1&b=2)."
+
+
+def playbook_sequence(*, page: LandingPage | None = None, **kwargs: object) -> Sequence:
+    """A sequence with the five days of the playbook (1, 2, 3, 5, 7)."""
+    sequence = SequenceFactory(**kwargs)
+    for day in (1, 2, 3, 5, 7):
+        StepFactory(sequence=sequence, day=day)
+    if page is not None:
+        sequence.entry_pages.add(page)
+    return sequence

@@ -17,6 +17,7 @@ from django.db import transaction
 from capture.models import Campaign, LandingPage
 from capture.services import Tracking, capture_submission
 from leadfunnel.groups import MARKETERS, SALES_REPS
+from nurture.demo import seed_default_sequence
 
 DEMO_PAGE_BODY = """\
 Tell us where you are and where you want to be. In a free, no-obligation 30-minute call one
@@ -83,6 +84,7 @@ class Command(BaseCommand):
                     "published": True,
                 },
             )
+            seed_default_sequence(page=page)
             marketer = _user("marketer", password=password, staff=True, group=MARKETERS)
             sales = _user("sales", password=password, staff=False, group=SALES_REPS)
             if not page.submissions.exists():

@@ -1,0 +1,254 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from capture.models import Lead
+from nurture.models import Delivery, Enrollment, Sequence, Step, Suppression
+from nurture.rendering import MERGE_FIELDS, unknown_merge_fields
+from nurture.selectors import step_figures
+from nurture.services import scheduling, sending
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+
+
+class SequenceForm(forms.ModelForm):
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple,
+        help_text="Days emails may go out, in the lead's time zone.",
+    )  # fmt: skip
+
+    class Meta:
+        model = Sequence
+        fields = ("name", "status", "entry_pages", "window_start_hour", "window_end_hour",
+                  "weekdays", "fallback_time_zone", "hand_hot_leads_to_sales",
+                  "track_engagement")  # fmt: skip
+
+    def clean_fallback_time_zone(self) -> str:
+        import zoneinfo
+
+        name = self.cleaned_data["fallback_time_zone"]
+        if name not in zoneinfo.available_timezones():
+            raise forms.ValidationError("Use an IANA time zone name, such as Europe/Paris.")
+        return name
+
+
+class StepForm(forms.ModelForm):
+    only_temperatures = forms.MultipleChoiceField(
+        choices=Lead.Temperature.choices, widget=forms.CheckboxSelectMultiple, required=False,
+        label="Only to leads that are", help_text="None ticked: every lead.",
+    )  # fmt: skip
+
+    class Meta:
+        model = Step
+        fields = ("day", "subject", "preheader", "body", "cta_label", "cta_url",
+                  "only_temperatures", "click_condition", "is_active")  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        allowed = ", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS)
+        for name in ("subject", "preheader", "body", "cta_url"):
+            unknown = unknown_merge_fields(cleaned.get(name) or "")
+            if unknown:
+                self.add_error(name, f"Unknown merge field {', '.join(unknown)}. Use {allowed}.")
+        if bool(cleaned.get("cta_label")) != bool(cleaned.get("cta_url")):
+            self.add_error("cta_url", "A button needs both a label and a link.")
+        url = cleaned.get("cta_url") or ""
+        if url and not url.startswith(("https://", "http://", "{{")):
+            self.add_error("cta_url", "Use a full https:// link or a merge field.")
+        return cleaned
+
+
+class StepInline(admin.StackedInline):
+    model = Step
+    form = StepForm
+    extra = 0
+    readonly_fields = ("figures", "preview_link")
+    ordering = ("day",)
+
+    @admin.display(description="So far")
+    def figures(self, step: Step) -> str:
+        if not step.pk:
+            return "—"
+        figures = step_figures(step_id=step.pk)
+        return format_html_join(" · ", "{}: {}", figures.items())
+
+    @admin.display(description="Preview")
+    def preview_link(self, step: Step) -> str:
+        if not step.pk:
+            return "Save to preview."
+        url = reverse("admin:nurture_step_preview", args=[step.pk])
+        return format_html('<a href="{}">Preview and send a test</a>', url)
+
+
+@admin.register(Sequence)
+class SequenceAdmin(admin.ModelAdmin):
+    form = SequenceForm
+    inlines = (StepInline,)
+    list_display = ("name", "status", "step_count", "active_enrollments", "hand_hot_leads_to_sales")
+    list_filter = ("status",)
+    filter_horizontal = ("entry_pages",)
+    readonly_fields = ("timeline",)
+    fieldsets = (
+        (None, {"fields": ("name", "status", "entry_pages", "timeline")}),
+        ("When to send", {"fields": ("window_start_hour", "window_end_hour", "weekdays",
+                                     "fallback_time_zone")}),
+        ("Exits and tracking", {"fields": ("hand_hot_leads_to_sales", "track_engagement")}),
+    )  # fmt: skip
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Sequence]:
+        return Sequence.objects.annotate(
+            step_count=Count("steps", distinct=True),
+            active_enrollments=Count(
+                "enrollments", filter=Q(enrollments__state=Enrollment.State.ACTIVE), distinct=True
+            ),
+        )
+
+    @admin.display(description="Steps", ordering="step_count")
+    def step_count(self, sequence: Sequence) -> int:
+        return sequence.step_count
+
+    @admin.display(description="Active leads", ordering="active_enrollments")
+    def active_enrollments(self, sequence: Sequence) -> int:
+        return sequence.active_enrollments
+
+    @admin.display(description="Timeline")
+    def timeline(self, sequence: Sequence) -> str:
+        steps = list(sequence.steps.order_by("day")) if sequence.pk else []
+        if not steps:
+            return "Add steps below."
+        return format_html(
+            '<ol class="lf-timeline" style="margin:0;padding-left:1.2em">{}</ol>',
+            format_html_join(
+                "", "<li><strong>Day {}</strong> — {}{}</li>",
+                ((s.day, s.subject, "" if s.is_active else " (off)") for s in steps),
+            ),
+        )  # fmt: skip
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Step:
+            return super().save_formset(request, form, formset, change)
+        steps = formset.save(commit=False)
+        for step in formset.deleted_objects:
+            scheduling.cancel_pending_for_step(step_id=step.pk)
+            if step.deliveries.filter(status=Delivery.Status.SENT).exists():
+                # Its sent emails are history a marketer still wants to see: switch it off.
+                Step.objects.filter(pk=step.pk).update(is_active=False)
+                messages.info(request, f"“{step}” was already sent, so it is now off instead.")
+            else:
+                step.delete()
+        for step in steps:
+            is_new = step.pk is None
+            was_active = is_new or Step.objects.get(pk=step.pk).is_active
+            step.save()
+            if step.is_active and (is_new or not was_active):
+                scheduling.schedule_new_step(step=step)
+            elif not step.is_active and was_active:
+                scheduling.cancel_pending_for_step(step_id=step.pk)
+        formset.save_m2m()
+        return None
+
+
+@admin.register(Step)
+class StepAdmin(admin.ModelAdmin):
+    """Steps are edited inline on their sequence; this admin adds preview and test-send."""
+
+    list_display = ("__str__", "sequence", "is_active")
+    list_filter = ("sequence",)
+    form = StepForm
+
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        return {}  # hidden from the index: edited on the sequence
+
+    def get_urls(self) -> list[Any]:
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [path("<int:step_id>/preview/", preview, name="nurture_step_preview"),
+                *super().get_urls()]  # fmt: skip
+
+    @csrf_protect_m
+    def preview_view(self, request: HttpRequest, step_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        step = get_object_or_404(Step.objects.select_related("sequence"), pk=step_id)
+        lead = Lead.objects.order_by("-created_at").first() or sample_lead()
+        if request.method == "POST":
+            if not self.has_change_permission(request) or not request.user.email:
+                messages.error(request, "Add an email address to your account to get tests.")
+            else:
+                sending.send_test(step=step, to=request.user.email, lead=lead)
+                messages.success(request, f"Test sent to {request.user.email}.")
+            return redirect(request.path)
+        message = sending.build_preview(step=step, lead=lead)
+        context = {**self.admin_site.each_context(request), "step": step, "lead": lead,
+                   "message": message, "title": f"Preview: {step}", "opts": Step._meta}  # fmt: skip
+        return TemplateResponse(request, "admin/nurture/step_preview.html", context)
+
+
+def sample_lead() -> Lead:
+    return Lead(email="alex@example.com", first_name="Alex", last_name="Sample",
+                company="Example Ltd", job_title="Head of Marketing")  # fmt: skip
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    fields = ("step", "due_at", "status", "attempts", "sent_at", "opened_at", "clicked_at",
+              "last_error")  # fmt: skip
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("due_at",)
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ("lead", "sequence", "state", "exit_reason", "started_at", "ended_at")
+    list_filter = ("state", "sequence", "exit_reason")
+    search_fields = ("lead__email",)
+    list_select_related = ("lead", "sequence")
+    readonly_fields = ("lead", "sequence", "state", "exit_reason", "started_at", "ended_at")
+    inlines = (DeliveryInline,)
+    actions = ("stop",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Stop the selected enrollments")
+    def stop(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
+        for enrollment in queryset.filter(state=Enrollment.State.ACTIVE):
+            scheduling.exit_enrollments(lead_id=enrollment.lead_id,
+                                        reason=Enrollment.ExitReason.MANUAL,
+                                        sequence_id=enrollment.sequence_id)  # fmt: skip
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("enrollment", "step", "due_at", "status", "attempts", "sent_at", "last_error")
+    list_filter = ("status", "step__sequence")
+    search_fields = ("enrollment__lead__email",)
+    list_select_related = ("enrollment__lead", "enrollment__sequence", "step")
+    date_hierarchy = "due_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in Delivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ("email", "reason", "created_at")
+    list_filter = ("reason",)
+    search_fields = ("email",)

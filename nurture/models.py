@@ -1,0 +1,203 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from capture.models import LandingPage, Lead
+
+
+def _default_weekdays() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
+class Sequence(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    entry_pages = models.ManyToManyField(
+        LandingPage,
+        blank=True,
+        related_name="sequences",
+        help_text="A lead captured on one of these pages is enrolled.",
+    )
+    window_start_hour = models.PositiveSmallIntegerField(
+        "earliest local hour", default=9, help_text="In the lead's time zone, 0–23."
+    )
+    window_end_hour = models.PositiveSmallIntegerField(
+        "latest local hour", default=17, help_text="Emails go out before this hour, 1–24."
+    )
+    weekdays = models.JSONField(
+        default=_default_weekdays, help_text="Days emails may go out (0 = Monday)."
+    )
+    fallback_time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="For leads whose time zone is unknown."
+    )
+    hand_hot_leads_to_sales = models.BooleanField(
+        default=False, help_text="Stop mailing a lead the moment it turns hot."
+    )
+    track_engagement = models.BooleanField(
+        "track opens and clicks", default=True, help_text="Open pixel and tracked links."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_start_hour__lt=models.F("window_end_hour"))
+                & Q(window_end_hour__lte=24),
+                name="sequence_window_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.weekdays or not set(self.weekdays) <= set(range(7)):
+            raise ValidationError({"weekdays": "Choose at least one day of the week."})
+        if self.window_start_hour >= self.window_end_hour or self.window_end_hour > 24:
+            raise ValidationError(
+                {"window_end_hour": "The latest hour must come after the earliest (1–24)."}
+            )
+
+
+class Step(models.Model):
+    class ClickCondition(models.TextChoices):
+        ANY = "", "Always"
+        CLICKED = "clicked", "Only if the previous email was clicked"
+        NOT_CLICKED = "not_clicked", "Only if the previous email was not clicked"
+
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="steps")
+    day = models.PositiveSmallIntegerField(
+        help_text="Day 1 goes out at once; day 2 a day after enrollment, and so on."
+    )
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+    body = models.TextField(
+        help_text="Markdown. Merge fields: {{ first_name }}, {{ company }}, {{ booking_url }}…"
+    )
+    cta_label = models.CharField("button label", max_length=60, blank=True)
+    cta_url = models.CharField(
+        "button link", max_length=500, blank=True, help_text="A URL or a merge field."
+    )
+    only_temperatures = models.JSONField(
+        default=list, blank=True, help_text="Send only to leads this warm; none means all."
+    )
+    click_condition = models.CharField(
+        max_length=20, choices=ClickCondition.choices, blank=True, default=""
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sequence", "day", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["sequence", "day"], name="step_one_per_day"),
+            models.CheckConstraint(condition=Q(day__gte=1), name="step_day_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Day {self.day}: {self.subject}"
+
+
+class Enrollment(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        EXITED = "exited", "Exited"
+
+    class ExitReason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        SUPPRESSED = "suppressed", "Bounced or complained"
+        BOOKED = "booked", "Goal reached: booked"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+        HANDED_TO_SALES = "handed_to_sales", "Handed to sales"
+        MANUAL = "manual", "Stopped by a person"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrollments")
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="enrollments")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    exit_reason = models.CharField(max_length=20, choices=ExitReason.choices, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # A lead is never enrolled in one sequence twice.
+            models.UniqueConstraint(fields=["lead", "sequence"], name="enrollment_once"),
+        ]
+        indexes = [models.Index(fields=["sequence", "state"], name="enrollment_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead} in {self.sequence}"
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="deliveries")
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="deliveries")
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            # No lead gets the same step twice.
+            models.UniqueConstraint(fields=["enrollment", "step"], name="delivery_once_per_step"),
+        ]
+        indexes = [
+            # "Due now" reads only scheduled rows, however many sent ones pile up.
+            models.Index(
+                fields=["due_at"], name="delivery_due_idx", condition=Q(status="scheduled")
+            ),
+            # Lease reclaim reads only rows in flight.
+            models.Index(
+                fields=["status_changed_at"],
+                name="delivery_in_flight_idx",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} to {self.enrollment.lead_id}"
+
+
+class Suppression(models.Model):
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained"
+        MANUAL = "manual", "Added by hand"
+
+    email = models.EmailField(max_length=254, unique=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_reason_display()})"

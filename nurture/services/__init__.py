@@ -1,0 +1,1 @@
+"""Nurture's writes, by subject: scheduling, dispatching, sending, engagement."""

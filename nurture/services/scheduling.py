@@ -1,0 +1,162 @@
+"""Enrolling leads and computing when each step is due."""
+
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from capture.models import Lead
+from nurture.models import Delivery, Enrollment, Sequence, Step
+
+logger = logging.getLogger(__name__)
+
+
+def lead_zone(*, lead: Lead, sequence: Sequence) -> ZoneInfo:
+    for name in (lead.time_zone, sequence.fallback_time_zone, "UTC"):
+        try:
+            return ZoneInfo(name) if name else ZoneInfo("UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def compute_due_at(
+    *, enrolled_at: datetime, day: int, zone: ZoneInfo, sequence: Sequence
+) -> datetime:
+    """When the step of `day` is due, in UTC.
+
+    Day 1 is the confirmation and goes out at once, whatever the hour. Later days keep the
+    local time of enrollment on the local calendar day `day - 1` later, then move forward
+    into the sequence's window (hours and weekdays) in the lead's zone. Local wall-clock
+    arithmetic keeps DST right: a 10:00 send stays at 10:00 across a change.
+    """
+    if day <= 1:
+        return enrolled_at
+    local = enrolled_at.astimezone(zone)
+    target_date = local.date() + timedelta(days=day - 1)
+    wall = local.time().replace(tzinfo=None)
+    start, end = time(sequence.window_start_hour), sequence.window_end_hour
+    if wall < start:
+        wall = start
+    elif end < 24 and wall >= time(end):
+        target_date += timedelta(days=1)
+        wall = start
+    allowed = set(sequence.weekdays) or set(range(7))
+    while target_date.weekday() not in allowed:
+        target_date += timedelta(days=1)
+        wall = start
+    due_local = datetime.combine(target_date, wall, tzinfo=zone)
+    # A wall time inside a spring-forward gap does not exist; round trip to a real instant.
+    return due_local.astimezone(ZoneInfo("UTC"))
+
+
+def enroll_lead(
+    *, lead: Lead, sequence: Sequence, now: datetime | None = None
+) -> Enrollment | None:
+    """Enroll `lead` and schedule every active step; None if it already was enrolled.
+
+    Day-1 deliveries are queued at once and handed to a worker on commit, so the prospect
+    has the confirmation within seconds rather than at the next tick.
+    """
+    from nurture.services.dispatching import publish_on_commit
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        candidate = Enrollment(lead=lead, sequence=sequence, started_at=now)
+        Enrollment.objects.bulk_create([candidate], ignore_conflicts=True)
+        enrollment = Enrollment.objects.get(lead=lead, sequence=sequence)
+        if enrollment.started_at != now or enrollment.state != Enrollment.State.ACTIVE:
+            return None
+        enrollment.sequence = sequence
+        zone = lead_zone(lead=lead, sequence=sequence)
+        steps = [step for step in sequence.steps.all() if step.is_active]
+        # A brand-new enrollment has no deliveries yet: no conflicts, and the rows get ids.
+        deliveries = Delivery.objects.bulk_create(
+            _delivery_for(enrollment=enrollment, step=step, zone=zone, now=now) for step in steps
+        )
+        Lead.objects.filter(pk=lead.pk, stage=Lead.Stage.NEW).update(stage=Lead.Stage.NURTURING)
+        publish_on_commit(
+            delivery_ids=[d.pk for d in deliveries if d.status == Delivery.Status.QUEUED]
+        )
+    return enrollment
+
+
+def enroll_for_capture(*, lead_id: int, landing_page_id: int) -> list[Enrollment]:
+    lead = Lead.objects.get(pk=lead_id)
+    sequences = Sequence.objects.filter(
+        status=Sequence.Status.ACTIVE, entry_pages=landing_page_id
+    ).prefetch_related("steps")
+    enrolled = [enroll_lead(lead=lead, sequence=sequence) for sequence in sequences]
+    return [enrollment for enrollment in enrolled if enrollment is not None]
+
+
+def schedule_new_step(*, step: Step, now: datetime | None = None) -> int:
+    """A step added to a live sequence reaches active enrollments not yet past its day."""
+    now = now or timezone.now()
+    if not step.is_active:
+        return 0
+    enrollments = Enrollment.objects.filter(
+        sequence=step.sequence_id, state=Enrollment.State.ACTIVE
+    ).select_related("lead", "sequence")
+    deliveries = []
+    for enrollment in enrollments.iterator(chunk_size=1000):
+        zone = lead_zone(lead=enrollment.lead, sequence=enrollment.sequence)
+        due_at = compute_due_at(
+            enrolled_at=enrollment.started_at, day=step.day, zone=zone, sequence=step.sequence
+        )
+        if due_at >= now - timedelta(hours=1):
+            deliveries.append(Delivery(enrollment=enrollment, step=step, due_at=max(due_at, now)))
+    created = Delivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=1000)
+    return len(created)
+
+
+def cancel_pending_for_step(*, step_id: int) -> int:
+    """A removed or disabled step: its deliveries not yet on their way are cancelled."""
+    return Delivery.objects.filter(step_id=step_id, status=Delivery.Status.SCHEDULED).update(
+        status=Delivery.Status.CANCELLED, status_changed_at=timezone.now()
+    )
+
+
+def exit_enrollments(*, lead_id: int, reason: str, sequence_id: int | None = None) -> int:
+    """Stop mailing a lead: its active enrollments end and pending deliveries are cancelled."""
+    now = timezone.now()
+    enrollments = Enrollment.objects.filter(lead_id=lead_id, state=Enrollment.State.ACTIVE)
+    if sequence_id is not None:
+        enrollments = enrollments.filter(sequence_id=sequence_id)
+    with transaction.atomic():
+        ids = list(enrollments.select_for_update().values_list("pk", flat=True))
+        Delivery.objects.filter(
+            Q(status=Delivery.Status.SCHEDULED) | Q(status=Delivery.Status.QUEUED),
+            enrollment_id__in=ids,
+        ).update(status=Delivery.Status.CANCELLED, status_changed_at=now)
+        Enrollment.objects.filter(pk__in=ids).update(
+            state=Enrollment.State.EXITED, exit_reason=reason, ended_at=now
+        )
+    return len(ids)
+
+
+def exit_hot_lead(*, lead_id: int) -> int:
+    """A lead that turned hot leaves the sequences set to hand hot leads to sales."""
+    count = 0
+    for sequence_id in Enrollment.objects.filter(
+        lead_id=lead_id, state=Enrollment.State.ACTIVE, sequence__hand_hot_leads_to_sales=True
+    ).values_list("sequence_id", flat=True):
+        count += exit_enrollments(
+            lead_id=lead_id, reason=Enrollment.ExitReason.HANDED_TO_SALES, sequence_id=sequence_id
+        )
+    return count
+
+
+def _delivery_for(*, enrollment: Enrollment, step: Step, zone: ZoneInfo, now: datetime) -> Delivery:
+    due_at = compute_due_at(enrolled_at=now, day=step.day, zone=zone, sequence=enrollment.sequence)
+    immediate = due_at <= now
+    return Delivery(
+        enrollment=enrollment,
+        step=step,
+        due_at=due_at,
+        status=Delivery.Status.QUEUED if immediate else Delivery.Status.SCHEDULED,
+        status_changed_at=now,
+    )

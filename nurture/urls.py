@@ -1,0 +1,10 @@
+from django.urls import path
+
+from nurture import views
+
+app_name = "nurture"
+urlpatterns = [
+    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("t/o/<str:token>.gif", views.track_open, name="open"),
+    path("t/c/<str:token>/", views.track_click, name="click"),
+]

@@ -1,0 +1,189 @@
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client, TestCase
+
+from capture.models import Activity
+from nurture import tokens
+from nurture.models import Delivery, Enrollment, Suppression
+from nurture.services.dispatching import dispatch_due
+from nurture.services.scheduling import enroll_lead
+from tests.factories import LeadFactory, marketer, playbook_sequence
+
+pytestmark = pytest.mark.django_db
+SENT_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
+
+
+@pytest.fixture
+def enrollment() -> Enrollment:
+    sequence = playbook_sequence(weekdays=list(range(7)))
+    with time_machine.travel(SENT_AT, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
+        enrolled = enroll_lead(lead=LeadFactory(first_name="Ada"), sequence=sequence)
+    assert enrolled is not None
+    return enrolled
+
+
+def _links(html: str, kind: str) -> list[str]:
+    return re.findall(rf'(?:href|src)="http://localhost:8000(/t/{kind}/[^"]+|/u/[^"]+)"', html)
+
+
+def test_one_click_unsubscribe_stops_every_later_email(
+    client: Client, enrollment: Enrollment
+) -> None:
+    unsubscribe = mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>")
+    path = unsubscribe.removeprefix("http://localhost:8000")
+    # RFC 8058: the mail client POSTs this body, with no cookie, no CSRF token, no login.
+    response = Client(enforce_csrf_checks=True).post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert "You are unsubscribed" in response.content.decode()
+    assert Suppression.objects.filter(email=enrollment.lead.email, reason="unsubscribed").exists()
+    enrollment.refresh_from_db()
+    assert (enrollment.state, enrollment.exit_reason) == ("exited", "unsubscribed")
+    assert Activity.objects.filter(lead=enrollment.lead, kind="unsubscribed").count() == 1
+    with time_machine.travel(SENT_AT + timedelta(days=8), tick=False):
+        dispatch_due()
+    assert len(mail.outbox) == 1, "no later step goes out"
+    again = Client().post(path)
+    assert again.status_code == 200
+    assert Activity.objects.filter(lead=enrollment.lead, kind="unsubscribed").count() == 1
+
+
+def test_a_get_only_asks_for_confirmation(client: Client, enrollment: Enrollment) -> None:
+    token = tokens.unsubscribe_token(lead_id=enrollment.lead_id)
+    response = client.get(f"/u/{token}/")
+    assert response.status_code == 200
+    assert "Stop all emails to" in response.content.decode()
+    assert not Suppression.objects.exists(), "a scanner's GET never unsubscribes"
+
+
+@pytest.mark.parametrize("path", ["/u/forged-token/", "/u/eyJsIjoxfQ:1abc:tampered/"])
+def test_a_tampered_unsubscribe_link_is_refused(
+    client: Client, enrollment: Enrollment, path: str
+) -> None:
+    response = client.post(path)
+    assert response.status_code == 400
+    assert "This link is not valid" in response.content.decode()
+    assert not Suppression.objects.exists()
+
+
+def test_the_open_pixel_records_an_open(client: Client, enrollment: Enrollment) -> None:
+    html = mail.outbox[0].alternatives[0][0]
+    (pixel,) = re.findall(r'src="http://localhost:8000(/t/o/[^"]+)"', html)
+    response = client.get(pixel)
+    assert response.status_code == 200 and response["Content-Type"] == "image/gif"
+    day1 = enrollment.deliveries.get(step__day=1)
+    assert day1.opened_at is not None
+    assert Activity.objects.filter(lead=enrollment.lead, kind="email_opened").count() == 1
+
+
+def test_a_click_is_recorded_and_redirects_to_the_signed_url(
+    client: Client, enrollment: Enrollment
+) -> None:
+    html = mail.outbox[0].alternatives[0][0]
+    (link,) = re.findall(r'href="http://localhost:8000(/t/c/[^"]+)"', html)
+    with time_machine.travel(SENT_AT + timedelta(minutes=5), tick=False):
+        response = client.get(link, HTTP_USER_AGENT=BROWSER)
+    assert response.status_code == 302
+    assert response["Location"] == "https://example.com/guide?a=1&b=2"
+    click = Activity.objects.get(lead=enrollment.lead, kind="email_clicked")
+    assert click.metadata["link"] == "https://example.com/guide?a=1&b=2"
+    assert enrollment.deliveries.get(step__day=1).clicked_at is not None
+
+
+@pytest.mark.parametrize(("agent", "delay"), [
+    ("Mozilla/5.0 (compatible; Barracuda Sentinel)", timedelta(minutes=5)),
+    ("", timedelta(minutes=5)),
+    (BROWSER, timedelta(seconds=2)),
+])  # fmt: skip
+def test_scanner_clicks_are_kept_apart_and_not_scored(
+    client: Client, enrollment: Enrollment, agent: str, delay: timedelta
+) -> None:
+    html = mail.outbox[0].alternatives[0][0]
+    (link,) = re.findall(r'href="http://localhost:8000(/t/c/[^"]+)"', html)
+    with time_machine.travel(SENT_AT + delay, tick=False):
+        response = client.get(link, HTTP_USER_AGENT=agent)
+    assert response.status_code == 302, "the scanner still gets the page"
+    assert not Activity.objects.filter(kind="email_clicked").exists()
+    automated = Activity.objects.get(lead=enrollment.lead, kind="custom")
+    assert automated.metadata["event"] == "automated_click"
+    assert enrollment.deliveries.get(step__day=1).clicked_at is None
+
+
+def test_a_click_token_cannot_redirect_elsewhere(client: Client, enrollment: Enrollment) -> None:
+    token = tokens.click_token(delivery_id=1, url="https://example.com/")
+    forged = token.replace(token.split(":")[0], "eyJkIjoxLCJ1IjoiaHR0cHM6Ly9ldmlsLmV4YW1wbGUifQ")
+    assert client.get(f"/t/c/{forged}/").status_code == 404
+    assert client.get("/t/c/not-a-token/").status_code == 404
+    assert client.get("/t/o/not-a-token.gif").status_code == 404
+    javascript = tokens.click_token(delivery_id=1, url="javascript:alert(1)")
+    assert client.get(f"/t/c/{javascript}/").status_code == 404
+
+
+def test_the_step_form_refuses_unknown_merge_fields(client: Client) -> None:
+    client.force_login(marketer())
+    response = client.post("/admin/nurture/sequence/add/", {
+        "name": "S", "status": "active", "window_start_hour": 9, "window_end_hour": 17,
+        "weekdays": ["0", "1"], "fallback_time_zone": "UTC",
+        "steps-TOTAL_FORMS": "1", "steps-INITIAL_FORMS": "0",
+        "steps-0-day": "1", "steps-0-subject": "Hi {{ first_nmae }}", "steps-0-body": "Hello",
+        "steps-0-is_active": "on",
+    })  # fmt: skip
+    assert response.status_code == 200
+    assert "Unknown merge field first_nmae" in response.content.decode()
+    assert not Delivery.objects.exists()
+
+
+def test_a_marketer_builds_a_sequence_in_the_admin(client: Client) -> None:
+    client.force_login(marketer())
+    response = client.post("/admin/nurture/sequence/add/", {
+        "name": "Webinar follow-up", "status": "active", "window_start_hour": 8,
+        "window_end_hour": 18, "weekdays": ["0", "1", "2", "3", "4"],
+        "fallback_time_zone": "Europe/Paris", "track_engagement": "on",
+        "steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "0",
+        "steps-0-day": "1", "steps-0-subject": "Thanks {{ first_name }}",
+        "steps-0-body": "See you soon", "steps-0-is_active": "on",
+        "steps-1-day": "3", "steps-1-subject": "Slides", "steps-1-body": "Here",
+        "steps-1-cta_label": "Book", "steps-1-cta_url": "{{ booking_url }}",
+        "steps-1-only_temperatures": ["hot", "warm"], "steps-1-is_active": "on",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:3000]
+    from nurture.models import Sequence
+
+    sequence = Sequence.objects.get(name="Webinar follow-up")
+    assert list(sequence.steps.values_list("day", "only_temperatures")) == [
+        (1, []), (3, ["hot", "warm"])
+    ]  # fmt: skip
+    assert sequence.weekdays == [0, 1, 2, 3, 4]
+    page = client.get(f"/admin/nurture/sequence/{sequence.pk}/change/").content.decode()
+    assert "Day 1</strong> — Thanks {{ first_name }}" in page.replace("&#x27;", "'")
+
+
+def test_sales_reps_cannot_edit_sequences(client: Client) -> None:
+    from tests.factories import sales_rep
+
+    client.force_login(sales_rep())
+    assert client.get("/admin/nurture/sequence/add/").status_code == 302
+
+
+def test_unsubscribe_page_escapes_the_address(client: Client) -> None:
+    lead = LeadFactory(email="x@example.com")
+    token = tokens.unsubscribe_token(lead_id=lead.pk)
+    html = client.get(f"/u/{token}/").content.decode()
+    assert "x@example.com" in html
+
+
+def test_marketers_see_the_deliveries_of_a_lead(
+    client: Client, enrollment: Enrollment, settings: Any
+) -> None:
+    client.force_login(marketer())
+    page = client.get(f"/admin/nurture/enrollment/{enrollment.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count("Scheduled") >= 4 and "Sent" in html
