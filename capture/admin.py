@@ -32,7 +32,7 @@ class LandingPageAdminForm(forms.ModelForm):
             "title", "slug", "published", "campaign", "headline", "body", "cta_label",
             "testimonial", "testimonial_author", "fields_shown", "fields_required",
             "qualifying_question", "qualifying_choices", "consent_text", "thank_you_text",
-            "redirect_url", "embed_origins",
+            "redirect_url", "embed_origins", "double_opt_in",
         )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
@@ -85,7 +85,7 @@ class LandingPageAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("After submitting", {"fields": ("thank_you_text", "redirect_url")}),
+        ("After submitting", {"fields": ("thank_you_text", "redirect_url", "double_opt_in")}),
         ("Embedding", {"fields": ("embed_origins", "embed_snippet")}),
     )
 

@@ -91,6 +91,10 @@ class LandingPage(models.Model):
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="landing_pages"
     )
+    double_opt_in = models.BooleanField(
+        default=False,
+        help_text="The first email asks the prospect to confirm; the rest waits for the click.",
+    )
     published = models.BooleanField(default=False)
     view_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

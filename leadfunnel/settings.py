@@ -229,7 +229,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "nurture-dispatch-due": {
         "task": "nurture.tasks.dispatch_due",
-        "schedule": env.float("NURTURE_TICK_SECONDS", default=5.0),
+        "schedule": env.float("NURTURE_TICK_SECONDS", default=5.0),  # NURTURE_TICK_SECONDS
     },
 }
 
@@ -258,6 +258,12 @@ NURTURE_MAX_ATTEMPTS = env.int("NURTURE_MAX_ATTEMPTS", default=5)
 NURTURE_RETRY_BASE_SECONDS = env.int("NURTURE_RETRY_BASE_SECONDS", default=60)
 # Clicks this soon after sending come from mail scanners, not people.
 NURTURE_SCANNER_WINDOW_SECONDS = env.int("NURTURE_SCANNER_WINDOW_SECONDS", default=10)
+# ESP quotas; 0 means no limit. The per-second one spreads each tick's batch over the tick.
+NURTURE_MAX_PER_HOUR = env.int("NURTURE_MAX_PER_HOUR", default=0)
+NURTURE_MAX_PER_SECOND = env.float("NURTURE_MAX_PER_SECOND", default=0)
+NURTURE_TICK_SECONDS = env.float("NURTURE_TICK_SECONDS", default=5.0)
+# Double opt-in: a lead that has not confirmed after this many days is never mailed again.
+NURTURE_CONFIRMATION_DAYS = env.int("NURTURE_CONFIRMATION_DAYS", default=7)
 NURTURE_POSTAL_ADDRESS = env.str(
     "NURTURE_POSTAL_ADDRESS", default="leadfunnel · 1 Example Street · Springfield"
 )

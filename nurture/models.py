@@ -118,6 +118,7 @@ class Enrollment(models.Model):
         LOST = "lost", "Lost"
         HANDED_TO_SALES = "handed_to_sales", "Handed to sales"
         MANUAL = "manual", "Stopped by a person"
+        UNCONFIRMED = "unconfirmed", "Never confirmed (double opt-in)"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrollments")
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="enrollments")
@@ -125,6 +126,9 @@ class Enrollment(models.Model):
     exit_reason = models.CharField(max_length=20, choices=ExitReason.choices, blank=True)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Double opt-in: only the first email goes out until the prospect confirms.
+    needs_confirmation = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -7,6 +7,7 @@ from django.core import signing
 _UNSUBSCRIBE = "nurture.unsubscribe"
 _OPEN = "nurture.open"
 _CLICK = "nurture.click"
+_CONFIRM = "nurture.confirm"
 BOOKING_SALT = "sales.booking"
 
 
@@ -36,3 +37,11 @@ def read_click_token(token: str) -> dict[str, Any]:
 
 def booking_token(*, lead_uid: str) -> str:
     return signing.dumps(str(lead_uid), salt=BOOKING_SALT)
+
+
+def confirm_token(*, lead_id: int) -> str:
+    return signing.dumps(lead_id, salt=_CONFIRM)
+
+
+def read_confirm_token(token: str) -> int:
+    return int(signing.loads(token, salt=_CONFIRM))

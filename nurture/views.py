@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from capture.models import Lead
 from nurture import tokens
-from nurture.services import engagement
+from nurture.services import engagement, scheduling
 
 _PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -58,3 +58,17 @@ def track_click(request: HttpRequest, token: str) -> HttpResponse:
     )
     # Only ever the URL that was signed into the token: no open redirect.
     return HttpResponseRedirect(url)
+
+
+# A GET only shows the button: mail scanners follow links, and must not confirm for people.
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        lead = Lead.objects.get(pk=tokens.read_confirm_token(token))
+    except (signing.BadSignature, ValueError, Lead.DoesNotExist):
+        return render(request, "nurture/unsubscribe_invalid.html", status=400)
+    if request.method == "POST":
+        scheduling.confirm_enrollments(lead_id=lead.pk)
+        return render(request, "nurture/confirmed.html", {"email": lead.email})
+    return render(request, "nurture/confirm.html", {"email": lead.email})

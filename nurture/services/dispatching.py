@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from nurture.models import Delivery, Enrollment
@@ -30,10 +30,12 @@ def publish_on_commit(*, delivery_ids: Ids[int]) -> None:
         transaction.on_commit(lambda: publish(delivery_ids=ids))
 
 
-def publish(*, delivery_ids: Ids[int]) -> int:
+def publish(*, delivery_ids: Ids[int], spacing: float = 0.0) -> int:
     """Enqueue one send task per delivery; a broker failure is logged, never raised.
 
     What could not be published goes back to `scheduled` at once, so the next tick sends it.
+    `spacing` spreads the tasks over the seconds until the next tick (a per-second quota);
+    such a countdown is a few seconds at most, never the schedule itself.
     """
     from nurture.tasks import send_delivery
 
@@ -41,7 +43,8 @@ def publish(*, delivery_ids: Ids[int]) -> int:
     for index, delivery_id in enumerate(delivery_ids):
         try:
             # retry=False: fail fast (the broker connect timeout is set in settings).
-            send_delivery.apply_async(args=[delivery_id], retry=False)
+            countdown = round(index * spacing, 3) if spacing else None
+            send_delivery.apply_async(args=[delivery_id], retry=False, countdown=countdown)
             published += 1
         except Exception:
             # Broad on purpose: kombu and redis raise many kinds when the broker is down.
@@ -72,29 +75,83 @@ def claim_due_deliveries(*, limit: int, now: datetime | None = None) -> list[int
     """Claim up to `limit` due rows: scheduled → queued, skipping rows another claimer holds.
 
     `SELECT … FOR UPDATE SKIP LOCKED` lets two dispatchers run at once without taking the
-    same row; the conditional UPDATE afterwards is belt and braces.
+    same row. When more is due than the limit allows, each sequence gets a fair share, so a
+    big campaign cannot starve a small one.
     """
     now = now or timezone.now()
+    due = _due(now=now)
+    shares = _fair_shares(due=due, limit=limit)
+    claimed: list[int] = []
     with transaction.atomic():
-        ids = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                status=Delivery.Status.SCHEDULED,
-                due_at__lte=now,
-                enrollment__state=Enrollment.State.ACTIVE,
-                enrollment__sequence__status=NurtureSequence.Status.ACTIVE,
+        for sequence_id, share in shares.items():
+            rows = due if sequence_id is None else due.filter(enrollment__sequence_id=sequence_id)
+            claimed += list(
+                rows.select_for_update(skip_locked=True, of=("self",))
+                .order_by("due_at")
+                .values_list("pk", flat=True)[:share]
             )
-            .order_by("due_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SCHEDULED).update(
+        Delivery.objects.filter(pk__in=claimed, status=Delivery.Status.SCHEDULED).update(
             status=Delivery.Status.QUEUED, status_changed_at=now
         )
-    return ids
+    return claimed
+
+
+def sending_allowance(*, now: datetime | None = None) -> int:
+    """How many deliveries this tick may hand out under the ESP quotas (per hour, second)."""
+    now = now or timezone.now()
+    allowance = settings.NURTURE_DISPATCH_BATCH
+    if settings.NURTURE_MAX_PER_HOUR:
+        recent = Delivery.objects.filter(
+            Q(sent_at__gte=now - timedelta(hours=1))
+            | Q(status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING])
+        ).count()
+        allowance = min(allowance, max(settings.NURTURE_MAX_PER_HOUR - recent, 0))
+    if settings.NURTURE_MAX_PER_SECOND:
+        per_tick = int(settings.NURTURE_MAX_PER_SECOND * settings.NURTURE_TICK_SECONDS)
+        allowance = min(allowance, max(per_tick, 1))
+    return allowance
 
 
 def dispatch_due(*, limit: int | None = None, now: datetime | None = None) -> DispatchResult:
+    from nurture.services.scheduling import expire_unconfirmed
+
     reclaimed = reclaim_stale(now=now)
-    claimed = claim_due_deliveries(limit=limit or settings.NURTURE_DISPATCH_BATCH, now=now)
-    publish(delivery_ids=claimed)
+    expire_unconfirmed(now=now)
+    allowance = sending_allowance(now=now) if limit is None else limit
+    claimed = claim_due_deliveries(limit=allowance, now=now) if allowance else []
+    per_second = settings.NURTURE_MAX_PER_SECOND
+    publish(delivery_ids=claimed, spacing=1 / per_second if per_second else 0.0)
     return DispatchResult(reclaimed=reclaimed, claimed=claimed)
+
+
+def _due(*, now: datetime) -> QuerySet[Delivery]:
+    waiting_for_confirmation = Q(enrollment__needs_confirmation=True) & Q(
+        enrollment__confirmed_at__isnull=True
+    )
+    return Delivery.objects.filter(
+        status=Delivery.Status.SCHEDULED,
+        due_at__lte=now,
+        enrollment__state=Enrollment.State.ACTIVE,
+        enrollment__sequence__status=NurtureSequence.Status.ACTIVE,
+    ).exclude(waiting_for_confirmation & ~Q(step__day=1))
+
+
+def _fair_shares(*, due: QuerySet[Delivery], limit: int) -> dict[int | None, int]:
+    """Split `limit` across sequences by water-filling: small ones get all they need."""
+    counts = dict(
+        due.order_by()
+        .values_list("enrollment__sequence_id")
+        .annotate(n=Count("pk"))
+        .values_list("enrollment__sequence_id", "n")
+    )
+    if sum(counts.values()) <= limit:
+        return {None: limit}
+    shares: dict[int | None, int] = {}
+    remaining = limit
+    pending = sorted(counts.items(), key=lambda item: item[1])
+    while pending and remaining > 0:
+        share = max(remaining // len(pending), 1)
+        sequence_id, need = pending.pop(0)
+        shares[sequence_id] = min(need, share)
+        remaining -= shares[sequence_id]
+    return shares

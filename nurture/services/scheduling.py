@@ -4,11 +4,12 @@ import logging
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from capture.models import Lead
+from capture.models import LandingPage, Lead
 from nurture.models import Delivery, Enrollment, Sequence, Step
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,11 @@ def compute_due_at(
 
 
 def enroll_lead(
-    *, lead: Lead, sequence: Sequence, now: datetime | None = None
+    *,
+    lead: Lead,
+    sequence: Sequence,
+    now: datetime | None = None,
+    needs_confirmation: bool = False,
 ) -> Enrollment | None:
     """Enroll `lead` and schedule every active step; None if it already was enrolled.
 
@@ -65,7 +70,9 @@ def enroll_lead(
 
     now = now or timezone.now()
     with transaction.atomic():
-        candidate = Enrollment(lead=lead, sequence=sequence, started_at=now)
+        candidate = Enrollment(
+            lead=lead, sequence=sequence, started_at=now, needs_confirmation=needs_confirmation
+        )
         Enrollment.objects.bulk_create([candidate], ignore_conflicts=True)
         enrollment = Enrollment.objects.get(lead=lead, sequence=sequence)
         if enrollment.started_at != now or enrollment.state != Enrollment.State.ACTIVE:
@@ -85,11 +92,19 @@ def enroll_lead(
 
 
 def enroll_for_capture(*, lead_id: int, landing_page_id: int) -> list[Enrollment]:
+    sequences = list(
+        Sequence.objects.filter(
+            status=Sequence.Status.ACTIVE, entry_pages=landing_page_id
+        ).prefetch_related("steps")
+    )
+    if not sequences:
+        return []
     lead = Lead.objects.get(pk=lead_id)
-    sequences = Sequence.objects.filter(
-        status=Sequence.Status.ACTIVE, entry_pages=landing_page_id
-    ).prefetch_related("steps")
-    enrolled = [enroll_lead(lead=lead, sequence=sequence) for sequence in sequences]
+    double_opt_in = LandingPage.objects.filter(pk=landing_page_id, double_opt_in=True).exists()
+    enrolled = [
+        enroll_lead(lead=lead, sequence=sequence, needs_confirmation=double_opt_in)
+        for sequence in sequences
+    ]
     return [enrollment for enrollment in enrolled if enrollment is not None]
 
 
@@ -160,3 +175,49 @@ def _delivery_for(*, enrollment: Enrollment, step: Step, zone: ZoneInfo, now: da
         status=Delivery.Status.QUEUED if immediate else Delivery.Status.SCHEDULED,
         status_changed_at=now,
     )
+
+
+def confirm_enrollments(*, lead_id: int, now: datetime | None = None) -> int:
+    """Double opt-in confirmed: the rest of each waiting sequence starts from now."""
+    now = now or timezone.now()
+    confirmed = 0
+    waiting = Enrollment.objects.filter(
+        lead_id=lead_id, state=Enrollment.State.ACTIVE, needs_confirmation=True,
+        confirmed_at__isnull=True,
+    ).select_related("lead", "sequence")  # fmt: skip
+    with transaction.atomic():
+        for enrollment in waiting.select_for_update(of=("self",)):
+            zone = lead_zone(lead=enrollment.lead, sequence=enrollment.sequence)
+            pending = enrollment.deliveries.filter(status=Delivery.Status.SCHEDULED)
+            for delivery in pending.select_related("step"):
+                delivery.due_at = compute_due_at(
+                    enrolled_at=now, day=delivery.step.day, zone=zone,
+                    sequence=enrollment.sequence,
+                )  # fmt: skip
+                delivery.save(update_fields=["due_at"])
+            enrollment.confirmed_at = now
+            enrollment.save(update_fields=["confirmed_at"])
+            confirmed += 1
+    return confirmed
+
+
+def expire_unconfirmed(*, now: datetime | None = None) -> int:
+    """Leads who never confirmed a double opt-in are never mailed again."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.NURTURE_CONFIRMATION_DAYS)
+    expired = Enrollment.objects.filter(
+        state=Enrollment.State.ACTIVE, needs_confirmation=True, confirmed_at__isnull=True,
+        started_at__lt=cutoff,
+    )  # fmt: skip
+    with transaction.atomic():
+        ids = list(expired.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        if not ids:
+            return 0
+        Delivery.objects.filter(enrollment_id__in=ids, status=Delivery.Status.SCHEDULED).update(
+            status=Delivery.Status.CANCELLED, status_changed_at=now
+        )
+        Enrollment.objects.filter(pk__in=ids).update(
+            state=Enrollment.State.EXITED, exit_reason=Enrollment.ExitReason.UNCONFIRMED,
+            ended_at=now,
+        )  # fmt: skip
+    return len(ids)

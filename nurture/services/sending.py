@@ -90,8 +90,13 @@ def build_message(*, delivery: Delivery) -> EmailMultiAlternatives:
         pixel_url = _absolute(
             reverse("nurture:open", args=[tokens.open_token(delivery_id=delivery.pk)])
         )
+    confirm_url = ""
+    if delivery.enrollment.needs_confirmation and delivery.enrollment.confirmed_at is None:
+        confirm_url = _absolute(
+            reverse("nurture:confirm", args=[tokens.confirm_token(lead_id=lead.pk)])
+        )
     composed = compose(step=step, lead=lead, unsubscribe_url=unsubscribe_url, track=track,
-                       pixel_url=pixel_url)  # fmt: skip
+                       pixel_url=pixel_url, confirm_url=confirm_url)  # fmt: skip
     list_unsubscribe = f"<{unsubscribe_url}>"
     if settings.NURTURE_UNSUBSCRIBE_MAILTO:
         list_unsubscribe += f", <mailto:{settings.NURTURE_UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
@@ -108,22 +113,28 @@ def compose(
     unsubscribe_url: str,
     track: Callable[[str], str] | None = None,
     pixel_url: str = "",
+    confirm_url: str = "",
 ) -> ComposedEmail:
-    """The step's email for `lead`: subject, text part and HTML part in the email layout."""
+    """The step's email for `lead`: subject, text part and HTML part in the email layout.
+
+    With `confirm_url` (double opt-in) the button asks the prospect to confirm instead.
+    """
     context = merge_context(lead=lead, unsubscribe_url=unsubscribe_url)
+    cta_label = "Confirm my email address" if confirm_url else step.cta_label
     rendered = render_email(subject=step.subject, preheader=step.preheader, body=step.body,
-                            cta_label=step.cta_label, cta_url=step.cta_url,
+                            cta_label=cta_label, cta_url=confirm_url or step.cta_url,
                             context=context)  # fmt: skip
     cta_url = merge(step.cta_url, context, html=False) if step.cta_label else ""
     html_body = rendered.html_body
     if track is not None:
         html_body = rewrite_links(html_body, track)
         cta_url = track(cta_url) if cta_url else ""
+    cta_url = confirm_url or cta_url
     layout = {
         "rendered": rendered,
         # Sanitised by nh3 in render_email; rewrite_links only swaps in escaped hrefs.
         "html_body": mark_safe(html_body),  # noqa: S308
-        "cta_label": step.cta_label,
+        "cta_label": cta_label,
         "cta_url": cta_url,
         "unsubscribe_url": unsubscribe_url,
         "postal_address": settings.NURTURE_POSTAL_ADDRESS,

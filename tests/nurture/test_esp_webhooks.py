@@ -31,8 +31,12 @@ def enrollment() -> Enrollment:
 
 def _postmark(client: Client, payload: dict[str, Any]) -> Any:
     auth = base64.b64encode(b"hook:s3cret").decode()
-    return client.post("/anymail/postmark/tracking/", json.dumps(payload),
-                       content_type="application/json", HTTP_AUTHORIZATION=f"Basic {auth}")  # fmt: skip
+    return client.post(
+        "/anymail/postmark/tracking/",
+        json.dumps(payload),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {auth}",
+    )
 
 
 def test_a_postmark_hard_bounce_suppresses_and_exits(
