@@ -1,5 +1,6 @@
 """Sending one delivery: claim it, re-check that it should still go, render, send, record."""
 
+import email.policy
 import logging
 import smtplib
 import socket
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid, parseaddr
+from typing import Any
 
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
@@ -28,6 +30,13 @@ _STAGE_EXITS = {
     Lead.Stage.WON: Enrollment.ExitReason.WON,
     Lead.Stage.LOST: Enrollment.ExitReason.LOST,
 }
+
+
+class NurtureMessage(EmailMultiAlternatives):
+    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+        # At 78 columns Python folds a long List-Unsubscribe URL into RFC 2047 encoded words,
+        # which mail clients do not read as a URL: keep header lines whole (RFC 5322: 998).
+        return super().message(policy=policy.clone(max_line_length=998))
 
 
 @dataclass(frozen=True)
@@ -163,7 +172,7 @@ def _message(
     composed: ComposedEmail, *, to: str, name: str, headers: dict[str, str]
 ) -> EmailMultiAlternatives:
     from_domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    message = EmailMultiAlternatives(
+    message = NurtureMessage(
         subject=composed.subject,
         body=composed.text,
         from_email=settings.DEFAULT_FROM_EMAIL,

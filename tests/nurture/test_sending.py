@@ -1,4 +1,5 @@
 import email
+import re
 import smtplib
 import threading
 from datetime import UTC, datetime, timedelta
@@ -206,8 +207,10 @@ def test_edited_copy_applies_to_emails_not_yet_sent() -> None:
 def test_the_message_is_multipart_with_one_click_unsubscribe_headers(settings: Any) -> None:
     settings.NURTURE_UNSUBSCRIBE_MAILTO = "unsubscribe@leads.example"
     enrollment = _enrolled(first_name="Ada", last_name="Lovelace")
-    raw = mail.outbox[0].message().as_bytes()
+    raw = mail.outbox[0].message(policy=policy.SMTP).as_bytes()
     parsed = email.message_from_bytes(raw, policy=policy.default)
+    # Mail clients read the URL literally: no RFC 2047 encoding, no folding inside it.
+    assert re.search(rb"\r\nList-Unsubscribe: <http://localhost:8000/u/[^\s>]+/>", raw)
 
     assert parsed.get_content_type() == "multipart/alternative"
     kinds = [part.get_content_type() for part in parsed.iter_parts()]
