@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("nurture.urls")),
     path("anymail/", include("anymail.urls")),
     path("sales/", include("sales.urls")),
+    path("book/", include("sales.booking_urls")),
 ]
 if settings.BENCH_ENDPOINTS:
     urlpatterns.append(path("bench/bare/", bare))

@@ -1,0 +1,170 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from capture.models import Lead
+
+
+def _default_weekly_hours() -> dict[str, list[list[str]]]:
+    workday = [["09:00", "12:00"], ["13:00", "17:00"]]
+    return {str(day): workday for day in range(5)}
+
+
+class RepProfile(models.Model):
+    """A sales rep's working hours, for booking, and place in the round-robin."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep_profile"
+    )
+    takes_leads = models.BooleanField(
+        default=True, help_text="Included in the round-robin for new hot leads."
+    )
+    time_zone = models.CharField(max_length=64, default="UTC")
+    weekly_hours = models.JSONField(
+        default=_default_weekly_hours,
+        help_text='Per weekday (0 = Monday): [["09:00", "12:00"], …] in the rep\'s time zone.',
+    )
+    slot_minutes = models.PositiveSmallIntegerField(default=30)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} (rep)"
+
+
+class BlockedDate(models.Model):
+    rep = models.ForeignKey(RepProfile, on_delete=models.CASCADE, related_name="blocked_dates")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["rep", "date"], name="blocked_date_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep.user} off on {self.date}"
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CANCELLED = "cancelled", "Cancelled"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="bookings")
+    rep = models.ForeignKey(RepProfile, on_delete=models.PROTECT, related_name="bookings")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            # One booking per rep and slot: the database, not a check, makes double booking
+            # impossible. A cancelled booking frees its slot.
+            models.UniqueConstraint(
+                fields=["rep", "starts_at"],
+                condition=Q(status="booked"),
+                name="booking_one_per_slot",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="booking_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead} with {self.rep.user} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Note(models.Model):
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        CALL = "call", "Call"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["lead", "-created_at"], name="note_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.lead}"
+
+
+class LeadChange(models.Model):
+    """Who moved a lead's stage or owner, when, and why: the timeline's audit trail."""
+
+    class Field(models.TextChoices):
+        STAGE = "stage", "Stage"
+        OWNER = "owner", "Owner"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    field = models.CharField(max_length=10, choices=Field.choices)
+    old_value = models.CharField(max_length=150, blank=True)
+    new_value = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["lead", "-at"], name="leadchange_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead} {self.field}: {self.old_value} → {self.new_value}"
+
+
+class Handoff(models.Model):
+    """One hot episode of a lead: who got it, when they were told, when they first called."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="handoffs")
+    turned_hot_at = models.DateTimeField()
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="handoffs"
+    )
+    notified_at = models.DateTimeField(null=True, blank=True)
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-turned_hot_at"]
+        constraints = [
+            # One open episode per lead: a storm of rescoring cannot notify twice.
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(ended_at__isnull=True), name="handoff_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead} hot at {self.turned_hot_at:%Y-%m-%d %H:%M}"
+
+
+class SalesSettings(models.Model):
+    """One row: how hot leads are handed to reps."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    round_robin = models.BooleanField(
+        default=True, help_text="Give unowned hot leads to active reps in turn."
+    )
+    webhook_url = models.URLField(
+        blank=True, help_text="Slack-compatible incoming webhook, told of every hot lead."
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "sales settings"
+
+    def __str__(self) -> str:
+        return "Sales settings"
+
+    @classmethod
+    def load(cls) -> "SalesSettings":
+        settings_row, _ = cls.objects.get_or_create(pk=1)
+        return settings_row

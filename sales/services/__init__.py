@@ -1,0 +1,1 @@
+"""Sales writes, by subject."""
