@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,6 +15,8 @@ from capture.models import LandingPage
 from capture.rendering import render_markdown
 from capture.selectors import landing_page_get_for_visitor
 from capture.services import UTM_FIELDS, Tracking, capture_submission
+
+logger = logging.getLogger(__name__)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -95,9 +99,15 @@ def _rate_limited(request: HttpRequest) -> bool:
     rate = settings.CAPTURE_RATE_LIMIT
     if rate in ("", "0"):
         return False
-    return is_ratelimited(
-        request, group="capture", key="ip", rate=rate, method="POST", increment=True
-    )
+    try:
+        return is_ratelimited(
+            request, group="capture", key="ip", rate=rate, method="POST", increment=True
+        )
+    except Exception:
+        # The limit lives in Redis; with Redis down a prospect still gets through (fail open):
+        # losing a lead is worse than letting a few extra forms in.
+        logger.warning("rate limit unavailable; letting the form through", exc_info=True)
+        return False
 
 
 def _after_submit(*, page: LandingPage, embed: bool) -> HttpResponse:

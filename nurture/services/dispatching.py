@@ -3,6 +3,7 @@ ever carries "send delivery N now", so a lost message delays an email but never 
 """
 
 import logging
+import time
 from collections.abc import Sequence as Ids
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,10 @@ from nurture.models import Delivery, Enrollment
 from nurture.models import Sequence as NurtureSequence
 
 logger = logging.getLogger(__name__)
+# After a failed publish, this process leaves deliveries to the next tick for a while
+# instead of waiting on a dead broker again (redis-py retries a refused connection for ~2 s).
+BROKER_RETRY_AFTER_SECONDS = 10.0
+_broker_down_until = 0.0
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,12 @@ def publish(*, delivery_ids: Ids[int], spacing: float = 0.0) -> int:
     """
     from nurture.tasks import send_delivery
 
+    global _broker_down_until  # one breaker per process
     published = 0
+    if time.monotonic() < _broker_down_until:
+        # The broker failed moments ago: do not make every request wait on it again.
+        _back_to_scheduled(delivery_ids)
+        return 0
     for index, delivery_id in enumerate(delivery_ids):
         try:
             # retry=False: fail fast (the broker connect timeout is set in settings).
@@ -50,11 +60,16 @@ def publish(*, delivery_ids: Ids[int], spacing: float = 0.0) -> int:
             # Broad on purpose: kombu and redis raise many kinds when the broker is down.
             logger.warning("broker unreachable; %s deliveries left for the next tick",
                            len(delivery_ids) - index, exc_info=True)  # fmt: skip
-            Delivery.objects.filter(
-                pk__in=delivery_ids[index:], status=Delivery.Status.QUEUED
-            ).update(status=Delivery.Status.SCHEDULED, status_changed_at=timezone.now())
+            _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+            _back_to_scheduled(delivery_ids[index:])
             break
     return published
+
+
+def _back_to_scheduled(delivery_ids: Ids[int]) -> None:
+    Delivery.objects.filter(pk__in=list(delivery_ids), status=Delivery.Status.QUEUED).update(
+        status=Delivery.Status.SCHEDULED, status_changed_at=timezone.now()
+    )
 
 
 def reclaim_stale(*, now: datetime | None = None) -> int:
