@@ -22,6 +22,9 @@ import stack
 from loadgen import Check, PhaseResult, Send, Setup, run_phase
 from stack import BenchFailure, log
 
+import nurture  # bench/nurture.py: this folder is first on sys.path, before the app
+import scoring  # bench/scoring.py, likewise
+
 CONCURRENCY = 32
 GUNICORN_WORKERS = 2
 WARM_UP_SECONDS = 1.0  # per phase, so a couple of seconds in all
@@ -245,6 +248,19 @@ def capture_throughput(options: Options) -> list[str]:
     if problems:
         raise BenchFailure("\n".join(problems), lines)
     return lines
+
+
+# nurture (bench/nurture.py) --------------------------------------------------------------
+
+register("nurture.tick_flat")(nurture.tick_flat)
+register("nurture.send_throughput")(nurture.send_throughput)
+register("nurture.speed_to_lead")(nurture.speed_to_lead)
+register("nurture.scale_100k")(nurture.scale)
+
+
+# scoring (bench/scoring.py) --------------------------------------------------------------
+
+register("scoring.decay_1m")(scoring.decay_1m)
 
 
 # -----------------------------------------------------------------------------------------

@@ -103,6 +103,7 @@ class LeadChange(models.Model):
     class Field(models.TextChoices):
         STAGE = "stage", "Stage"
         OWNER = "owner", "Owner"
+        SEQUENCE = "sequence", "Sequence"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes")
     actor = models.ForeignKey(
@@ -141,6 +142,10 @@ class Handoff(models.Model):
             models.UniqueConstraint(
                 fields=["lead"], condition=Q(ended_at__isnull=True), name="handoff_one_open"
             ),
+        ]
+        indexes = [
+            # "New hot leads since you looked" and the reps' speed over recent episodes.
+            models.Index(fields=["-turned_hot_at"], name="handoff_turned_hot_idx"),
         ]
 
     def __str__(self) -> str:

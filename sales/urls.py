@@ -3,4 +3,15 @@ from django.urls import path
 from sales import views
 
 app_name = "sales"
-urlpatterns = [path("", views.dashboard, name="dashboard")]
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("live/", views.live, name="live"),
+    path("metrics/", views.metrics, name="metrics"),
+    path("leads/<int:lead_id>/", views.lead_detail, name="lead"),
+    path("leads/<int:lead_id>/score/", views.lead_score, name="lead_score"),
+    path("leads/<int:lead_id>/claim/", views.claim, name="claim"),
+    path("leads/<int:lead_id>/reassign/", views.reassign, name="reassign"),
+    path("leads/<int:lead_id>/stage/", views.move_stage, name="move_stage"),
+    path("leads/<int:lead_id>/notes/", views.add_note, name="add_note"),
+    path("leads/<int:lead_id>/sequences/stop/", views.stop_sequence, name="stop_sequence"),
+]

@@ -1,9 +1,11 @@
 import factory
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
-from capture.models import Campaign, LandingPage, Lead
+from capture.models import Activity, Campaign, LandingPage, Lead
 from leadfunnel.groups import MARKETERS, SALES_REPS
 from nurture.models import Sequence, Step
+from scoring.models import ScoringRule
 
 
 class CampaignFactory(factory.django.DjangoModelFactory):
@@ -92,3 +94,39 @@ def playbook_sequence(*, page: LandingPage | None = None, **kwargs: object) -> S
     if page is not None:
         sequence.entry_pages.add(page)
     return sequence
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    lead = factory.SubFactory(LeadFactory)
+    kind = Activity.Kind.PAGE_VIEWED
+    occurred_at = factory.LazyFunction(timezone.now)
+    metadata = factory.LazyFunction(dict)
+
+
+class FitRuleFactory(factory.django.DjangoModelFactory):
+    """A scoring rule on who the lead is: by default “job title contains director”, +15."""
+
+    class Meta:
+        model = ScoringRule
+
+    name = factory.Sequence(lambda n: f"Fit rule {n}")
+    kind = ScoringRule.Kind.FIT
+    field = ScoringRule.Field.JOB_TITLE
+    operator = ScoringRule.Operator.CONTAINS
+    value = "director"
+    points = 15
+
+
+class EngagementRuleFactory(factory.django.DjangoModelFactory):
+    """A scoring rule on what the lead does: by default +5 per email click."""
+
+    class Meta:
+        model = ScoringRule
+
+    name = factory.Sequence(lambda n: f"Engagement rule {n}")
+    kind = ScoringRule.Kind.ENGAGEMENT
+    activity_kind = Activity.Kind.EMAIL_CLICKED
+    points = 5

@@ -1,5 +1,8 @@
 """Demo data for `make run`: a landing page, a campaign, a few leads and two logins.
 
+The scoring rules are the defaults; Maria browses the pricing page twice and turns hot, so
+the sales login finds her assigned and waiting (and the hand-off email in var/mail/).
+
 Idempotent: running it again changes nothing but keeps the printed logins true.
 """
 
@@ -14,10 +17,12 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from capture.models import Campaign, LandingPage
-from capture.services import Tracking, capture_submission
+from capture.models import Activity, Campaign, LandingPage, Lead
+from capture.services import Tracking, capture_submission, record_activity
 from leadfunnel.groups import MARKETERS, SALES_REPS
 from nurture.demo import seed_default_sequence
+from sales.models import RepProfile
+from scoring.demo import seed_default_scoring
 
 DEMO_PAGE_BODY = """\
 Tell us where you are and where you want to be. In a free, no-obligation 30-minute call one
@@ -39,6 +44,9 @@ DEMO_LEADS = [
      "company": "", "job_title": "Student", "country": "SG", "time_zone": "Asia/Singapore"},
 ]  # fmt: skip
 ANSWERS = ["Ready to start within a month", "In 1–3 months", "Just researching"]
+# Pricing-page views after the form: +10 each under the default rules. Maria (55 from who
+# she is) turns hot; Sam (10) warms up.
+PRICING_VIEWS = {"maria.gonzalez@northwind.example": 2, "sam.okafor@brightlabs.example": 3}
 
 
 class Command(BaseCommand):
@@ -85,8 +93,10 @@ class Command(BaseCommand):
                 },
             )
             seed_default_sequence(page=page)
+            seed_default_scoring()
             marketer = _user("marketer", password=password, staff=True, group=MARKETERS)
             sales = _user("sales", password=password, staff=False, group=SALES_REPS)
+            RepProfile.objects.get_or_create(user=sales)
             if not page.submissions.exists():
                 for index, lead in enumerate(DEMO_LEADS):
                     capture_submission(
@@ -102,6 +112,15 @@ class Command(BaseCommand):
                         answer=ANSWERS[index % len(ANSWERS)],
                         consent_given=True,
                     )
+                for email, views in PRICING_VIEWS.items():
+                    lead = Lead.objects.get(email=email)
+                    for _ in range(views):
+                        # Rescored on commit, by scoring's receiver, like a real visit.
+                        record_activity(
+                            lead=lead,
+                            kind=Activity.Kind.PAGE_VIEWED,
+                            metadata={"url": f"{settings.SITE_URL}/pricing"},
+                        )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Landing page: {settings.SITE_URL}/l/{page.slug}/")
         self.stdout.write(

@@ -1,0 +1,1080 @@
+"""The nurture engine's figures: tick cost, send throughput, speed to lead and scale.
+
+Each bench recreates its own PostgreSQL database (the capture bench's name plus
+`_nurture`) and uses Redis databases 12 (broker) and 13 (cache), so it can run beside the
+capture bench and the test suite. Mail goes to an aiosmtpd sink in this process that notes
+each recipient and when it arrived. Code that needs Django runs in `nurture_driver.py`,
+a subprocess: this module's name would shadow the app's inside the bench process.
+"""
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import cpu
+import httpx
+import psycopg2
+import stack
+from aiosmtpd.controller import Controller
+from celery import Celery
+from psycopg2 import sql
+from stack import BenchFailure, log
+
+BROKER_URL = "redis://127.0.0.1:6379/12"
+CACHE_URL = "redis://127.0.0.1:6379/13"
+DRIVER = Path(__file__).with_name("nurture_driver.py")
+SEND_TASK = "nurture.tasks.send_delivery"
+LANDING_PATH = "/l/free-consultation/"
+THANKS_PATH = "/l/free-consultation/thanks/"
+FIRST_LEAD_ID = 1000  # above seed_demo's few leads
+NOISY_CPUS = 0.2
+WORKER_STOP_SECONDS = 30
+# A run with no new email for this long is stuck, not slow.
+STALL_SECONDS = 60
+
+TICK_DUE = 1_000
+TICK_SMALL = 10_000
+TICK_LARGE = 1_000_000
+TICK_REPEATS = 5
+SPEED_TO_LEAD_SUBMISSIONS = 200
+SPEED_TO_LEAD_WARM_UP = 5
+SPEED_TO_LEAD_TIMEOUT = 30.0
+SEND_WARM_UP = 20
+SCALE_FULL = 100_000
+# 100,000 takes 20 to 60 minutes at the 30 to 80 emails/s measured on the 2-core bench
+# machine; 10,000 keeps `make bench` near ten minutes. BENCH_NURTURE_SCALE=100000 for it.
+SCALE_DEFAULT = 10_000
+# The baseline run, for memory: this many rows, or a fifth of the big run when that is less.
+SCALE_SMALL = 10_000
+SCALE_WORKERS = 2
+SCALE_CONCURRENCY = 2
+
+# Columns the set-based loaders fill; a new NOT NULL column without a default must be
+# added here, and the loader says so instead of failing with an opaque SQL error.
+_LOADED_COLUMNS = {
+    "capture_lead": {
+        "id", "uid", "email", "first_name", "last_name", "phone", "company", "job_title",
+        "company_size", "industry", "country", "time_zone", "answers", "consent_text",
+        "source", "stage", "score", "temperature", "created_at", "updated_at",
+    },
+    "nurture_enrollment": {
+        "id", "lead_id", "sequence_id", "state", "exit_reason", "started_at",
+        "needs_confirmation",
+    },
+    "nurture_delivery": {
+        "id", "enrollment_id", "step_id", "due_at", "status", "attempts", "last_error",
+        "status_changed_at", "message_id",
+    },
+}  # fmt: skip
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise BenchFailure(f"{name} must be a positive whole number, not {raw!r}")
+    return value
+
+
+def database_url() -> str:
+    base = stack.database_url()
+    parts = urllib.parse.urlsplit(base)
+    return parts._replace(path=f"{parts.path.rstrip('/')}_nurture").geturl()
+
+
+def app_env(*, db_url: str, var_dir: Path, email_url: str = "dummymail://") -> dict[str, str]:
+    """Production settings on the bench's database, broker and cache databases."""
+    env = stack.server_env(database_url=db_url, var_dir=var_dir)
+    env.update(
+        REDIS_URL=CACHE_URL,
+        CELERY_BROKER_URL=BROKER_URL,
+        EMAIL_URL=email_url,
+        STATIC_MANIFEST="0",
+    )
+    return env
+
+
+# The database ----------------------------------------------------------------------------
+
+
+@contextmanager
+def _connect(url: str, *, autocommit: bool = False) -> Iterator[Any]:
+    conn = psycopg2.connect(url)
+    conn.autocommit = autocommit
+    try:
+        yield conn
+        if not autocommit:
+            conn.commit()
+    finally:
+        conn.close()
+
+
+def prepare_database(env: dict[str, str], *, collectstatic: bool = False) -> None:
+    """A fresh, migrated bench database with the demo page and its sequence, nothing queued."""
+    db_url = env["DATABASE_URL"]
+    # seed_demo's hot lead is handed to sales, which emails the rep: not into the sink.
+    env = {**env, "EMAIL_URL": "dummymail://"}
+    if collectstatic:
+        stack.manage(env, "collectstatic", "--noinput", "-v0")
+    stack.recreate_database(db_url)
+    stack.flush_redis(env)
+    stack.manage(env, "migrate", "--noinput", "-v0")
+    stack.manage(env, "seed_demo")
+    # seed_demo's own leads queued their Day-1 email; it would land in the sink mid-figure.
+    stack.flush_redis(env)
+    with _connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE nurture_delivery SET status = 'cancelled'"
+            " WHERE status IN ('scheduled', 'queued', 'sending')"
+        )
+        missing = _unloaded_required_columns(cur)
+    if missing:
+        raise BenchFailure(
+            "bench/nurture.py cannot fill these NOT NULL columns without a database default: "
+            + ", ".join(missing)
+            + "; add them to its loaders"
+        )
+
+
+def _unloaded_required_columns(cur: Any) -> list[str]:
+    cur.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND table_name = ANY(%s) AND is_nullable = 'NO'"
+        " AND column_default IS NULL AND is_identity = 'NO'",
+        (list(_LOADED_COLUMNS),),
+    )
+    return sorted(
+        f"{table}.{column}"
+        for table, column in cur.fetchall()
+        if column not in _LOADED_COLUMNS[table]
+    )
+
+
+@dataclass(frozen=True)
+class Sequence:
+    id: int
+    step_ids: list[int]  # active steps, by day
+
+
+def demo_sequence(db_url: str) -> Sequence:
+    with _connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM nurture_sequence ORDER BY id LIMIT 1")
+        row = cur.fetchone()
+        if row is None:
+            raise BenchFailure("seed_demo created no nurture sequence")
+        cur.execute(
+            "SELECT id FROM nurture_step WHERE sequence_id = %s AND is_active ORDER BY day",
+            (row[0],),
+        )
+        steps = [step_id for (step_id,) in cur.fetchall()]
+    if not steps:
+        raise BenchFailure("the demo sequence has no active steps")
+    return Sequence(id=row[0], step_ids=steps)
+
+
+def add_leads(
+    db_url: str,
+    *,
+    first: int,
+    count: int,
+    sequence: Sequence,
+    status: str,
+    due: sql.Composable,
+    one_step_each: bool = False,
+) -> None:
+    """`count` leads with ids from `first`, enrolled in `sequence` with one Delivery per step,
+    or with `one_step_each` a single Delivery whose step rotates through the sequence's.
+
+    Set-based (INSERT … SELECT generate_series), a million rows in well under a minute.
+    `due` is an SQL expression of `n` (the lead id) and `k` (the step's position).
+    """
+    last = first + count - 1
+    steps = sql.SQL(", ").join(
+        sql.SQL("({}, {})").format(sql.Literal(step_id), sql.Literal(position))
+        for position, step_id in enumerate(sequence.step_ids)
+    )
+    with _connect(db_url) as conn, conn.cursor() as cur:
+        # Foreign keys are deferred triggers: a million of them would double the load
+        # time. The rows are consistent by construction; the session setting is ours only.
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if (cur.fetchone() or (False,))[0]:
+            cur.execute("SET session_replication_role = replica")
+        cur.execute(
+            "INSERT INTO capture_lead (id, uid, email, first_name, last_name, phone, company,"
+            " job_title, company_size, industry, country, time_zone, answers, consent_text,"
+            " source, stage, score, temperature, created_at, updated_at)"
+            " SELECT n, gen_random_uuid(), 'lead-' || n || '@example.com', 'Bench', 'Lead',"
+            " '', 'Bench Ltd', 'Marketing Director', '', '', '', 'Europe/Berlin', '{}', '',"
+            " 'bench', 'nurturing', 0, 'cold', now(), now()"
+            " FROM generate_series(%s, %s) AS n",
+            (first, last),
+        )
+        cur.execute(
+            "INSERT INTO nurture_enrollment (id, lead_id, sequence_id, state, exit_reason,"
+            " started_at, needs_confirmation)"
+            " SELECT n, n, %s, 'active', '', now(), false FROM generate_series(%s, %s) AS n",
+            (sequence.id, first, last),
+        )
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO nurture_delivery (enrollment_id, step_id, due_at, status, attempts,"
+                " last_error, status_changed_at, message_id)"
+                " SELECT n, s.step_id, {due}, {status}, 0, '', now(), ''"
+                " FROM generate_series({first}, {last}) AS n"
+                " CROSS JOIN (VALUES {steps}) AS s (step_id, k)"
+                " WHERE NOT {one_step_each} OR k = n % {step_count} ORDER BY n, k"
+            ).format(
+                one_step_each=sql.Literal(one_step_each),
+                step_count=sql.Literal(len(sequence.step_ids)),
+                due=due,
+                status=sql.Literal(status),
+                first=sql.Literal(first),
+                last=sql.Literal(last),
+                steps=steps,
+            )
+        )
+        for table in ("capture_lead", "nurture_enrollment", "nurture_delivery"):
+            cur.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence({table}, 'id'), max(id)) FROM {ident}"
+                ).format(table=sql.Literal(table), ident=sql.Identifier(table))
+            )
+
+
+def vacuum_analyze(db_url: str) -> None:
+    """Vacuum what was loaded, so autovacuum stays idle while timing, and analyze every table.
+
+    Every table: autovacuum never analyzes one with fewer than 50 changed rows, such as
+    nurture_sequence and nurture_step; their statistics change the claim query's plan.
+    """
+    with _connect(db_url, autocommit=True) as conn, conn.cursor() as cur:
+        for table in ("capture_lead", "nurture_enrollment", "nurture_delivery"):
+            cur.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
+        cur.execute("ANALYZE")
+
+
+def _scalar(db_url: str, query: str, params: tuple[Any, ...] = ()) -> int:
+    with _connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute(query, params)
+        row = cur.fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _ids(db_url: str, query: str, params: tuple[Any, ...] = ()) -> list[int]:
+    with _connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute(query, params)
+        return [int(row_id) for (row_id,) in cur.fetchall()]
+
+
+# The SMTP sink ---------------------------------------------------------------------------
+
+
+class Sink:
+    """aiosmtpd handler: the recipient and arrival time of every message, nothing more
+    unless `keep` asks for the envelopes too (to replay them in the baseline)."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[float, str]] = []
+        self.kept: list[tuple[str, list[str], bytes]] = []
+        self.keep = False
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        now = time.monotonic()
+        for recipient in envelope.rcpt_tos:
+            self.arrivals.append((now, recipient.lower()))
+        if self.keep:
+            self.kept.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted"
+
+    def __len__(self) -> int:
+        return len(self.arrivals)
+
+
+@contextmanager
+def smtp_sink() -> Iterator[tuple[Sink, int]]:
+    port = stack._free_port()
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()
+
+
+# Workers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Workers:
+    processes: list[subprocess.Popen[bytes]]
+    logs: list[Path]
+
+    def roots(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+    def pids(self) -> list[int]:
+        return [pid for root in self.roots() for pid in (root, *cpu.descendants(root))]
+
+    def check_alive(self) -> None:
+        for process, log_path in zip(self.processes, self.logs, strict=True):
+            if process.poll() is not None:
+                raise BenchFailure(
+                    f"celery worker exited ({process.returncode}):\n{stack._tail(log_path)}"
+                )
+
+
+def _broker_app() -> Celery:
+    return Celery("nurture-bench", broker=BROKER_URL)
+
+
+@contextmanager
+def celery_workers(
+    env: dict[str, str], *, count: int, concurrency: int, log_dir: Path
+) -> Iterator[Workers]:
+    """`count` prefork worker processes, ready (they answer a ping) when the block starts."""
+    names = [f"nurture-bench-{uuid.uuid4().hex[:8]}-{index}" for index in range(count)]
+    processes: list[subprocess.Popen[bytes]] = []
+    logs = [log_dir / f"{name}.log" for name in names]
+    try:
+        for name, log_path in zip(names, logs, strict=True):
+            command = [
+                str(stack.VENV_BIN / "celery"), "-A", "leadfunnel", "worker",
+                "--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "WARNING",
+                "--without-mingle", "--without-gossip", "--hostname", f"{name}@%h",
+            ]  # fmt: skip
+            with log_path.open("w") as log_file:
+                processes.append(
+                    subprocess.Popen(
+                        command,
+                        cwd=stack.ROOT,
+                        env=env,
+                        stdout=log_file,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        workers = Workers(processes=processes, logs=logs)
+        _wait_for_ping(workers, names)
+        yield workers
+        _stop_workers(processes, logs)
+    finally:
+        _kill_leftovers(processes)
+
+
+def _kill_leftovers(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Failure path: SIGKILL on a worker's main process alone would orphan its pool."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            for pid in cpu.descendants(process.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            process.kill()
+            process.wait()
+
+
+def _wait_for_ping(workers: Workers, names: list[str]) -> None:
+    app = _broker_app()
+    deadline = time.monotonic() + 60
+    waiting = set(names)
+    while waiting and time.monotonic() < deadline:
+        workers.check_alive()
+        for reply in app.control.ping(timeout=0.5):
+            for node in reply:
+                waiting.discard(node.partition("@")[0])
+    if waiting:
+        raise BenchFailure(f"celery workers {sorted(waiting)} did not answer a ping in 60 s")
+
+
+def _stop_workers(processes: list[subprocess.Popen[bytes]], logs: list[Path]) -> None:
+    for process in processes:
+        process.terminate()  # warm shutdown: running tasks finish
+    for process, log_path in zip(processes, logs, strict=True):
+        try:
+            process.wait(timeout=WORKER_STOP_SECONDS)
+        except subprocess.TimeoutExpired as exc:
+            raise BenchFailure(
+                f"celery worker ignored SIGTERM for {WORKER_STOP_SECONDS} s:\n"
+                f"{stack._tail(log_path)}"
+            ) from exc
+
+
+def publish(delivery_ids: list[int]) -> None:
+    """What `dispatching.publish` sends: one `send_delivery` task per row."""
+    app = _broker_app()
+    with app.producer_or_acquire() as producer:
+        for delivery_id in delivery_ids:
+            app.send_task(SEND_TASK, args=[delivery_id], producer=producer)
+
+
+class PeakRss:
+    """The peak, over 0.5 s samples, of the summed RSS of the workers' process trees."""
+
+    def __init__(self, workers: Workers) -> None:
+        self._workers = workers
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.peak = 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, sum(map(_rss_bytes, self._workers.pids())))
+            self._stop.wait(0.5)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def wait_for_mail(sink: Sink, *, total: int, workers: Workers, what: str) -> None:
+    """Until the sink holds `total` messages; a run that stops progressing fails."""
+    seen, last_progress = len(sink), time.monotonic()
+    while len(sink) < total:
+        workers.check_alive()
+        time.sleep(0.05)
+        if len(sink) != seen:
+            seen, last_progress = len(sink), time.monotonic()
+        elif time.monotonic() - last_progress > STALL_SECONDS:
+            raise BenchFailure(
+                f"{what}: the sink has {len(sink)} of {total} messages and none arrived for "
+                f"{STALL_SECONDS} s; worker log:\n{stack._tail(workers.logs[0])}"
+            )
+
+
+def _busy_seconds() -> float:
+    return cpu._busy_ticks() / cpu._TICKS
+
+
+def _stat_fields(pid: int) -> list[str]:
+    # After the ")" closing the command name: ppid is [1], cutime and cstime [13] and [14].
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _postmaster_pid(db_url: str) -> int | None:
+    with _connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        (backend,) = cur.fetchone() or (0,)
+        try:
+            # While connected: a closed connection's backend is gone from /proc.
+            return int(_stat_fields(backend)[1])
+        except (OSError, IndexError, ValueError):
+            return None  # PostgreSQL on another host: its processes are not ours to see
+
+
+def _reaped_seconds(pid: int | None) -> float:
+    """CPU of the exited children `pid` has reaped, e.g. the postmaster's closed connections."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = _stat_fields(pid)
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / cpu._TICKS
+
+
+class CpuWindow:
+    """CPU use over a phase: this process (the sink), the system under test, PostgreSQL, and
+    everything else on the machine.
+
+    Processes are looked up again when the window closes: workers open their database
+    connections at their first task, inside the window. A process born inside the window
+    counts from zero. PostgreSQL's share is the bench database's connections plus those
+    that closed inside the window (the postmaster's reaped children, of any database, less
+    what they had used before it): the app opens one connection per task.
+    """
+
+    def __init__(self, name: str, *, roots: list[int], db_url: str) -> None:
+        self.name, self._roots, self._db_url = name, roots, db_url
+        self.note = ""
+        self._before: dict[int, float] = {}
+        self._backends_before: dict[int, float] = {}
+        self._started = (0.0, 0.0, 0.0, 0.0)
+        self._postmaster = _postmaster_pid(db_url)
+
+    def _tested(self) -> list[int]:
+        return [pid for root in self._roots for pid in (root, *cpu.descendants(root))]
+
+    def _backends(self) -> dict[int, float]:
+        if self._postmaster is None:
+            return {}
+        return self._per_pid(cpu.descendants(self._postmaster))
+
+    def _per_pid(self, pids: list[int]) -> dict[int, float]:
+        return {pid: cpu.cpu_seconds([pid]) for pid in pids}
+
+    def _sample(self) -> tuple[float, float, float, float]:
+        return (
+            time.monotonic(),
+            time.process_time(),
+            _busy_seconds(),
+            _reaped_seconds(self._postmaster),
+        )
+
+    def __enter__(self) -> "CpuWindow":
+        self._before = self._per_pid(self._tested() + stack.backend_pids(self._db_url))
+        self._backends_before = self._backends()
+        self._started = self._sample()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall, own, busy, reaped = (
+            after - before for before, after in zip(self._started, self._sample(), strict=True)
+        )
+        if wall <= 0 or busy < 0:
+            return
+
+        def used(pids: list[int]) -> float:
+            return sum(
+                max(seconds - self._before.get(pid, 0.0), 0.0)
+                for pid, seconds in self._per_pid(pids).items()
+            )
+
+        alive = self._backends()
+        closed = max(
+            reaped
+            - sum(seconds for pid, seconds in self._backends_before.items() if pid not in alive),
+            0.0,
+        )
+        tested = used(self._tested())
+        database = used(stack.backend_pids(self._db_url)) + closed
+        others = max(busy - own - tested - database, 0.0) / wall
+        log(
+            f"{self.name}: CPUs used by the bench process (sink) {own / wall:.2f}, system under"
+            f" test {tested / wall:.2f}, postgres {database / wall:.2f} (of which closed "
+            f"connections {closed / wall:.2f}), other processes {others:.2f}"
+        )
+        if others >= NOISY_CPUS:
+            self.note = f"  [noisy: other processes used {others:.1f} CPUs]"
+
+
+def _field(name: str) -> str:
+    return f"{name:<26}"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}ms"
+
+
+def _percentile(values: list[float], pct: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+# nurture.tick_flat -----------------------------------------------------------------------
+
+
+def _tick(env: dict[str, str], *, label: str) -> tuple[float, dict[str, float]]:
+    done = subprocess.run(
+        [str(stack.VENV_BIN / "python"), str(DRIVER), "tick", "--repeats", str(TICK_REPEATS),
+         "--expect", str(TICK_DUE)],
+        cwd=stack.ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise BenchFailure(f"tick driver failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["short"]:
+        raise BenchFailure(
+            f"{label}: dispatch_due claimed {result['short']} rows, not {TICK_DUE}: "
+            "the figure would time a different amount of work"
+        )
+    runs = result["runs"]
+    median = statistics.median(run["total"] for run in runs)
+    parts = {
+        name: statistics.median(run["parts"].get(name, 0.0) for run in runs)
+        for name in runs[0]["parts"]
+    }
+    log(
+        f"tick_flat {label}: median {_ms(median)} of "
+        + ", ".join(_ms(run["total"]) for run in runs)
+        + "; parts (median): "
+        + ", ".join(f"{name} {_ms(seconds)}" for name, seconds in parts.items())
+    )
+    return median, parts
+
+
+def _pick_due(db_url: str, *, total: int) -> None:
+    """Exactly TICK_DUE scheduled rows due now, spread evenly through the table."""
+    stride = total // TICK_DUE
+    with _connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE nurture_delivery SET due_at = now() + interval '1 day'"
+            " WHERE status = 'scheduled' AND due_at <= now()"
+        )
+        cur.execute(
+            "UPDATE nurture_delivery AS d"
+            " SET due_at = now() - interval '1 hour' + (s.r %% 3000) * interval '1 second'"
+            " FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM nurture_delivery"
+            "       WHERE status = 'scheduled') AS s"
+            " WHERE d.id = s.id AND s.r %% %s = 0 AND s.r <= %s",
+            (stride, stride * TICK_DUE),
+        )
+
+
+def tick_flat(options: object) -> list[str]:
+    """`dispatch_due` minus publishing, 1,000 due among 10,000 and among 1,000,000 rows."""
+    db_url = database_url()
+    with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-") as tmp:
+        env = app_env(db_url=db_url, var_dir=Path(tmp))
+        env["NURTURE_DISPATCH_BATCH"] = str(TICK_DUE)
+        log(f"tick_flat: recreating {db_url}, migrate, seed_demo")
+        prepare_database(env)
+        sequence = demo_sequence(db_url)
+        per_lead = len(sequence.step_ids)
+        # Not yet due: spread over the coming weeks, as real schedules are.
+        future = sql.SQL(
+            "now() + interval '1 hour' + ((n * 7 + k * 86400) % 2000000) * interval '1 second'"
+        )
+        sizes = []
+        loaded = 0
+        for total in (TICK_SMALL, TICK_LARGE):
+            leads = (total - loaded) // per_lead
+            started = time.monotonic()
+            add_leads(
+                db_url,
+                first=FIRST_LEAD_ID + loaded // per_lead,
+                count=leads,
+                sequence=sequence,
+                status="scheduled",
+                due=future,
+            )
+            loaded += leads * per_lead
+            _pick_due(db_url, total=loaded)
+            vacuum_analyze(db_url)
+            scheduled = _scalar(
+                db_url, "SELECT count(*) FROM nurture_delivery WHERE status = 'scheduled'"
+            )
+            log(
+                f"tick_flat: {scheduled} scheduled rows loaded in "
+                f"{time.monotonic() - started:.0f} s; timing"
+            )
+            sizes.append((scheduled, *_tick(env, label=f"{scheduled} rows")))
+        stack.flush_redis(env)
+
+    (small_rows, small, small_parts), (large_rows, large, large_parts) = sizes
+    ratio = large / small if small else float("inf")
+    growth = sorted(
+        large_parts, key=lambda name: large_parts[name] - small_parts.get(name, 0.0), reverse=True
+    )
+    grew = ", ".join(
+        f"{name} {_ms(small_parts.get(name, 0.0))} -> {_ms(large_parts[name])}"
+        for name in growth[:3]
+    )
+    return [
+        f"{_field('nurture.tick_flat')}{_ms(large)} with {TICK_DUE:,} due among "
+        f"{large_rows:,} rows, {_ms(small)} among {small_rows:,} (baseline)  "
+        f"ratio={ratio:.2f} (target <= 1.5)  [dispatch_due minus publishing, median of "
+        f"{TICK_REPEATS}; grew most: {grew}]"
+    ]
+
+
+# nurture.send_throughput -----------------------------------------------------------------
+
+
+def _replay_over_one_connection(
+    sink: Sink, port: int, *, var_dir: Path, db_url: str
+) -> tuple[float, CpuWindow]:
+    """Seconds a plain smtplib loop takes to send what the sink kept, in a process of its own
+    as the workers are, and the CPU window around the loop."""
+    messages = var_dir / "messages.json"
+    messages.write_text(
+        json.dumps(
+            [
+                [mail_from, recipients, base64.b64encode(content).decode()]
+                for mail_from, recipients, content in sink.kept
+            ]
+        )
+    )
+    command = [str(stack.VENV_BIN / "python"), str(DRIVER), "smtp-loop", str(messages),
+               "--port", str(port)]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=stack.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdin is not None and process.stdout is not None  # noqa: S101
+    try:
+        if process.stdout.readline().strip() != "ready":
+            raise BenchFailure("the smtplib loop could not connect to the sink")
+        with CpuWindow("send_throughput loop", roots=[process.pid], db_url=db_url) as window:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+            result = json.loads(process.stdout.readline())
+        process.stdin.close()
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return float(result["elapsed"]), window
+
+
+def send_throughput(options: object) -> list[str]:
+    """N queued deliveries through a real worker vs an smtplib loop sending the same mail."""
+    count = _env_int("BENCH_NURTURE_SENDS", 2000)
+    db_url = database_url()
+    with (
+        tempfile.TemporaryDirectory(prefix="leadfunnel-bench-") as tmp,
+        smtp_sink() as (sink, port),
+    ):
+        var_dir = Path(tmp)
+        env = app_env(db_url=db_url, var_dir=var_dir, email_url=f"smtp://127.0.0.1:{port}")
+        log(f"send_throughput: recreating {db_url}, migrate, seed_demo, {count} queued rows")
+        prepare_database(env)
+        sequence = demo_sequence(db_url)
+        add_leads(
+            db_url,
+            first=FIRST_LEAD_ID,
+            count=SEND_WARM_UP + count,
+            sequence=sequence,
+            status="queued",
+            due=sql.SQL("now()"),
+            one_step_each=True,
+        )
+        vacuum_analyze(db_url)
+        ids = _ids(db_url, "SELECT id FROM nurture_delivery WHERE status = 'queued' ORDER BY id")
+        warm_up, measured = ids[:SEND_WARM_UP], ids[SEND_WARM_UP:]
+        with celery_workers(env, count=1, concurrency=2, log_dir=var_dir) as workers:
+            log("send_throughput: worker ready; warming up")
+            publish(warm_up)
+            wait_for_mail(sink, total=len(warm_up), workers=workers, what="warm-up")
+            sink.keep = True
+            log(f"send_throughput: {count} send_delivery tasks through the worker")
+            with CpuWindow(
+                "send_throughput worker", roots=workers.roots(), db_url=db_url
+            ) as window:
+                started = time.monotonic()
+                publish(measured)
+                wait_for_mail(sink, total=len(ids), workers=workers, what="send_throughput")
+            worker_seconds = sink.arrivals[-1][0] - started
+            sink.keep = False
+            sent = _wait_until_sent(db_url, len(ids))
+        log(f"send_throughput: the same {count} messages through one smtplib connection")
+        loop_seconds, loop_window = _replay_over_one_connection(
+            sink, port, var_dir=var_dir, db_url=db_url
+        )
+        stack.flush_redis(env)
+
+    received = [recipient for _, recipient in sink.arrivals[SEND_WARM_UP : len(ids)]]
+    worker_rate, loop_rate = count / worker_seconds, count / loop_seconds
+    ratio = worker_rate / loop_rate
+    lines = [
+        f"{_field('nurture.send_throughput')}worker={worker_rate:.1f} msgs/s  smtplib loop="
+        f"{loop_rate:.1f} msgs/s (baseline)  ratio={ratio:.2f} of the loop (target >= 0.5)  "
+        f"[{count} messages, 1 worker --concurrency 2]"
+        + window.note.replace("[noisy:", "[noisy worker phase:")
+        + loop_window.note.replace("[noisy:", "[noisy loop phase:")
+    ]
+    problems = []
+    if len(set(received)) != count or len(sink) != len(ids) + count:
+        problems.append(
+            f"the sink got {len(set(received))} distinct of {count} recipients from the worker "
+            f"and {len(sink)} messages in all (expected {len(ids) + count})"
+        )
+    if sent != len(ids):
+        problems.append(f"{sent} of {len(ids)} deliveries are marked sent")
+    if problems:
+        raise BenchFailure("; ".join(problems), lines)
+    return lines
+
+
+def _wait_until_sent(db_url: str, expected: int, *, timeout: float = 15.0) -> int:
+    """The sink has a message a moment before its worker records it as sent."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sent = _scalar(db_url, "SELECT count(*) FROM nurture_delivery WHERE status = 'sent'")
+        if sent >= expected or time.monotonic() > deadline:
+            return sent
+        time.sleep(0.1)
+
+
+# nurture.speed_to_lead -------------------------------------------------------------------
+
+
+class _FormInputs(HTMLParser):
+    """What a browser would send from the page's form, before the visitor types anything."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.radios: dict[str, list[str]] = {}
+        self.checkboxes: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {key: value or "" for key, value in attrs}
+        name = attributes.get("name")
+        if not name or tag not in ("input", "select", "textarea"):
+            return
+        kind = attributes.get("type", "text") if tag == "input" else tag
+        if kind == "radio":
+            self.radios.setdefault(name, []).append(attributes.get("value", ""))
+        elif kind == "checkbox":
+            self.checkboxes.add(name)
+        else:
+            self.values[name] = attributes.get("value", "")
+
+
+@dataclass
+class _Visitor:
+    fields: dict[str, str]
+    headers: dict[str, str]
+    answers: list[str] = field(default_factory=list)
+
+
+def _visit_landing_page(client: httpx.Client) -> _Visitor:
+    page = client.get(LANDING_PATH)
+    token = page.cookies.get("csrftoken")
+    client.cookies.clear()
+    if page.status_code != 200 or not token:
+        raise BenchFailure(f"GET {LANDING_PATH}: HTTP {page.status_code}, csrftoken {token!r}")
+    form = _FormInputs()
+    form.feed(page.text)
+    fields = form.values
+    if not fields.get("csrfmiddlewaretoken") or not fields.get("started"):
+        raise BenchFailure("the landing page form lacks its CSRF token or started field")
+    if "consent" in form.checkboxes:
+        fields["consent"] = "on"
+    fields.update(first_name="Speedy", last_name="Lead", company="Bench Ltd",
+                  time_zone="Europe/Berlin")  # fmt: skip
+    headers = {
+        "Cookie": f"csrftoken={token}",
+        "Origin": str(client.base_url).rstrip("/"),
+        "Referer": str(page.url),
+    }
+    return _Visitor(fields=fields, headers=headers, answers=form.radios.get("answer", []))
+
+
+def _arrival(sink: Sink, recipient: str, *, since: int, deadline: float, workers: Workers) -> float:
+    """When the first message to `recipient` at or after index `since` reached the sink."""
+    index = since
+    while True:
+        while index < len(sink.arrivals):
+            arrived, to = sink.arrivals[index]
+            if to == recipient:
+                return arrived
+            index += 1
+        if time.monotonic() > deadline:
+            raise BenchFailure(f"no email to {recipient} within {SPEED_TO_LEAD_TIMEOUT:g} s")
+        workers.check_alive()
+        time.sleep(0.002)
+
+
+def speed_to_lead(options: object) -> list[str]:
+    """Form POST through gunicorn to the Day-1 email at the sink, one submission at a time."""
+    db_url = database_url()
+    with (
+        tempfile.TemporaryDirectory(prefix="leadfunnel-bench-") as tmp,
+        smtp_sink() as (sink, port),
+    ):
+        var_dir = Path(tmp)
+        env = app_env(db_url=db_url, var_dir=var_dir, email_url=f"smtp://127.0.0.1:{port}")
+        del env["STATIC_MANIFEST"]  # production static files, as the capture bench serves
+        log(f"speed_to_lead: collectstatic, recreating {db_url}, migrate, seed_demo")
+        prepare_database(env, collectstatic=True)
+        posts: list[float] = []
+        emails: list[float] = []
+        with (
+            celery_workers(env, count=1, concurrency=1, log_dir=var_dir) as workers,
+            stack.gunicorn(env, workers=2, log_path=var_dir / "gunicorn.log") as server,
+            httpx.Client(base_url=server.base_url, timeout=30, trust_env=False) as client,
+        ):
+            visitor = _visit_landing_page(client)
+            total = SPEED_TO_LEAD_WARM_UP + SPEED_TO_LEAD_SUBMISSIONS
+            log(
+                f"speed_to_lead: {total} submissions one at a time "
+                f"({SPEED_TO_LEAD_WARM_UP} warm-up), each waiting for its Day-1 email"
+            )
+            with CpuWindow(
+                "speed_to_lead", roots=[server.pid, *workers.roots()], db_url=db_url
+            ) as window:
+                for number in range(total):
+                    recipient = f"stl-{number}-{uuid.uuid4().hex[:12]}@example.com"
+                    data = {**visitor.fields, "email": recipient}
+                    if visitor.answers:
+                        data["answer"] = visitor.answers[number % len(visitor.answers)]
+                    since = len(sink.arrivals)
+                    started = time.monotonic()
+                    response = client.post(LANDING_PATH, data=data, headers=visitor.headers)
+                    answered = time.monotonic()
+                    if not (
+                        response.status_code == 302
+                        and response.headers.get("Location") == THANKS_PATH
+                    ):
+                        raise BenchFailure(
+                            f"POST {LANDING_PATH}: HTTP {response.status_code}, expected a 302 "
+                            f"to {THANKS_PATH}"
+                        )
+                    arrived = _arrival(
+                        sink, recipient, since=since, workers=workers,
+                        deadline=answered + SPEED_TO_LEAD_TIMEOUT,
+                    )  # fmt: skip
+                    if number >= SPEED_TO_LEAD_WARM_UP:
+                        posts.append(answered - started)
+                        emails.append(arrived - started)
+            # Let a duplicate, if any, arrive before counting.
+            time.sleep(1.0)
+        stack.flush_redis(env)
+
+    lines = [
+        f"{_field('nurture.speed_to_lead')}p50={_ms(_percentile(emails, 50))} "
+        f"p95={_ms(_percentile(emails, 95))} form POST to Day-1 email  form_post p50="
+        f"{_ms(_percentile(posts, 50))} p95={_ms(_percentile(posts, 95))} (baseline)  "
+        f"(target p95 < 2000ms)  [{len(emails)} submissions one at a time, 1 worker]" + window.note
+    ]
+    received = Counter(recipient for _, recipient in sink.arrivals)
+    twice = sorted(recipient for recipient, times in received.items() if times > 1)
+    others = sorted(recipient for recipient in received if not recipient.startswith("stl-"))
+    if others:
+        log(f"speed_to_lead: other mail reached the sink too: {others}")
+    if twice:
+        raise BenchFailure(f"{len(twice)} prospects got their email twice: {twice[:5]}", lines)
+    return lines
+
+
+# nurture.scale_100k ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ScaleRun:
+    rows: int
+    per_second: float
+    peak_rss: int
+    note: str
+
+
+def _scale_run(
+    env: dict[str, str], sink: Sink, *, rows: int, first: int, sequence: Sequence, var_dir: Path
+) -> _ScaleRun:
+    db_url = env["DATABASE_URL"]
+    load_started = time.monotonic()
+    add_leads(
+        db_url,
+        first=first,
+        count=rows,
+        sequence=sequence,
+        status="scheduled",
+        due=sql.SQL("now() - interval '1 minute'"),
+        one_step_each=True,
+    )
+    vacuum_analyze(db_url)
+    sent_before = _scalar(db_url, "SELECT count(*) FROM nurture_delivery WHERE status = 'sent'")
+    log(f"scale: {rows} due rows loaded in {time.monotonic() - load_started:.0f} s")
+    before = len(sink)
+    with celery_workers(
+        env, count=SCALE_WORKERS, concurrency=SCALE_CONCURRENCY, log_dir=var_dir
+    ) as workers:
+        log(
+            f"scale: {SCALE_WORKERS} workers x --concurrency {SCALE_CONCURRENCY} ready; "
+            f"dispatching {rows} deliveries"
+        )
+        with PeakRss(workers) as rss:
+            dispatcher = subprocess.Popen(
+                [str(stack.VENV_BIN / "python"), str(DRIVER), "dispatch", "--low-water",
+                 env.get("NURTURE_DISPATCH_BATCH", "500")],
+                cwd=stack.ROOT, env=env, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            try:
+                with CpuWindow(
+                    f"scale {rows}", roots=[dispatcher.pid, *workers.roots()], db_url=db_url
+                ) as window:
+                    wait_for_mail(sink, total=before + rows, workers=workers, what="scale")
+            finally:
+                dispatcher.terminate()
+                stdout, _ = dispatcher.communicate(timeout=30)
+        sent = _wait_until_sent(db_url, sent_before + rows) - sent_before
+    arrivals = sink.arrivals[before:]
+    seconds = arrivals[-1][0] - arrivals[0][0]
+    per_second = (len(arrivals) - 1) / seconds if seconds else 0.0
+    dispatched = json.loads(stdout.strip().splitlines()[-1]) if stdout.strip() else {}
+    log(
+        f"scale {rows}: {per_second:.1f} emails/s, peak RSS {rss.peak / 2**20:.0f} MB; "
+        f"dispatcher {dispatched}"
+    )
+    distinct = len({recipient for _, recipient in arrivals})
+    if distinct != rows or len(arrivals) != rows or sent != rows:
+        raise BenchFailure(
+            f"scale {rows}: {len(arrivals)} messages to {distinct} recipients at the sink, "
+            f"{sent} rows marked sent"
+        )
+    return _ScaleRun(rows=rows, per_second=per_second, peak_rss=rss.peak, note=window.note)
+
+
+def scale(options: object) -> list[str]:
+    """Due deliveries sent end to end by two workers: emails/s and the workers' peak RSS,
+    at BENCH_NURTURE_SCALE rows and, as the baseline, at a fifth of that or 10,000 rows."""
+    total = _env_int("BENCH_NURTURE_SCALE", SCALE_DEFAULT)
+    small = max(min(SCALE_SMALL, total // 5), 1)
+    db_url = database_url()
+    with (
+        tempfile.TemporaryDirectory(prefix="leadfunnel-bench-") as tmp,
+        smtp_sink() as (sink, port),
+    ):
+        var_dir = Path(tmp)
+        env = app_env(db_url=db_url, var_dir=var_dir, email_url=f"smtp://127.0.0.1:{port}")
+        log(f"scale: recreating {db_url}, migrate, seed_demo")
+        prepare_database(env)
+        sequence = demo_sequence(db_url)
+        runs = []
+        first = FIRST_LEAD_ID
+        for rows in (small, total):
+            runs.append(
+                _scale_run(env, sink, rows=rows, first=first, sequence=sequence, var_dir=var_dir)
+            )
+            first += rows
+        stack.flush_redis(env)
+
+    baseline, big = runs
+    rss_ratio = big.peak_rss / baseline.peak_rss if baseline.peak_rss else float("inf")
+    shrunk = ""
+    if total < SCALE_FULL and big.per_second:
+        shrunk = (
+            f"; N={total:,}, not {SCALE_FULL:,}, which would take "
+            f"{SCALE_FULL / big.per_second / 60:.0f} min at this rate "
+            f"(BENCH_NURTURE_SCALE={SCALE_FULL} for it)"
+        )
+    return [
+        f"{_field('nurture.scale_100k')}{big.per_second:.1f} emails/s, workers' peak RSS "
+        f"{big.peak_rss / 2**20:.0f} MB at {big.rows:,} rows  at {baseline.rows:,} rows "
+        f"(baseline): {baseline.per_second:.1f} emails/s, {baseline.peak_rss / 2**20:.0f} MB  "
+        f"rss ratio={rss_ratio:.2f} (target: well over 500/s, memory flat)  "
+        f"[{SCALE_WORKERS} workers x --concurrency {SCALE_CONCURRENCY}{shrunk}]"
+        + big.note
+        + baseline.note
+    ]

@@ -1,0 +1,167 @@
+"""scoring.decay_1m: the nightly set-based rescoring of a million leads, against a plain UPDATE.
+
+A dedicated database (BENCH_SCORING_DATABASE_URL, default leadfunnel_bench_scoring, dropped
+and recreated) is migrated and given the default rules, then filled in SQL with
+BENCH_SCORING_LEADS leads (default 1,000,000) and about three activities each. The
+baseline is one plain `UPDATE capture_lead SET score = score + 1` over every lead (it
+changes an indexed column, as rescoring does); the figure is `manage.py decay_scores`
+rescoring them all from scratch (compute, UPDATE, ScoreChange rows, commit), timed inside
+the command. Announcing the temperature changes afterwards runs the other apps' receivers
+once per change; that is their cost, not the job's, and is shown apart as `+announcing`.
+Both run on a freshly vacuumed table. `second_run` is decay_scores again right after: a
+night on which few scores move.
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import stack
+from stack import BenchFailure, log
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadfunnel_bench_scoring"
+TARGET_RATIO = 3.0
+SEED_RULES = "from scoring.demo import seed_default_scoring; seed_default_scoring()"
+_RESCORED = re.compile(
+    r"Rescored (\d+) leads \((\d+) changed temperature\) in ([\d.]+) s, of which ([\d.]+) s"
+)
+
+LEADS_SQL = """
+INSERT INTO capture_lead (uid, email, first_name, last_name, phone, company, job_title,
+    company_size, industry, country, time_zone, answers, consent_text, source, stage, score,
+    temperature, created_at, updated_at)
+SELECT gen_random_uuid(),
+    'lead' || i || '@' || CASE WHEN i %% 4 = 0 THEN 'gmail.com'
+                               ELSE 'company' || (i %% 50000) || '.example' END,
+    'Lead', i::text, '', 'Company ' || (i %% 50000),
+    (ARRAY['Marketing Director', 'Head of Sales', 'Engineer', 'Student', 'VP Marketing',
+           'Owner', 'Analyst', 'Consultant'])[1 + i %% 8],
+    (ARRAY['', '1-9', '10-49', '50-249', '250-999', '1000+'])[1 + i %% 6],
+    (ARRAY['Software', 'Retail', 'Finance', ''])[1 + i %% 4],
+    (ARRAY['GB', 'DE', 'US', 'FR', 'ES'])[1 + i %% 5], 'Europe/London',
+    jsonb_build_object('When would you like to start?',
+        (ARRAY['Ready to start within a month', 'In 1–3 months', 'Just researching'])[1 + i %% 3]),
+    '', (ARRAY['google', 'linkedin', ''])[1 + i %% 3], 'nurturing', 0, 'cold',
+    now() - (i %% 365) * interval '1 day', now()
+FROM generate_series(1, %(leads)s) AS i
+"""
+# One form submission per lead, then two more activities per lead on average, spread over
+# the last 90 days: page views (a third of them of /pricing), opens, clicks, a few
+# bookings, unsubscribes and bounces.
+ACTIVITIES_SQL = """
+INSERT INTO capture_activity (lead_id, kind, occurred_at, metadata)
+SELECT id, 'form_submitted', created_at, '{"landing_page": "free-consultation"}'::jsonb
+FROM capture_lead;
+INSERT INTO capture_activity (lead_id, kind, occurred_at, metadata)
+SELECT lead_id, kind,
+    now() - random() * interval '90 days',
+    CASE kind WHEN 'page_viewed' THEN jsonb_build_object('url',
+                  CASE WHEN random() < 0.33 THEN 'https://example.com/pricing'
+                       ELSE 'https://example.com/blog/' || (g %% 100) END)
+              WHEN 'email_clicked' THEN '{"link": "https://example.com/book"}'::jsonb
+              ELSE '{}'::jsonb END
+FROM (
+    SELECT g, %(first_id)s + (g::bigint * 7919) %% %(leads)s AS lead_id,
+        CASE WHEN r < 0.50 THEN 'page_viewed' WHEN r < 0.75 THEN 'email_opened'
+             WHEN r < 0.93 THEN 'email_clicked' WHEN r < 0.95 THEN 'booking_made'
+             WHEN r < 0.98 THEN 'unsubscribed' ELSE 'email_bounced' END AS kind
+    FROM (SELECT g, random() AS r FROM generate_series(1, 2 * %(leads)s) AS g) AS draws
+) AS picks
+"""
+
+
+def _leads() -> int:
+    raw = os.environ.get("BENCH_SCORING_LEADS", "1000000")
+    if not raw.isdigit() or int(raw) < 1:
+        raise BenchFailure(f"BENCH_SCORING_LEADS must be a positive integer, not {raw!r}")
+    return int(raw)
+
+
+def _execute(url: str, *statements: str, params: dict[str, Any] | None = None) -> float:
+    """Run statements in autocommit (VACUUM needs it); return the seconds they took."""
+    conn = psycopg2.connect(url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            started = time.perf_counter()
+            for statement in statements:
+                cursor.execute(statement, params)
+            return time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def _first_lead_id(url: str) -> int:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT min(id) FROM capture_lead")
+            (first,) = cursor.fetchone() or (1,)
+    finally:
+        conn.close()
+    return int(first)
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    command = [str(stack.VENV_BIN / "python"), "manage.py", *args]
+    done = subprocess.run(
+        command, cwd=stack.ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise BenchFailure(f"`{' '.join(args)}` failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def decay_1m(options: Any) -> list[str]:
+    """The set-based decay over every lead against one plain UPDATE of the same rows."""
+    leads = _leads()
+    url = os.environ.get("BENCH_SCORING_DATABASE_URL", DEFAULT_DATABASE_URL)
+    with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-scoring-") as tmp:
+        env = stack.server_env(database_url=url, var_dir=Path(tmp))
+        log(f"scoring: recreating {url}, migrate, default rules")
+        stack.recreate_database(url)
+        _manage(env, "migrate", "--noinput", "-v0")
+        _manage(env, "shell", "-c", SEED_RULES)
+        log(f"scoring: generating {leads:,} leads and about {3 * leads:,} activities")
+        took = _execute(url, "SELECT setseed(0.42)", LEADS_SQL, params={"leads": leads})
+        first_id = _first_lead_id(url)
+        took += _execute(url, ACTIVITIES_SQL, params={"leads": leads, "first_id": first_id})
+        _execute(url, "VACUUM ANALYZE capture_lead", "VACUUM ANALYZE capture_activity")
+        activities = stack.count_rows(url, "capture_activity")
+        log(f"scoring: data ready in {took:.0f} s ({activities:,} activities); baseline UPDATE")
+        baseline = _execute(url, "UPDATE capture_lead SET score = score + 1")
+        _execute(url, "VACUUM ANALYZE capture_lead")
+        log("scoring: decay_scores over every lead")
+        first = _rescored(_manage(env, "decay_scores", "--cause", "decay"))
+        log("scoring: decay_scores again (a night when little changed)")
+        again = _rescored(_manage(env, "decay_scores", "--cause", "decay"))
+    rescored, moved, total, announcing = first
+    # The job itself: compute, UPDATE, history, commit. Announcing runs the other apps'
+    # receivers once per temperature change (here 40% of all leads, a first scoring; a
+    # normal night has few): their cost, shown beside it.
+    decay = total - announcing
+    ratio = decay / baseline
+    line = (
+        f"{'scoring.decay_1m':<26}leads={leads} decay={decay:.2f}s "
+        f"baseline_update={baseline:.2f}s ratio={ratio:.2f}x (target <= {TARGET_RATIO:g}x)  "
+        f"activities={activities} rescored={rescored} temperature_changes={moved} "
+        f"+announcing={announcing:.2f}s second_run={again[2] - again[3]:.2f}s"
+    )
+    if rescored < leads * 0.5:
+        raise BenchFailure(
+            f"only {rescored} of {leads} leads were rescored: the run measured too little",
+            [line],
+        )
+    return [line]
+
+
+def _rescored(output: str) -> tuple[int, int, float, float]:
+    match = _RESCORED.search(output)
+    if match is None:
+        raise BenchFailure(f"decay_scores printed no timing:\n{output}")
+    return int(match[1]), int(match[2]), float(match[3]), float(match[4])

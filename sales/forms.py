@@ -1,0 +1,99 @@
+"""Parsing the dashboard's filters and the metrics' date range (GET forms)."""
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+
+from capture.models import Campaign, Lead
+from sales.selectors import DashboardFilters
+
+MAX_METRICS_DAYS = 731
+
+
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+class DashboardFilterForm(forms.Form):
+    q = forms.CharField(label="Search", max_length=200, required=False)
+    temperature = forms.ChoiceField(
+        choices=[("", "Any temperature"), *Lead.Temperature.choices], required=False
+    )
+    stage = forms.ChoiceField(choices=[("", "Any stage"), *Lead.Stage.choices], required=False)
+    owner = forms.ChoiceField(
+        choices=[("", "Anyone's"), ("mine", "Mine"), ("unassigned", "Unassigned")],
+        required=False,
+    )
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name").only("pk", "name"),
+        required=False,
+        empty_label="Any campaign",
+    )
+    source = forms.CharField(max_length=100, required=False)
+    created_from = forms.DateField(label="Created from", required=False)
+    created_to = forms.DateField(label="Created to", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for bound in self.fields.values():
+            select = isinstance(bound.widget, forms.Select)
+            bound.widget.attrs["class"] = (
+                "form-select form-select-sm" if select else ("form-control form-control-sm")
+            )
+            if isinstance(bound, forms.DateField):
+                bound.widget.input_type = "date"
+        self.fields["q"].widget.attrs["placeholder"] = "Name, email or company"
+        self.fields["source"].widget.attrs["placeholder"] = "utm_source"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            raise forms.ValidationError("“Created from” must not be after “Created to”.")
+        return cleaned
+
+    def filters(self, *, zone: ZoneInfo) -> DashboardFilters:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        start, end = data.get("created_from"), data.get("created_to")
+        campaign = data.get("campaign")
+        return DashboardFilters(
+            temperature=data.get("temperature", ""),
+            stage=data.get("stage", ""),
+            owner=data.get("owner", ""),
+            campaign_id=campaign.pk if campaign else None,
+            source=data.get("source", "").strip(),
+            created_from=_start_of(start, zone) if start else None,
+            created_before=_start_of(end + timedelta(days=1), zone) if end else None,
+            search=data.get("q", "").strip(),
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.is_bound and any(self.data.get(name) for name in self.fields)
+
+
+class MetricsForm(forms.Form):
+    date_from = forms.DateField(label="From")
+    date_to = forms.DateField(label="To")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for bound in self.fields.values():
+            bound.widget.input_type = "date"
+            bound.widget.attrs["class"] = "form-control form-control-sm"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end:
+            if start > end:
+                raise forms.ValidationError("“From” must not be after “To”.")
+            if (end - start).days >= MAX_METRICS_DAYS:
+                raise forms.ValidationError("Choose at most two years.")
+        return cleaned
+
+    def window(self, *, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        start, end = self.cleaned_data["date_from"], self.cleaned_data["date_to"]
+        return _start_of(start, zone), _start_of(end + timedelta(days=1), zone)

@@ -1,0 +1,288 @@
+"""The hot-lead dashboard: hot first, then score, then latest activity, a page at a time.
+
+Pages are keyset pages, not OFFSET/COUNT: each temperature is read on its own through the
+(temperature, score) index, newest activity breaking score ties, and the next page starts
+after the last row shown. No query counts the table or sorts all of it. The one cost that
+grows is the tie-break: PostgreSQL looks up the latest activity (one probe of the
+(lead, -occurred_at) index) for every lead sharing the scores on the page. A stored
+`Lead.last_activity_at` indexed with (temperature, -score) would make that free too.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from capture.models import Activity, Lead
+from nurture.models import Delivery
+from sales.models import Handoff
+from sales.selectors.describe import delivery_ids, describe_activity
+from sales.selectors.stats import medians_by
+from scoring.models import ScoreChange
+
+TEMPERATURE_ORDER = (Lead.Temperature.HOT, Lead.Temperature.WARM, Lead.Temperature.COLD)
+PAGE_SIZE = 50
+SPEED_WINDOW = timedelta(days=30)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    temperature: str = ""
+    stage: str = ""
+    owner: str = ""  # "mine", "unassigned" or "" (anyone)
+    campaign_id: int | None = None
+    source: str = ""
+    created_from: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+    search: str = ""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts: just after this row in dashboard order."""
+
+    temperature: str
+    score: int
+    last_activity_at: datetime
+    lead_id: int
+
+    def encode(self) -> str:
+        micros = (self.last_activity_at - _EPOCH) // _MICROSECOND
+        return f"{self.temperature}.{self.score}.{micros}.{self.lead_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> "Cursor":
+        """Raises ValueError for anything but a cursor this module wrote."""
+        temperature, score, micros, lead_id = text.split(".")
+        if temperature not in TEMPERATURE_ORDER:
+            raise ValueError("unknown temperature")
+        at = _EPOCH + int(micros) * _MICROSECOND
+        return cls(temperature, int(score), at, int(lead_id))
+
+    @classmethod
+    def after(cls, lead: Lead) -> "Cursor":
+        return cls(lead.temperature, lead.score, lead.last_activity_at, lead.pk)
+
+
+@dataclass
+class DashboardRow:
+    lead: Lead
+    last_activity: str = ""
+    last_activity_at: datetime | None = None
+    hot_since: datetime | None = None
+    url: str = ""  # set by the view
+
+    @property
+    def score_percent(self) -> int:
+        return max(0, min(100, self.lead.score))
+
+
+@dataclass
+class DashboardPage:
+    rows: list[DashboardRow] = field(default_factory=list)
+    next_cursor: Cursor | None = None
+
+
+@dataclass(frozen=True)
+class RepSpeed:
+    rep: str
+    median: timedelta | None
+    episodes: int
+
+
+def _latest_activity() -> QuerySet[Activity]:
+    # Reads the (lead, -occurred_at) index: one index probe per lead shown.
+    return Activity.objects.filter(lead=OuterRef("pk")).order_by("-occurred_at")
+
+
+def filtered_leads(
+    *, filters: DashboardFilters, user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[Lead]:
+    leads = Lead.objects.all()
+    if filters.temperature:
+        leads = leads.filter(temperature=filters.temperature)
+    if filters.stage:
+        leads = leads.filter(stage=filters.stage)
+    if filters.owner == "mine":
+        leads = leads.filter(owner_id=user.pk)
+    elif filters.owner == "unassigned":
+        leads = leads.filter(owner__isnull=True)
+    if filters.campaign_id is not None:
+        leads = leads.filter(campaign_id=filters.campaign_id)
+    if filters.source:
+        leads = leads.filter(source=filters.source)
+    if filters.created_from is not None:
+        leads = leads.filter(created_at__gte=filters.created_from)
+    if filters.created_before is not None:
+        leads = leads.filter(created_at__lt=filters.created_before)
+    for term in filters.search.split()[:5]:
+        leads = leads.filter(
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(email__icontains=term)
+            | Q(company__icontains=term)
+        )
+    return leads
+
+
+def dashboard_page(
+    *,
+    filters: DashboardFilters,
+    user: AbstractBaseUser | AnonymousUser,
+    after: Cursor | None = None,
+    size: int | None = None,
+) -> DashboardPage:
+    """One page of leads in dashboard order, with what each did last and since when hot.
+
+    At most three reads for the rows (one per temperature) and three for their details,
+    whatever the number of leads and activities.
+    """
+    size = size or PAGE_SIZE
+    base = (
+        filtered_leads(filters=filters, user=user)
+        .select_related("owner", "campaign")
+        .annotate(
+            last_activity_at=Coalesce(
+                Subquery(_latest_activity().values("occurred_at")[:1]), "created_at"
+            ),
+            last_activity_id=Subquery(_latest_activity().values("pk")[:1]),
+        )
+    )
+    temperatures = [t for t in TEMPERATURE_ORDER if filters.temperature in ("", t)]
+    if after is not None:
+        temperatures = (
+            temperatures[temperatures.index(after.temperature) :]
+            if (after.temperature in temperatures)
+            else []
+        )
+    leads: list[Lead] = []
+    for temperature in temperatures:
+        rows = base.filter(temperature=temperature)
+        if after is not None and temperature == after.temperature:
+            # `score <= n` first, so the (temperature, score) index bounds the scan.
+            rows = rows.filter(score__lte=after.score).filter(
+                Q(score__lt=after.score)
+                | Q(last_activity_at__lt=after.last_activity_at)
+                | Q(last_activity_at=after.last_activity_at, pk__lt=after.lead_id)
+            )
+        rows = rows.order_by("-score", "-last_activity_at", "-pk")
+        leads += list(rows[: size + 1 - len(leads)])
+        if len(leads) > size:
+            break
+    more = len(leads) > size
+    leads = leads[:size]
+    return DashboardPage(
+        rows=_rows_for(leads),
+        next_cursor=Cursor.after(leads[-1]) if more and leads else None,
+    )
+
+
+def _rows_for(leads: list[Lead]) -> list[DashboardRow]:
+    if not leads:
+        return []
+    activities = Activity.objects.in_bulk(
+        [lead.last_activity_id for lead in leads if lead.last_activity_id]
+    )
+    deliveries = (
+        Delivery.objects.select_related("step").in_bulk(delivery_ids(list(activities.values())))
+        if activities
+        else {}
+    )
+    hot_since = hot_since_by_lead(lead_ids=[lead.pk for lead in leads if lead.temperature == "hot"])
+    rows = []
+    for lead in leads:
+        activity = activities.get(lead.last_activity_id) if lead.last_activity_id else None
+        rows.append(
+            DashboardRow(
+                lead=lead,
+                last_activity=describe_activity(activity, lead=lead, deliveries=deliveries)
+                if activity
+                else "captured",
+                last_activity_at=lead.last_activity_at,
+                hot_since=hot_since.get(lead.pk),
+            )
+        )
+    return rows
+
+
+def hot_since_by_lead(*, lead_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each hot lead's current episode began: its open hand-off, else the score change
+    that made it hot (leads that turned hot before hand-offs were recorded)."""
+    lead_ids = list(lead_ids)
+    if not lead_ids:
+        return {}
+    since = dict(
+        Handoff.objects.filter(lead_id__in=lead_ids, ended_at__isnull=True).values_list(
+            "lead_id", "turned_hot_at"
+        )
+    )
+    missing = [lead_id for lead_id in lead_ids if lead_id not in since]
+    if missing:
+        changes = (
+            ScoreChange.objects.filter(lead_id__in=missing, new_temperature=Lead.Temperature.HOT)
+            .exclude(old_temperature=Lead.Temperature.HOT)
+            .values_list("lead_id", "at")
+        )
+        for lead_id, at in changes:
+            if lead_id not in since or at > since[lead_id]:
+                since[lead_id] = at
+    return since
+
+
+def new_hot_leads(*, since: datetime, limit: int = 5) -> tuple[int, list[Handoff]]:
+    """Leads that turned hot after `since` and still are: how many, and the newest few."""
+    episodes = Handoff.objects.filter(turned_hot_at__gt=since, ended_at__isnull=True)
+    newest = list(episodes.select_related("lead", "rep").order_by("-turned_hot_at")[:limit])
+    count = len(newest) if len(newest) < limit else episodes.count()
+    return count, newest
+
+
+def rep_speed_to_contact(*, now: datetime, window: timedelta = SPEED_WINDOW) -> list[RepSpeed]:
+    """Each rep's median time from a lead turning hot to the first call or contact logged,
+    over the episodes of the last `window`."""
+    episodes = Handoff.objects.filter(turned_hot_at__gte=now - window, rep__isnull=False)
+    medians = medians_by(
+        episodes, key="rep__username", start="turned_hot_at", end="first_contact_at"
+    )
+    counts = dict(
+        episodes.values("rep__username")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("rep__username", "n")
+    )
+    return sorted(
+        (RepSpeed(rep=rep, median=medians.get(rep), episodes=n) for rep, n in counts.items()),
+        key=lambda speed: (speed.median is None, speed.median or timedelta(0), speed.rep),
+    )
+
+
+_TEMPERATURE_RANK = Case(
+    When(temperature=Lead.Temperature.HOT, then=Value(0)),
+    When(temperature=Lead.Temperature.WARM, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def leads_for_dashboard() -> QuerySet[Lead]:
+    """Hot leads first, then by score, then newest (a plain queryset, for exports)."""
+    return (
+        Lead.objects.select_related("owner", "campaign")
+        .annotate(temperature_rank=_TEMPERATURE_RANK)
+        .order_by("temperature_rank", "-score", "-created_at")
+    )

@@ -1,0 +1,240 @@
+"""One lead as a rep sees it: contact, why it scores so, what it did, where its sequences are.
+
+The whole page is a fixed handful of reads (one per kind of event), however long the lead's
+history: each source is read newest first up to the timeline's length, then merged.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from capture.models import Activity, Lead, Submission
+from nurture.models import Delivery, Enrollment
+from nurture.services.scheduling import lead_zone
+from sales.models import Booking, LeadChange, Note
+from sales.selectors.describe import describe_activity, short_url, step_label
+from scoring.models import ScoreChange
+
+TIMELINE_LENGTH = 200
+_STAGES = dict(Lead.Stage.choices)
+_TEMPERATURES = dict(Lead.Temperature.choices)
+_PENDING = (Delivery.Status.SCHEDULED, Delivery.Status.QUEUED, Delivery.Status.SENDING)
+# Shown through their own richer rows (the submission, the booking) instead.
+_COVERED_ACTIVITIES = (Activity.Kind.FORM_SUBMITTED, Activity.Kind.BOOKING_MADE)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # submission, activity, email, score, stage, owner, sequence, note, call, booking
+    title: str
+    detail: str = ""
+    actor: str = ""
+    moment: datetime | None = None  # a time the entry is about (a booked slot)
+
+
+@dataclass(frozen=True)
+class SequencePosition:
+    enrollment: Enrollment
+    summary: str
+
+    @property
+    def active(self) -> bool:
+        return self.enrollment.state == Enrollment.State.ACTIVE
+
+
+@dataclass(frozen=True)
+class Workspace:
+    lead: Lead
+    timeline: list[TimelineEntry]
+    score_history: list[ScoreChange]  # oldest first
+    reasons: list[dict[str, Any]]
+    sequences: list[SequencePosition]
+
+    @property
+    def chart_points(self) -> list[dict[str, Any]]:
+        return [{"at": c.at.isoformat(), "score": c.new_score} for c in self.score_history]
+
+
+def lead_get_for_user(*, user: AbstractBaseUser | AnonymousUser, lead_id: int) -> Lead:
+    """The one way views reach a lead: every sales rep and marketer sees every lead."""
+    if not user.has_perm("capture.view_lead"):
+        raise PermissionDenied
+    lead = Lead.objects.select_related("owner", "campaign").filter(pk=lead_id).first()
+    if lead is None:
+        raise Http404("No such lead")
+    return lead
+
+
+def lead_workspace(*, lead: Lead, length: int = TIMELINE_LENGTH) -> Workspace:
+    submissions = list(Submission.objects.filter(lead=lead).select_related("landing_page")[:length])
+    activities = list(
+        Activity.objects.filter(lead=lead)
+        .exclude(kind__in=_COVERED_ACTIVITIES)
+        .exclude(kind=Activity.Kind.CUSTOM, metadata__event="booking_cancelled")
+        .order_by("-occurred_at", "-id")[:length]
+    )
+    deliveries = list(
+        Delivery.objects.filter(enrollment__lead=lead).select_related("step", "enrollment")
+    )
+    enrollments = list(Enrollment.objects.filter(lead=lead).select_related("sequence"))
+    score_changes = list(ScoreChange.objects.filter(lead=lead).order_by("-at", "-id")[:length])
+    changes = list(LeadChange.objects.filter(lead=lead).select_related("actor")[:length])
+    notes = list(Note.objects.filter(lead=lead).select_related("author")[:length])
+    bookings = list(
+        Booking.objects.filter(lead=lead)
+        .select_related("rep__user")
+        .order_by("-created_at")[:length]
+    )
+    by_id = {delivery.pk: delivery for delivery in deliveries}
+    entries = [
+        *(_submission_entry(s) for s in submissions),
+        *(_activity_entry(a, lead=lead, deliveries=by_id) for a in activities),
+        *(_delivery_entry(d, lead=lead) for d in deliveries if d.sent_at is not None),
+        *(_score_entry(c) for c in score_changes),
+        *(_change_entry(c) for c in changes),
+        *(_note_entry(n) for n in notes),
+        *(entry for b in bookings for entry in _booking_entries(b)),
+    ]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return Workspace(
+        lead=lead,
+        timeline=entries[:length],
+        score_history=score_changes[::-1],
+        reasons=list(score_changes[0].reasons) if score_changes else [],
+        sequences=[
+            _position(enrollment, lead=lead, deliveries=deliveries) for enrollment in enrollments
+        ],
+    )
+
+
+def _submission_entry(submission: Submission) -> TimelineEntry:
+    via = " / ".join(v for v in (submission.utm_source, submission.utm_medium) if v)
+    detail = " · ".join(
+        part for part in (f"via {via}" if via else "", submission.utm_campaign) if part
+    )
+    return TimelineEntry(
+        at=submission.created_at,
+        kind="submission",
+        title=f"Submitted the form on “{submission.landing_page.title}”",
+        detail=detail,
+    )
+
+
+def _activity_entry(
+    activity: Activity, *, lead: Lead, deliveries: dict[int, Delivery]
+) -> TimelineEntry:
+    metadata = activity.metadata if isinstance(activity.metadata, dict) else {}
+    detail = ""
+    if activity.kind == Activity.Kind.EMAIL_CLICKED and metadata.get("link"):
+        detail = short_url(str(metadata["link"]), limit=100)
+    elif activity.kind == Activity.Kind.PAGE_VIEWED and metadata.get("url"):
+        detail = str(metadata["url"])[:200]
+    text = describe_activity(activity, lead=lead, deliveries=deliveries)
+    return TimelineEntry(
+        at=activity.occurred_at, kind="activity", title=text[:1].upper() + text[1:], detail=detail
+    )
+
+
+def _delivery_entry(delivery: Delivery, *, lead: Lead) -> TimelineEntry:
+    return TimelineEntry(
+        at=delivery.sent_at or delivery.due_at,
+        kind="email",
+        title=f"Sent {step_label(delivery.step, lead=lead)}",
+    )
+
+
+def _score_entry(change: ScoreChange) -> TimelineEntry:
+    title = f"Score {change.old_score} → {change.new_score}"
+    if change.temperature_changed:
+        title += (
+            f" · {_TEMPERATURES.get(change.old_temperature, change.old_temperature)} → "
+            f"{_TEMPERATURES.get(change.new_temperature, change.new_temperature)}"
+        )
+    reasons = "; ".join(str(r.get("text", "")) for r in change.reasons if isinstance(r, dict))
+    return TimelineEntry(
+        at=change.at, kind="score", title=title, detail=reasons or change.get_cause_display()
+    )
+
+
+def _change_entry(change: LeadChange) -> TimelineEntry:
+    actor = change.actor.get_username() if change.actor else "leadfunnel"
+    if change.field == LeadChange.Field.STAGE:
+        old = _STAGES.get(change.old_value, change.old_value)
+        title = f"Stage {old} → {_STAGES.get(change.new_value, change.new_value)}"
+    elif change.field == LeadChange.Field.OWNER:
+        title = f"Owner {change.old_value or 'nobody'} → {change.new_value or 'nobody'}"
+    else:
+        title = f"Stopped the sequence {change.old_value}"
+    return TimelineEntry(
+        at=change.at, kind=change.field, title=title, detail=change.reason, actor=actor
+    )
+
+
+def _note_entry(note: Note) -> TimelineEntry:
+    call = note.kind == Note.Kind.CALL
+    return TimelineEntry(
+        at=note.created_at,
+        kind=note.kind,
+        title="Call logged" if call else "Note",
+        detail=note.body,
+        actor=note.author.get_username(),
+    )
+
+
+def _booking_entries(booking: Booking) -> list[TimelineEntry]:
+    rep = booking.rep.user.get_full_name() or booking.rep.user.get_username()
+    entries = [
+        TimelineEntry(
+            at=booking.created_at,
+            kind="booking",
+            title="Booked a consultation",
+            detail=f"with {rep}",
+            moment=booking.starts_at,
+        )
+    ]
+    if booking.cancelled_at is not None:
+        entries.append(
+            TimelineEntry(
+                at=booking.cancelled_at,
+                kind="booking",
+                title="Cancelled the consultation",
+                detail=f"with {rep}",
+                moment=booking.starts_at,
+            )
+        )
+    return entries
+
+
+def _position(
+    enrollment: Enrollment, *, lead: Lead, deliveries: list[Delivery]
+) -> SequencePosition:
+    own = [d for d in deliveries if d.enrollment_id == enrollment.pk]
+    sent = [d for d in own if d.status == Delivery.Status.SENT]
+    pending = [d for d in own if d.status in _PENDING]
+    parts = []
+    if sent:
+        parts.append(f"Day {max(d.step.day for d in sent)} sent")
+    else:
+        parts.append("nothing sent yet")
+    if enrollment.state == Enrollment.State.ACTIVE:
+        if pending:
+            upcoming = min(pending, key=lambda d: d.due_at)
+            zone = lead_zone(lead=lead, sequence=enrollment.sequence)
+            local = upcoming.due_at.astimezone(zone)
+            parts.append(
+                f"Day {upcoming.step.day} due {local:%a} {local.day} {local:%b %H:%M} "
+                f"in their time zone ({zone.key})"
+            )
+        else:
+            parts.append("nothing left to send")
+    elif enrollment.state == Enrollment.State.EXITED:
+        parts.append(f"stopped: {enrollment.get_exit_reason_display() or 'exited'}")
+    else:
+        parts.append("finished")
+    summary = ", ".join(parts)
+    return SequencePosition(enrollment=enrollment, summary=summary[:1].upper() + summary[1:])

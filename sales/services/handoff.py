@@ -1,0 +1,172 @@
+"""Handing a lead to a rep the moment it turns hot, once per hot episode.
+
+A Handoff row is one hot episode; the database allows one open episode per lead, so a storm
+of rescorings (or two workers announcing the same change) tells the rep once. The rep is
+the lead's owner, else the active rep least recently given a lead; round-robin picks are
+serialised on the SalesSettings row so two leads turning hot at once go to two reps.
+Email and webhook go out after commit, outside the transaction; their failures are logged.
+"""
+
+import json
+import logging
+import urllib.request
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from capture.models import Lead
+from leadfunnel.groups import SALES_REPS
+from sales.models import Handoff, RepProfile, SalesSettings
+from sales.services.leads import set_owner_locked
+
+logger = logging.getLogger(__name__)
+WEBHOOK_TIMEOUT_SECONDS = 3
+
+
+def on_temperature_changed(*, lead_id: int, old: str, new: str) -> None:
+    """What scoring's `temperature_changed` sets off here. Runs in scoring's on-commit
+    callback, so it never raises: a failed hand-off is logged, the rescoring stands."""
+    try:
+        if new == Lead.Temperature.HOT:
+            open_handoff(lead_id=lead_id)
+        elif old == Lead.Temperature.HOT:
+            end_handoff(lead_id=lead_id)
+    except Lead.DoesNotExist:
+        pass  # deleted meanwhile
+    except Exception:
+        logger.exception("Hand-off of lead %s (%s → %s) failed", lead_id, old, new)
+
+
+def open_handoff(*, lead_id: int, now: datetime | None = None) -> Handoff | None:
+    """Open the lead's hot episode, assign it and tell the rep on commit.
+
+    None when the lead is not hot any more (a stale announcement) or its episode is open
+    already (its rep was told).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        if lead.temperature != Lead.Temperature.HOT:
+            return None
+        try:
+            with transaction.atomic():
+                handoff = Handoff.objects.create(lead=lead, turned_hot_at=now)
+        except IntegrityError:
+            return None  # handoff_one_open: this episode was handed off already
+        rep = _assignee(lead=lead, now=now)
+        if rep is not None:
+            handoff.rep = rep
+            handoff.save(update_fields=["rep"])
+            if lead.owner_id != rep.pk:
+                set_owner_locked(lead=lead, owner=rep, actor=None, reason="Turned hot: round-robin")
+        transaction.on_commit(lambda: notify_handoff(handoff_id=handoff.pk))
+    return handoff
+
+
+def end_handoff(*, lead_id: int, now: datetime | None = None) -> int:
+    """The lead cooled down: its hot episode ends (the next one will notify again)."""
+    if Lead.objects.filter(pk=lead_id, temperature=Lead.Temperature.HOT).exists():
+        return 0  # hot again since: the episode goes on
+    return Handoff.objects.filter(lead_id=lead_id, ended_at__isnull=True).update(
+        ended_at=now or timezone.now()
+    )
+
+
+def _assignee(*, lead: Lead, now: datetime) -> User | None:
+    if lead.owner_id is not None:
+        owner = User.objects.filter(pk=lead.owner_id, is_active=True).first()
+        if owner is not None:
+            RepProfile.objects.filter(user=owner).update(last_assigned_at=now)
+            return owner
+    SalesSettings.objects.get_or_create(pk=1)
+    # The lock makes picks one at a time: the next pick reads this one's last_assigned_at.
+    sales_settings = SalesSettings.objects.select_for_update().get(pk=1)
+    if not sales_settings.round_robin:
+        return None
+    profile = (
+        RepProfile.objects.filter(
+            takes_leads=True, user__is_active=True, user__groups__name=SALES_REPS
+        )
+        .select_related("user")
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
+        .first()
+    )
+    if profile is None:
+        return None
+    RepProfile.objects.filter(pk=profile.pk).update(last_assigned_at=now)
+    return profile.user
+
+
+def notify_handoff(*, handoff_id: int) -> None:
+    """Email the rep and post to the webhook; marks the episode notified if either worked."""
+    handoff = Handoff.objects.select_related("lead__campaign", "rep").filter(pk=handoff_id).first()
+    if handoff is None:
+        return
+    lead = handoff.lead
+    context = {
+        "lead": lead,
+        "rep": handoff.rep,
+        "handoff": handoff,
+        "url": settings.SITE_URL + reverse("sales:lead", args=[lead.pk]),
+        "name": lead.full_name or lead.email,
+    }
+    told = False
+    if handoff.rep is not None and handoff.rep.email:
+        told = _email_rep(context=context, to=handoff.rep.email) or told
+    webhook_url = SalesSettings.objects.filter(pk=1).values_list("webhook_url", flat=True).first()
+    if webhook_url:
+        try:
+            post_json(url=webhook_url, payload={"text": _webhook_text(context)})
+            told = True
+        except Exception:
+            logger.exception("Hand-off %s: the webhook POST failed", handoff.pk)
+    if told:
+        Handoff.objects.filter(pk=handoff.pk, notified_at__isnull=True).update(
+            notified_at=timezone.now()
+        )
+
+
+def post_json(*, url: str, payload: dict[str, Any]) -> None:
+    """POST `payload` as JSON to `url` (the one outside HTTP call here); raises on failure."""
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"Not an http(s) URL: {url!r}")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "leadfunnel"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+        response.read(1024)
+
+
+def _email_rep(*, context: dict[str, Any], to: str) -> bool:
+    subject = " ".join(render_to_string("sales/email/handoff_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("sales/email/handoff.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+    )
+    message.attach_alternative(render_to_string("sales/email/handoff.html", context), "text/html")
+    try:
+        message.send()
+    except Exception:
+        logger.exception("Hand-off: could not email %s", to)
+        return False
+    return True
+
+
+def _webhook_text(context: dict[str, Any]) -> str:
+    lead: Lead = context["lead"]
+    who = context["name"] + (f" ({lead.company})" if lead.company else "")
+    rep = context["rep"].get_username() if context["rep"] else "nobody yet"
+    return f"Hot lead: {who}, score {lead.score}. Assigned to {rep}. {context['url']}"

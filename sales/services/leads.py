@@ -1,0 +1,196 @@
+"""A rep working a lead: claim, reassign, move the stage, notes and calls, stop sequences.
+
+Each action is one transaction: it locks the lead row (so two reps clicking at once queue
+up and the second sees the first's change), writes the lead with a conditional UPDATE that
+never touches the score, and writes its audit row (LeadChange or Note) with the actor.
+Bad input raises ActionRefused before anything is written.
+"""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, User
+from django.db import transaction
+from django.utils import timezone
+
+from capture.models import Lead
+from leadfunnel.groups import SALES_REPS
+from nurture.models import Enrollment
+from nurture.services.scheduling import exit_enrollments
+from sales.models import Handoff, LeadChange, Note, RepProfile
+
+WORKABLE_STAGES = (Lead.Stage.CONTACTED, Lead.Stage.BOOKED, Lead.Stage.WON, Lead.Stage.LOST)
+# Reaching these stages ends the lead's sequences: nobody mails a client or a lost lead.
+EXIT_REASONS = {
+    Lead.Stage.BOOKED: Enrollment.ExitReason.BOOKED,
+    Lead.Stage.WON: Enrollment.ExitReason.WON,
+    Lead.Stage.LOST: Enrollment.ExitReason.LOST,
+}
+REASON_MAX = 300
+NOTE_MAX = 5000
+
+
+class ActionRefused(Exception):
+    """The action cannot be done as asked; `message` says why, `status` is the HTTP answer."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def claim_lead(*, lead_id: int, actor: AbstractBaseUser) -> Lead:
+    """Make `actor` the owner of an unowned lead (a no-op if it already is)."""
+    with transaction.atomic():
+        lead = _locked(lead_id)
+        if lead.owner_id == actor.pk:
+            return lead
+        if lead.owner_id is not None:
+            owner = User.objects.get(pk=lead.owner_id).get_username()
+            raise ActionRefused(f"{owner} already owns this lead; reassign it instead.", status=409)
+        set_owner_locked(lead=lead, owner=actor, actor=actor, reason="Claimed")
+    return lead
+
+
+def reassign_lead(
+    *, lead_id: int, actor: AbstractBaseUser, owner_id: int | None, reason: str = ""
+) -> Lead:
+    """Give the lead to another active sales rep."""
+    reason = _reason(reason)
+    owner = (
+        User.objects.filter(pk=owner_id, is_active=True, groups__name=SALES_REPS).first()
+        if owner_id
+        else None
+    )
+    if owner is None:
+        raise ActionRefused("Choose an active sales rep to give the lead to.")
+    with transaction.atomic():
+        lead = _locked(lead_id)
+        if lead.owner_id == owner.pk:
+            raise ActionRefused(f"{owner.get_username()} already owns this lead.", status=409)
+        set_owner_locked(lead=lead, owner=owner, actor=actor, reason=reason or "Reassigned")
+    return lead
+
+
+def move_stage(*, lead_id: int, actor: AbstractBaseUser, stage: str, reason: str = "") -> Lead:
+    """Move the lead to contacted, booked, won or lost (lost needs a reason).
+
+    Booked, won and lost end the lead's sequences; contacted counts as the first contact of
+    the open hot episode.
+    """
+    if stage not in WORKABLE_STAGES:
+        raise ActionRefused("Choose a stage: contacted, booked, won or lost.")
+    reason = _reason(reason)
+    if stage == Lead.Stage.LOST and not reason:
+        raise ActionRefused("Say why the lead was lost.")
+    now = timezone.now()
+    with transaction.atomic():
+        lead = _locked(lead_id)
+        if lead.stage == stage:
+            raise ActionRefused(
+                f"The lead is already {Lead.Stage(stage).label.lower()}.", status=409
+            )
+        old_stage = lead.stage
+        Lead.objects.filter(pk=lead.pk).update(stage=stage, updated_at=now)
+        LeadChange.objects.create(
+            lead=lead,
+            actor=actor,
+            field=LeadChange.Field.STAGE,
+            old_value=old_stage,
+            new_value=stage,
+            reason=reason,
+        )
+        if stage in EXIT_REASONS:
+            exit_enrollments(lead_id=lead.pk, reason=EXIT_REASONS[stage])
+        if stage == Lead.Stage.CONTACTED:
+            _first_contact(lead_id=lead.pk, at=now)
+        lead.stage = stage
+    return lead
+
+
+def add_note(
+    *, lead_id: int, author: AbstractBaseUser, body: str, kind: str = Note.Kind.NOTE
+) -> Note:
+    """A note, or a logged call (the first call of a hot episode is its first contact)."""
+    if kind not in Note.Kind.values:
+        raise ActionRefused("A note is either a note or a call.")
+    body = body.strip()
+    if not body:
+        raise ActionRefused(
+            "Write what happened first." if kind == Note.Kind.CALL else "The note is empty."
+        )
+    if len(body) > NOTE_MAX:
+        raise ActionRefused(f"Keep it under {NOTE_MAX} characters ({len(body)} now).")
+    with transaction.atomic():
+        lead = _locked(lead_id)
+        note = Note.objects.create(lead=lead, author=author, kind=kind, body=body)
+        if kind == Note.Kind.CALL:
+            _first_contact(lead_id=lead.pk, at=note.created_at)
+    return note
+
+
+def log_call(*, lead_id: int, author: AbstractBaseUser, body: str) -> Note:
+    return add_note(lead_id=lead_id, author=author, body=body, kind=Note.Kind.CALL)
+
+
+def stop_sequences(*, lead_id: int, actor: AbstractBaseUser, sequence_id: int | None = None) -> int:
+    """Stop mailing the lead: one sequence, or all of them. Returns how many stopped."""
+    with transaction.atomic():
+        lead = _locked(lead_id)
+        active = Enrollment.objects.filter(lead=lead, state=Enrollment.State.ACTIVE)
+        if sequence_id is not None:
+            active = active.filter(sequence_id=sequence_id)
+        names = list(active.values_list("sequence__name", flat=True))
+        if not names:
+            raise ActionRefused("The lead is in no active sequence to stop.", status=409)
+        stopped = exit_enrollments(
+            lead_id=lead.pk, reason=Enrollment.ExitReason.MANUAL, sequence_id=sequence_id
+        )
+        LeadChange.objects.create(
+            lead=lead,
+            actor=actor,
+            field=LeadChange.Field.SEQUENCE,
+            old_value=", ".join(names)[:150],
+            new_value="stopped",
+        )
+    return stopped
+
+
+def _locked(lead_id: int) -> Lead:
+    """The lead row, locked until the transaction ends. Raises Lead.DoesNotExist."""
+    return Lead.objects.select_for_update().get(pk=lead_id)
+
+
+def _reason(reason: str) -> str:
+    reason = " ".join(reason.split())
+    if len(reason) > REASON_MAX:
+        raise ActionRefused(f"Keep the reason under {REASON_MAX} characters.")
+    return reason
+
+
+def set_owner_locked(
+    *, lead: Lead, owner: AbstractBaseUser, actor: AbstractBaseUser | None, reason: str
+) -> None:
+    """Change the owner of a lead the caller has locked, inside its transaction."""
+    now = timezone.now()
+    old = User.objects.get(pk=lead.owner_id).get_username() if lead.owner_id else ""
+    Lead.objects.filter(pk=lead.pk).update(owner=owner, updated_at=now)
+    LeadChange.objects.create(
+        lead=lead,
+        actor=actor,
+        field=LeadChange.Field.OWNER,
+        old_value=old,
+        new_value=owner.get_username(),
+        reason=reason,
+    )
+    # The open hot episode follows the lead to its new rep until somebody has called.
+    Handoff.objects.filter(lead=lead, ended_at__isnull=True, first_contact_at__isnull=True).update(
+        rep=owner
+    )
+    RepProfile.objects.filter(user_id=owner.pk).update(last_assigned_at=now)
+    lead.owner_id = owner.pk
+
+
+def _first_contact(*, lead_id: int, at: datetime) -> None:
+    Handoff.objects.filter(
+        lead_id=lead_id, ended_at__isnull=True, first_contact_at__isnull=True
+    ).update(first_contact_at=at)

@@ -1,0 +1,26 @@
+"""Sales pages: the dashboard, a lead's page and its actions, the funnel metrics."""
+
+from sales.views.dashboard import dashboard, live
+from sales.views.leads import (
+    add_note,
+    claim,
+    lead_detail,
+    lead_score,
+    move_stage,
+    reassign,
+    stop_sequence,
+)
+from sales.views.metrics import metrics
+
+__all__ = [
+    "add_note",
+    "claim",
+    "dashboard",
+    "lead_detail",
+    "lead_score",
+    "live",
+    "metrics",
+    "move_stage",
+    "reassign",
+    "stop_sequence",
+]

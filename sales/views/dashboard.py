@@ -1,0 +1,79 @@
+"""The hot-lead dashboard and its live fragment."""
+
+from datetime import UTC, datetime
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from sales.forms import DashboardFilterForm
+from sales.selectors import (
+    Cursor,
+    DashboardFilters,
+    dashboard_page,
+    new_hot_leads,
+    rep_speed_to_contact,
+)
+from sales.views.common import sales_view, zone_of
+
+POLL_SECONDS = 10
+_PLACEHOLDER = 987654321
+
+
+@sales_view()
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form = DashboardFilterForm(request.GET or None)
+    errors: list[str] = []
+    if form.is_bound and not form.is_valid():
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+    after = None
+    if request.GET.get("after"):
+        try:
+            after = Cursor.decode(request.GET["after"])
+        except ValueError:
+            errors.append("That page link is broken; here is the first page.")
+    filters = DashboardFilters() if errors else form.filters(zone=zone_of(request))
+    page = dashboard_page(filters=filters, user=request.user, after=None if errors else after)
+    # One reverse for the page, not two per row: rendering is most of a page's time.
+    lead_path = reverse("sales:lead", args=[_PLACEHOLDER])
+    for row in page.rows:
+        row.url = lead_path.replace(str(_PLACEHOLDER), str(row.lead.pk))
+    next_query = None
+    if page.next_cursor is not None:
+        query = request.GET.copy()
+        query["after"] = page.next_cursor.encode()
+        next_query = query.urlencode()
+    first_query = request.GET.copy()
+    first_query.pop("after", None)
+    now = timezone.now()
+    context = {
+        "form": form,
+        "errors": errors,
+        "page": page,
+        "next_query": next_query,
+        "first_query": first_query.urlencode(),
+        "paged": after is not None and not errors,
+        "since": f"{now.timestamp():.6f}",
+        "speeds": rep_speed_to_contact(now=now),
+        "poll_seconds": POLL_SECONDS,
+        "can_change": request.user.has_perm("capture.change_lead"),
+    }
+    return render(request, "sales/dashboard.html", context, status=400 if errors else 200)
+
+
+@sales_view()
+def live(request: HttpRequest) -> HttpResponse:
+    """Polled by htmx: how many leads turned hot since the page was loaded, and the newest."""
+    try:
+        since = datetime.fromtimestamp(float(request.GET.get("since", "")), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return HttpResponse("Bad 'since' timestamp.", status=400, content_type="text/plain")
+    count, newest = new_hot_leads(since=since)
+    context = {
+        "count": count,
+        "newest": newest,
+        "since": request.GET["since"],
+        "poll_seconds": POLL_SECONDS,
+    }
+    return render(request, "sales/_live.html", context)

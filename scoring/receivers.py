@@ -1,0 +1,39 @@
+"""One-line receivers of capture's facts and of rule edits (connected in ScoringConfig.ready).
+
+Rescoring runs in capture's on-commit callback, after the prospect's data is safe: if it
+fails, the error is logged and the capture still answers; the nightly decay_scores run
+recomputes every lead from scratch, so a missed rescoring heals within a day.
+"""
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from capture.models import Lead
+from scoring.models import ScoreChange
+from scoring.services import invalidate_rules, score_lead
+
+logger = logging.getLogger(__name__)
+
+
+def rescore_captured_lead(*, lead_id: int, **kwargs: Any) -> None:
+    _rescore(lead_id=lead_id, cause=ScoreChange.Cause.CAPTURE)
+
+
+def rescore_after_activity(*, lead_id: int, **kwargs: Any) -> None:
+    _rescore(lead_id=lead_id, cause=ScoreChange.Cause.ACTIVITY)
+
+
+def forget_cached_rules(**kwargs: Any) -> None:
+    # After commit: a process reloading before it would cache the old rules as new.
+    transaction.on_commit(invalidate_rules)
+
+
+def _rescore(*, lead_id: int, cause: str) -> None:
+    try:
+        score_lead(lead_id=lead_id, cause=cause)
+    except Lead.DoesNotExist:
+        pass  # deleted in the meantime: nothing left to score
+    except Exception:
+        logger.exception("Rescoring lead %s failed; the nightly run will catch up", lead_id)

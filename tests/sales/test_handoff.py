@@ -1,0 +1,267 @@
+"""A lead turning hot is handed to one rep, who is told once per hot episode."""
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from capture.models import Lead
+from sales.models import Handoff, LeadChange, RepProfile, SalesSettings
+from sales.selectors import rep_speed_to_contact
+from sales.services import handoff as handoff_service
+from sales.services.handoff import open_handoff
+from scoring.models import ScoreChange
+from scoring.services import score_lead
+from scoring.signals import temperature_changed
+from tests.factories import FitRuleFactory, LeadFactory, UserFactory, marketer
+from tests.sales.support import make_rep
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def webhook_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The one outside HTTP call, recorded instead of made."""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        handoff_service, "post_json", lambda *, url, payload: calls.append({"url": url, **payload})
+    )
+    return calls
+
+
+def _hot(**fields: Any) -> Lead:
+    return LeadFactory(temperature="hot", score=75, **fields)
+
+
+def _turn(lead: Lead, *, old: str, new: str, callbacks: Any) -> None:
+    """What scoring announces on commit, with our on-commit work run too."""
+    Lead.objects.filter(pk=lead.pk).update(temperature=new)
+    with callbacks(execute=True):
+        temperature_changed.send(sender=ScoreChange, lead_id=lead.pk, old=old, new=new)
+
+
+def test_hot_leads_go_round_robin_to_the_least_recently_assigned_rep(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ann, bob, cat = make_rep("ann"), make_rep("bob"), make_rep("cat")
+    make_rep("dan", takes_leads=False)
+    gone = make_rep("eve")
+    User.objects.filter(pk=gone.pk).update(is_active=False)
+    not_a_rep = marketer()
+    RepProfile.objects.create(user=not_a_rep)
+    leads = [_hot() for _ in range(4)]
+    picked = []
+    for minute, lead in enumerate(leads):
+        with django_capture_on_commit_callbacks(execute=True):
+            handoff = open_handoff(lead_id=lead.pk, now=NOW + timedelta(minutes=minute))
+        assert handoff is not None
+        picked.append(handoff.rep)
+    assert picked == [ann, bob, cat, ann]
+    assert [Lead.objects.get(pk=lead.pk).owner for lead in leads] == picked
+    change = LeadChange.objects.get(lead=leads[0], field="owner")
+    assert (change.old_value, change.new_value, change.actor) == ("", "ann", None)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        f"{rep.username}@leadfunnel.example" for rep in picked
+    )
+
+
+def test_the_current_owner_keeps_a_lead_that_turns_hot(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    make_rep("ann")
+    bob = make_rep("bob")
+    lead = _hot(owner=bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        handoff = open_handoff(lead_id=lead.pk)
+    assert handoff is not None and handoff.rep == bob
+    assert not LeadChange.objects.filter(lead=lead).exists()
+    assert [m.to for m in mail.outbox] == [[bob.email]]
+    assert RepProfile.objects.get(user=bob).last_assigned_at is not None
+
+
+def test_one_notification_per_hot_episode(
+    django_capture_on_commit_callbacks: Any, webhook_calls: list[dict[str, Any]]
+) -> None:
+    SalesSettings.objects.create(webhook_url="https://hooks.example.com/T000/B000")
+    ann = make_rep("ann")
+    lead = _hot(first_name="Maria", last_name="Gonzalez", company="Northwind")
+    for _ in range(3):  # a storm of rescorings announcing the same change
+        _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
+    assert Handoff.objects.filter(lead=lead).count() == 1
+    assert len(mail.outbox) == 1
+    assert len(webhook_calls) == 1
+    lead_url = reverse("sales:lead", args=[lead.pk])
+    assert lead_url in webhook_calls[0]["text"]
+    assert "Maria Gonzalez (Northwind)" in webhook_calls[0]["text"]
+    assert webhook_calls[0]["url"] == "https://hooks.example.com/T000/B000"
+
+    message = mail.outbox[0]
+    assert message.to == [ann.email]
+    assert "Maria Gonzalez" in message.subject and "score 75" in message.subject
+    assert lead_url in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and lead_url in html
+    assert Handoff.objects.get(lead=lead).notified_at is not None
+
+    _turn(lead, old="hot", new="warm", callbacks=django_capture_on_commit_callbacks)
+    assert Handoff.objects.get(lead=lead).ended_at is not None
+    _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
+    assert Handoff.objects.filter(lead=lead).count() == 2, "a new episode"
+    assert len(mail.outbox) == 2 and len(webhook_calls) == 2
+
+
+def test_a_stale_announcement_changes_nothing(django_capture_on_commit_callbacks: Any) -> None:
+    make_rep("ann")
+    lead = LeadFactory(temperature="warm")
+    with django_capture_on_commit_callbacks(execute=True):
+        temperature_changed.send(sender=ScoreChange, lead_id=lead.pk, old="warm", new="hot")
+    assert not Handoff.objects.exists() and not mail.outbox
+
+
+def test_a_failing_webhook_is_logged_and_the_email_still_goes(
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    SalesSettings.objects.create(webhook_url="https://hooks.example.com/down")
+
+    def down(*, url: str, payload: dict[str, Any]) -> None:
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(handoff_service, "post_json", down)
+    make_rep("ann")
+    lead = _hot()
+    with caplog.at_level(logging.ERROR, logger="sales.services.handoff"):
+        _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
+    assert "webhook POST failed" in caplog.text
+    assert len(mail.outbox) == 1
+    assert Handoff.objects.get(lead=lead).notified_at is not None
+
+
+def test_no_webhook_is_called_unless_one_is_set(
+    django_capture_on_commit_callbacks: Any, webhook_calls: list[dict[str, Any]]
+) -> None:
+    make_rep("ann")
+    _turn(_hot(), old="cold", new="hot", callbacks=django_capture_on_commit_callbacks)
+    assert webhook_calls == [] and len(mail.outbox) == 1
+
+
+def test_with_round_robin_off_an_unowned_hot_lead_waits_unassigned(
+    django_capture_on_commit_callbacks: Any, webhook_calls: list[dict[str, Any]]
+) -> None:
+    SalesSettings.objects.create(round_robin=False, webhook_url="https://hooks.example.com/x")
+    make_rep("ann")
+    lead = _hot()
+    _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
+    handoff = Handoff.objects.get(lead=lead)
+    assert handoff.rep is None and Lead.objects.get(pk=lead.pk).owner is None
+    assert not mail.outbox
+    assert len(webhook_calls) == 1 and "Assigned to nobody yet" in webhook_calls[0]["text"]
+
+
+def test_scoring_a_lead_hot_hands_it_off(django_capture_on_commit_callbacks: Any) -> None:
+    FitRuleFactory(points=70)  # “job title contains director”: hot at 60
+    ann = make_rep("ann")
+    lead = LeadFactory(job_title="Director of Sales")
+    with django_capture_on_commit_callbacks(execute=True):
+        score_lead(lead_id=lead.pk)
+    lead.refresh_from_db()
+    assert lead.temperature == "hot" and lead.owner == ann
+    assert Handoff.objects.get(lead=lead).rep == ann
+    assert len(mail.outbox) == 1
+
+
+def test_a_failing_hand_off_never_breaks_the_announcer(
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(handoff_service, "open_handoff", broken)
+    lead = _hot()
+    with caplog.at_level(logging.ERROR):
+        _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
+    assert "Hand-off of lead" in caplog.text
+
+
+def test_the_first_call_is_the_first_contact_and_reps_see_their_median_speed(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann, bob = make_rep("ann"), make_rep("bob")
+    now = datetime.now(tz=UTC)
+    for rep, minutes in ((ann, 10), (ann, 20), (ann, 60), (bob, 5), (bob, 15)):
+        hot_at = now - timedelta(days=1)
+        Handoff.objects.create(
+            lead=LeadFactory(),
+            rep=rep,
+            turned_hot_at=hot_at,
+            ended_at=now,
+            first_contact_at=hot_at + timedelta(minutes=minutes),
+        )
+    Handoff.objects.create(lead=LeadFactory(), rep=bob, turned_hot_at=now - timedelta(hours=2))
+    # Too old to count: the figure covers the last 30 days.
+    Handoff.objects.create(
+        lead=LeadFactory(),
+        rep=ann,
+        turned_hot_at=now - timedelta(days=90),
+        first_contact_at=now - timedelta(days=80),
+    )
+    speeds = {s.rep: (s.median, s.episodes) for s in rep_speed_to_contact(now=now)}
+    assert speeds == {"ann": (timedelta(minutes=20), 3), "bob": (timedelta(minutes=10), 3)}
+    monkeypatch.setattr("sales.selectors.stats.database_has_median", lambda: False)
+    python = {s.rep: (s.median, s.episodes) for s in rep_speed_to_contact(now=now)}
+    assert python == speeds, "SQLite's Python medians agree with percentile_cont"
+
+    client.force_login(ann)
+    html = client.get(reverse("sales:dashboard")).content.decode()
+    speed_table = html[html.index('id="speed"') :]
+    assert "<td>ann</td><td>20 min</td><td>3</td>" in speed_table
+    assert "<td>bob</td><td>10 min</td><td>3</td>" in speed_table
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_leads_turning_hot_at_once_go_to_two_reps() -> None:
+    ann, bob = make_rep("ann"), make_rep("bob")
+    SalesSettings.load()  # already there: its row lock, not its creation, must serialise
+    leads = [_hot(), _hot()]
+    barrier = threading.Barrier(len(leads))
+    errors: list[BaseException] = []
+
+    def hand_off(lead: Lead) -> None:
+        try:
+            barrier.wait(timeout=10)
+            open_handoff(lead_id=lead.pk)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hand_off, args=(lead,)) for lead in leads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert sorted(Handoff.objects.values_list("rep__username", flat=True)) == ["ann", "bob"]
+    assert {Lead.objects.get(pk=lead.pk).owner for lead in leads} == {ann, bob}
+
+
+def test_an_inactive_owner_does_not_keep_the_lead(django_capture_on_commit_callbacks: Any) -> None:
+    ann = make_rep("ann")
+    former = UserFactory(is_active=False)
+    lead = _hot(owner=former)
+    with django_capture_on_commit_callbacks(execute=True):
+        handoff = open_handoff(lead_id=lead.pk)
+    assert handoff is not None and handoff.rep == ann
+    change = LeadChange.objects.get(lead=lead, field="owner")
+    assert (change.old_value, change.new_value) == (former.username, "ann")

@@ -1,0 +1,157 @@
+"""Who may open each sales page and do each action (booking pages: test_booking.py)."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import reverse
+
+from capture.models import Lead
+from leadfunnel.groups import MARKETERS, SALES_REPS
+from nurture.services.scheduling import enroll_lead
+from tests.factories import LeadFactory, UserFactory, marketer, playbook_sequence, sales_rep
+from tests.sales.support import make_rep
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    ("sales:dashboard", False, ""),
+    ("sales:live", False, "?since=0"),
+    ("sales:metrics", False, ""),
+    ("sales:metrics", False, "?format=csv"),
+    ("sales:lead", True, ""),
+    ("sales:lead_score", True, ""),
+]
+USERS: dict[str, Callable[[], User | None]] = {
+    "anonymous": lambda: None,
+    "no group": lambda: UserFactory(),
+    "staff without group": lambda: UserFactory(is_staff=True),
+    "sales rep": sales_rep,
+    "marketer": marketer,
+    "superuser": lambda: UserFactory(is_staff=True, is_superuser=True),
+}
+ALLOWED = {"sales rep", "marketer", "superuser"}
+
+
+def _login(client: Client, who: str) -> User | None:
+    user = USERS[who]()
+    if user is not None:
+        client.force_login(user)
+    return user
+
+
+def _assert_refused(response: Any, who: str) -> None:
+    if who == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("who", USERS)
+@pytest.mark.parametrize(("name", "per_lead", "query"), PAGES)
+def test_pages_admit_reps_marketers_and_superusers_only(
+    client: Client, who: str, name: str, per_lead: bool, query: str
+) -> None:
+    lead = LeadFactory()
+    url = reverse(name, args=[lead.pk] if per_lead else []) + query
+    _login(client, who)
+    response = client.get(url)
+    if who in ALLOWED:
+        assert response.status_code == 200
+    else:
+        _assert_refused(response, who)
+
+
+def _action_posts(lead: Lead) -> dict[str, dict[str, Any]]:
+    other = make_rep("otto")
+    sequence = playbook_sequence()
+    enroll_lead(lead=lead, sequence=sequence)
+    return {
+        "sales:claim": {},
+        "sales:reassign": {"owner": other.pk},
+        "sales:move_stage": {"stage": "contacted"},
+        "sales:add_note": {"body": "Left a voicemail", "kind": "call"},
+        "sales:stop_sequence": {"sequence": sequence.pk},
+    }
+
+
+ACTIONS = [
+    "sales:claim",
+    "sales:reassign",
+    "sales:move_stage",
+    "sales:add_note",
+    "sales:stop_sequence",
+]
+
+
+@pytest.mark.parametrize("who", USERS)
+@pytest.mark.parametrize("name", ACTIONS)
+def test_actions_need_the_right_to_change_leads(client: Client, who: str, name: str) -> None:
+    lead = LeadFactory()
+    data = _action_posts(lead)[name]
+    _login(client, who)
+    response = client.post(reverse(name, args=[lead.pk]), data)
+    if who in ALLOWED:
+        assert response.status_code == 302, response.content.decode()[:500]
+        assert response["Location"] == reverse("sales:lead", args=[lead.pk])
+    else:
+        _assert_refused(response, who)
+
+
+def test_a_group_without_change_lead_may_look_but_not_act(client: Client) -> None:
+    viewers = Group.objects.create(name="Viewers")
+    viewers.permissions.add(
+        *Group.objects.get(name=SALES_REPS).permissions.filter(codename="view_lead")
+    )
+    user = UserFactory()
+    user.groups.add(viewers)
+    client.force_login(user)
+    lead = LeadFactory()
+    assert client.get(reverse("sales:lead", args=[lead.pk])).status_code == 200
+    assert client.post(reverse("sales:claim", args=[lead.pk])).status_code == 403
+    assert Lead.objects.get(pk=lead.pk).owner is None
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_actions_are_post_only(client: Client, name: str) -> None:
+    lead = LeadFactory()
+    client.force_login(sales_rep())
+    assert client.get(reverse(name, args=[lead.pk])).status_code == 405
+
+
+def test_actions_need_the_csrf_token() -> None:
+    client = Client(enforce_csrf_checks=True)
+    lead = LeadFactory()
+    client.force_login(sales_rep())
+    assert client.post(reverse("sales:claim", args=[lead.pk])).status_code == 403
+    assert Lead.objects.get(pk=lead.pk).owner is None
+
+
+def test_an_unknown_lead_is_404(client: Client) -> None:
+    client.force_login(sales_rep())
+    assert client.get(reverse("sales:lead", args=[999999])).status_code == 404
+    assert client.post(reverse("sales:claim", args=[999999])).status_code == 404
+
+
+def test_the_groups_hold_the_sales_permissions() -> None:
+    def codenames(group: str) -> set[str]:
+        return set(
+            Group.objects.get(name=group)
+            .permissions.filter(content_type__app_label="sales")
+            .values_list("codename", flat=True)
+        )
+
+    reps, marketers = codenames(SALES_REPS), codenames(MARKETERS)
+    assert {"view_note", "add_note", "view_leadchange", "view_booking"} <= reps
+    assert {
+        "view_note",
+        "add_note",
+        "view_leadchange",
+        "view_booking",
+        "change_salessettings",
+    } <= marketers
+    assert "change_salessettings" not in reps
+    assert not any(p.startswith("delete_") for p in reps | marketers)
