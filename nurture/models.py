@@ -107,6 +107,7 @@ class Step(models.Model):
 class Enrollment(models.Model):
     class State(models.TextChoices):
         ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
         COMPLETED = "completed", "Completed"
         EXITED = "exited", "Exited"
 

@@ -14,4 +14,5 @@ urlpatterns = [
     path("leads/<int:lead_id>/stage/", views.move_stage, name="move_stage"),
     path("leads/<int:lead_id>/notes/", views.add_note, name="add_note"),
     path("leads/<int:lead_id>/sequences/stop/", views.stop_sequence, name="stop_sequence"),
+    path("leads/<int:lead_id>/sequences/pause/", views.pause_sequence, name="pause_sequence"),
 ]

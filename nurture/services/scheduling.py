@@ -13,6 +13,8 @@ from capture.models import LandingPage, Lead
 from nurture.models import Delivery, Enrollment, Sequence, Step
 
 logger = logging.getLogger(__name__)
+# Enrollments that may still send: a paused one waits, but still exits and gets new steps.
+LIVE_STATES = (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
 
 
 def lead_zone(*, lead: Lead, sequence: Sequence) -> ZoneInfo:
@@ -114,7 +116,7 @@ def schedule_new_step(*, step: Step, now: datetime | None = None) -> int:
     if not step.is_active:
         return 0
     enrollments = Enrollment.objects.filter(
-        sequence=step.sequence_id, state=Enrollment.State.ACTIVE
+        sequence=step.sequence_id, state__in=LIVE_STATES
     ).select_related("lead", "sequence")
     deliveries = []
     for enrollment in enrollments.iterator(chunk_size=1000):
@@ -138,7 +140,7 @@ def cancel_pending_for_step(*, step_id: int) -> int:
 def exit_enrollments(*, lead_id: int, reason: str, sequence_id: int | None = None) -> int:
     """Stop mailing a lead: its active enrollments end and pending deliveries are cancelled."""
     now = timezone.now()
-    enrollments = Enrollment.objects.filter(lead_id=lead_id, state=Enrollment.State.ACTIVE)
+    enrollments = Enrollment.objects.filter(lead_id=lead_id, state__in=LIVE_STATES)
     if sequence_id is not None:
         enrollments = enrollments.filter(sequence_id=sequence_id)
     with transaction.atomic():
@@ -157,7 +159,7 @@ def exit_hot_lead(*, lead_id: int) -> int:
     """A lead that turned hot leaves the sequences set to hand hot leads to sales."""
     count = 0
     for sequence_id in Enrollment.objects.filter(
-        lead_id=lead_id, state=Enrollment.State.ACTIVE, sequence__hand_hot_leads_to_sales=True
+        lead_id=lead_id, state__in=LIVE_STATES, sequence__hand_hot_leads_to_sales=True
     ).values_list("sequence_id", flat=True):
         count += exit_enrollments(
             lead_id=lead_id, reason=Enrollment.ExitReason.HANDED_TO_SALES, sequence_id=sequence_id
@@ -221,3 +223,18 @@ def expire_unconfirmed(*, now: datetime | None = None) -> int:
             ended_at=now,
         )  # fmt: skip
     return len(ids)
+
+
+def pause_enrollments(*, lead_id: int, sequence_id: int | None = None) -> int:
+    """Hold a lead's emails: nothing goes out until resumed (what fell due goes out then)."""
+    enrollments = Enrollment.objects.filter(lead_id=lead_id, state=Enrollment.State.ACTIVE)
+    if sequence_id is not None:
+        enrollments = enrollments.filter(sequence_id=sequence_id)
+    return enrollments.update(state=Enrollment.State.PAUSED)
+
+
+def resume_enrollments(*, lead_id: int, sequence_id: int | None = None) -> int:
+    enrollments = Enrollment.objects.filter(lead_id=lead_id, state=Enrollment.State.PAUSED)
+    if sequence_id is not None:
+        enrollments = enrollments.filter(sequence_id=sequence_id)
+    return enrollments.update(state=Enrollment.State.ACTIVE)

@@ -239,6 +239,11 @@ def _hold_reason(delivery: Delivery) -> str | None:
 
     lead, enrollment, step = delivery.enrollment.lead, delivery.enrollment, delivery.step
     sequence = enrollment.sequence
+    if enrollment.state == Enrollment.State.PAUSED:
+        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.SCHEDULED, status_changed_at=timezone.now()
+        )
+        return "paused"
     if enrollment.state != Enrollment.State.ACTIVE or not step.is_active:
         _finish(delivery, Delivery.Status.CANCELLED, "enrollment ended or step removed")
         return "cancelled"

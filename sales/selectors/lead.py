@@ -44,7 +44,11 @@ class SequencePosition:
 
     @property
     def active(self) -> bool:
-        return self.enrollment.state == Enrollment.State.ACTIVE
+        return self.enrollment.state in (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
+
+    @property
+    def paused(self) -> bool:
+        return self.enrollment.state == Enrollment.State.PAUSED
 
 
 @dataclass(frozen=True)
@@ -221,7 +225,9 @@ def _position(
         parts.append(f"Day {max(d.step.day for d in sent)} sent")
     else:
         parts.append("nothing sent yet")
-    if enrollment.state == Enrollment.State.ACTIVE:
+    if enrollment.state == Enrollment.State.PAUSED:
+        parts.append("paused: nothing goes out until resumed")
+    elif enrollment.state == Enrollment.State.ACTIVE:
         if pending:
             upcoming = min(pending, key=lambda d: d.due_at)
             zone = lead_zone(lead=lead, sequence=enrollment.sequence)

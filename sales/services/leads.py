@@ -15,7 +15,12 @@ from django.utils import timezone
 from capture.models import Lead
 from leadfunnel.groups import SALES_REPS
 from nurture.models import Enrollment
-from nurture.services.scheduling import exit_enrollments
+from nurture.services.scheduling import (
+    LIVE_STATES,
+    exit_enrollments,
+    pause_enrollments,
+    resume_enrollments,
+)
 from sales.models import Handoff, LeadChange, Note, RepProfile
 
 WORKABLE_STAGES = (Lead.Stage.CONTACTED, Lead.Stage.BOOKED, Lead.Stage.WON, Lead.Stage.LOST)
@@ -136,7 +141,7 @@ def stop_sequences(*, lead_id: int, actor: AbstractBaseUser, sequence_id: int | 
     """Stop mailing the lead: one sequence, or all of them. Returns how many stopped."""
     with transaction.atomic():
         lead = _locked(lead_id)
-        active = Enrollment.objects.filter(lead=lead, state=Enrollment.State.ACTIVE)
+        active = Enrollment.objects.filter(lead=lead, state__in=LIVE_STATES)
         if sequence_id is not None:
             active = active.filter(sequence_id=sequence_id)
         names = list(active.values_list("sequence__name", flat=True))
@@ -153,6 +158,27 @@ def stop_sequences(*, lead_id: int, actor: AbstractBaseUser, sequence_id: int | 
             new_value="stopped",
         )
     return stopped
+
+
+def pause_sequences(
+    *, lead_id: int, actor: AbstractBaseUser, sequence_id: int | None = None, resume: bool = False
+) -> int:
+    """Hold (or resume) the lead's emails without ending its sequences."""
+    with transaction.atomic():
+        lead = _locked(lead_id)
+        change = resume_enrollments if resume else pause_enrollments
+        changed = change(lead_id=lead.pk, sequence_id=sequence_id)
+        if not changed:
+            state = "paused" if resume else "active"
+            raise ActionRefused(f"The lead is in no {state} sequence.", status=409)
+        LeadChange.objects.create(
+            lead=lead,
+            actor=actor,
+            field=LeadChange.Field.SEQUENCE,
+            old_value="paused" if resume else "active",
+            new_value="resumed" if resume else "paused",
+        )
+    return changed
 
 
 def _locked(lead_id: int) -> Lead:

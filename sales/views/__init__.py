@@ -7,6 +7,7 @@ from sales.views.leads import (
     lead_detail,
     lead_score,
     move_stage,
+    pause_sequence,
     reassign,
     stop_sequence,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "live",
     "metrics",
     "move_stage",
+    "pause_sequence",
     "reassign",
     "stop_sequence",
 ]

@@ -140,6 +140,25 @@ def stop_sequence(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _act(request, lead_id, action, done="The sequence is stopped.")
 
 
+@sales_view(CHANGE)
+@require_POST
+def pause_sequence(request: HttpRequest, lead_id: int) -> HttpResponse:
+    raw = request.POST.get("sequence", "")
+    resume = request.POST.get("resume") == "1"
+    try:
+        sequence_id = int(raw) if raw else None
+    except ValueError:
+        return _lead_page(request, lead_id, error="Choose a sequence.", status=400)
+
+    def action() -> object:
+        return lead_services.pause_sequences(
+            lead_id=lead_id, actor=request.user, sequence_id=sequence_id, resume=resume
+        )
+
+    done = "The sequence is running again." if resume else "The sequence is paused."
+    return _act(request, lead_id, action, done=done)
+
+
 @sales_view()
 def lead_score(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Why a lead scores what it does: today's reasons and its score history."""
