@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.lock | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench screenshots lint format clean
+.PHONY: run test bench screenshots lint format audit clean
 
 run: $(STAMP)
 	scripts/run
@@ -16,6 +16,12 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	.venv/bin/python scripts/screenshots.py --docs
+
+# Known vulnerabilities in the pinned runtime dependencies (PyPI's advisory service, so it
+# needs the network and is not part of `make test`). --no-deps: the lock is already complete.
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --progress-spinner off --strict --no-deps --disable-pip \
+		-r requirements/base.lock
 
 lint: $(STAMP)
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

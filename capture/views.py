@@ -1,10 +1,13 @@
 import logging
+import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.csp import CSP, build_policy
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -55,7 +58,7 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
         if _rate_limited(request):
             response = render(request, "capture/rate_limited.html", {"page": page}, status=429)
             response["Retry-After"] = "60"
-            return response
+            return _allow_framing(response, page=page) if embed else response
         form = CaptureForm(request.POST, page=page)
         if form.looks_automated():
             return _after_submit(page=page, embed=embed)
@@ -92,7 +95,7 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
     }
     template = "capture/embed.html" if embed else "capture/landing_page.html"
     response = render(request, template, context, status=status)
-    return _allow_framing(response, page=page) if embed else response
+    return _allow_framing(response, page=page) if embed else _allow_redirect(response, page=page)
 
 
 def _rate_limited(request: HttpRequest) -> bool:
@@ -117,7 +120,32 @@ def _after_submit(*, page: LandingPage, embed: bool) -> HttpResponse:
     return HttpResponseRedirect(reverse(name, kwargs={"slug": page.slug}))
 
 
-def _allow_framing(response: HttpResponse, *, page: LandingPage) -> HttpResponse:
-    ancestors = " ".join(["'self'", *page.embed_origin_list])
-    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+# A bare scheme://host[:port]: anything else (";", quotes, paths) could add CSP directives.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _with_policy(response: HttpResponse, **directives: list[str]) -> HttpResponse:
+    """The site's CSP with some directives replaced, set on the response.
+
+    ContentSecurityPolicyMiddleware leaves a response that already has the header alone,
+    so this is the only policy sent: one header, never a second one from the middleware.
+    """
+    policy = {**settings.SECURE_CSP, **{k.replace("_", "-"): v for k, v in directives.items()}}
+    # str(): a StrEnum key passes Django but not WSGI servers that demand exact str (wsgiref).
+    response[str(CSP.HEADER_ENFORCE)] = build_policy(policy)
     return response
+
+
+def _allow_framing(response: HttpResponse, *, page: LandingPage) -> HttpResponse:
+    origins = [origin for origin in page.embed_origin_list if _ORIGIN.fullmatch(origin)]
+    return _with_policy(response, frame_ancestors=[CSP.SELF, *origins])
+
+
+def _allow_redirect(response: HttpResponse, *, page: LandingPage) -> HttpResponse:
+    # Browsers apply form-action to the redirect after the POST too: a page whose thank-you
+    # lives on another site must allow that origin, or the prospect is stopped mid-submit.
+    parts = urlsplit(page.redirect_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if not page.redirect_url or not _ORIGIN.fullmatch(origin):
+        return response
+    return _with_policy(response, form_action=[CSP.SELF, origin])

@@ -1,9 +1,14 @@
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from anymail import urls as anymail_urls
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import URLPattern, include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "leadfunnel"
@@ -20,6 +25,36 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return HttpResponsePermanentRedirect(static("leadfunnel/favicon.svg"))
 
 
+def _needs_webhook_secret(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """An ESP webhook answers only once ANYMAIL_WEBHOOK_SECRET is set.
+
+    Without the shared secret django-anymail accepts anyone's POST, and a forged bounce or
+    complaint would suppress any address. Read per request, so tests can set the secret.
+    """
+
+    @wraps(view)  # keeps csrf_exempt: the ESP has no CSRF token, the secret authenticates it
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.ANYMAIL.get("WEBHOOK_SECRET"):
+            raise Http404("No such page")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def _esp_webhooks() -> list[URLPattern]:
+    """django-anymail's webhooks, only the configured ESP's when ESP is set."""
+    return [
+        URLPattern(
+            pattern.pattern,
+            _needs_webhook_secret(pattern.callback),
+            pattern.default_args,
+            pattern.name,
+        )
+        for pattern in anymail_urls.urlpatterns
+        if not settings.ESP or str(pattern.pattern).lstrip("^").startswith(f"{settings.ESP}/")
+    ]
+
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/l/free-consultation/", permanent=False)),
     path("favicon.ico", favicon),
@@ -28,7 +63,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("capture.urls")),
     path("", include("nurture.urls")),
-    path("anymail/", include("anymail.urls")),
+    path("anymail/", include((_esp_webhooks(), "anymail"))),
     path("sales/", include("sales.urls")),
     path("book/", include("sales.booking_urls")),
 ]

@@ -38,8 +38,19 @@ class RenderedEmail:
     html_body: str
 
 
+# Anything that looks like template syntax: `{{ settings.SECRET_KEY }}`, `{{ lead.delete }}`,
+# `{{ first_name|upper }}` and `{% … %}` are never substituted, so the admin refuses them
+# rather than let them reach a prospect as literal braces.
+_TEMPLATE_SYNTAX = re.compile(r"{{(.*?)}}|{%(.*?)%}", re.S)
+
+
 def unknown_merge_fields(text: str) -> list[str]:
-    return sorted({name for name in MERGE_FIELD.findall(text) if name not in MERGE_FIELDS})
+    unknown = set()
+    for variable, tag in _TEMPLATE_SYNTAX.findall(text):
+        name = variable.strip()
+        if tag or name not in MERGE_FIELDS:
+            unknown.add(f"{{%{tag}%}}" if tag else name or "{{ }}")
+    return sorted(unknown)
 
 
 def merge(text: str, context: Mapping[str, str], *, html: bool) -> str:
