@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cpu
 import httpx
+import load  # bench/load.py
 import stack
 from loadgen import Check, PhaseResult, Send, Setup, run_phase
 from stack import BenchFailure, log
@@ -248,6 +249,9 @@ def capture_throughput(options: Options) -> list[str]:
     if problems:
         raise BenchFailure("\n".join(problems), lines)
     return lines
+
+
+register("capture.load_10k")(load.load_10k)
 
 
 # nurture (bench/nurture.py) --------------------------------------------------------------

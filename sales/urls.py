@@ -1,6 +1,7 @@
 from django.urls import path
 
 from sales import views
+from sales.views.availability import availability
 
 app_name = "sales"
 urlpatterns = [
@@ -14,5 +15,6 @@ urlpatterns = [
     path("leads/<int:lead_id>/stage/", views.move_stage, name="move_stage"),
     path("leads/<int:lead_id>/notes/", views.add_note, name="add_note"),
     path("leads/<int:lead_id>/sequences/stop/", views.stop_sequence, name="stop_sequence"),
+    path("availability/", availability, name="availability"),
     path("leads/<int:lead_id>/sequences/pause/", views.pause_sequence, name="pause_sequence"),
 ]

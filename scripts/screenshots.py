@@ -31,6 +31,8 @@ def main() -> None:
     out = ROOT / "var" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as var_dir:
+        for folder in ("mail", "broker/out", "broker/processed"):  # as scripts/run makes them
+            Path(var_dir, folder).mkdir(parents=True)
         port = _free_port()
         env = {**os.environ, "DEBUG": "1", "VAR_DIR": var_dir, "DEMO_PASSWORD": PASSWORD,
                "SITE_URL": f"http://127.0.0.1:{port}", "CAPTURE_MIN_FILL_SECONDS": "0"}  # fmt: skip
@@ -44,21 +46,37 @@ def main() -> None:
             [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        email_html = subprocess.run(
+            [python, "manage.py", "shell", "-c", EMAIL_SNIPPET], cwd=ROOT, env=env, check=True,
+            capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        email_html = email_html[email_html.lower().find("<!doctype") :]  # shell's own chatter
         try:
             _wait_for(port)
-            _shoot(f"http://127.0.0.1:{port}", out)
+            taken = _shoot(f"http://127.0.0.1:{port}", out, email_html=email_html)
         finally:
             server.terminate()
             server.wait(timeout=10)
     if args.docs:
         docs = ROOT / "docs" / "screenshots"
         docs.mkdir(parents=True, exist_ok=True)
-        for png in out.glob("*.png"):
-            shutil.copy(png, docs / png.name)
+        for name in taken:  # only this run's shots, not the e2e tests' under var/screenshots/
+            shutil.copy(out / name, docs / name)
     print(f"Screenshots in {out}")
 
 
-def _shoot(base: str, out: Path) -> None:
+# The Day-1 email as a demo lead gets it: the real layout, rendered by the app itself.
+EMAIL_SNIPPET = """
+from capture.models import Lead
+from nurture.models import Step
+from nurture.services.sending import build_preview
+lead = Lead.objects.get(email="maria.gonzalez@northwind.example")
+step = Step.objects.get(sequence__name="Free consultation follow-up", day=1)
+print(build_preview(step=step, lead=lead).html)
+"""
+
+
+def _shoot(base: str, out: Path, *, email_html: str) -> list[str]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         desktop = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -85,8 +103,20 @@ def _shoot(base: str, out: Path) -> None:
         sales.fill("#id_username", "sales")
         sales.fill("#id_password", PASSWORD)
         sales.click("button[type=submit]")
+        sales.wait_for_selector("h1")
         sales.screenshot(path=out / "sales-dashboard.png")
+        sales.click("text=Maria Gonzalez")
+        sales.wait_for_selector("#timeline")
+        sales.set_viewport_size({"width": 1280, "height": 1100})
+        sales.screenshot(path=out / "sales-lead.png")
+
+        email = browser.new_page(viewport={"width": 720, "height": 560})
+        email.set_content(email_html)
+        email.screenshot(path=out / "email-day1.png", full_page=True)
         browser.close()
+    return ["landing-page.png", "landing-page-errors.png", "landing-page-phone.png",
+            "admin-leads.png", "admin-landing-pages.png", "sales-dashboard.png",
+            "sales-lead.png", "email-day1.png"]  # fmt: skip
 
 
 def _free_port() -> int:

@@ -129,6 +129,10 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
     # Sales workspace.
     "sales/": ("/sales/", sales_page()),
     "sales/live/": ("/sales/live/?since=0", sales_page()),
+    "sales/availability/": (
+        "/sales/availability/",
+        {ANON: LOGIN, REP: OK, MARKETER: FORBIDDEN, SUPERUSER: OK},
+    ),
     "sales/metrics/": ("/sales/metrics/", sales_page()),
     "sales/leads/<int:lead_id>/": ("/sales/leads/{lead}/", sales_page()),
     "sales/leads/<int:lead_id>/score/": ("/sales/leads/{lead}/score/", sales_page()),
