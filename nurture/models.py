@@ -137,7 +137,15 @@ class Enrollment(models.Model):
             # A lead is never enrolled in one sequence twice.
             models.UniqueConstraint(fields=["lead", "sequence"], name="enrollment_once"),
         ]
-        indexes = [models.Index(fields=["sequence", "state"], name="enrollment_state_idx")]
+        indexes = [
+            models.Index(fields=["sequence", "state"], name="enrollment_state_idx"),
+            # The tick's double opt-in expiry reads only the few still waiting.
+            models.Index(
+                fields=["started_at"],
+                name="enrollment_unconfirmed_idx",
+                condition=Q(state="active", needs_confirmation=True, confirmed_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead} in {self.sequence}"

@@ -114,7 +114,10 @@ def claim_due_deliveries(*, limit: int, now: datetime | None = None) -> list[int
 def sending_allowance(*, now: datetime | None = None) -> int:
     """How many deliveries this tick may hand out under the ESP quotas (per hour, second)."""
     now = now or timezone.now()
-    allowance = settings.NURTURE_DISPATCH_BATCH
+    # Backpressure: what is still queued counts against the batch, so slow workers are not
+    # handed rows that would outlive their lease and be published again.
+    in_flight = Delivery.objects.filter(status=Delivery.Status.QUEUED).count()
+    allowance = max(settings.NURTURE_DISPATCH_BATCH - in_flight, 0)
     if settings.NURTURE_MAX_PER_HOUR:
         recent = Delivery.objects.filter(
             Q(sent_at__gte=now - timedelta(hours=1))
@@ -153,6 +156,10 @@ def _due(*, now: datetime) -> QuerySet[Delivery]:
 
 def _fair_shares(*, due: QuerySet[Delivery], limit: int) -> dict[int | None, int]:
     """Split `limit` across sequences by water-filling: small ones get all they need."""
+    # Cheap first look through the due index: counting per sequence only pays off when
+    # more is due than this tick can take.
+    if len(due.order_by("due_at").values_list("pk", flat=True)[: limit + 1]) <= limit:
+        return {None: limit}
     counts = dict(
         due.order_by()
         .values_list("enrollment__sequence_id")

@@ -162,3 +162,10 @@ def test_editing_a_live_sequence_in_the_admin(client: Client) -> None:
     assert response.status_code == 302
     assert Step.objects.filter(pk=day1.pk, is_active=False).exists(), "sent: kept, switched off"
     assert not Step.objects.filter(pk=day4.pk).exists(), "never sent: deleted"
+
+
+def test_rows_still_queued_count_against_the_next_tick(settings: Any) -> None:
+    settings.NURTURE_DISPATCH_BATCH = 10
+    rows = _due_rows({"campaign": 12})
+    Delivery.objects.filter(pk__in=rows["campaign"][:4]).update(status="queued")
+    assert sending_allowance() == 6, "slow workers are not handed more than they can take"
