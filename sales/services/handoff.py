@@ -67,8 +67,20 @@ def open_handoff(*, lead_id: int, now: datetime | None = None) -> Handoff | None
             handoff.save(update_fields=["rep"])
             if lead.owner_id != rep.pk:
                 set_owner_locked(lead=lead, owner=rep, actor=None, reason="Turned hot: round-robin")
-        transaction.on_commit(lambda: notify_handoff(handoff_id=handoff.pk))
+        transaction.on_commit(lambda: _notify_later(handoff_id=handoff.pk))
     return handoff
+
+
+def _notify_later(*, handoff_id: int) -> None:
+    """Email and webhook from a worker: a slow mail server must not hold up whichever
+    request turned the lead hot (often a prospect's form). Broker down: notify here."""
+    from sales.tasks import notify_handoff as task
+
+    try:
+        task.apply_async(args=[handoff_id], retry=False)
+    except Exception:
+        logger.warning("broker unreachable; notifying hand-off %s inline", handoff_id)
+        notify_handoff(handoff_id=handoff_id)
 
 
 def end_handoff(*, lead_id: int, now: datetime | None = None) -> int:
