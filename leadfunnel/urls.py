@@ -66,6 +66,7 @@ urlpatterns = [
     path("anymail/", include((_esp_webhooks(), "anymail"))),
     path("sales/", include("sales.urls")),
     path("book/", include("sales.booking_urls")),
+    path("api/", include("api.urls")),
 ]
 if settings.BENCH_ENDPOINTS:
     urlpatterns.append(path("bench/bare/", bare))

@@ -7,6 +7,7 @@ Each route is requested with GET: a POST-only view answers 405 only once the cal
 its login and permission checks, so 405 still tells who got in.
 """
 
+import importlib
 from datetime import timedelta
 from typing import Any
 
@@ -32,34 +33,29 @@ from tests.factories import (
     playbook_sequence,
     sales_rep,
 )
+from tests.security.roles import (
+    ADMIN_LOGIN,
+    ANON,
+    FORBIDDEN,
+    FOUND,
+    LOGIN,
+    MARKETER,
+    MOVED,
+    NOT_ALLOWED,
+    NOT_FOUND,
+    OK,
+    REP,
+    ROLES,
+    SUPERUSER,
+    admin_page,
+    everyone,
+    sales_page,
+)  # fmt: skip
 
 pytestmark = pytest.mark.django_db
 
-ANON, REP, MARKETER, SUPERUSER = "anonymous", "sales rep", "marketer", "superuser"
-ROLES = (ANON, REP, MARKETER, SUPERUSER)
-
-# Outcomes: a status code, or where a refused caller is sent.
-OK, MOVED, FOUND, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = "200", "301", "302", "403", "404", "405"
-LOGIN, ADMIN_LOGIN = "login", "admin login"
-
-
-def everyone(outcome: str) -> dict[str, str]:
-    return dict.fromkeys(ROLES, outcome)
-
-
-def sales_page(outcome: str = OK) -> dict[str, str]:
-    """Sales pages: reps and marketers (capture.view_lead / change_lead) and superusers."""
-    return {ANON: LOGIN, REP: outcome, MARKETER: outcome, SUPERUSER: outcome}
-
-
-def admin_page(marketer: str = OK, superuser: str | None = None) -> dict[str, str]:
-    """Admin pages: sales reps are not staff, so they go to the admin's login like strangers."""
-    return {
-        ANON: ADMIN_LOGIN,
-        REP: ADMIN_LOGIN,
-        MARKETER: marketer,
-        SUPERUSER: marketer if superuser is None else superuser,
-    }
+# One module per area, each with its own rows (so parallel work does not edit one table).
+ROUTE_MODULES = ("routes_api", "routes_capture_api", "routes_webhooks", "routes_integrations")
 
 
 # pattern → (the URL requested, built from the objects made in `objects`; expected outcomes)
@@ -84,10 +80,6 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
     "admin/r/<path:content_type_id>/<path:object_id>/": (
         "/admin/r/{page_type}/{page}/",
         admin_page(NOT_FOUND),
-    ),
-    "admin/^(?P<app_label>auth|django_celery_beat|axes|capture|scoring|nurture|sales)/$": (
-        "/admin/capture/",
-        admin_page(),
     ),
     "admin/(?P<url>.*)$": ("/admin/no-such-page/", admin_page(NOT_FOUND)),
     # Custom admin views.
@@ -214,6 +206,20 @@ MODEL_ADMIN_ROUTES = (
 )
 
 
+# Each area's rows live beside this file (routes_*.py: ROUTES, ADMIN_MODELS, objects()).
+AREAS = [importlib.import_module(f"tests.security.{name}") for name in ROUTE_MODULES]
+for _area in AREAS:
+    assert not set(_area.ROUTES) & set(ROUTES), f"{_area.__name__} repeats a row"
+    ROUTES.update(_area.ROUTES)
+    ADMIN_MODELS.update(_area.ADMIN_MODELS)
+
+
+def _app_index_pattern() -> str:
+    """The admin's app index pattern names every app with a registered model."""
+    labels = dict.fromkeys(model._meta.app_label for model in admin.site._registry)
+    return f"admin/^(?P<app_label>{'|'.join(labels)})/$"
+
+
 def _walk(patterns: list[Any], prefix: str = "") -> list[str]:
     found = []
     for pattern in patterns:
@@ -233,9 +239,13 @@ def _model_admin_routes() -> set[str]:
     }
 
 
+def _app_index_route() -> dict[str, tuple[str, dict[str, str]]]:
+    return {_app_index_pattern(): ("/admin/capture/", admin_page())}
+
+
 def test_every_route_has_a_row() -> None:
     served = set(_walk(get_resolver().url_patterns))
-    generic = _model_admin_routes()
+    generic = _model_admin_routes() | set(_app_index_route())
     missing = served - generic - set(ROUTES)
     assert missing == set(), f"routes without a row in ROUTES: {missing}"
     assert set(ROUTES) - served == set(), "rows for routes that no longer exist"
@@ -254,7 +264,11 @@ def _objects() -> dict[str, object]:
     starts_at = timezone.now() + timedelta(days=2)
     Booking.objects.create(lead=lead, rep=rep, starts_at=starts_at,
                            ends_at=starts_at + timedelta(minutes=30))  # fmt: skip
+    extra: dict[str, object] = {}
+    for area in AREAS:
+        extra.update(area.objects())
     return {
+        **extra,
         "slug": page.slug,
         "page": page.pk,
         "page_type": ContentType.objects.get_for_model(LandingPage).pk,
@@ -297,7 +311,7 @@ def test_every_route_answers_each_role_as_the_table_says(role: str) -> None:
     if user is not None:
         client.force_login(user)
     wrong = []
-    for pattern, (url, expected) in ROUTES.items():
+    for pattern, (url, expected) in {**ROUTES, **_app_index_route()}.items():
         got = _outcome(client.get(url.format(**objects)))
         if got != expected[role]:
             wrong.append(f"{pattern!r} ({url}): expected {expected[role]}, got {got}")

@@ -1,0 +1,61 @@
+"""Every API error is JSON: a machine code, a human message, and the fields at fault.
+
+{"error": {"code": "invalid", "message": "email: Enter a valid email address.",
+           "fields": {"email": ["Enter a valid email address."]}}}
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    response.data = {"error": error_body(exc)}
+    return response
+
+
+def error_body(exc: exceptions.APIException) -> dict[str, Any]:
+    codes = exc.get_codes()
+    if isinstance(exc.detail, dict | list):
+        fields = _flatten(exc.detail)
+        message = "; ".join(
+            f"{name}: {' '.join(errors)}" if name != "non_field_errors" else " ".join(errors)
+            for name, errors in fields.items()
+        )
+        return {"code": "invalid", "message": message or "Invalid input.", "fields": fields}
+    return {"code": codes if isinstance(codes, str) else "error", "message": str(exc.detail)}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """`{"items": [{"email": [...]}]}` → `{"items[0].email": [...]}`: each field named once."""
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for name, value in detail.items():
+            flat.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
+        return flat
+    if isinstance(detail, list) and detail and all(isinstance(item, str) for item in detail):
+        return {prefix or "non_field_errors": [str(item) for item in detail]}
+    if isinstance(detail, list):
+        flat = {}
+        for index, value in enumerate(detail):
+            if value:
+                flat.update(_flatten(value, f"{prefix}[{index}]"))
+        return flat
+    return {prefix or "non_field_errors": [str(detail)]}

@@ -1,0 +1,17 @@
+"""/api/v1/ gathers each app's `api.py` routes; /api/schema/ and /api/docs/ describe them.
+
+This module imports every app's API, like the project's urls.py imports every app's views.
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+v1 = [
+    # Each app appends its routes here as it gains an API.
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "api"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]
