@@ -24,6 +24,7 @@ from loadgen import Check, PhaseResult, Send, Setup, run_phase
 from stack import BenchFailure, log
 
 import nurture  # bench/nurture.py: this folder is first on sys.path, before the app
+import sales  # bench/sales.py, likewise
 import scoring  # bench/scoring.py, likewise
 
 CONCURRENCY = 32
@@ -265,6 +266,11 @@ register("nurture.scale_100k")(nurture.scale)
 # scoring (bench/scoring.py) --------------------------------------------------------------
 
 register("scoring.decay_1m")(scoring.decay_1m)
+
+
+# sales (bench/sales.py) -----------------------------------------------------------------
+
+register("sales.dashboard_1m")(sales.dashboard_1m)
 
 
 # -----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django_countries.fields import CountryField
 
 
@@ -175,6 +176,9 @@ class Lead(models.Model):
         on_delete=models.SET_NULL,
         related_name="owned_leads",
     )
+    # The latest Activity's time, kept by capture.services: the dashboard's third sort key,
+    # stored so that its index answers "hot first, then score, then latest activity" alone.
+    last_activity_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,7 +188,11 @@ class Lead(models.Model):
             models.UniqueConstraint(fields=["email"], name="lead_email_unique"),
         ]
         indexes = [
-            models.Index(fields=["temperature", "-score"], name="lead_temp_score_idx"),
+            # The dashboard's order, read per temperature as a keyset (sales.selectors).
+            models.Index(
+                fields=["temperature", "-score", "-last_activity_at", "-id"],
+                name="lead_dashboard_order_idx",
+            ),
             models.Index(fields=["stage"], name="lead_stage_idx"),
             models.Index(fields=["-created_at"], name="lead_created_idx"),
         ]
