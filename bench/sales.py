@@ -4,7 +4,7 @@ A dedicated database (BENCH_SALES_DATABASE_URL, default leadfunnel_bench_sales, 
 recreated) is migrated, seeded with the demo (its users), then filled in SQL with
 BENCH_SALES_LEADS leads (default 1,000,000; a tenth of them hot, a quarter of those sharing
 one score, the worst case for the dashboard's tie-break) and ten activities each (10,000,000),
-plus three score changes per hot lead. gunicorn serves it with the production settings; one
+plus three score changes and a hand-off per hot lead. gunicorn serves it with the production settings; one
 signed-in sales rep asks, one request at a time, for each page below, and the figure is the
 time from request to full response on loopback, against a bare view on the same server in
 the same run (the baseline: same middleware, no work).
@@ -83,6 +83,14 @@ SELECT id, score - 10 * step, score - 10 * (step - 1),
 FROM capture_lead, generate_series(1, 3) AS step
 WHERE temperature = 'hot'
 """
+# Every hot lead was handed to the demo rep when it turned hot; half were contacted since.
+HANDOFFS_SQL = """
+INSERT INTO sales_handoff (lead_id, turned_hot_at, rep_id, notified_at, first_contact_at)
+SELECT id, last_activity_at - interval '3 hours', rep.id, last_activity_at - interval '3 hours',
+    CASE WHEN id %% 2 = 0 THEN last_activity_at - interval '1 hour' END
+FROM capture_lead, (SELECT id FROM auth_user WHERE username = 'sales') AS rep
+WHERE temperature = 'hot' AND email LIKE 'lead%%'
+"""
 
 
 def _execute(url: str, *statements: str, params: dict[str, Any] | None = None) -> float:
@@ -129,12 +137,13 @@ def _fill(url: str, leads: int) -> None:
     )
     log("sales: rebuilding activity indexes, latest activity per lead, score changes")
     took += _execute(url, "SET maintenance_work_mem = '512MB'", *(sql for _, sql in indexes))
-    took += _execute(url, LAST_ACTIVITY_SQL, SCORE_CHANGES_SQL)
+    took += _execute(url, LAST_ACTIVITY_SQL, SCORE_CHANGES_SQL, HANDOFFS_SQL)
     took += _execute(
         url,
         "VACUUM ANALYZE capture_lead",
         "VACUUM ANALYZE capture_activity",
         "VACUUM ANALYZE scoring_scorechange",
+        "VACUUM ANALYZE sales_handoff",
     )
     log(f"sales: data ready in {took:.0f} s")
 
