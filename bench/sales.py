@@ -4,8 +4,8 @@ A dedicated database (BENCH_SALES_DATABASE_URL, default leadfunnel_bench_sales, 
 recreated) is migrated, seeded with the demo (its users), then filled in SQL with
 BENCH_SALES_LEADS leads (default 1,000,000; a tenth of them hot, a quarter of those sharing
 one score, the worst case for the dashboard's tie-break) and ten activities each (10,000,000),
-plus three score changes and a hand-off per hot lead. gunicorn serves it with the production settings; one
-signed-in sales rep asks, one request at a time, for each page below, and the figure is the
+plus three score changes and a hand-off per hot lead. gunicorn serves it with the production
+settings; one signed-in sales rep asks, one request at a time, for each page below, and the figure is the
 time from request to full response on loopback, against a bare view on the same server in
 the same run (the baseline: same middleware, no work).
 
