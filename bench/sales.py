@@ -5,9 +5,9 @@ recreated) is migrated, seeded with the demo (its users), then filled in SQL wit
 BENCH_SALES_LEADS leads (default 1,000,000; a tenth of them hot, a quarter of those sharing
 one score, the worst case for the dashboard's tie-break) and ten activities each (10,000,000),
 plus three score changes and a hand-off per hot lead. gunicorn serves it with the production
-settings; one signed-in sales rep asks, one request at a time, for each page below, and the figure is the
-time from request to full response on loopback, against a bare view on the same server in
-the same run (the baseline: same middleware, no work).
+settings; one signed-in sales rep asks, one request at a time, for each page below, and the
+figure is the time from request to full response on loopback, against a bare view on the same
+server in the same run (the baseline: same middleware, no work).
 
 Pages: the dashboard's first page; a page deep inside the 25,000 leads that share a score
 (a keyset cursor taken from the database); a search by company; a hot lead's page.
