@@ -25,6 +25,9 @@ COPY capture capture
 COPY scoring scoring
 COPY nurture nurture
 COPY sales sales
+COPY api api
+COPY webhooks webhooks
+COPY integrations integrations
 COPY templates templates
 COPY static static
 

@@ -6,11 +6,17 @@
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+
+class TooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is over the server's size limit."
+    default_code = "too_large"
 
 
 class Conflict(exceptions.APIException):
@@ -22,6 +28,8 @@ class Conflict(exceptions.APIException):
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = TooLarge()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
@@ -48,7 +56,11 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for name, value in detail.items():
-            flat.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
+            if isinstance(name, int) or str(name).isdigit():  # a list's errors, by index
+                key = f"{prefix}[{name}]"
+            else:
+                key = f"{prefix}.{name}" if prefix else str(name)
+            flat.update(_flatten(value, key))
         return flat
     if isinstance(detail, list) and detail and all(isinstance(item, str) for item in detail):
         return {prefix or "non_field_errors": [str(item) for item in detail]}

@@ -8,6 +8,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 v1 = [
     # Each app appends its routes here as it gains an API.
+    path("", include("capture.api")),  # landing pages, campaigns, submissions
+    path("", include("nurture.api")),  # sequences, steps, enrollments
+    path("", include("sales.api")),  # leads, timeline, notes, stage, owner, metrics
+    path("", include("capture.ingest.urls")),  # public capture, activities ingest, tracking
+    path("", include("integrations.api")),  # privacy export and erase
 ]
 
 urlpatterns = [

@@ -129,6 +129,10 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Auth and i18n ---------------------------------------------------------------------------
+# The test suite only (pyproject's pytest-env): a deliberately slow hasher costs seconds per
+# test user on a loaded 2-core machine. Never set it anywhere else.
+if env.bool("FAST_PASSWORD_HASHING_FOR_TESTS", default=False):
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -319,7 +323,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Push leads and behaviour from other sites, pull leads, timelines and funnel figures. "
         "Authenticate with `Authorization: Token <key>` (tokens are made in the admin). "
-        "Errors are JSON: `{\"error\": {\"code\", \"message\", \"fields\"}}`."
+        'Errors are JSON: `{"error": {"code", "message", "fields"}}`.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -380,3 +384,48 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# REST API resources (capture/api.py, nurture/api.py, sales/api/) ---------------------------
+# One OpenAPI enum per choice set that several fields share.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "LeadStageEnum": "capture.models.Lead.Stage",
+        "WorkableStageEnum": "sales.services.leads.WORKABLE_STAGES",
+        "TemperatureEnum": "capture.models.Lead.Temperature",
+        "LandingPageFieldEnum": "capture.models.LandingPage.Field",
+    }
+)
+
+# Outbound webhooks -------------------------------------------------------------------------
+# Seconds a receiver has to answer one delivery (connect and read).
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0)
+# Attempts before a delivery is marked failed (it can still be replayed from the admin).
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
+# Wait after the n-th failure: base × 2^(n−1) seconds plus 0–20 % jitter, at most the cap.
+WEBHOOKS_RETRY_BASE_SECONDS = env.int("WEBHOOKS_RETRY_BASE_SECONDS", default=60)
+WEBHOOKS_RETRY_MAX_SECONDS = env.int("WEBHOOKS_RETRY_MAX_SECONDS", default=6 * 3600)
+# A delivery queued or sending for longer than this is handed out again (lost message, dead
+# worker), so an event is delayed, never dropped.
+WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=300)
+WEBHOOKS_RETRY_BATCH = env.int("WEBHOOKS_RETRY_BATCH", default=200)
+# SSRF guard (webhooks/safety.py): plain http:// beyond loopback hosts, and private,
+# loopback or link-local targets, are refused unless switched on (development only).
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
+CELERY_BEAT_SCHEDULE["webhooks-retry-due"] = {
+    "task": "webhooks.tasks.retry_due",
+    "schedule": env.float("WEBHOOKS_TICK_SECONDS", default=30.0),
+}
+
+# Capture API and website tracking (capture.ingest, static/leadfunnel/track.js) -------------
+# Sites whose pages may call /api/v1/track/ with CORS besides the sites listed on published
+# landing pages ("https://www.example.com,https://shop.example.com"). Beacons need no CORS;
+# this matters for track.js's fetch fallback. Origins are never allowed credentials.
+TRACKING_ALLOWED_ORIGINS = env.list("TRACKING_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_METHODS = ("OPTIONS", "POST")
+CORS_ALLOW_HEADERS = ("accept", "content-type", "idempotency-key")
+CORS_EXPOSE_HEADERS = ("retry-after", "idempotent-replayed")
+
+# Integrations: CSV import, audience export, privacy requests -----------------------------
+# The largest CSV the import accepts; 20 MB holds about 200,000 typical rows.
+INTEGRATIONS_IMPORT_MAX_BYTES = env.int("INTEGRATIONS_IMPORT_MAX_BYTES", default=20_000_000)

@@ -23,6 +23,12 @@ def _restore_data_migrations() -> None:
     importlib.import_module("api.migrations.0002_group_permissions").grant_api_permissions(
         apps, None
     )
+    importlib.import_module("webhooks.migrations.0002_groups").grant_webhooks_permissions(
+        apps, None
+    )
+    importlib.import_module("integrations.migrations.0002_groups").grant_integrations_permissions(
+        apps, None
+    )
 
 
 @pytest.fixture(scope="session")

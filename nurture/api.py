@@ -1,0 +1,329 @@
+"""Sequences with their steps, and enrollments, over the API (/api/v1/).
+
+Both groups read; Marketers write sequences and steps (validated as the admin's forms
+validate), and enroll leads. Exiting an enrollment needs nurture.change_enrollment.
+"""
+
+import zoneinfo
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.errors import Conflict
+from api.idempotency import idempotent
+from api.permissions import HasPermissions
+from api.schema import error_responses
+from capture.models import Lead
+from nurture.models import Enrollment, Sequence, Step
+from nurture.rendering import MERGE_FIELDS, unknown_merge_fields
+from nurture.services import scheduling
+from nurture.services.steps import remove_step, step_saved
+
+_BIGINT = 2**63 - 1
+
+
+class StepSerializer(serializers.ModelSerializer):
+    sequence = serializers.PrimaryKeyRelatedField(queryset=Sequence.objects.all())
+    day = serializers.IntegerField(min_value=1, max_value=365)
+    only_temperatures = serializers.ListField(
+        child=serializers.ChoiceField(choices=Lead.Temperature.choices),
+        required=False,
+        help_text="Send only to leads this warm; empty means every lead.",
+    )
+
+    class Meta:
+        model = Step
+        fields = ("id", "sequence", "day", "subject", "preheader", "body", "cta_label",
+                  "cta_url", "only_temperatures", "click_condition", "is_active", "created_at",
+                  "updated_at")  # fmt: skip
+        read_only_fields = ("id", "created_at", "updated_at")
+        validators: list[Any] = []  # (sequence, day) is the constraint's: a 409, see _save
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """What the admin's StepForm.clean checks, on the step as it will be saved."""
+
+        def value(name: str) -> Any:
+            return attrs.get(name, getattr(self.instance, name, ""))
+
+        errors: dict[str, list[str]] = {}
+        allowed = ", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS)
+        for name in ("subject", "preheader", "body", "cta_url"):
+            unknown = unknown_merge_fields(value(name) or "")
+            if unknown:
+                errors[name] = [f"Unknown merge field {', '.join(unknown)}. Use {allowed}."]
+        if bool(value("cta_label")) != bool(value("cta_url")):
+            errors.setdefault("cta_url", []).append("A button needs both a label and a link.")
+        url = value("cta_url") or ""
+        if url and not url.startswith(("https://", "http://", "{{")):
+            errors.setdefault("cta_url", []).append("Use a full https:// link or a merge field.")
+        moved = self.instance is not None and "sequence" in attrs
+        if moved and attrs["sequence"].pk != self.instance.sequence_id:
+            errors["sequence"] = ["A step stays in its sequence."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        if "only_temperatures" in attrs:
+            attrs["only_temperatures"] = list(dict.fromkeys(attrs["only_temperatures"]))
+        return attrs
+
+
+class NestedStepSerializer(StepSerializer):
+    class Meta(StepSerializer.Meta):
+        read_only_fields = StepSerializer.Meta.fields
+
+
+class SequenceSerializer(serializers.ModelSerializer):
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6),
+        min_length=1,
+        required=False,
+        help_text="Days emails may go out, in the lead's time zone (0 = Monday).",
+    )
+    window_start_hour = serializers.IntegerField(min_value=0, max_value=23, required=False)
+    window_end_hour = serializers.IntegerField(min_value=1, max_value=24, required=False)
+    steps = NestedStepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Sequence
+        fields = ("id", "name", "status", "entry_pages", "window_start_hour", "window_end_hour",
+                  "weekdays", "fallback_time_zone", "hand_hot_leads_to_sales",
+                  "track_engagement", "created_at", "steps")  # fmt: skip
+        read_only_fields = ("id", "created_at", "steps")
+        extra_kwargs = {"entry_pages": {"required": False}}
+
+    def validate_fallback_time_zone(self, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError("Use an IANA time zone name, such as Europe/Paris.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start = attrs.get("window_start_hour", getattr(self.instance, "window_start_hour", 9))
+        end = attrs.get("window_end_hour", getattr(self.instance, "window_end_hour", 17))
+        if start >= end:
+            raise serializers.ValidationError(
+                {"window_end_hour": ["The latest hour must come after the earliest (1–24)."]}
+            )
+        if "weekdays" in attrs:
+            attrs["weekdays"] = sorted(set(attrs["weekdays"]))
+        return attrs
+
+
+class EnrollmentSerializer(serializers.ModelSerializer):
+    # Declared: DRF drops `allow_blank` from read-only model fields, and the schema with it.
+    exit_reason = serializers.ChoiceField(
+        choices=Enrollment.ExitReason.choices, allow_blank=True, read_only=True
+    )
+
+    class Meta:
+        model = Enrollment
+        fields = ("id", "lead", "sequence", "state", "exit_reason", "started_at", "ended_at",
+                  "needs_confirmation", "confirmed_at")  # fmt: skip
+        read_only_fields = fields
+
+
+class EnrollSerializer(serializers.Serializer):
+    lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.all())
+    sequence = serializers.PrimaryKeyRelatedField(queryset=Sequence.objects.all())
+
+
+class EnrollmentFilterSerializer(serializers.Serializer):
+    lead = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
+    sequence = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
+
+
+class StepFilterSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
+
+
+class _ConstraintsDecide:
+    """A write the database's constraints refuse answers 409, not 500."""
+
+    def _save(self, serializer: serializers.BaseSerializer) -> Any:
+        try:
+            with transaction.atomic():
+                return serializer.save()
+        except IntegrityError as exc:
+            raise Conflict("This conflicts with another record (a duplicate?).") from exc
+
+
+def _crud_schema(tag: str, serializer: type[serializers.Serializer], **extra: Any) -> Any:
+    """Tags and documented errors of a ModelViewSet's six actions."""
+    return extend_schema_view(
+        list=extend_schema(tags=[tag], parameters=extra.get("parameters"),
+                           responses={200: serializer(many=True), **error_responses(400, 404)}),
+        retrieve=extend_schema(tags=[tag], responses={200: serializer, **error_responses(404)}),
+        create=extend_schema(tags=[tag], responses={201: serializer,
+                                                    **error_responses(400, 409)}),
+        update=extend_schema(tags=[tag], responses={200: serializer,
+                                                    **error_responses(400, 404, 409)}),
+        partial_update=extend_schema(tags=[tag], responses={200: serializer,
+                                                            **error_responses(400, 404, 409)}),
+        destroy=extend_schema(tags=[tag], responses=extra.get("destroy")
+                              or {204: None, **error_responses(404)}),
+    )  # fmt: skip
+
+
+@_crud_schema("sequences", SequenceSerializer)
+class SequenceViewSet(_ConstraintsDecide, viewsets.ModelViewSet):
+    serializer_class = SequenceSerializer
+    queryset = Sequence.objects.prefetch_related("steps", "entry_pages").order_by("-id")
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self._save(serializer)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        self._save(serializer)
+
+
+@_crud_schema(
+    "sequences",
+    StepSerializer,
+    parameters=[StepFilterSerializer],
+    destroy={
+        204: OpenApiResponse(description="Deleted."),
+        200: OpenApiResponse(
+            StepSerializer, description="Already sent to someone: switched off instead."
+        ),
+        **error_responses(404),
+    },
+)
+class StepViewSet(_ConstraintsDecide, viewsets.ModelViewSet):
+    serializer_class = StepSerializer
+
+    def get_queryset(self) -> QuerySet[Step]:
+        steps = Step.objects.order_by("-id")
+        if self.action == "list":
+            query = StepFilterSerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            if "sequence" in query.validated_data:
+                steps = steps.filter(sequence_id=query.validated_data["sequence"])
+        return steps
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        with transaction.atomic():
+            step = self._save(serializer)
+            step_saved(step=step, was_active=False)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        with transaction.atomic():
+            was_active = Step.objects.select_for_update().get(pk=serializer.instance.pk).is_active
+            step = self._save(serializer)
+            step_saved(step=step, was_active=was_active)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        step = self.get_object()
+        if remove_step(step_id=step.pk):
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(StepSerializer(Step.objects.get(pk=step.pk)).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["enrollments"],
+        parameters=[EnrollmentFilterSerializer],
+        responses={200: EnrollmentSerializer(many=True), **error_responses(400, 404)},
+    ),
+    retrieve=extend_schema(
+        tags=["enrollments"], responses={200: EnrollmentSerializer, **error_responses(404)}
+    ),
+)
+class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = EnrollmentSerializer
+    queryset = Enrollment.objects.order_by("-id")
+
+    def get_queryset(self) -> QuerySet[Enrollment]:
+        enrollments = Enrollment.objects.order_by("-id")
+        if self.action == "list":
+            query = EnrollmentFilterSerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            for name in ("lead", "sequence"):
+                if name in query.validated_data:
+                    enrollments = enrollments.filter(**{f"{name}_id": query.validated_data[name]})
+        return enrollments
+
+    def get_permissions(self) -> list[Any]:
+        if self.action == "exit":
+            return [HasPermissions.of("nurture.view_enrollment", "nurture.change_enrollment")()]
+        return super().get_permissions()
+
+    @extend_schema(
+        tags=["enrollments"],
+        request=EnrollSerializer,
+        responses={201: EnrollmentSerializer, **error_responses(400, 409, 422)},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Retrying with the same key enrolls once.",
+            )
+        ],
+        description="Enroll a lead in a sequence: every active step is scheduled in the "
+        "lead's time zone and the day-1 email goes out at once. Already enrolled → 409.",
+    )
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = EnrollSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lead, sequence = data.validated_data["lead"], data.validated_data["sequence"]
+        enrollment = scheduling.enroll_lead(lead=lead, sequence=sequence)
+        if enrollment is None:
+            raise AlreadyEnrolled()
+        return Response(EnrollmentSerializer(enrollment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["enrollments"],
+        request=None,
+        responses={200: EnrollmentSerializer, **error_responses(404, 409)},
+        description="Stop the enrollment: its pending emails are cancelled.",
+    )
+    @action(detail=True, methods=["post"])
+    def exit(self, request: Request, pk: str) -> Response:
+        enrollment = get_object_or_404(Enrollment, pk=pk)
+        stopped = scheduling.exit_enrollments(
+            lead_id=enrollment.lead_id,
+            reason=Enrollment.ExitReason.MANUAL,
+            sequence_id=enrollment.sequence_id,
+        )
+        if not stopped:
+            raise Conflict("The enrollment is not active.", "not_active")
+        enrollment.refresh_from_db()
+        return Response(EnrollmentSerializer(enrollment).data)
+
+
+class AlreadyEnrolled(Conflict):
+    default_detail = "The lead is (or was) enrolled in this sequence already."
+    default_code = "already_enrolled"
+
+
+_COLLECTION = {"get": "list", "post": "create"}
+_MEMBER = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+urlpatterns = [
+    path("sequences/", SequenceViewSet.as_view(_COLLECTION), name="sequences"),
+    path("sequences/<int:pk>/", SequenceViewSet.as_view(_MEMBER), name="sequence"),
+    path("steps/", StepViewSet.as_view(_COLLECTION), name="steps"),
+    path("steps/<int:pk>/", StepViewSet.as_view(_MEMBER), name="step"),
+    path("enrollments/", EnrollmentViewSet.as_view(_COLLECTION), name="enrollments"),
+    path(
+        "enrollments/<int:pk>/",
+        EnrollmentViewSet.as_view({"get": "retrieve"}),
+        name="enrollment",
+    ),
+    path(
+        "enrollments/<int:pk>/exit/",
+        EnrollmentViewSet.as_view({"post": "exit"}),
+        name="enrollment-exit",
+    ),
+]
