@@ -1,6 +1,6 @@
 """Capture's writes: a form submission becomes a lead, a submission and an activity."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,6 +81,7 @@ def capture_submission(
             source=utm["utm_source"],
             campaign=campaign,
             stage=Lead.Stage.NEW,
+            last_activity_at=now,
             **values,
         )
         if consent_given:
@@ -97,6 +98,7 @@ def capture_submission(
                 campaign=campaign,
                 consent_at=now if consent_given else None,
                 consent_text=page.consent_text,
+                activity_at=now,
             )
         submission = Submission.objects.create(
             lead=lead,
@@ -145,12 +147,68 @@ def record_activity(
             occurred_at=occurred_at or timezone.now(),
             metadata=dict(metadata or {}),
         )
+        note_latest_activity(latest={lead.pk: activity.occurred_at})
         transaction.on_commit(
             lambda: activity_recorded.send(
                 sender=Activity, lead_id=lead.pk, activity_id=activity.pk, kind=kind
             )
         )
     return activity
+
+
+def note_latest_activity(*, latest: Mapping[int, datetime]) -> None:
+    """Move each lead's `last_activity_at` forward to its newest recorded activity.
+
+    Conditional, so a late-arriving older event (a batch, an ESP webhook) never moves it back.
+    Call it in the transaction that writes the activities.
+    """
+    for lead_id, at in latest.items():
+        Lead.objects.filter(pk=lead_id, last_activity_at__lt=at).update(last_activity_at=at)
+
+
+@dataclass(frozen=True)
+class NewActivity:
+    """One behavioural event to record, for `record_activities`."""
+
+    lead_id: int
+    kind: str
+    occurred_at: datetime
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def record_activities(*, activities: Sequence[NewActivity]) -> list[Activity]:
+    """Append a batch of events (API ingest, tracking beacons) in one transaction.
+
+    All or nothing: a batch is validated before it gets here, and a failure leaves no part of
+    it behind. On commit `activity_recorded` is sent once per lead and kind (naming the newest
+    of those activities), not once per row: each send rescores the lead, and 500 page views
+    of one lead need one rescoring, not 500.
+    """
+    rows = [
+        Activity(lead_id=new.lead_id, kind=new.kind, occurred_at=new.occurred_at,
+                 metadata=dict(new.metadata))
+        for new in activities
+    ]  # fmt: skip
+    with transaction.atomic():
+        created = Activity.objects.bulk_create(rows)
+        latest: dict[int, datetime] = {}
+        for activity in created:
+            latest[activity.lead_id] = max(
+                activity.occurred_at, latest.get(activity.lead_id, activity.occurred_at)
+            )
+        note_latest_activity(latest=latest)
+        newest: dict[tuple[int, str], Activity] = {}
+        for activity in created:
+            key = (activity.lead_id, activity.kind)
+            if key not in newest or activity.occurred_at >= newest[key].occurred_at:
+                newest[key] = activity
+        for (lead_id, kind), activity in newest.items():
+            transaction.on_commit(
+                lambda lead_id=lead_id, kind=kind, activity_id=activity.pk: activity_recorded.send(
+                    sender=Activity, lead_id=lead_id, activity_id=activity_id, kind=kind
+                )
+            )
+    return created
 
 
 def _campaign_for(*, page: LandingPage, utm_campaign: str) -> Campaign | None:
@@ -170,6 +228,7 @@ def _merge_into(
     campaign: Campaign | None,
     consent_at: datetime | None,
     consent_text: str,
+    activity_at: datetime,
 ) -> None:
     changed = [name for name, value in values.items() if getattr(lead, name) != value]
     for name in changed:
@@ -187,6 +246,9 @@ def _merge_into(
     if consent_at is not None:
         lead.consent_given_at, lead.consent_text = consent_at, consent_text
         changed += ["consent_given_at", "consent_text"]
+    if activity_at > lead.last_activity_at:
+        lead.last_activity_at = activity_at
+        changed.append("last_activity_at")
     if changed:
         lead.save(update_fields=[*changed, "updated_at"])
 

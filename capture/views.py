@@ -18,6 +18,7 @@ from capture.models import LandingPage
 from capture.rendering import render_markdown
 from capture.selectors import landing_page_get_for_visitor
 from capture.services import UTM_FIELDS, Tracking, capture_submission
+from capture.tracking import set_tracking_cookie
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
     page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
     status = 200
     if request.method == "POST":
-        if _rate_limited(request):
+        if capture_rate_limited(request):
             response = render(request, "capture/rate_limited.html", {"page": page}, status=429)
             response["Retry-After"] = "60"
             return _allow_framing(response, page=page) if embed else response
@@ -64,7 +65,7 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
             return _after_submit(page=page, embed=embed)
         if form.is_valid():
             data = form.cleaned_data
-            capture_submission(
+            result = capture_submission(
                 page=page,
                 data={k: v for k, v in data.items() if k not in ("website", "started")},
                 tracking=Tracking(
@@ -76,7 +77,12 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
                 answer=data.get("answer", ""),
                 consent_given=bool(data.get("consent")),
             )
-            return _after_submit(page=page, embed=embed)
+            response = _after_submit(page=page, embed=embed)
+            if not embed:
+                # First-party only: inside another site's iframe the cookie would be a
+                # third-party one, which browsers drop anyway.
+                set_tracking_cookie(response, request=request, lead=result.lead)
+            return response
         status = 400
     else:
         initial = {name: request.GET.get(name, "") for name in UTM_FIELDS}
@@ -98,7 +104,8 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
     return _allow_framing(response, page=page) if embed else _allow_redirect(response, page=page)
 
 
-def _rate_limited(request: HttpRequest) -> bool:
+def capture_rate_limited(request: HttpRequest) -> bool:
+    """Counts one capture attempt from this IP; shared with the public capture API."""
     rate = settings.CAPTURE_RATE_LIMIT
     if rate in ("", "0"):
         return False

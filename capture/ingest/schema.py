@@ -1,0 +1,17 @@
+"""Serializers that only describe answers in the OpenAPI schema (api/errors.py's shape)."""
+
+from rest_framework import serializers
+
+
+class IngestErrorDetail(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable: invalid, throttled, not_found, …")
+    message = serializers.CharField(help_text="For people.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text='Validation errors per field, e.g. {"events[3].url": ["Enter a valid URL."]}.',
+    )
+
+
+class IngestError(serializers.Serializer):
+    error = IngestErrorDetail()
