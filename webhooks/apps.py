@@ -5,3 +5,17 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "webhooks"
     verbose_name = "Outbound webhooks"
+
+    def ready(self) -> None:
+        from capture.signals import lead_captured
+        from nurture.signals import lead_unsubscribed
+        from sales.signals import booking_created, lead_created, stage_changed
+        from scoring.signals import temperature_changed
+        from webhooks import receivers
+
+        lead_captured.connect(receivers.lead_captured, dispatch_uid="webhooks.lead_created")
+        lead_created.connect(receivers.lead_created, dispatch_uid="webhooks.lead_created_by_hand")
+        temperature_changed.connect(receivers.temperature_changed, dispatch_uid="webhooks.hot")
+        stage_changed.connect(receivers.stage_changed, dispatch_uid="webhooks.stage_changed")
+        booking_created.connect(receivers.booking_created, dispatch_uid="webhooks.booking")
+        lead_unsubscribed.connect(receivers.lead_unsubscribed, dispatch_uid="webhooks.unsubscribed")

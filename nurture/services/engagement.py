@@ -12,6 +12,7 @@ from capture.models import Activity, Lead
 from capture.services import record_activity
 from nurture.models import Delivery, Enrollment, Suppression
 from nurture.services.scheduling import exit_enrollments
+from nurture.signals import lead_unsubscribed
 
 # Mail security scanners fetch every link of a message as it arrives; people do not.
 _SCANNER_AGENTS = ("*barracuda*", "*proofpoint*", "*mimecast*", "*safelinks*", "*symantec*",
@@ -50,6 +51,7 @@ def unsubscribe(*, lead_id: int, delivery_id: int | None = None) -> Lead:
         if not already:
             record_activity(lead=lead, kind=Activity.Kind.UNSUBSCRIBED,
                             metadata={"delivery_id": delivery_id})  # fmt: skip
+            transaction.on_commit(lambda: lead_unsubscribed.send(sender=Lead, lead_id=lead.pk))
     return lead
 
 

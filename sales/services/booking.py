@@ -22,6 +22,7 @@ from nurture.models import Enrollment
 from nurture.services.scheduling import exit_enrollments
 from nurture.tokens import BOOKING_SALT
 from sales.models import Booking, LeadChange, RepProfile
+from sales.signals import booking_created, stage_changed
 
 logger = logging.getLogger(__name__)
 # A booking link stays valid this long after its email was sent.
@@ -104,6 +105,10 @@ def book_slot(*, lead: Lead, starts_at: datetime, now: datetime | None = None) -
             LeadChange.objects.create(lead=lead, field=LeadChange.Field.STAGE,
                                       old_value=old_stage, new_value=Lead.Stage.BOOKED,
                                       reason="Booked a consultation")  # fmt: skip
+            if old_stage != Lead.Stage.BOOKED:
+                transaction.on_commit(lambda: stage_changed.send(
+                    sender=Lead, lead_id=lead.pk, old=old_stage, new=Lead.Stage.BOOKED,
+                    actor_id=None))  # fmt: skip
         record_activity(
             lead=lead,
             kind=Activity.Kind.BOOKING_MADE,
@@ -111,6 +116,8 @@ def book_slot(*, lead: Lead, starts_at: datetime, now: datetime | None = None) -
         )
         exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.BOOKED)
         transaction.on_commit(lambda: send_booking_emails(booking_id=booking.pk))
+        transaction.on_commit(lambda: booking_created.send(
+            sender=Booking, lead_id=lead.pk, booking_id=booking.pk))  # fmt: skip
     return booking
 
 

@@ -22,6 +22,7 @@ from nurture.services.scheduling import (
     resume_enrollments,
 )
 from sales.models import Handoff, LeadChange, Note, RepProfile
+from sales.signals import stage_changed
 
 WORKABLE_STAGES = (Lead.Stage.CONTACTED, Lead.Stage.BOOKED, Lead.Stage.WON, Lead.Stage.LOST)
 # Reaching these stages ends the lead's sequences: nobody mails a client or a lost lead.
@@ -109,6 +110,11 @@ def move_stage(*, lead_id: int, actor: AbstractBaseUser, stage: str, reason: str
         if stage == Lead.Stage.CONTACTED:
             _first_contact(lead_id=lead.pk, at=now)
         lead.stage = stage
+        transaction.on_commit(
+            lambda: stage_changed.send(
+                sender=Lead, lead_id=lead.pk, old=old_stage, new=stage, actor_id=actor.pk
+            )
+        )
     return lead
 
 
