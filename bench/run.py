@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cpu
 import httpx
+import import_csv  # bench/import_csv.py
 import load  # bench/load.py
 import stack
 from loadgen import Check, PhaseResult, Send, Setup, run_phase
@@ -266,6 +267,11 @@ register("nurture.scale_100k")(nurture.scale)
 # scoring (bench/scoring.py) --------------------------------------------------------------
 
 register("scoring.decay_1m")(scoring.decay_1m)
+
+
+# integrations (bench/import_csv.py) ------------------------------------------------------
+
+register("integrations.import_100k")(import_csv.import_100k)
 
 
 # sales (bench/sales.py) -----------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""integrations.import_100k: a 100,000-row CSV imported by the admin's background task.
+
+A dedicated database (BENCH_IMPORT_DATABASE_URL, default leadfunnel_bench_import, dropped
+and recreated) is migrated and given 10,000 existing leads that the file also holds (the
+update path) and a playbook sequence. The file (BENCH_IMPORT_ROWS rows, default 100,000,
+about 9 MB) has eight columns, 1% bad rows and every lead enrolled in the sequence. The
+figure is the import task from queued to done (chunks of 1,000 rows: upsert, consent,
+activity, enrollment with five deliveries each, progress), run through Celery's eager mode
+in a subprocess; the dry run over the same file is shown beside it. The baseline is one
+plain INSERT … SELECT of as many leads and activities in SQL: the floor of writing the rows.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadfunnel_bench_import"
+EXISTING = 10_000
+TARGET_RATIO = 30.0
+
+BASELINE_SQL = """
+WITH leads AS (
+    INSERT INTO capture_lead (uid, email, first_name, last_name, phone, company, job_title,
+        company_size, industry, country, time_zone, answers, consent_given_at, consent_text,
+        source, stage, score, temperature, created_at, updated_at, last_activity_at)
+    SELECT gen_random_uuid(), 'baseline' || i || '@example.net', 'First', 'Last', '',
+        'Company ' || i, 'Engineer', '', '', 'GB', 'Europe/London', '{}'::jsonb, now(),
+        'Agreed', 'import', 'new', 0, 'cold', now(), now(), now()
+    FROM generate_series(1, %(rows)s) AS i
+    RETURNING id
+)
+INSERT INTO capture_activity (lead_id, kind, occurred_at, metadata)
+SELECT id, 'custom', now(), '{"name": "lead_imported"}'::jsonb FROM leads
+"""
+EXISTING_SQL = """
+INSERT INTO capture_lead (uid, email, first_name, last_name, phone, company, job_title,
+    company_size, industry, country, time_zone, answers, consent_text, source, stage, score,
+    temperature, created_at, updated_at, last_activity_at)
+SELECT gen_random_uuid(), 'row' || i || '@company' || (i %% 500) || '.example', 'Known', '',
+    '', '', '', '', '', '', '', '{}'::jsonb, '', '', 'new', 0, 'cold', now(), now(), now()
+FROM generate_series(1, %(existing)s) AS i
+"""
+
+
+def _csv(path: Path, rows: int) -> None:
+    zones = ("Europe/London", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "")
+    titles = ("Head of Marketing", "CTO", "Engineer", "Founder", "VP Sales")
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("\ufeffEmail,First name,Last name,Company,Job title,Country,Time zone,Phone\r\n")
+        for i in range(1, rows + 1):
+            email = f"row{i}@company{i % 500}.example" if i % 100 else f"row{i}-at-nowhere"
+            out.write(
+                f"{email},First{i},Last{i},Company {i % 5000},{titles[i % 5]},"
+                f"{('GB', 'DE', 'US', 'JP', 'FR')[i % 5]},{zones[i % 5]},+44 20 7946 {i:05d}\r\n"
+            )
+
+
+def import_100k(options: Any) -> list[str]:
+    import psycopg2
+    import stack
+    from stack import BenchFailure, log
+
+    rows = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
+    url = os.environ.get("BENCH_IMPORT_DATABASE_URL", DEFAULT_DATABASE_URL)
+    with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-import-") as tmp:
+        env = stack.server_env(database_url=url, var_dir=Path(tmp))
+        env["CELERY_TASK_ALWAYS_EAGER"] = "1"
+        log(f"import: recreating {url} and migrating")
+        stack.recreate_database(url)
+        stack.manage(env, "migrate", "--noinput", "-v0")
+        conn = psycopg2.connect(url)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cursor:
+                started = time.perf_counter()
+                cursor.execute(BASELINE_SQL, {"rows": rows})
+                baseline = time.perf_counter() - started
+                cursor.execute("DELETE FROM capture_activity")
+                cursor.execute("DELETE FROM capture_lead")
+                cursor.execute(EXISTING_SQL, {"existing": EXISTING})
+                cursor.execute("VACUUM ANALYZE capture_lead")
+                cursor.execute("VACUUM ANALYZE capture_activity")
+        finally:
+            conn.close()
+        path = Path(tmp) / "leads.csv"
+        _csv(path, rows)
+        log(f"import: {rows:,} rows, {path.stat().st_size / 1e6:.1f} MB; dry run and import")
+        done = subprocess.run(
+            [str(stack.VENV_BIN / "python"), __file__, "drive", str(path)],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise BenchFailure(f"the import driver failed:\n{done.stdout}{done.stderr[-4000:]}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    ratio = result["import_seconds"] / baseline
+    line = (
+        f"{'integrations.import_100k':<26}rows={rows} import={result['import_seconds']:.1f}s "
+        f"({rows / result['import_seconds']:,.0f} rows/s) dry_run={result['dry_run_seconds']:.1f}s "
+        f"baseline_insert={baseline:.2f}s ratio={ratio:.1f}x (target <= {TARGET_RATIO:g}x)  "
+        f"created={result['created']} updated={result['updated']} errors={result['errors']} "
+        f"deliveries={result['deliveries']} +scoring={result['scoring_seconds']:.1f}s"
+    )
+    expected_errors = rows // 100
+    if result["created"] + result["updated"] + result["errors"] != rows or (
+        result["errors"] != expected_errors
+    ):
+        raise BenchFailure("the import's totals do not add up to the file", [line])
+    return [line]
+
+
+def drive(path: str) -> None:
+    """Inside Django: upload, map, dry run, then the real import through the task."""
+    sys.path[0] = str(ROOT)  # bench/ holds nurture.py and scoring.py, which shadow the apps
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadfunnel.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+
+    from integrations.models import LeadImport
+    from integrations.services import importing
+    from nurture.models import Delivery, Sequence, Step
+
+    user = User.objects.create(username="bench-marketer", is_staff=True)
+    sequence = Sequence.objects.create(name="Imported", weekdays=[0, 1, 2, 3, 4, 5, 6])
+    for day in (1, 2, 3, 5, 7):
+        Step.objects.create(sequence=sequence, day=day, subject=f"Day {day}", body="Hello")
+    lead_import = importing.create_import(
+        file_name="leads.csv", raw=Path(path).read_bytes(), user=user
+    )
+    importing.save_mapping(lead_import=lead_import, mapping=lead_import.mapping,
+                           dedupe=LeadImport.Dedupe.FILL_EMPTY, sequence=sequence,
+                           consent_text="Agreed to hear from us.")  # fmt: skip
+    started = time.perf_counter()
+    importing.dry_run_now(import_id=lead_import.pk)
+    dry_run = time.perf_counter() - started
+    started = time.perf_counter()
+    importing.start_run(import_id=lead_import.pk, dry_run=False)  # on commit: eager task
+    everything = time.perf_counter() - started
+    lead_import.refresh_from_db()
+    assert lead_import.started_at and lead_import.finished_at  # noqa: S101
+    took = (lead_import.finished_at - lead_import.started_at).total_seconds()
+    print(json.dumps({
+        "status": lead_import.status, "dry_run_seconds": dry_run, "import_seconds": took,
+        "scoring_seconds": max(everything - took, 0.0), "created": lead_import.created_count,
+        "updated": lead_import.updated_count, "errors": lead_import.error_count,
+        "deliveries": Delivery.objects.count(),
+    }), flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "drive":
+        drive(sys.argv[2])
+    else:
+        sys.exit("usage: import_csv.py drive FILE (the bench itself runs from bench/run.py)")
