@@ -45,7 +45,7 @@ class TestLandingPages:
         ("overrides", "field"),
         [
             ({"fields_required": ["phone"]}, "fields_required"),
-            ({"fields_shown": ["shoe_size"]}, "fields_shown.0"),  # the item at fault
+            ({"fields_shown": ["shoe_size"]}, "fields_shown[0]"),  # the item at fault
             ({"qualifying_question": "When?", "qualifying_choices": " "}, "qualifying_choices"),
             ({"embed_origins": "https://www.example.com/page"}, "embed_origins"),
             ({"embed_origins": "example.com"}, "embed_origins"),

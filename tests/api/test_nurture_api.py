@@ -56,7 +56,7 @@ class TestSequences:
         ("data", "field"),
         [
             ({"weekdays": []}, "weekdays"),
-            ({"weekdays": [7]}, "weekdays.0"),
+            ({"weekdays": [7]}, "weekdays[0]"),
             ({"window_start_hour": 18, "window_end_hour": 9}, "window_end_hour"),
             ({"window_end_hour": 25}, "window_end_hour"),
             ({"fallback_time_zone": "Paris"}, "fallback_time_zone"),
@@ -115,7 +115,7 @@ class TestSteps:
             ({"cta_label": "Book"}, "cta_url"),
             ({"cta_label": "Book", "cta_url": "ftp://example.com"}, "cta_url"),
             ({"day": 0}, "day"),
-            ({"only_temperatures": ["lukewarm"]}, "only_temperatures.0"),
+            ({"only_temperatures": ["lukewarm"]}, "only_temperatures[0]"),
             ({"click_condition": "maybe"}, "click_condition"),
         ],
     )
