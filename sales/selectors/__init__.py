@@ -6,6 +6,7 @@ from sales.selectors.dashboard import (
     dashboard_page,
     leads_for_dashboard,
     new_hot_leads,
+    recent_rep_speeds,
     rep_speed_to_contact,
 )
 from sales.selectors.lead import lead_get_for_user, lead_workspace
@@ -21,5 +22,6 @@ __all__ = [
     "leads_for_dashboard",
     "metrics_csv_rows",
     "new_hot_leads",
+    "recent_rep_speeds",
     "rep_speed_to_contact",
 ]

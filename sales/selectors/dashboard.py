@@ -6,12 +6,15 @@ row shown. No query counts the table or sorts all of it, and ties on score cost 
 `Lead.last_activity_at` is stored (capture keeps it) rather than looked up per lead.
 """
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     IntegerField,
@@ -22,6 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 
 from capture.models import Activity, Lead
 from nurture.models import Delivery
@@ -30,9 +34,13 @@ from sales.selectors.describe import delivery_ids, describe_activity
 from sales.selectors.stats import medians_by
 from scoring.models import ScoreChange
 
+logger = logging.getLogger(__name__)
+
 TEMPERATURE_ORDER = (Lead.Temperature.HOT, Lead.Temperature.WARM, Lead.Temperature.COLD)
 PAGE_SIZE = 25  # as HubSpot lists: a screenful, and half the rendering of 50
 SPEED_WINDOW = timedelta(days=30)
+SPEED_CACHE_KEY = "sales:rep-speed-to-contact"
+SPEED_CACHE_SECONDS = 60
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -167,12 +175,10 @@ def dashboard_page(
     for temperature in temperatures:
         rows = base.filter(temperature=temperature)
         if after is not None and temperature == after.temperature:
-            # `score <= n` first, so the (temperature, score) index bounds the scan.
-            rows = rows.filter(score__lte=after.score).filter(
-                Q(score__lt=after.score)
-                | Q(last_activity_at__lt=after.last_activity_at)
-                | Q(last_activity_at=after.last_activity_at, pk__lt=after.lead_id)
-            )
+            # A row-value comparison: PostgreSQL seeks the index straight to the cursor,
+            # where the equivalent OR of three conditions read every lead sharing the
+            # cursor's score before it (6 ms instead of 0.2 with 25,000 leads on one score).
+            rows = rows.filter(_after_in_order(after))
         rows = rows.order_by("-score", "-last_activity_at", "-id")
         leads += list(rows[: size + 1 - len(leads)])
         if len(leads) > size:
@@ -182,6 +188,16 @@ def dashboard_page(
     return DashboardPage(
         rows=_rows_for(leads),
         next_cursor=Cursor.after(leads[-1]) if more and leads else None,
+    )
+
+
+def _after_in_order(after: Cursor) -> RawSQL:
+    # Django has no documented row-value lookup; the values are parameters, the names ours.
+    table = Lead._meta.db_table
+    return RawSQL(  # noqa: S611
+        f'("{table}"."score", "{table}"."last_activity_at", "{table}"."id") < (%s, %s, %s)',
+        (after.score, after.last_activity_at, after.lead_id),
+        output_field=BooleanField(),
     )
 
 
@@ -243,6 +259,27 @@ def new_hot_leads(*, since: datetime, limit: int = 5) -> tuple[int, list[Handoff
     newest = list(episodes.select_related("lead", "rep").order_by("-turned_hot_at")[:limit])
     count = len(newest) if len(newest) < limit else episodes.count()
     return count, newest
+
+
+def recent_rep_speeds(*, now: datetime) -> list[RepSpeed]:
+    """`rep_speed_to_contact` for the dashboard, computed at most once a minute.
+
+    A 30-day median barely moves in a minute, and over a busy month (thousands of hot
+    episodes) these two aggregates were the dashboard's costliest queries. Without a cache
+    (Redis down) it is computed each time, as before.
+    """
+    try:
+        speeds = cache.get(SPEED_CACHE_KEY)
+    except Exception:  # the cache client's connection errors vary by backend
+        logger.warning("rep speeds: cache unavailable, computing", exc_info=True)
+        return rep_speed_to_contact(now=now)
+    if speeds is None:
+        speeds = rep_speed_to_contact(now=now)
+        try:
+            cache.set(SPEED_CACHE_KEY, speeds, SPEED_CACHE_SECONDS)
+        except Exception:
+            logger.warning("rep speeds: could not cache", exc_info=True)
+    return speeds
 
 
 def rep_speed_to_contact(*, now: datetime, window: timedelta = SPEED_WINDOW) -> list[RepSpeed]:

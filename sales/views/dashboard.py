@@ -13,7 +13,7 @@ from sales.selectors import (
     DashboardFilters,
     dashboard_page,
     new_hot_leads,
-    rep_speed_to_contact,
+    recent_rep_speeds,
 )
 from sales.views.common import sales_view, zone_of
 
@@ -55,7 +55,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "first_query": first_query.urlencode(),
         "paged": after is not None and not errors,
         "since": f"{now.timestamp():.6f}",
-        "speeds": rep_speed_to_contact(now=now),
+        "speeds": recent_rep_speeds(now=now),
         "poll_seconds": POLL_SECONDS,
         "can_change": request.user.has_perm("capture.change_lead"),
     }

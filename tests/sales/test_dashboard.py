@@ -252,3 +252,30 @@ def test_claiming_from_the_dashboard_with_htmx_swaps_the_owner_cell(client: Clie
     assert (
         refused.content.decode() == f"{rep.username} already owns this lead; reassign it instead."
     )
+
+
+def test_keyset_pages_walk_leads_tied_on_score_and_activity_time_once() -> None:
+    from datetime import timedelta as _delta
+
+    from capture.models import Lead as _Lead
+    from sales.selectors.dashboard import Cursor as _Cursor
+
+    at = NOW - _delta(hours=1)
+    leads = [make_lead(email=f"tie{i}@x.example", temperature="hot", score=70) for i in range(8)]
+    # Half share one activity time exactly (the id breaks the tie), half are a minute apart.
+    for index, lead in enumerate(leads):
+        when = at if index % 2 else at - _delta(minutes=index)
+        _Lead.objects.filter(pk=lead.pk).update(last_activity_at=when)
+    user, seen, after = UserFactory(), [], None
+    for _ in range(6):
+        page = dashboard_page(filters=DashboardFilters(), user=user, after=after, size=3)
+        seen += [row.lead.pk for row in page.rows]
+        if page.next_cursor is None:
+            break
+        after = _Cursor.decode(page.next_cursor.encode())
+    expected = list(
+        _Lead.objects.filter(pk__in=[lead.pk for lead in leads])
+        .order_by("-score", "-last_activity_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    assert seen == expected

@@ -265,3 +265,32 @@ def test_an_inactive_owner_does_not_keep_the_lead(django_capture_on_commit_callb
     assert handoff is not None and handoff.rep == ann
     change = LeadChange.objects.get(lead=lead, field="owner")
     assert (change.old_value, change.new_value) == (former.username, "ann")
+
+
+def test_the_dashboard_computes_rep_speeds_at_most_once_a_minute(settings: Any) -> None:
+    from django.core.cache import cache
+
+    from sales.selectors import recent_rep_speeds
+    from sales.selectors.dashboard import SPEED_CACHE_KEY
+
+    ann = make_rep("ann")
+    now = datetime.now(tz=UTC)
+
+    def episode(minutes: int) -> None:
+        hot_at = now - timedelta(hours=1)
+        Handoff.objects.create(lead=LeadFactory(), rep=ann, turned_hot_at=hot_at, ended_at=now,
+                               first_contact_at=hot_at + timedelta(minutes=minutes))  # fmt: skip
+
+    episode(10)
+    assert [s.episodes for s in recent_rep_speeds(now=now)] == [1]
+    episode(30)
+    assert [s.episodes for s in recent_rep_speeds(now=now)] == [1], "the cached figure"
+    cache.delete(SPEED_CACHE_KEY)  # a minute later
+    assert [s.episodes for s in recent_rep_speeds(now=now)] == [2]
+
+    # With the cache down it is computed each time, never an error.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0",
+                                   "OPTIONS": {"socket_connect_timeout": 0.2}}}  # fmt: skip
+    episode(50)
+    assert [s.episodes for s in recent_rep_speeds(now=now)] == [3]
