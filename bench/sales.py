@@ -86,10 +86,11 @@ WHERE temperature = 'hot'
 # Every hot lead was handed to the demo rep when it turned hot; half were contacted since.
 HANDOFFS_SQL = """
 INSERT INTO sales_handoff (lead_id, turned_hot_at, rep_id, notified_at, first_contact_at)
-SELECT id, last_activity_at - interval '3 hours', rep.id, last_activity_at - interval '3 hours',
-    CASE WHEN id %% 2 = 0 THEN last_activity_at - interval '1 hour' END
-FROM capture_lead, (SELECT id FROM auth_user WHERE username = 'sales') AS rep
-WHERE temperature = 'hot' AND email LIKE 'lead%%'
+SELECT lead.id, lead.last_activity_at - interval '3 hours', rep.id,
+    lead.last_activity_at - interval '3 hours',
+    CASE WHEN lead.id %% 2 = 0 THEN lead.last_activity_at - interval '1 hour' END
+FROM capture_lead AS lead, (SELECT id FROM auth_user WHERE username = 'sales') AS rep
+WHERE lead.temperature = 'hot' AND lead.email LIKE 'lead%%'
 """
 
 
@@ -137,7 +138,7 @@ def _fill(url: str, leads: int) -> None:
     )
     log("sales: rebuilding activity indexes, latest activity per lead, score changes")
     took += _execute(url, "SET maintenance_work_mem = '512MB'", *(sql for _, sql in indexes))
-    took += _execute(url, LAST_ACTIVITY_SQL, SCORE_CHANGES_SQL, HANDOFFS_SQL)
+    took += _execute(url, LAST_ACTIVITY_SQL, SCORE_CHANGES_SQL, HANDOFFS_SQL, params={})
     took += _execute(
         url,
         "VACUUM ANALYZE capture_lead",
