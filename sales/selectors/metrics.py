@@ -7,12 +7,14 @@ leads (EXISTS per fact); medians are PostgreSQL's percentile_cont, or Python's o
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Least, TruncDate
 
@@ -176,7 +178,23 @@ def _row(label: str, values: dict[str, Any], **extra: Any) -> FunnelRow:
     )
 
 
+@contextmanager
+def _without_jit() -> Iterator[None]:
+    """PostgreSQL's just-in-time compilation of these many-subplan aggregates costs more than
+    it saves: a month of 82,000 leads (of a million) took 9.4 s with it, 6.0 s without."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
 def funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metrics:
+    with _without_jit():
+        return _funnel_metrics(start=start, end=end, zone=zone)
+
+
+def _funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metrics:
     leads = cohort(start=start, end=end)
     total_values = leads.aggregate(**_figures())
     if not database_has_median():

@@ -287,3 +287,29 @@ def test_the_csv_export_is_formula_safe(client: Client, funnel: dict[str, Any]) 
         "120",
         "3600",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_figures_are_read_without_jit_compilation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import connection
+
+    from sales.selectors import metrics
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        before = cursor.fetchone()[0]
+    seen: list[str] = []
+    cohort = metrics.cohort
+
+    def watching(**kwargs: Any) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            seen.append(cursor.fetchone()[0])
+        return cohort(**kwargs)
+
+    monkeypatch.setattr(metrics, "cohort", watching)
+    funnel_metrics(start=START, end=END, zone=UTC)  # type: ignore[arg-type]
+    assert seen == ["off"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == before, "only for this read: SET LOCAL"
