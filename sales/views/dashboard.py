@@ -3,9 +3,12 @@
 from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from sales.forms import DashboardFilterForm
 from sales.selectors import (
@@ -47,17 +50,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     first_query = request.GET.copy()
     first_query.pop("after", None)
     now = timezone.now()
+    can_change = request.user.has_perm("capture.change_lead")
+    rows = render_to_string(
+        "sales/_rows.html",
+        {
+            "rows": page.rows,
+            "can_change": can_change,
+            "here": request.get_full_path(),
+            "csrf": get_token(request),
+        },
+        request=request,
+        using="jinja2",
+    )
     context = {
         "form": form,
         "errors": errors,
         "page": page,
+        "rows": mark_safe(rows),  # noqa: S308 - rendered by Jinja2 with autoescaping
         "next_query": next_query,
         "first_query": first_query.urlencode(),
         "paged": after is not None and not errors,
         "since": f"{now.timestamp():.6f}",
         "speeds": recent_rep_speeds(now=now),
         "poll_seconds": POLL_SECONDS,
-        "can_change": request.user.has_perm("capture.change_lead"),
+        "can_change": can_change,
     }
     return render(request, "sales/dashboard.html", context, status=400 if errors else 200)
 
