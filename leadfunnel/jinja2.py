@@ -1,4 +1,5 @@
-"""The Jinja2 environment for the few templates on a hot path (the dashboard's rows).
+"""The Jinja2 environment for the few templates on a hot path (the dashboard's rows, a
+lead's timeline).
 
 Django's template engine resolves every variable through its lookup machinery, about 0.9 ms
 a row here; Jinja2 compiles the template to Python. Autoescaping stays on (Django's Jinja2
@@ -47,12 +48,15 @@ def ago(value: datetime | None, now: datetime | None = None, depth: int = 2) -> 
 
 
 def local(value: datetime | None, style: str = "iso") -> str:
-    """`iso`: ISO 8601 (Django's "c"); `short`: "Sat 28 Nov 14:05" (Django's "D j M H:i")."""
+    """`iso`: ISO 8601 (Django's "c"); `short`: "Sat 28 Nov 14:05" (Django's "D j M H:i");
+    `long`: "Sat 28 Nov 2026 14:05" (Django's "D j M Y H:i")."""
     if value is None:
         return ""
     moment = timezone.localtime(value)
     if style == "iso":
         return moment.isoformat()
+    if style == "long":
+        return f"{moment:%a} {moment.day} {moment:%b %Y %H:%M}"
     return f"{moment:%a} {moment.day} {moment:%b %H:%M}"
 
 

@@ -43,6 +43,7 @@ def test_local_formats_in_the_viewers_zone_as_the_date_filter_does() -> None:
         tokyo = timezone.localtime(moment)
         assert local(moment) == dateformat.format(tokyo, "c")
         assert local(moment, "short") == dateformat.format(tokyo, "D j M H:i") == "Tue 3 Mar 08:30"
+        assert local(moment, "long") == dateformat.format(tokyo, "D j M Y H:i")
 
 
 def test_the_rows_template_escapes_what_leads_typed() -> None:

@@ -6,7 +6,9 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from capture.models import Lead
@@ -35,6 +37,12 @@ def _lead_page(
     context = {
         "lead": lead,
         "workspace": workspace,
+        # Up to 200 entries: rendered by Jinja2, as the dashboard's rows (leadfunnel/jinja2.py).
+        "timeline": mark_safe(  # noqa: S308 - rendered by Jinja2 with autoescaping
+            render_to_string(
+                "sales/_timeline.html", {"timeline": workspace.timeline}, using="jinja2"
+            )
+        ),
         "reps": [rep for rep in reps if rep.pk != lead.owner_id],
         "stages": [(stage, Lead.Stage(stage).label) for stage in WORKABLE_STAGES],
         "can_change": request.user.has_perm(CHANGE),
