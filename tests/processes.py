@@ -130,6 +130,7 @@ class Stack:
     env: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self, *args: str, name: str) -> subprocess.Popen[bytes]:
         log = Path(tempfile.mkstemp(prefix=f"leadfunnel-{name}-", suffix=".log")[1])
@@ -149,11 +150,36 @@ class Stack:
             raise RuntimeError(f"gunicorn did not start:\n{self.tail()}")
         return process
 
-    def worker(self, *, concurrency: int = 2, name: str = "worker") -> subprocess.Popen[bytes]:
-        return self.start("celery", "-A", "leadfunnel", "worker", "--concurrency",
-                          str(concurrency), "--loglevel", "INFO", "--without-mingle",
-                          "--without-gossip", "-n", f"{name}-{free_port()}@%h",
-                          name=name)  # fmt: skip
+    def worker(
+        self, *, concurrency: int = 2, name: str = "worker", supervised: bool = False
+    ) -> subprocess.Popen[bytes]:
+        """A Celery worker; `supervised`: started again whenever it exits, as production's
+        supervisor does (docker-compose's `restart: unless-stopped`)."""
+        args = ("celery", "-A", "leadfunnel", "worker", "--concurrency", str(concurrency),
+                "--loglevel", "INFO", "--without-mingle", "--without-gossip")  # fmt: skip
+        process = self.start(*args, "-n", f"{name}-{free_port()}@%h", name=name)
+        if supervised:
+            threading.Thread(
+                target=self._supervise, args=(process, args, name), daemon=True
+            ).start()
+        return process
+
+    def _supervise(
+        self, process: subprocess.Popen[bytes], args: tuple[str, ...], name: str
+    ) -> None:
+        # Celery 5.7 / kombu can die with "Unrecoverable error" when the Redis broker goes
+        # away mid-connection (celery/kombu#582, celery/celery#10205): a real deployment's
+        # supervisor restarts it, and so does this.
+        while not self.stopping.is_set():
+            if process.poll() is None:
+                time.sleep(0.2)
+                continue
+            if self.stopping.is_set():
+                return
+            process = self.start(*args, "-n", f"{name}-{free_port()}@%h", name=f"{name}-again")
+            if self.stopping.is_set():  # stop_all ran meanwhile and did not see this one
+                os.killpg(process.pid, signal.SIGTERM)
+                return
 
     def beat(self) -> subprocess.Popen[bytes]:
         schedule = tempfile.mktemp(prefix="leadfunnel-beat-")  # noqa: S306 - beat's own file
@@ -167,6 +193,7 @@ class Stack:
         process.wait(timeout=10)
 
     def stop_all(self) -> None:
+        self.stopping.set()
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
