@@ -19,6 +19,21 @@ VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 
+# `make run` writes var/dev.env (DEBUG=1 and a SECRET_KEY generated once), so that plain
+# `manage.py shell`, `createsuperuser` … in that checkout get the settings `make run` has.
+# Real environment variables win over the file. A checkout that never ran `make run`, and
+# production, have no such file: there DEBUG stays off and SECRET_KEY has no default.
+# ENV_FILE names another file; ENV_FILE="" reads none (the test suite sets that, so a
+# developer's file cannot change what the tests see).
+_DEFAULT_ENV_FILE = VAR_DIR / "dev.env"
+ENV_FILE = env.str("ENV_FILE", default=str(_DEFAULT_ENV_FILE))
+if ENV_FILE:
+    if Path(ENV_FILE).is_file():
+        environ.Env.read_env(ENV_FILE, overwrite=False)
+    elif Path(ENV_FILE) != _DEFAULT_ENV_FILE:
+        # A file asked for by name that is not there is a typo, not "no settings".
+        raise ImproperlyConfigured(f"ENV_FILE={ENV_FILE} does not exist.")
+
 DEBUG = env.bool("DEBUG", default=False)
 
 _INSECURE_DEV_KEY = "django-insecure-leadfunnel-development-only"
@@ -67,6 +82,9 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CsrfViewMiddleware, the first to read request.POST: a body in a charset that
+    # cannot be read is a 400 here, not a BadRequest that every later read raises again.
+    "leadfunnel.middleware.RequestCharsetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -255,6 +273,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "leadfunnel.security.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# No start-up banner from every process (web, worker, beat, each manage.py). Failures and
+# lockouts are still logged, naming the username and IP they count (not the user agent).
+AXES_VERBOSE = False
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 if not SECURE_HSTS_PRELOAD:
     # Preloading is an irreversible opt-in for the whole domain: leave it to the operator.
@@ -263,11 +284,16 @@ if not SECURE_HSTS_PRELOAD:
 # Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
+    # The transport ignores the host, but kombu logs "No hostname was supplied" on every
+    # connection without one (seed_demo, worker, beat): name the one it would use.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange bindings; kombu's default is control/ in the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -321,6 +347,12 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    # DRF's defaults with JSON read by api.parsers, which refuses input nested too deeply.
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -357,6 +389,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Capture ---------------------------------------------------------------------------------
 # A form sent back faster than this is a bot's: it is answered like a human, nothing stored.
 CAPTURE_MIN_FILL_SECONDS = env.float("CAPTURE_MIN_FILL_SECONDS", default=2)
+# A form's signed start token is good for this long (a day); an older one is refused with a
+# message and a fresh token, so a harvested token cannot be replayed for ever.
+CAPTURE_FORM_MAX_AGE_SECONDS = env.int("CAPTURE_FORM_MAX_AGE_SECONDS", default=86_400)
 # Per client IP, django-ratelimit syntax ("10/m"); "0" turns the limit off (load tests).
 CAPTURE_RATE_LIMIT = env.str("CAPTURE_RATE_LIMIT", default="10/m")
 CAPTURE_CHECK_MX = env.bool("CAPTURE_CHECK_MX", default=False)
@@ -389,9 +424,26 @@ NURTURE_UNSUBSCRIBE_MAILTO = env.str("NURTURE_UNSUBSCRIBE_MAILTO", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler (DEBUG only) would print each of its lines a second
+        # time beside root's; ADMINS is unset, so its mail_admins handler sends nothing.
+        # Configuring "django" resets its children, so runserver's request log is set again.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # REST API resources (capture/api.py, nurture/api.py, sales/api/) ---------------------------
@@ -417,8 +469,9 @@ WEBHOOKS_RETRY_MAX_SECONDS = env.int("WEBHOOKS_RETRY_MAX_SECONDS", default=6 * 3
 # worker), so an event is delayed, never dropped.
 WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=300)
 WEBHOOKS_RETRY_BATCH = env.int("WEBHOOKS_RETRY_BATCH", default=200)
-# SSRF guard (webhooks/safety.py): plain http:// beyond loopback hosts, and private,
-# loopback or link-local targets, are refused unless switched on (development only).
+# SSRF guard (leadfunnel/outbound/safety.py, for webhooks and the sales hand-off's webhook):
+# plain http:// beyond loopback hosts, and private, loopback or link-local targets, are
+# refused unless switched on (development only).
 WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
 CELERY_BEAT_SCHEDULE["webhooks-retry-due"] = {
@@ -438,3 +491,4 @@ CORS_EXPOSE_HEADERS = ("retry-after", "idempotent-replayed")
 # Integrations: CSV import, audience export, privacy requests -----------------------------
 # The largest CSV the import accepts; 20 MB holds about 200,000 typical rows.
 INTEGRATIONS_IMPORT_MAX_BYTES = env.int("INTEGRATIONS_IMPORT_MAX_BYTES", default=20_000_000)
+INTEGRATIONS_IMPORT_MAX_COLUMNS = env.int("INTEGRATIONS_IMPORT_MAX_COLUMNS", default=200)

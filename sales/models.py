@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from capture.models import Lead
+from leadfunnel.outbound.safety import validate_webhook_url
 
 
 def _default_weekly_hours() -> dict[str, list[list[str]]]:
@@ -160,7 +161,9 @@ class SalesSettings(models.Model):
         default=True, help_text="Give unowned hot leads to active reps in turn."
     )
     webhook_url = models.URLField(
-        blank=True, help_text="Slack-compatible incoming webhook, told of every hot lead."
+        blank=True,
+        validators=[validate_webhook_url],  # the SSRF guard, as for outbound webhooks
+        help_text="Slack-compatible incoming webhook, told of every hot lead.",
     )
 
     class Meta:

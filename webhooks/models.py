@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks.safety import validate_webhook_url
+from leadfunnel.outbound.safety import validate_webhook_url
 
 
 class EventType(models.TextChoices):

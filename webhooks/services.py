@@ -23,11 +23,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from webhooks import http, payloads, signing
+from leadfunnel.outbound import http
+from webhooks import payloads, signing
 from webhooks.models import Endpoint, Event, EventType, WebhookDelivery, new_secret
 
 logger = logging.getLogger(__name__)
 Status = WebhookDelivery.Status
+USER_AGENT = "leadfunnel-webhooks/1.0"
 ERROR_CHARS = 1000
 
 
@@ -233,6 +235,7 @@ def deliver_webhook(*, delivery_id: int) -> str:
     timestamp = int(timezone.now().timestamp())
     headers = {
         "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
         "X-Leadfunnel-Event": event.type,
         "X-Leadfunnel-Delivery": str(delivery.pk),
         "X-Leadfunnel-Attempt": str(delivery.attempts),

@@ -14,13 +14,13 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.idempotency import idempotent
+from api.parsers import JSONParser, PlainTextJSONParser
 from api.permissions import HasPermissions
 from api.throttling import AddressRateThrottle
 from capture.forms import CaptureForm
@@ -52,12 +52,6 @@ _IDEMPOTENCY = OpenApiParameter(
 
 def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(IngestError, description=description)
-
-
-class PlainTextJSONParser(JSONParser):
-    """JSON sent as text/plain: what navigator.sendBeacon sends, with no CORS preflight."""
-
-    media_type = "text/plain"
 
 
 class PayloadTooLarge(exceptions.APIException):

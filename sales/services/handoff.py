@@ -9,7 +9,6 @@ Email and webhook go out after commit, outside the transaction; their failures a
 
 import json
 import logging
-import urllib.request
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from django.utils import timezone
 
 from capture.models import Lead
 from leadfunnel.groups import SALES_REPS
+from leadfunnel.outbound import http
 from sales.models import Handoff, RepProfile, SalesSettings
 from sales.services.leads import set_owner_locked
 
@@ -135,29 +135,21 @@ def notify_handoff(*, handoff_id: int) -> None:
         told = _email_rep(context=context, to=handoff.rep.email) or told
     webhook_url = SalesSettings.objects.filter(pk=1).values_list("webhook_url", flat=True).first()
     if webhook_url:
-        try:
-            post_json(url=webhook_url, payload={"text": _webhook_text(context)})
+        # Through the SSRF guard, as outbound webhooks are: the URL is typed into the admin.
+        outcome = http.post(
+            url=webhook_url,
+            body=json.dumps({"text": _webhook_text(context)}).encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=WEBHOOK_TIMEOUT_SECONDS,
+        )
+        if outcome.ok:
             told = True
-        except Exception:
-            logger.exception("Hand-off %s: the webhook POST failed", handoff.pk)
+        else:
+            logger.error("Hand-off %s: the webhook POST failed: %s", handoff.pk, outcome.error)
     if told:
         Handoff.objects.filter(pk=handoff.pk, notified_at__isnull=True).update(
             notified_at=timezone.now()
         )
-
-
-def post_json(*, url: str, payload: dict[str, Any]) -> None:
-    """POST `payload` as JSON to `url` (the one outside HTTP call here); raises on failure."""
-    if not url.startswith(("https://", "http://")):
-        raise ValueError(f"Not an http(s) URL: {url!r}")
-    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "leadfunnel"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
-        response.read(1024)
 
 
 def _email_rep(*, context: dict[str, Any], to: str) -> bool:

@@ -13,11 +13,12 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from api.parsers import MAX_JSON_DEPTH
 from api.throttling import AddressRateThrottle
-from capture.models import LandingPage
+from capture.models import Activity, LandingPage
 from capture.tracking import tracking_token
-from tests.capture_api.support import api_capture_data, counts
-from tests.factories import LandingPageFactory, LeadFactory
+from tests.capture_api.support import api_capture_data, counts, post_json, token_client
+from tests.factories import LandingPageFactory, LeadFactory, marketer
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +154,63 @@ def test_a_hostile_beacon_is_refused_or_recorded_whole(
     assert response.status_code in (204, 400, 413), response.content[:500]
     added = counts()[2] - before[2]
     assert added == (len(views) if response.status_code == 204 else 0)
+
+
+# JSON nested far deeper than any real payload. 20,000 levels make the parser itself run out
+# of stack; 200 levels parse, but would reach the serializers, the error flattening and
+# PostgreSQL's jsonb (each recursive) nested that deep.
+DEEP_JSON = [
+    pytest.param("[" * 20_000 + "]" * 20_000, id="20000-deep-array"),
+    pytest.param('{"email": ' + '{"a": ' * 20_000 + "1" + "}" * 20_001, id="20000-deep-object"),
+    pytest.param('{"events": ' + "[" * 200 + "]" * 200 + "}", id="200-deep-events"),
+]
+
+
+def _assert_too_deep_refused(response: Any, before: tuple[int, int, int]) -> None:
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == "parse_error"
+    assert "nested too deeply" in error["message"], error
+    assert counts() == before, "a refusal wrote something"
+
+
+@pytest.mark.parametrize("body", DEEP_JSON)
+def test_deeply_nested_json_to_the_capture_endpoint_is_a_400(
+    hostile_page: LandingPage, body: str
+) -> None:
+    before = counts()
+    response = Client(raise_request_exception=False).generic(
+        "POST", f"/api/v1/capture/{hostile_page.slug}/", body, content_type="application/json"
+    )
+    _assert_too_deep_refused(response, before)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+@pytest.mark.parametrize("body", DEEP_JSON)
+def test_deeply_nested_json_to_the_beacon_is_a_400(body: str, content_type: str) -> None:
+    before = counts()
+    response = Client(raise_request_exception=False).generic(
+        "POST", "/api/v1/track/", body, content_type=content_type
+    )
+    _assert_too_deep_refused(response, before)
+
+
+@pytest.mark.parametrize("body", DEEP_JSON)
+def test_deeply_nested_json_to_the_activities_endpoint_is_a_400(body: str) -> None:
+    api = token_client(marketer())
+    before = counts()
+    response = api.generic("POST", "/api/v1/activities/", body, content_type="application/json")
+    _assert_too_deep_refused(response, before)
+
+
+def test_json_nested_as_deep_as_the_limit_is_still_read(hostile_page: LandingPage) -> None:
+    """The limit refuses abuse, not payloads: a custom event's properties may nest a little."""
+    lead = LeadFactory(email="ada@example.com")
+    properties: Any = "leaf"
+    for _ in range(MAX_JSON_DEPTH - 1):  # with the event around them: the limit exactly
+        properties = {"nested": properties}
+    event = {"kind": "custom", "email": lead.email, "name": "deep", "properties": properties}
+    response = post_json(token_client(marketer()), "/api/v1/activities/", event)
+    assert response.status_code == 201, response.content[:300]
+    stored = Activity.objects.get(lead=lead).metadata["properties"]
+    assert stored == properties

@@ -1,5 +1,7 @@
 """The sales models in the admin: rep profiles with blocked dates, settings, read-only logs."""
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -36,3 +38,25 @@ def test_marketers_set_the_webhook(client: Client) -> None:
     )
     assert response.status_code == 302
     assert SalesSettings.load().webhook_url == "https://hooks.example.com/T/B"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://10.0.0.5/hooks", "10.0.0.5 points to 10.0.0.5, a private or reserved address"),
+        ("https://[::a9fe:a9fe]/hooks", "(it carries the IPv4 address 169.254.169.254)"),
+        ("https://[2002:a00:5::1]/hooks", "(an IPv6 transition range: 6to4, Teredo, NAT64)"),
+    ],
+)
+def test_the_webhook_must_be_a_public_address(
+    client: Client, settings: Any, url: str, reason: str
+) -> None:
+    """SSRF: the hand-off's webhook is checked as webhook endpoints are, when saved."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
+    SalesSettings.load()
+    client.force_login(marketer())
+    admin_url = reverse("admin:sales_salessettings_change", args=[1])
+    response = client.post(admin_url, {"round_robin": "on", "webhook_url": url})
+    assert response.status_code == 200, "the form comes back with the error"
+    assert reason in response.content.decode()
+    assert SalesSettings.load().webhook_url == ""

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,19 +23,24 @@ from scoring.services import score_lead
 from scoring.signals import temperature_changed
 from tests.factories import FitRuleFactory, LeadFactory, UserFactory, marketer
 from tests.sales.support import make_rep
+from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def webhook_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The one outside HTTP call, recorded instead of made."""
-    calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        handoff_service, "post_json", lambda *, url, payload: calls.append({"url": url, **payload})
-    )
-    return calls
+def receiver(settings: Any) -> Iterator[Receiver]:
+    """The Slack-style webhook: a real HTTP server on 127.0.0.1, allowed as in development."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True
+    receiver = Receiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+def _texts(receiver: Receiver) -> list[str]:
+    return [request.json["text"] for request in receiver.received]
 
 
 def _hot(**fields: Any) -> Lead:
@@ -88,20 +94,21 @@ def test_the_current_owner_keeps_a_lead_that_turns_hot(
 
 
 def test_one_notification_per_hot_episode(
-    django_capture_on_commit_callbacks: Any, webhook_calls: list[dict[str, Any]]
+    django_capture_on_commit_callbacks: Any, receiver: Receiver
 ) -> None:
-    SalesSettings.objects.create(webhook_url="https://hooks.example.com/T000/B000")
+    SalesSettings.objects.create(webhook_url=receiver.url)
     ann = make_rep("ann")
     lead = _hot(first_name="Maria", last_name="Gonzalez", company="Northwind")
     for _ in range(3):  # a storm of rescorings announcing the same change
         _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
     assert Handoff.objects.filter(lead=lead).count() == 1
     assert len(mail.outbox) == 1
-    assert len(webhook_calls) == 1
+    [text] = _texts(receiver)
     lead_url = reverse("sales:lead", args=[lead.pk])
-    assert lead_url in webhook_calls[0]["text"]
-    assert "Maria Gonzalez (Northwind)" in webhook_calls[0]["text"]
-    assert webhook_calls[0]["url"] == "https://hooks.example.com/T000/B000"
+    assert lead_url in text
+    assert "Maria Gonzalez (Northwind)" in text
+    [request] = receiver.received
+    assert request.path == "/hooks" and request.headers["content-type"] == "application/json"
 
     message = mail.outbox[0]
     assert message.to == [ann.email]
@@ -115,7 +122,7 @@ def test_one_notification_per_hot_episode(
     assert Handoff.objects.get(lead=lead).ended_at is not None
     _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
     assert Handoff.objects.filter(lead=lead).count() == 2, "a new episode"
-    assert len(mail.outbox) == 2 and len(webhook_calls) == 2
+    assert len(mail.outbox) == 2 and len(receiver.received) == 2
 
 
 def test_a_stale_announcement_changes_nothing(django_capture_on_commit_callbacks: Any) -> None:
@@ -127,44 +134,69 @@ def test_a_stale_announcement_changes_nothing(django_capture_on_commit_callbacks
 
 
 def test_a_failing_webhook_is_logged_and_the_email_still_goes(
-    django_capture_on_commit_callbacks: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    django_capture_on_commit_callbacks: Any, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    SalesSettings.objects.create(webhook_url="https://hooks.example.com/down")
-
-    def down(*, url: str, payload: dict[str, Any]) -> None:
-        raise TimeoutError("timed out")
-
-    monkeypatch.setattr(handoff_service, "post_json", down)
+    receiver.statuses = [503]
+    SalesSettings.objects.create(webhook_url=receiver.url)
     make_rep("ann")
     lead = _hot()
     with caplog.at_level(logging.ERROR, logger="sales.services.handoff"):
         _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
-    assert "webhook POST failed" in caplog.text
-    assert len(mail.outbox) == 1
+    assert "webhook POST failed: The receiver answered 503." in caplog.text
+    assert len(receiver.received) == 1 and len(mail.outbox) == 1
     assert Handoff.objects.get(lead=lead).notified_at is not None
 
 
+@pytest.mark.parametrize(
+    ("origin", "refusal"),
+    [
+        ("http://127.0.0.1", "127.0.0.1 points to 127.0.0.1, a private or reserved address"),
+        ("https://[::ffff:127.0.0.1]", "(it carries the IPv4 address 127.0.0.1)"),
+        ("https://[::7f00:1]", "(it carries the IPv4 address 127.0.0.1)"),
+    ],
+)
+def test_the_webhook_is_not_posted_to_a_private_address(
+    django_capture_on_commit_callbacks: Any,
+    receiver: Receiver,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+    origin: str,
+    refusal: str,
+) -> None:
+    """SSRF: the hand-off's webhook goes through the guard outbound webhooks go through."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False  # production
+    # Saved without the admin's validation, as rows from before the guard were.
+    SalesSettings.objects.create(webhook_url=f"{origin}:{receiver.port}/hooks")
+    ann = make_rep("ann")
+    lead = _hot()
+    with caplog.at_level(logging.ERROR, logger="sales.services.handoff"):
+        _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
+    assert receiver.received == [], "nothing reached the private address"
+    [record] = [r for r in caplog.records if "webhook POST failed" in r.getMessage()]
+    assert "Refused: " in record.getMessage() and refusal in record.getMessage()
+    assert [m.to for m in mail.outbox] == [[ann.email]], "the rep is still told by email"
+
+
 def test_no_webhook_is_called_unless_one_is_set(
-    django_capture_on_commit_callbacks: Any, webhook_calls: list[dict[str, Any]]
+    django_capture_on_commit_callbacks: Any, receiver: Receiver
 ) -> None:
     make_rep("ann")
     _turn(_hot(), old="cold", new="hot", callbacks=django_capture_on_commit_callbacks)
-    assert webhook_calls == [] and len(mail.outbox) == 1
+    assert receiver.received == [] and len(mail.outbox) == 1
 
 
 def test_with_round_robin_off_an_unowned_hot_lead_waits_unassigned(
-    django_capture_on_commit_callbacks: Any, webhook_calls: list[dict[str, Any]]
+    django_capture_on_commit_callbacks: Any, receiver: Receiver
 ) -> None:
-    SalesSettings.objects.create(round_robin=False, webhook_url="https://hooks.example.com/x")
+    SalesSettings.objects.create(round_robin=False, webhook_url=receiver.url)
     make_rep("ann")
     lead = _hot()
     _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
     handoff = Handoff.objects.get(lead=lead)
     assert handoff.rep is None and Lead.objects.get(pk=lead.pk).owner is None
     assert not mail.outbox
-    assert len(webhook_calls) == 1 and "Assigned to nobody yet" in webhook_calls[0]["text"]
+    [text] = _texts(receiver)
+    assert "Assigned to nobody yet" in text
 
 
 def test_scoring_a_lead_hot_hands_it_off(django_capture_on_commit_callbacks: Any) -> None:

@@ -9,6 +9,7 @@ from django.test import Client
 
 from leadfunnel.groups import MARKETERS, SALES_REPS
 from tests.webhooks.factories import EndpointFactory, staff_user
+from tests.webhooks.ipv6 import IPV6_CARRYING_PRIVATE_IPV4
 from tests.webhooks.receiver import Receiver, verify_signature
 from webhooks import services
 from webhooks.models import Endpoint, EventType, WebhookDelivery
@@ -55,6 +56,7 @@ def test_the_add_form_offers_a_generated_secret(as_marketer: Client) -> None:
     [
         ("http://93.184.215.14/hooks", "Use https://"),
         ("https://169.254.169.254/latest/meta-data/", "private or reserved"),
+        *[(f"https://[{address}]/hooks", why) for address, why in IPV6_CARRYING_PRIVATE_IPV4],
     ],
 )
 def test_the_form_refuses_unsafe_urls_and_no_events(

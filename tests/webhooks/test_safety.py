@@ -1,16 +1,18 @@
 """SSRF: webhooks go to public https addresses only, checked at save and at every send."""
 
+import re
 import socket
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from leadfunnel.outbound.safety import UnsafeURL, resolve_target, validate_webhook_url
 from tests.webhooks.factories import EndpointFactory
+from tests.webhooks.ipv6 import IPV6_CARRYING_PRIVATE_IPV4
 from tests.webhooks.receiver import Receiver
 from webhooks import services
 from webhooks.models import EventType, WebhookDelivery
-from webhooks.safety import UnsafeURL, resolve_target, validate_webhook_url
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +132,32 @@ def test_an_unresolvable_host_can_be_saved_and_is_refused_at_send_time(
     validate_webhook_url("https://hooks.not-yet.example/")
     with pytest.raises(UnsafeURL, match=r"Could not resolve hooks\.not-yet\.example"):
         resolve_target("https://hooks.not-yet.example/")
+
+
+@pytest.mark.parametrize(("address", "reason"), IPV6_CARRYING_PRIVATE_IPV4)
+@pytest.mark.usefixtures("production")
+def test_an_ipv6_address_carrying_a_private_ipv4_one_is_refused_at_save_and_at_send(
+    receiver: Receiver, django_capture_on_commit_callbacks: Any, address: str, reason: str
+) -> None:
+    url = f"https://[{address}]:{receiver.port}/hooks"
+    with pytest.raises(ValidationError, match=re.escape(reason)):
+        validate_webhook_url(url)
+    EndpointFactory(url=url)  # saved before the guard knew these forms
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publish_event(type=EventType.LEAD_HOT, payload={})
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.RETRYING
+    assert delivery.last_error.startswith(f"Refused: {address} points to ")
+    assert reason in delivery.last_error
+    assert receiver.received == []
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["::ffff:93.184.215.14", "64:ff9b::5db8:d70e", "::ffff:0:5db8:d70e", "2606:2800:21f::1"],
+)
+@pytest.mark.usefixtures("production")
+def test_an_ipv6_address_carrying_a_public_ipv4_one_or_none_is_accepted(address: str) -> None:
+    """NAT64 (a DNS64 resolver on an IPv6-only host answers so) reaches a public host."""
+    validate_webhook_url(f"https://[{address}]/hooks")
+    assert resolve_target(f"https://[{address}]/hooks").addresses == (address,)

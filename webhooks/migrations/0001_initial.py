@@ -7,8 +7,8 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+import leadfunnel.outbound.safety
 import webhooks.models
-import webhooks.safety
 
 
 class Migration(migrations.Migration):
@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                     models.URLField(
                         help_text="Where events are POSTed. https:// on a public address.",
                         max_length=500,
-                        validators=[webhooks.safety.validate_webhook_url],
+                        validators=[leadfunnel.outbound.safety.validate_webhook_url],
                         verbose_name="URL",
                     ),
                 ),

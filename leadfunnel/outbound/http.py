@@ -1,4 +1,4 @@
-"""The one outside call: POST a signed body to an endpoint, pinned to a checked address.
+"""The one outside call: POST a body to a typed-in URL, pinned to a checked address.
 
 urllib3 (what requests is built on, already a runtime dependency) is used directly because it
 lets us connect to the address `safety.resolve_target` checked while still sending the host's
@@ -14,10 +14,10 @@ import certifi
 import urllib3
 from urllib3 import exceptions
 
-from webhooks.safety import Target, UnsafeURL, resolve_target
+from leadfunnel.outbound.safety import Target, UnsafeURL, resolve_target
 
 RESPONSE_BYTES = 4096
-USER_AGENT = "leadfunnel-webhooks/1.0"
+USER_AGENT = "leadfunnel/1.0"
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float) -> O
     except UnsafeURL as error:
         return Outcome(error=f"Refused: {error}")
     started = time.perf_counter()
-    headers = {**headers, "Host": target.host_header, "User-Agent": USER_AGENT}
+    headers = {"User-Agent": USER_AGENT, **headers, "Host": target.host_header}
     *others, last = target.addresses
     for address in others:
         try:
