@@ -27,8 +27,10 @@ DEFAULT_RULES: list[dict[str, Any]] = [
      "pattern": "/pricing", "points": 10, "max_occurrences": 3},
     {"name": "Email click", "kind": Kind.ENGAGEMENT, "activity_kind": "email_clicked",
      "points": 5, "max_occurrences": 5},
+    # Capped at 1: a reschedule or a cancel-and-rebook records another booking_made, but it
+    # is the same intent; only the latest booking counts (migration 0003 caps old installs).
     {"name": "Consultation booked", "kind": Kind.ENGAGEMENT, "activity_kind": "booking_made",
-     "points": 40},
+     "points": 40, "max_occurrences": 1},
     {"name": "Unsubscribed", "kind": Kind.ENGAGEMENT, "activity_kind": "unsubscribed",
      "points": -50, "max_occurrences": 1, "decays": False},
     {"name": "Email bounced", "kind": Kind.ENGAGEMENT, "activity_kind": "email_bounced",

@@ -13,8 +13,9 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from nurture.models import Delivery, Enrollment
+from nurture.models import Delivery
 from nurture.models import Sequence as NurtureSequence
+from nurture.services import exits
 
 logger = logging.getLogger(__name__)
 # After a failed publish, this process leaves deliveries to the next tick for a while
@@ -147,9 +148,9 @@ def _due(*, now: datetime) -> QuerySet[Delivery]:
         enrollment__confirmed_at__isnull=True
     )
     return Delivery.objects.filter(
+        exits.deliverable(),
         status=Delivery.Status.SCHEDULED,
         due_at__lte=now,
-        enrollment__state=Enrollment.State.ACTIVE,
         enrollment__sequence__status=NurtureSequence.Status.ACTIVE,
     ).exclude(waiting_for_confirmation & ~Q(step__day=1))
 

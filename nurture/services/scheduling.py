@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from capture.models import LandingPage, Lead
 from nurture.models import Delivery, Enrollment, Sequence, Step
+from nurture.services import exits
 
 logger = logging.getLogger(__name__)
 # Enrollments that may still send: a paused one waits, but still exits and gets new steps.
@@ -66,12 +67,18 @@ def enroll_lead(
     """Enroll `lead` and schedule every active step; None if it already was enrolled.
 
     Day-1 deliveries are queued at once and handed to a worker on commit, so the prospect
-    has the confirmation within seconds rather than at the next tick.
+    has the confirmation within seconds rather than at the next tick. A lead that sales has
+    already (see exits) gets only that confirmation from a hand-off sequence: the
+    enrollment is written with no later steps and exits at once.
     """
     from nurture.services.dispatching import publish_on_commit
 
     now = now or timezone.now()
     with transaction.atomic():
+        # Locked, and read afresh: a rescoring that turns the lead hot meanwhile either
+        # commits first (and is read here) or waits for this enrollment to commit (and then
+        # exits it). Unlocked, its exit found no enrollment yet and the drip went on.
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
         candidate = Enrollment(
             lead=lead, sequence=sequence, started_at=now, needs_confirmation=needs_confirmation
         )
@@ -81,12 +88,21 @@ def enroll_lead(
             return None
         enrollment.sequence = sequence
         zone = lead_zone(lead=lead, sequence=sequence)
-        steps = [step for step in sequence.steps.all() if step.is_active]
+        handed_off = exits.handed_to_sales(lead=lead, sequence=sequence) is not None
+        steps = [
+            step
+            for step in sequence.steps.all()
+            if step.is_active and (not handed_off or exits.is_confirmation(step))
+        ]
         # A brand-new enrollment has no deliveries yet: no conflicts, and the rows get ids.
         deliveries = Delivery.objects.bulk_create(
             _delivery_for(enrollment=enrollment, step=step, zone=zone, now=now) for step in steps
         )
         Lead.objects.filter(pk=lead.pk, stage=Lead.Stage.NEW).update(stage=Lead.Stage.NURTURING)
+        if handed_off:
+            exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.HANDED_TO_SALES,
+                             sequence_id=sequence.pk)  # fmt: skip
+            enrollment.refresh_from_db()
         publish_on_commit(
             delivery_ids=[d.pk for d in deliveries if d.status == Delivery.Status.QUEUED]
         )
@@ -138,17 +154,23 @@ def cancel_pending_for_step(*, step_id: int) -> int:
 
 
 def exit_enrollments(*, lead_id: int, reason: str, sequence_id: int | None = None) -> int:
-    """Stop mailing a lead: its active enrollments end and pending deliveries are cancelled."""
+    """Stop mailing a lead: its active enrollments end and pending deliveries are cancelled.
+
+    A hand-off to sales leaves a pending Day-1 confirmation to go (see exits).
+    """
     now = timezone.now()
     enrollments = Enrollment.objects.filter(lead_id=lead_id, state__in=LIVE_STATES)
     if sequence_id is not None:
         enrollments = enrollments.filter(sequence_id=sequence_id)
     with transaction.atomic():
         ids = list(enrollments.select_for_update().values_list("pk", flat=True))
-        Delivery.objects.filter(
+        pending = Delivery.objects.filter(
             Q(status=Delivery.Status.SCHEDULED) | Q(status=Delivery.Status.QUEUED),
             enrollment_id__in=ids,
-        ).update(status=Delivery.Status.CANCELLED, status_changed_at=now)
+        )
+        if reason == Enrollment.ExitReason.HANDED_TO_SALES:
+            pending = pending.exclude(step__day__lte=exits.CONFIRMATION_DAY)
+        pending.update(status=Delivery.Status.CANCELLED, status_changed_at=now)
         Enrollment.objects.filter(pk__in=ids).update(
             state=Enrollment.State.EXITED, exit_reason=reason, ended_at=now
         )
