@@ -15,6 +15,8 @@ from django.utils.functional import cached_property
 from django_countries import countries
 
 from capture.models import LandingPage, Lead
+from capture.services import normalise_email
+from capture.validators import validate_person_name
 
 _started_signer = signing.TimestampSigner(salt="capture.form-started")
 _TIME_ZONES = zoneinfo.available_timezones()
@@ -34,8 +36,12 @@ phone_validator = RegexValidator(
 # Form fields for the optional lead fields a page may ask for, built per form (a deep copy
 # of the 250-country choice field costs more than building it).
 LEAD_FORM_FIELDS: dict[str, Callable[[], forms.Field]] = {
-    "first_name": lambda: forms.CharField(label="First name", max_length=100),
-    "last_name": lambda: forms.CharField(label="Last name", max_length=100),
+    "first_name": lambda: forms.CharField(
+        label="First name", max_length=100, validators=[validate_person_name]
+    ),
+    "last_name": lambda: forms.CharField(
+        label="Last name", max_length=100, validators=[validate_person_name]
+    ),
     "phone": lambda: forms.CharField(label="Phone", max_length=40, validators=[phone_validator]),
     "company": lambda: forms.CharField(label="Company", max_length=200),
     "job_title": lambda: forms.CharField(label="Job title", max_length=200),
@@ -64,6 +70,9 @@ TRACKING_FIELDS = {
     "referrer": 2000,
     "time_zone": 64,
 }
+
+
+FORM_EXPIRED = "This form has expired; please check your details and send it again."
 
 
 def form_started_token() -> str:
@@ -131,8 +140,28 @@ class CaptureForm(forms.Form):
             return True
         return time.time() - started < settings.CAPTURE_MIN_FILL_SECONDS
 
+    def _renew_if_expired(self) -> bool:
+        """True when the token is ours but older than CAPTURE_FORM_MAX_AGE_SECONDS.
+
+        A page left open for days is a person's, not a bot's (its signature is good), so it
+        gets a message instead of the bots' silent thank-you, and the form shown again carries
+        a fresh token: what they typed is kept and sending it again works. Without a limit a
+        token harvested once would let a script skip the fill-time check forever.
+        """
+        try:
+            _started_signer.unsign(
+                self.data.get("started", ""), max_age=settings.CAPTURE_FORM_MAX_AGE_SECONDS
+            )
+        except signing.SignatureExpired:
+            self.data = self.data.copy()  # request.POST is immutable
+            self.data["started"] = form_started_token()
+            return True
+        except signing.BadSignature:
+            pass  # a forged token is looks_automated's; the headless API sends none
+        return False
+
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email = normalise_email(self.cleaned_data["email"])
         domain = email.rpartition("@")[2]
         if settings.CAPTURE_BLOCK_DISPOSABLE and domain in _DISPOSABLE_DOMAINS:
             raise forms.ValidationError("Please use a permanent email address.")
@@ -140,6 +169,8 @@ class CaptureForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if self._renew_if_expired():
+            self.add_error(None, FORM_EXPIRED)
         for name, limit in TRACKING_FIELDS.items():
             cleaned[name] = (cleaned.get(name) or "")[:limit]
         if cleaned["time_zone"] not in _TIME_ZONES:

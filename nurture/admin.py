@@ -13,16 +13,25 @@ from django.utils.html import format_html, format_html_join
 
 from capture.models import Lead
 from nurture.models import Delivery, Enrollment, Sequence, Step, Suppression
-from nurture.rendering import MERGE_FIELDS, unknown_merge_fields
-from nurture.selectors import step_figures
-from nurture.services import scheduling, sending
+from nurture.rendering import (
+    BUTTON_LINK_HELP,
+    MERGE_FIELDS,
+    is_button_link,
+    unknown_merge_fields,
+)
+from nurture.selectors import PREVIEW_CHOICES, is_suppressed, mailable_leads, step_figures
+from nurture.services import scheduling
+from nurture.services.composing import build_preview, build_test_message, sample_lead
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
 
 class SequenceForm(forms.ModelForm):
+    # A field declared on the form does not take the model field's default, as a generated
+    # one would: without `initial` a new sequence showed every day unticked (and required).
     weekdays = forms.TypedMultipleChoiceField(
         choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple,
+        initial=Sequence._meta.get_field("weekdays").get_default,
         help_text="Days emails may go out, in the lead's time zone.",
     )  # fmt: skip
 
@@ -62,8 +71,8 @@ class StepForm(forms.ModelForm):
         if bool(cleaned.get("cta_label")) != bool(cleaned.get("cta_url")):
             self.add_error("cta_url", "A button needs both a label and a link.")
         url = cleaned.get("cta_url") or ""
-        if url and not url.startswith(("https://", "http://", "{{")):
-            self.add_error("cta_url", "Use a full https:// link or a merge field.")
+        if url and not is_button_link(url):
+            self.add_error("cta_url", BUTTON_LINK_HELP)
         return cleaned
 
 
@@ -178,23 +187,44 @@ class StepAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         step = get_object_or_404(Step.objects.select_related("sequence"), pk=step_id)
-        lead = Lead.objects.order_by("-created_at").first() or sample_lead()
+        data = request.POST if request.method == "POST" else request.GET
+        search = data.get("q", "").strip()[:100]
+        lead, refusal = _preview_lead(data.get("lead", ""))
+        context = {**self.admin_site.each_context(request), "step": step, "lead": lead,
+                   "search": search, "title": f"Preview: {step}", "opts": Step._meta,
+                   "candidates": mailable_leads(search=search)[:PREVIEW_CHOICES] if search else [],
+                   "refusal": refusal}  # fmt: skip
+        if refusal:
+            # Nothing is rendered or sent for a lead that may not be mailed.
+            return TemplateResponse(request, "admin/nurture/step_preview.html", context, status=400)
         if request.method == "POST":
             if not self.has_change_permission(request) or not request.user.email:
                 messages.error(request, "Add an email address to your account to get tests.")
             else:
-                sending.send_test(step=step, to=request.user.email, lead=lead)
+                build_test_message(step=step, lead=lead, to=request.user.email).send()
                 messages.success(request, f"Test sent to {request.user.email}.")
-            return redirect(request.path)
-        message = sending.build_preview(step=step, lead=lead)
-        context = {**self.admin_site.each_context(request), "step": step, "lead": lead,
-                   "message": message, "title": f"Preview: {step}", "opts": Step._meta}  # fmt: skip
+            chosen = f"?lead={lead.pk}" if lead.pk else ""
+            return redirect(request.path + chosen)
+        context["message"] = build_preview(step=step, lead=lead)
         return TemplateResponse(request, "admin/nurture/step_preview.html", context)
 
 
-def sample_lead() -> Lead:
-    return Lead(email="alex@example.com", first_name="Alex", last_name="Sample",
-                company="Example Ltd", job_title="Head of Marketing")  # fmt: skip
+def _preview_lead(lead_id: str) -> tuple[Lead, str]:
+    """The lead a marketer chose to preview for (default: the fictional sample), or the
+    sample and why the chosen one is refused."""
+    if not lead_id:
+        return sample_lead(), ""
+    # ASCII digits that fit a bigint: anything else is no lead, not a database error.
+    well_formed = lead_id.isascii() and lead_id.isdigit() and len(lead_id) <= 18
+    chosen = Lead.objects.filter(pk=int(lead_id)).first() if well_formed else None
+    if chosen is None:
+        return sample_lead(), "There is no such lead. Search for one by email or name."
+    if is_suppressed(email=chosen.email):
+        return sample_lead(), (
+            f"{chosen.email} is suppressed (unsubscribed, bounced or erased): no email is "
+            "previewed or sent for this lead. Choose another, or the sample lead."
+        )
+    return chosen, ""
 
 
 class DeliveryInline(admin.TabularInline):

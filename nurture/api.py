@@ -28,7 +28,12 @@ from api.permissions import HasPermissions
 from api.schema import error_responses
 from capture.models import Lead
 from nurture.models import Enrollment, Sequence, Step
-from nurture.rendering import MERGE_FIELDS, unknown_merge_fields
+from nurture.rendering import (
+    BUTTON_LINK_HELP,
+    MERGE_FIELDS,
+    is_button_link,
+    unknown_merge_fields,
+)
 from nurture.services import scheduling
 from nurture.services.steps import remove_step, step_saved
 
@@ -67,8 +72,8 @@ class StepSerializer(serializers.ModelSerializer):
         if bool(value("cta_label")) != bool(value("cta_url")):
             errors.setdefault("cta_url", []).append("A button needs both a label and a link.")
         url = value("cta_url") or ""
-        if url and not url.startswith(("https://", "http://", "{{")):
-            errors.setdefault("cta_url", []).append("Use a full https:// link or a merge field.")
+        if url and not is_button_link(url):
+            errors.setdefault("cta_url", []).append(BUTTON_LINK_HELP)
         moved = self.instance is not None and "sequence" in attrs
         if moved and attrs["sequence"].pk != self.instance.sequence_id:
             errors["sequence"] = ["A step stays in its sequence."]

@@ -1,15 +1,21 @@
 """Marketer-written emails, rendered from a fixed, plain context.
 
 Django's template language would let an author reach model methods and settings, so merge
-fields are substituted from an allowlist instead: `{{ first_name }}` and friends, escaped for
-the HTML part; an unknown field is a validation error in the admin, never a blank in a sent
-email.
+fields are substituted from an allowlist instead: `{{ first_name }}` and friends; an unknown
+field is a validation error in the admin, never a blank in a sent email.
+
+The marketer's Markdown is rendered first, with an unguessable placeholder where each merge
+field stands; the values go in afterwards as plain text (escaped in the HTML part). A value
+is never parsed as Markdown or HTML: a prospect whose first name is
+`[Verify your account](https://evil.example/login)` gets exactly those characters, not a link.
 """
 
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import unescape
+from urllib.parse import quote
 
 from django.utils.html import escape
 
@@ -27,7 +33,12 @@ MERGE_FIELDS = {
     "unsubscribe_url": "One-click unsubscribe link",
     "site_url": "The site's address",
 }
+# Merge fields whose values are our own links, put into an href as they are; any other
+# field inside a link is percent-encoded, so a value can never become a link of its own.
+URL_FIELDS = frozenset({"booking_url", "unsubscribe_url", "site_url"})
+_FIELD_NAMES = tuple(MERGE_FIELDS)
 _LINK = re.compile(r'href="(https?://[^"]+)"')
+_URL_ATTRIBUTE = re.compile(r'\b(?:href|src)="[^"]*"')
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,20 @@ class RenderedEmail:
 _TEMPLATE_SYNTAX = re.compile(r"{{(.*?)}}|{%(.*?)%}", re.S)
 
 
+_BUTTON_LINK = re.compile(
+    r"https?://|{{\s*(?:" + "|".join(sorted(URL_FIELDS)) + r")\s*}}", re.IGNORECASE
+)
+BUTTON_LINK_HELP = (
+    "Use a full https:// link or {{ booking_url }}, {{ site_url }} or {{ unsubscribe_url }}."
+)
+
+
+def is_button_link(url: str) -> bool:
+    """A button leads to an address the marketer wrote or to one of our own links: a
+    button link that starts with a name field would be the prospect's to choose."""
+    return _BUTTON_LINK.match(url) is not None
+
+
 def unknown_merge_fields(text: str) -> list[str]:
     unknown = set()
     for variable, tag in _TEMPLATE_SYNTAX.findall(text):
@@ -54,11 +79,68 @@ def unknown_merge_fields(text: str) -> list[str]:
 
 
 def merge(text: str, context: Mapping[str, str], *, html: bool) -> str:
+    """Merge values into text that is not parsed afterwards (a subject, a preheader)."""
+
     def value(match: re.Match[str]) -> str:
         found = context.get(match.group(1), "")
         return escape(found) if html else found
 
     return MERGE_FIELD.sub(value, text)
+
+
+def merge_url(url: str, context: Mapping[str, str]) -> str:
+    """A link with merge fields: our own links as they are, any other value percent-encoded
+    (`?name={{ first_name }}` works; a first name can never replace the address)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        found = context.get(name, "")
+        return found if name in URL_FIELDS else quote(found, safe="")
+
+    return MERGE_FIELD.sub(value, url)
+
+
+class _Placeholders:
+    """Stand-ins for merge fields while Markdown is rendered, filled in afterwards.
+
+    Letters and digits only, so Markdown and nh3 pass them through untouched; the random
+    part means neither the marketer's text nor a merge value can spell one.
+    """
+
+    def __init__(self, context: Mapping[str, str]) -> None:
+        self.context = context
+        nonce = secrets.token_hex(8)
+        self.prefix = f"lfm{nonce}n"
+        self.pattern = re.compile(rf"lfm{nonce}n(\d+)z")
+
+    def mark(self, text: str) -> str:
+        return MERGE_FIELD.sub(
+            lambda m: (
+                f"{self.prefix}{_FIELD_NAMES.index(m.group(1))}z"
+                if m.group(1) in MERGE_FIELDS
+                else ""
+            ),
+            text,
+        )
+
+    def _value(self, match: re.Match[str]) -> str:
+        return self.context.get(_FIELD_NAMES[int(match.group(1))], "")
+
+    def fill_text(self, text: str) -> str:
+        return self.pattern.sub(self._value, text)
+
+    def fill_html(self, html: str) -> str:
+        def in_url(match: re.Match[str]) -> str:
+            def value(inner: re.Match[str]) -> str:
+                name = _FIELD_NAMES[int(inner.group(1))]
+                found = self.context.get(name, "")
+                return escape(found if name in URL_FIELDS else quote(found, safe=""))
+
+            return self.pattern.sub(value, match.group(0))
+
+        # Links first (URL rules), then every other place as escaped text.
+        html = _URL_ATTRIBUTE.sub(in_url, html)
+        return self.pattern.sub(lambda m: escape(self._value(m)), html)
 
 
 def render_email(
@@ -71,17 +153,24 @@ def render_email(
     context: Mapping[str, str],
 ) -> RenderedEmail:
     """Subject, preheader, a text part and the HTML of the body (before the layout)."""
-    text = markdown_to_text(merge(body, context, html=False))
-    button_url = merge(cta_url, context, html=False)
+    placeholders = _Placeholders(context)
+    marked = placeholders.mark(body)
+    text = placeholders.fill_text(markdown_to_text(marked))
+    button_url = merge_url(cta_url, context)
     if cta_label and button_url:
         text += f"\n\n{cta_label}: {button_url}"
-    html_body = str(render_markdown(merge(body, context, html=True)))
+    html_body = placeholders.fill_html(str(render_markdown(marked)))
     return RenderedEmail(
         subject=_one_line(merge(subject, context, html=False)),
         preheader=_one_line(merge(preheader, context, html=False)),
         text=text,
         html_body=html_body,
     )
+
+
+def links_in(html: str) -> list[str]:
+    """The http(s) links of `html`, as a browser would follow them."""
+    return [unescape(url) for url in _LINK.findall(html)]
 
 
 def rewrite_links(html: str, rewrite: Callable[[str], str]) -> str:

@@ -1,11 +1,48 @@
 """Nurture's reads shared by admin, dashboard and API."""
 
-from django.db.models import BigIntegerField, Count, Q
+import uuid
+
+from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from capture.models import Activity
-from nurture.models import Delivery
+from capture.models import Activity, Lead
+from nurture.models import Delivery, Suppression
+
+PREVIEW_CHOICES = 20
+
+
+def lead_for_link(*, lead_id: int, lead_uid: uuid.UUID) -> Lead | None:
+    """The lead an emailed link was made for, or None once erasure has given it a new uid.
+
+    Every emailed link goes through here or `delivery_for_link`, so an erased lead's links
+    all do nothing in the same way."""
+    return Lead.objects.filter(pk=lead_id, uid=lead_uid).first()
+
+
+def delivery_for_link(*, delivery_id: int, lead_uid: uuid.UUID) -> Delivery | None:
+    return (
+        Delivery.objects.select_related("enrollment__lead", "step")
+        .filter(pk=delivery_id, enrollment__lead__uid=lead_uid)
+        .first()
+    )
+
+
+def is_suppressed(*, email: str) -> bool:
+    return Suppression.objects.filter(email=email).exists()
+
+
+def mailable_leads(*, search: str = "") -> QuerySet[Lead]:
+    """Leads a marketer may preview a step for: never a suppressed address."""
+    leads = Lead.objects.exclude(
+        Exists(Suppression.objects.filter(email=OuterRef("email")))
+    ).order_by("email")
+    if search:
+        leads = leads.filter(
+            Q(email__icontains=search) | Q(first_name__icontains=search)
+            | Q(last_name__icontains=search) | Q(company__icontains=search)
+        )  # fmt: skip
+    return leads
 
 
 def step_figures(*, step_id: int) -> dict[str, int]:

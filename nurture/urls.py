@@ -8,4 +8,5 @@ urlpatterns = [
     path("c/<str:token>/", views.confirm, name="confirm"),
     path("t/o/<str:token>.gif", views.track_open, name="open"),
     path("t/c/<str:token>/", views.track_click, name="click"),
+    path("email-test/<slug:kind>/", views.test_link, name="test_link"),
 ]

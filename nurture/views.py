@@ -7,9 +7,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from capture.models import Lead
 from nurture import tokens
+from nurture.selectors import lead_for_link
 from nurture.services import engagement, scheduling
+from nurture.services.composing import TEST_LINKS
 
 _PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -22,12 +23,15 @@ _PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBR
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        data = tokens.read_unsubscribe_token(token)
-        lead = Lead.objects.get(pk=data["l"])
-    except (signing.BadSignature, KeyError, TypeError, Lead.DoesNotExist):
+        link = tokens.read_unsubscribe_token(token)
+    except signing.BadSignature:
+        return render(request, "nurture/unsubscribe_invalid.html", status=400)
+    # An erased lead's link names its old uid: it finds no one, and so changes nothing.
+    lead = lead_for_link(lead_id=link.lead_id, lead_uid=link.lead_uid)
+    if lead is None:
         return render(request, "nurture/unsubscribe_invalid.html", status=400)
     if request.method == "POST":
-        engagement.unsubscribe(lead_id=lead.pk, delivery_id=data.get("d"))
+        engagement.unsubscribe(lead_id=lead.pk, delivery_id=link.delivery_id)
         return render(request, "nurture/unsubscribed.html", {"email": lead.email})
     return render(request, "nurture/unsubscribe.html", {"email": lead.email, "token": token})
 
@@ -36,10 +40,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def track_open(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        delivery_id = tokens.read_open_token(token)
-    except (signing.BadSignature, ValueError):
+        link = tokens.read_open_token(token)
+    except signing.BadSignature:
         raise Http404("Unknown link") from None
-    engagement.record_open(delivery_id=delivery_id)
+    engagement.record_open(delivery_id=link.delivery_id, lead_uid=link.lead_uid)
     return HttpResponse(_PIXEL, content_type="image/gif")
 
 
@@ -47,17 +51,19 @@ def track_open(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def track_click(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        data = tokens.read_click_token(token)
-        delivery_id, url = int(data["d"]), str(data["u"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        link = tokens.read_click_token(token)
+    except signing.BadSignature:
         raise Http404("Unknown link") from None
-    if not url.startswith(("https://", "http://")):
+    if not link.url.startswith(("https://", "http://")):
         raise Http404("Unknown link")
-    engagement.record_click(
-        delivery_id=delivery_id, url=url, user_agent=request.headers.get("User-Agent", "")
-    )
-    # Only ever the URL that was signed into the token: no open redirect.
-    return HttpResponseRedirect(url)
+    destination = engagement.follow_click(
+        delivery_id=link.delivery_id, lead_uid=link.lead_uid, url=link.url,
+        user_agent=request.headers.get("User-Agent", ""),
+    )  # fmt: skip
+    if destination is None:
+        # Signed, but not a link of the step: no redirect anywhere the author did not write.
+        raise Http404("Unknown link")
+    return HttpResponseRedirect(destination)
 
 
 # A GET only shows the button: mail scanners follow links, and must not confirm for people.
@@ -65,10 +71,24 @@ def track_click(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        lead = Lead.objects.get(pk=tokens.read_confirm_token(token))
-    except (signing.BadSignature, ValueError, Lead.DoesNotExist):
+        link = tokens.read_confirm_token(token)
+    except signing.BadSignature:
+        return render(request, "nurture/unsubscribe_invalid.html", status=400)
+    lead = lead_for_link(lead_id=link.lead_id, lead_uid=link.lead_uid)
+    if lead is None:
         return render(request, "nurture/unsubscribe_invalid.html", status=400)
     if request.method == "POST":
         scheduling.confirm_enrollments(lead_id=lead.pk)
         return render(request, "nurture/confirmed.html", {"email": lead.email})
     return render(request, "nurture/confirm.html", {"email": lead.email})
+
+
+# A marketer's test email links here instead of acting on a lead. POST too: a mail client
+# honouring List-Unsubscribe-Post sends one, with no cookie or CSRF token.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def test_link(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in TEST_LINKS:
+        raise Http404("Unknown link")
+    return render(request, "nurture/test_link.html", {"kind": kind})

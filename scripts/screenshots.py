@@ -69,7 +69,7 @@ def main() -> None:
 EMAIL_SNIPPET = """
 from capture.models import Lead
 from nurture.models import Step
-from nurture.services.sending import build_preview
+from nurture.services.composing import build_preview
 lead = Lead.objects.get(email="maria.gonzalez@northwind.example")
 step = Step.objects.get(sequence__name="Free consultation follow-up", day=1)
 print(build_preview(step=step, lead=lead).html)

@@ -1,6 +1,7 @@
 """What prospects do with our emails: open, click, unsubscribe; and what bounces do."""
 
 import fnmatch
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,8 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from capture.models import Activity, Lead
-from capture.services import record_activity
+from capture.services import normalise_email, record_activity
 from nurture.models import Delivery, Enrollment, Suppression
+from nurture.selectors import delivery_for_link
+from nurture.services.composing import is_own_page, step_links
 from nurture.services.scheduling import exit_enrollments
 from nurture.signals import lead_unsubscribed
 
@@ -29,7 +32,7 @@ class ClickResult:
 def suppress(*, email: str, reason: str, detail: str = "") -> Suppression:
     """Never mail this address again: suppression is checked at send time, too."""
     suppression, _ = Suppression.objects.get_or_create(
-        email=email.strip().lower(), defaults={"reason": reason, "detail": detail[:2000]}
+        email=normalise_email(email), defaults={"reason": reason, "detail": detail[:2000]}
     )
     lead = Lead.objects.filter(email=suppression.email).first()
     if lead is not None:
@@ -55,9 +58,10 @@ def unsubscribe(*, lead_id: int, delivery_id: int | None = None) -> Lead:
     return lead
 
 
-def record_open(*, delivery_id: int) -> None:
-    delivery = Delivery.objects.select_related("enrollment__lead", "step").filter(pk=delivery_id)
-    found = delivery.first()
+def record_open(*, delivery_id: int, lead_uid: uuid.UUID) -> None:
+    """An open of a delivery to the lead whose uid the pixel names; after erasure (a new
+    uid) nothing is recorded."""
+    found = delivery_for_link(delivery_id=delivery_id, lead_uid=lead_uid)
     if found is None:
         return
     now = timezone.now()
@@ -66,21 +70,45 @@ def record_open(*, delivery_id: int) -> None:
                     metadata={"delivery_id": delivery_id, "step": found.step.subject})  # fmt: skip
 
 
+def follow_click(*, delivery_id: int, lead_uid: uuid.UUID, url: str, user_agent: str) -> str | None:
+    """Where a tracked link leads, with the click recorded.
+
+    None when `url` is not a link the step's author wrote (nor one of our own pages): a
+    click never leads anywhere else, whatever a token says. For an erased lead (its uid
+    renewed) nothing is recorded and the click leads to the site's home page, not to a
+    link that may carry the old address in its query.
+    """
+    delivery = delivery_for_link(delivery_id=delivery_id, lead_uid=lead_uid)
+    if delivery is None:
+        return f"{settings.SITE_URL}/"
+    if not is_own_page(url) and url not in step_links(
+        step=delivery.step, lead=delivery.enrollment.lead
+    ):
+        return None
+    _record_click(delivery=delivery, url=url, user_agent=user_agent)
+    return url
+
+
 def record_click(*, delivery_id: int, url: str, user_agent: str) -> ClickResult:
-    """Record a click on a signed link. Scanner clicks are kept apart and not scored."""
+    """Record a click an ESP reports (its own tracked link: there is no redirect of ours)."""
     found = Delivery.objects.select_related("enrollment__lead", "step").filter(pk=delivery_id)
     delivery = found.first()
     if delivery is None:
         return ClickResult(url=url, automated=True)
+    return _record_click(delivery=delivery, url=url, user_agent=user_agent)
+
+
+def _record_click(*, delivery: Delivery, url: str, user_agent: str) -> ClickResult:
+    """Scanner clicks are kept apart and not scored."""
     now = timezone.now()
     automated = _looks_automated(delivery=delivery, user_agent=user_agent, now=now)
-    metadata = {"delivery_id": delivery_id, "link": url, "step": delivery.step.subject}
+    metadata = {"delivery_id": delivery.pk, "link": url, "step": delivery.step.subject}
     if automated:
         record_activity(lead=delivery.enrollment.lead, kind=Activity.Kind.CUSTOM,
                         metadata={"event": "automated_click", **metadata,
                                   "user_agent": user_agent[:300]})  # fmt: skip
     else:
-        Delivery.objects.filter(pk=delivery_id, clicked_at__isnull=True).update(clicked_at=now)
+        Delivery.objects.filter(pk=delivery.pk, clicked_at__isnull=True).update(clicked_at=now)
         record_activity(lead=delivery.enrollment.lead, kind=Activity.Kind.EMAIL_CLICKED,
                         metadata=metadata)  # fmt: skip
     return ClickResult(url=url, automated=automated)
@@ -105,7 +133,8 @@ def record_esp_event(
 ) -> str:
     """What an ESP's tracking webhook reports (via django-anymail), in our terms."""
     delivery = Delivery.objects.filter(message_id=message_id).first() if message_id else None
-    email = (recipient or (delivery.enrollment.lead.email if delivery else "")).lower()
+    # An ESP reports the address as it went on the wire (an IDN domain in punycode).
+    email = normalise_email(recipient or (delivery.enrollment.lead.email if delivery else ""))
     if event_type in ("bounced", "rejected", "complained", "unsubscribed") and email:
         reason = {
             "complained": Suppression.Reason.COMPLAINED,
@@ -122,7 +151,7 @@ def record_esp_event(
     if delivery is None:
         return "ignored"
     if event_type == "opened":
-        record_open(delivery_id=delivery.pk)
+        record_open(delivery_id=delivery.pk, lead_uid=delivery.enrollment.lead.uid)
         return "opened"
     if event_type == "clicked" and url:
         record_click(delivery_id=delivery.pk, url=url, user_agent=user_agent)

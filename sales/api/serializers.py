@@ -9,6 +9,7 @@ from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
 from capture.models import Campaign, Lead
+from capture.validators import validate_person_name
 from sales.models import Note
 from sales.services.leads import NOTE_MAX, REASON_MAX, WORKABLE_STAGES
 
@@ -99,7 +100,12 @@ class ContactSerializer(serializers.ModelSerializer):
             "first_name", "last_name", "phone", "company", "job_title", "company_size",
             "industry", "country", "time_zone",
         )  # fmt: skip
-        extra_kwargs = {name: {"required": False} for name in fields}
+        # Names follow the rule every way in shares (capture.validators).
+        extra_kwargs = {
+            name: {"required": False}
+            | ({"validators": [validate_person_name]} if name.endswith("_name") else {})
+            for name in fields
+        }
 
     def validate_time_zone(self, value: str) -> str:
         if value:

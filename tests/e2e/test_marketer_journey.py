@@ -78,8 +78,15 @@ def test_marketer_builds_and_publishes_a_page_and_sequence(
     expect(page).to_have_url(f"{admin}/nurture/step/{step.pk}/preview/")
     expect(page.get_by_text("Subject:")).to_be_visible()
     # The HTML part is in a sandboxed iframe (no scripts, so no test hooks either); the text
-    # part is on the page.
-    expect(page.locator("iframe[title='Email preview']")).to_be_visible()
+    # part is on the page. Both are of the fictional sample lead, never a real one.
+    expect(page.get_by_text("a fictional sample lead")).to_be_visible()
+    frame = page.frame_locator("iframe[title='Email preview']")
+    expect(frame.locator("body")).to_contain_text("Hi Ada,")
+    expect(frame.locator("body")).to_contain_text("Step for day 1.")
+    expect(frame.get_by_role("link", name="Unsubscribe")).to_be_visible()
+    box = page.locator("iframe[title='Email preview']").bounding_box()
+    assert box is not None and box["height"] > 600, "the frame holds the email, not 150 px"
+    expect(page.locator("pre")).to_contain_text("Hi Ada,")
     expect(page.locator("pre")).to_contain_text("Step for day 1.")
     page.screenshot(path=screenshot_dir / "e2e-marketer-preview.png", full_page=True)
     page.get_by_role("button", name="Send a test to me").click()

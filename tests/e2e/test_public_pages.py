@@ -22,7 +22,7 @@ def test_double_opt_in_confirmation_and_bad_links(live_server: Any, page: Page, 
                        tracking=Tracking(), consent_given=True)  # fmt: skip
     lead = Lead.objects.get(email="optin@example.com")
 
-    page.goto(f"{live_server.url}/c/{confirm_token(lead_id=lead.pk)}/")
+    page.goto(f"{live_server.url}/c/{confirm_token(lead_id=lead.pk, lead_uid=lead.uid)}/")
     expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
     check_a11y(page, "confirm page")
     page.get_by_role("button", name="Yes, confirm").click()

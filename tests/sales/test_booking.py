@@ -14,8 +14,8 @@ from django.test import Client, TestCase
 
 from capture.models import Activity, Lead
 from leadfunnel.groups import SALES_REPS
+from nurture.services.composing import merge_context
 from nurture.services.scheduling import enroll_lead
-from nurture.services.sending import merge_context
 from nurture.tokens import booking_token
 from sales.models import Booking, RepProfile
 from sales.services.booking import SlotTaken, available_slots, book_slot

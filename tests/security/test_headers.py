@@ -50,9 +50,9 @@ def _public_urls(page: LandingPage) -> list[str]:
     return [
         f"/l/{page.slug}/",
         f"/l/{page.slug}/thanks/",
-        f"/u/{tokens.unsubscribe_token(lead_id=lead.pk)}/",
+        f"/u/{tokens.unsubscribe_token(lead_id=lead.pk, lead_uid=lead.uid)}/",
         f"/u/{'x' * 20}/",
-        f"/c/{tokens.confirm_token(lead_id=lead.pk)}/",
+        f"/c/{tokens.confirm_token(lead_id=lead.pk, lead_uid=lead.uid)}/",
         f"/book/{tokens.booking_token(lead_uid=str(lead.uid))}/",
         "/accounts/login/",
         "/admin/login/",

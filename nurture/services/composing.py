@@ -1,0 +1,216 @@
+"""A step for a lead: Markdown once, merge values as text, the layout, the links.
+
+Real sends and a marketer's tests go through the same `compose` and `_message`: a test is
+the real email (layout, headers, List-Unsubscribe), only its links lead to a page that says
+it was a test instead of acting on a lead.
+"""
+
+import email.policy
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formataddr, make_msgid, parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from capture.models import Lead
+from nurture import tokens
+from nurture.models import Delivery, Step
+from nurture.rendering import links_in, merge_url, render_email, rewrite_links
+
+# The kinds of link a test email carries, each answered by the test-link page.
+TEST_LINKS = ("unsubscribe", "booking")
+
+
+class NurtureMessage(EmailMultiAlternatives):
+    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+        # At 78 columns Python folds a long List-Unsubscribe URL into RFC 2047 encoded words,
+        # which mail clients do not read as a URL: keep header lines whole (RFC 5322: 998).
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
+@dataclass(frozen=True)
+class ComposedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class EmailLinks:
+    """Where an email's own links go: signed links for a delivery, or test pages."""
+
+    unsubscribe_url: str
+    booking_url: str
+    confirm_url: str = ""
+    pixel_url: str = ""
+    track: Callable[[str], str] | None = None
+
+
+def sample_lead() -> Lead:
+    """The fictional lead a preview shows by default: never saved, never a real person."""
+    return Lead(email="ada.lovelace@example.com", first_name="Ada", last_name="Lovelace",
+                company="Analytical Engines Ltd", job_title="Head of Marketing",
+                uid=uuid.UUID(int=0))  # fmt: skip
+
+
+def delivery_links(*, delivery: Delivery) -> EmailLinks:
+    lead, sequence = delivery.enrollment.lead, delivery.enrollment.sequence
+    unsubscribe = tokens.unsubscribe_token(lead_id=lead.pk, lead_uid=lead.uid,
+                                           delivery_id=delivery.pk)  # fmt: skip
+    track: Callable[[str], str] | None = None
+    pixel_url = ""
+    if sequence.track_engagement:
+
+        def track(url: str) -> str:
+            click = tokens.click_token(delivery_id=delivery.pk, lead_uid=lead.uid, url=url)
+            return _absolute(reverse("nurture:click", args=[click]))
+
+        opened = tokens.open_token(delivery_id=delivery.pk, lead_uid=lead.uid)
+        pixel_url = _absolute(reverse("nurture:open", args=[opened]))
+    confirm_url = ""
+    if delivery.enrollment.needs_confirmation and delivery.enrollment.confirmed_at is None:
+        confirmed = tokens.confirm_token(lead_id=lead.pk, lead_uid=lead.uid)
+        confirm_url = _absolute(reverse("nurture:confirm", args=[confirmed]))
+    return EmailLinks(
+        unsubscribe_url=_absolute(reverse("nurture:unsubscribe", args=[unsubscribe])),
+        booking_url=booking_url(lead=lead),
+        confirm_url=confirm_url,
+        pixel_url=pixel_url,
+        track=track,
+    )
+
+
+def links_for_a_test() -> EmailLinks:
+    """A test's links: each opens a page saying it was a test, for any lead (even the
+    fictional sample), and none of them changes anything. Untracked: tests are not stats."""
+    return EmailLinks(
+        unsubscribe_url=page_url_for_test("unsubscribe"), booking_url=page_url_for_test("booking")
+    )
+
+
+def page_url_for_test(kind: str) -> str:
+    return _absolute(reverse("nurture:test_link", args=[kind]))
+
+
+def build_message(*, delivery: Delivery) -> EmailMultiAlternatives:
+    lead = delivery.enrollment.lead
+    links = delivery_links(delivery=delivery)
+    composed = compose(step=delivery.step, lead=lead, links=links)
+    return _message(composed, to=lead.email, name=lead.full_name, links=links)
+
+
+def build_preview(*, step: Step, lead: Lead) -> ComposedEmail:
+    return compose(step=step, lead=lead, links=links_for_a_test())
+
+
+def build_test_message(*, step: Step, lead: Lead, to: str) -> EmailMultiAlternatives:
+    """A marketer's test: the real email for `lead`, to `to`, with test links."""
+    links = links_for_a_test()
+    composed = compose(step=step, lead=lead, links=links)
+    test = ComposedEmail(subject=f"[Test] {composed.subject}", text=composed.text,
+                         html=composed.html)  # fmt: skip
+    return _message(test, to=to, name="", links=links)
+
+
+def compose(*, step: Step, lead: Lead, links: EmailLinks) -> ComposedEmail:
+    """The step's email for `lead`: subject, text part and HTML part in the email layout.
+
+    With a confirm link (double opt-in) the button asks the prospect to confirm instead.
+    """
+    context = merge_context(lead=lead, unsubscribe_url=links.unsubscribe_url,
+                            booking=links.booking_url)  # fmt: skip
+    cta_label = "Confirm my email address" if links.confirm_url else step.cta_label
+    rendered = render_email(subject=step.subject, preheader=step.preheader, body=step.body,
+                            cta_label="", cta_url="", context=context)  # fmt: skip
+    cta_url = merge_url(step.cta_url, context) if step.cta_label else ""
+    html_body = rendered.html_body
+    if links.track is not None:
+        html_body = rewrite_links(html_body, links.track)
+        cta_url = links.track(cta_url) if cta_url else ""
+    cta_url = links.confirm_url or cta_url
+    layout = {
+        "rendered": rendered,
+        # Sanitised by nh3 in render_email; merge values and rewritten hrefs are escaped.
+        "html_body": mark_safe(html_body),  # noqa: S308
+        "cta_label": cta_label,
+        "cta_url": cta_url,
+        "unsubscribe_url": links.unsubscribe_url,
+        "postal_address": settings.NURTURE_POSTAL_ADDRESS,
+        "pixel_url": links.pixel_url,
+    }
+    return ComposedEmail(
+        subject=rendered.subject,
+        # Plain str, not the SafeString render_to_string returns: the text part is text, and
+        # a page that shows it must escape it.
+        text=str.__str__(render_to_string("nurture/email.txt", layout)),
+        html=str.__str__(render_to_string("nurture/email.html", layout)),
+    )
+
+
+def step_links(*, step: Step, lead: Lead) -> frozenset[str]:
+    """The links the step's author wrote, as they come out for `lead` (merge values cannot
+    add any): what a tracked click may lead to, besides the product's own pages."""
+    context = merge_context(lead=lead)
+    rendered = render_email(subject="", preheader="", body=step.body, cta_label="",
+                            cta_url="", context=context)  # fmt: skip
+    cta_url = merge_url(step.cta_url, context) if step.cta_label else ""
+    return frozenset([*links_in(rendered.html_body), *([cta_url] if cta_url else [])])
+
+
+def is_own_page(url: str) -> bool:
+    return url.startswith(f"{settings.SITE_URL}/")
+
+
+def booking_url(*, lead: Lead) -> str:
+    return _absolute(f"/book/{tokens.booking_token(lead_uid=str(lead.uid))}/")
+
+
+def merge_context(*, lead: Lead, unsubscribe_url: str = "", booking: str = "") -> dict[str, str]:
+    """The only values an email template sees: the lead's public fields and its links."""
+    return {
+        "first_name": lead.first_name or "there",
+        "last_name": lead.last_name,
+        "full_name": lead.full_name,
+        "company": lead.company,
+        "job_title": lead.job_title,
+        "email": lead.email,
+        "booking_url": booking or booking_url(lead=lead),
+        "unsubscribe_url": unsubscribe_url,
+        "site_url": settings.SITE_URL,
+    }
+
+
+def _message(
+    composed: ComposedEmail, *, to: str, name: str, links: EmailLinks
+) -> EmailMultiAlternatives:
+    from_domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    list_unsubscribe = f"<{links.unsubscribe_url}>"
+    if settings.NURTURE_UNSUBSCRIBE_MAILTO:
+        list_unsubscribe += f", <mailto:{settings.NURTURE_UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
+    message = NurtureMessage(
+        subject=composed.subject,
+        body=composed.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[formataddr((_one_line(name), to))],
+        headers={
+            "Message-ID": make_msgid(domain=from_domain),
+            "List-Unsubscribe": list_unsubscribe,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    message.attach_alternative(composed.html, "text/html")
+    return message
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

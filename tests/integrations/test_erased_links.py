@@ -1,0 +1,84 @@
+"""After a privacy erase, every link ever emailed to the person does nothing and stores
+nothing: the open pixel, tracked clicks, unsubscribe, confirm and booking links."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client, TestCase
+
+from capture.models import Activity, Lead
+from integrations.services.privacy import erase_lead
+from nurture.models import Delivery, Enrollment, Suppression
+from nurture.services.scheduling import enroll_lead
+from tests.factories import LeadFactory, SequenceFactory, StepFactory
+
+pytestmark = pytest.mark.django_db
+SENT_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SITE = "http://localhost:8000"
+BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15"
+
+
+def _emailed_links() -> tuple[Lead, Delivery, dict[str, str]]:
+    lead = LeadFactory(email="ann@example.com", first_name="Ann")
+    sequence = SequenceFactory(weekdays=list(range(7)))
+    StepFactory(sequence=sequence, day=1, cta_label="Book", cta_url="{{ booking_url }}",
+                body="See [your plan](https://example.com/plan?email={{ email }}).")  # fmt: skip
+    with time_machine.travel(SENT_AT, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
+        enrollment = enroll_lead(lead=lead, sequence=sequence, needs_confirmation=True)
+    assert isinstance(enrollment, Enrollment)
+    html = mail.outbox[-1].alternatives[0][0]
+    urls = [unescape(url).removeprefix(SITE) for url in re.findall(r'(?:href|src)="([^"]+)"', html)]
+    links = {
+        "open": next(url for url in urls if url.startswith("/t/o/")),
+        "click": next(url for url in urls if url.startswith("/t/c/")),
+        "unsubscribe": next(url for url in urls if url.startswith("/u/")),
+        "confirm": next(url for url in urls if url.startswith("/c/")),
+    }
+    return lead, enrollment.deliveries.get(), links
+
+
+def test_the_links_work_before_erasure(client: Client) -> None:
+    lead, _, links = _emailed_links()
+    with time_machine.travel(SENT_AT + timedelta(minutes=5), tick=False):
+        assert client.get(links["open"]).status_code == 200
+        click = client.get(links["click"], HTTP_USER_AGENT=BROWSER)
+    assert click["Location"] == "https://example.com/plan?email=ann%40example.com"
+    kinds = set(Activity.objects.filter(lead=lead).values_list("kind", flat=True))
+    assert {"email_opened", "email_clicked"} <= kinds
+
+
+def test_every_emailed_link_of_an_erased_lead_does_nothing(client: Client) -> None:
+    lead, delivery, links = _emailed_links()
+    erase_lead(lead_id=lead.pk, actor=None, reason="asked by email")
+    activities = list(Activity.objects.filter(lead=lead).values_list("pk", "kind", "metadata"))
+    suppressions = list(Suppression.objects.values_list("email", "reason"))
+
+    with time_machine.travel(SENT_AT + timedelta(minutes=5), tick=False):
+        pixel = client.get(links["open"])
+        click = client.get(links["click"], HTTP_USER_AGENT=BROWSER)
+        unsubscribe_page = client.get(links["unsubscribe"])
+        one_click = client.post(links["unsubscribe"], "List-Unsubscribe=One-Click",
+                                content_type="application/x-www-form-urlencoded")  # fmt: skip
+        confirm = client.post(links["confirm"])
+
+    # The pixel still answers a GIF (mail clients show a broken image otherwise) ...
+    assert (pixel.status_code, pixel["Content-Type"]) == (200, "image/gif")
+    # ... the click leads to the site, never to the link that carried the old address ...
+    assert (click.status_code, click["Location"]) == (302, f"{SITE}/")
+    assert "ann" not in click["Location"]
+    # ... and unsubscribe and confirm find no one.
+    assert unsubscribe_page.status_code == 400 and one_click.status_code == 400
+    assert "ann@example.com" not in unsubscribe_page.content.decode()
+    assert confirm.status_code == 400
+    # Nothing was stored: no activity, no timestamps, no new suppression entry.
+    assert list(Activity.objects.filter(lead=lead).values_list("pk", "kind", "metadata")) == (
+        activities
+    )
+    delivery.refresh_from_db()
+    assert (delivery.opened_at, delivery.clicked_at) == (None, None)
+    assert list(Suppression.objects.values_list("email", "reason")) == suppressions
+    assert not Enrollment.objects.filter(lead=lead, confirmed_at__isnull=False).exists()
