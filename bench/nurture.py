@@ -36,8 +36,9 @@ from celery import Celery
 from psycopg2 import sql
 from stack import BenchFailure, log
 
-BROKER_URL = "redis://127.0.0.1:6379/12"
-CACHE_URL = "redis://127.0.0.1:6379/13"
+# Flushed by every figure: override them where another run or test suite uses these.
+BROKER_URL = os.environ.get("BENCH_NURTURE_BROKER_URL", "redis://127.0.0.1:6379/12")
+CACHE_URL = os.environ.get("BENCH_NURTURE_CACHE_URL", "redis://127.0.0.1:6379/13")
 DRIVER = Path(__file__).with_name("nurture_driver.py")
 SEND_TASK = "nurture.tasks.send_delivery"
 LANDING_PATH = "/l/free-consultation/"
@@ -72,6 +73,7 @@ _LOADED_COLUMNS = {
         "id", "uid", "email", "first_name", "last_name", "phone", "company", "job_title",
         "company_size", "industry", "country", "time_zone", "answers", "consent_text",
         "source", "stage", "score", "temperature", "created_at", "updated_at",
+        "last_activity_at",
     },
     "nurture_enrollment": {
         "id", "lead_id", "sequence_id", "state", "exit_reason", "started_at",
@@ -223,10 +225,10 @@ def add_leads(
         cur.execute(
             "INSERT INTO capture_lead (id, uid, email, first_name, last_name, phone, company,"
             " job_title, company_size, industry, country, time_zone, answers, consent_text,"
-            " source, stage, score, temperature, created_at, updated_at)"
+            " source, stage, score, temperature, created_at, updated_at, last_activity_at)"
             " SELECT n, gen_random_uuid(), 'lead-' || n || '@example.com', 'Bench', 'Lead',"
             " '', 'Bench Ltd', 'Marketing Director', '', '', '', 'Europe/Berlin', '{}', '',"
-            " 'bench', 'nurturing', 0, 'cold', now(), now()"
+            " 'bench', 'nurturing', 0, 'cold', now(), now(), now()"
             " FROM generate_series(%s, %s) AS n",
             (first, last),
         )

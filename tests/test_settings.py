@@ -20,6 +20,7 @@ print(json.dumps({
     "db_name": str(s.DATABASES["default"]["NAME"]),
     "broker": s.CELERY_BROKER_URL,
     "broker_folder": getattr(s, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("data_folder_in"),
+    "broker_control": getattr(s, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("control_folder"),
     "cache": s.CACHES["default"]["BACKEND"],
     "mailer": s.MAILERS["default"],
     "site_url": s.SITE_URL,
@@ -65,8 +66,10 @@ def test_development_defaults_need_no_server() -> None:
     values = _probe(DEBUG="1")
     assert values["db_engine"] == "django.db.backends.sqlite3"
     assert values["db_name"] == str(ROOT / "var" / "db.sqlite3")
-    assert values["broker"] == "filesystem://"
+    assert values["broker"] == "filesystem://localhost/"
     assert values["broker_folder"] == str(ROOT / "var" / "broker" / "out")
+    # Not kombu's default, control/ in the working directory: a checkout stays clean.
+    assert values["broker_control"] == str(ROOT / "var" / "broker" / "control")
     assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
     assert values["mailer"] == {
         "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
@@ -134,3 +137,107 @@ def test_migrations_match_the_models() -> None:
     result = _run("manage.py", "makemigrations", "--check", "--dry-run", DEBUG="1",
                   DATABASE_URL=os.environ["DATABASE_URL"])  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# The development env file `make run` writes (scripts/dev-env) ------------------------------
+
+
+def _without_env_file(var_dir: Path, **env: str) -> dict[str, str]:
+    """A shell in a checkout whose var/ is `var_dir`, with ENV_FILE unset as outside tests."""
+    values = _clean_env()
+    values.pop("ENV_FILE", None)
+    values.update(VAR_DIR=str(var_dir), **env)
+    values["PATH"] = f"{ROOT / '.venv' / 'bin'}:{values.get('PATH', '')}"
+    return values
+
+
+def _manage(var_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=_without_env_file(var_dir, **env),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _write_dev_env(var_dir: Path) -> dict[str, str]:
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "dev-env")], cwd=ROOT, env=_without_env_file(var_dir),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = (var_dir / "dev.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+SHOW = "from django.conf import settings as s; print(s.DEBUG, s.SECRET_KEY, s.ALLOWED_HOSTS)"
+
+
+def test_plain_manage_py_gets_the_development_settings_make_run_wrote(tmp_path: Path) -> None:
+    written = _write_dev_env(tmp_path)
+    assert written["DEBUG"] == "1" and len(written["SECRET_KEY"]) >= 50
+    assert (tmp_path / "dev.env").stat().st_mode & 0o777 == 0o600
+
+    shell = _manage(tmp_path, "shell", "-v0", "-c", SHOW)
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.split(None, 2) == [
+        "True",
+        written["SECRET_KEY"],
+        "['localhost', '127.0.0.1', '[::1]']\n",
+    ]
+    check = _manage(tmp_path, "check")
+    assert check.returncode == 0, check.stderr
+    assert "System check identified no issues" in check.stdout
+    # Run again (every `make run`), the key stays: sessions and sent links depend on it.
+    assert _write_dev_env(tmp_path) == written
+
+
+def test_real_environment_variables_win_over_the_env_file(tmp_path: Path) -> None:
+    _write_dev_env(tmp_path)
+    shell = _manage(tmp_path, "shell", "-v0", "-c", SHOW, DEBUG="0", SECRET_KEY="e" * 60,
+                    ALLOWED_HOSTS="leads.example.com")  # fmt: skip
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.split() == ["False", "e" * 60, "['leads.example.com']"]
+
+
+def test_a_checkout_without_the_env_file_still_refuses_to_start(tmp_path: Path) -> None:
+    # Production, or a checkout where `make run` never ran: no file, DEBUG and SECRET_KEY unset.
+    shell = _manage(tmp_path, "shell", "-v0", "-c", SHOW)
+    assert shell.returncode != 0
+    assert "Set SECRET_KEY (it has no default when DEBUG is off)." in shell.stderr
+    assert not (tmp_path / "dev.env").exists()
+
+
+def test_an_env_file_named_but_missing_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "leadfunnel.env"
+    shell = _manage(tmp_path, "shell", "-v0", "-c", SHOW, ENV_FILE=str(missing))
+    assert shell.returncode != 0
+    assert f"ENV_FILE={missing} does not exist." in shell.stderr
+
+
+PYTEST_PROBE = """
+from django.conf import settings
+
+
+def test_settings_are_the_suites() -> None:
+    assert settings.DEBUG is False
+    assert settings.SECRET_KEY == "test-only-secret-key-not-for-production-use-0123456789"
+    assert settings.SITE_URL == "http://localhost:8000"
+"""
+
+
+def test_the_suite_ignores_a_dev_env_file_in_the_checkout(tmp_path: Path) -> None:
+    # Developers run the tests in a checkout where `make run` wrote var/dev.env.
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    (var_dir / "dev.env").write_text(
+        "DEBUG=1\nSECRET_KEY=from-the-dev-file\nSITE_URL=http://dev-file.invalid\n"
+    )
+    probe = tmp_path / "test_probe.py"
+    probe.write_text(PYTEST_PROBE)
+    env = {k: v for k, v in _without_env_file(var_dir).items() if not k.startswith("PYTEST")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-c", str(ROOT / "pyproject.toml"),
+         "--rootdir", str(ROOT), str(probe)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
