@@ -7,7 +7,8 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -37,6 +38,18 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return response
     response.data = {"error": error_body(exc)}
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The project's handler404: under /api/ the API's JSON error, elsewhere Django's page.
+
+    A URL that matches no pattern never reaches DRF, so its exception handler cannot answer:
+    `/api/v1/campaigns/null%2Cnull/` fails the `<int:pk>` converter and used to get Django's
+    HTML page. Every 404 under /api/, routed or not, has the one JSON shape.
+    """
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": error_body(exceptions.NotFound())}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def error_body(exc: exceptions.APIException) -> dict[str, Any]:

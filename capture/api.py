@@ -62,7 +62,10 @@ class LandingPageSerializer(serializers.ModelSerializer):
         read_only_fields = ("id", "view_count", "created_at", "updated_at")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """What LandingPageAdminForm.clean checks, on the page as it will be saved."""
+        """What LandingPageAdminForm.clean checks, on the page as it will be saved.
+
+        The embed origins are checked by the model field's own validator, as in the admin.
+        """
 
         def value(name: str, default: Any) -> Any:
             return attrs.get(name, getattr(self.instance, name, default))
@@ -73,11 +76,6 @@ class LandingPageSerializer(serializers.ModelSerializer):
             errors["fields_required"] = ["A required field must also be shown."]
         if value("qualifying_question", "") and not value("qualifying_choices", "").strip():
             errors["qualifying_choices"] = ["Give at least one answer for the question."]
-        for origin in value("embed_origins", "").split():
-            if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
-                errors.setdefault("embed_origins", []).append(
-                    f"“{origin}” is not an origin like https://example.com"
-                )
         if errors:
             raise serializers.ValidationError(errors)
         for name in ("fields_shown", "fields_required"):

@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from capture.origins import embed_origins_in, validate_embed_origins
+
 
 class Campaign(models.Model):
     class Channel(models.TextChoices):
@@ -87,7 +89,8 @@ class LandingPage(models.Model):
     embed_origins = models.TextField(
         "sites allowed to embed the form",
         blank=True,
-        help_text="One origin per line, e.g. https://www.example.com",
+        validators=[validate_embed_origins],
+        help_text="One origin per line, e.g. https://www.example.com (https only).",
     )
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="landing_pages"
@@ -113,7 +116,7 @@ class LandingPage(models.Model):
 
     @property
     def embed_origin_list(self) -> list[str]:
-        return self.embed_origins.split()
+        return embed_origins_in(self.embed_origins)
 
 
 class Lead(models.Model):
@@ -184,6 +187,9 @@ class Lead(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Taking a lead as its owner is sales work: marketers may change a lead (they fix
+        # data, move stages from the admin) but must not become its owner.
+        permissions = [("claim_lead", "Can claim a lead as its owner")]
         constraints = [
             models.UniqueConstraint(fields=["email"], name="lead_email_unique"),
         ]

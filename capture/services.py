@@ -46,7 +46,22 @@ class CaptureResult:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The one form an address is stored, deduplicated and hashed in.
+
+    Lower case, and the domain in its Unicode form: `bob@xn--bcher-kva.example` and
+    `bob@BÜCHER.example` are both `bob@bücher.example`, so they are one lead, and the address
+    reads as the person typed it. The round trip through Python's IDNA codec (IDNA 2003, the
+    one Django uses to put the domain on the wire) also applies nameprep, so two spellings of
+    one Unicode domain (composed or not) meet too. A domain the codec refuses (too long, bad
+    punycode) stays as it is: the address validators, not this function, say no to it.
+    """
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    try:
+        return f"{local}@{domain.encode('idna').decode('idna')}"
+    except UnicodeError:
+        return f"{local}@{domain}"
 
 
 def hash_ip(ip: str) -> str:

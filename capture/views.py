@@ -144,8 +144,8 @@ def _with_policy(response: HttpResponse, **directives: list[str]) -> HttpRespons
 
 
 def _allow_framing(response: HttpResponse, *, page: LandingPage) -> HttpResponse:
-    origins = [origin for origin in page.embed_origin_list if _ORIGIN.fullmatch(origin)]
-    return _with_policy(response, frame_ancestors=[CSP.SELF, *origins])
+    # https origins only (capture.origins): older rows may still list http:// or junk lines.
+    return _with_policy(response, frame_ancestors=[CSP.SELF, *page.embed_origin_list])
 
 
 def _allow_redirect(response: HttpResponse, *, page: LandingPage) -> HttpResponse:

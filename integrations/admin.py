@@ -98,8 +98,13 @@ class LeadImportAdmin(_ReadOnlyHistory):
                     reverse("admin:integrations_leadimport_mapping", args=[lead_import.pk])
                 )
         context = self._context(request, "Import leads from a CSV file", form=form,
-                                limit_mb=request_limit() // 1_000_000)  # fmt: skip
-        return TemplateResponse(request, "integrations/admin/import_upload.html", context)
+                                limit_mb=request_limit() // 1_000_000,
+                                max_columns=settings.INTEGRATIONS_IMPORT_MAX_COLUMNS)  # fmt: skip
+        # A refused file is a bad request: the page says why, and nothing was stored.
+        status = 400 if form.errors else 200
+        return TemplateResponse(
+            request, "integrations/admin/import_upload.html", context, status=status
+        )
 
     @csrf_protect_m
     def mapping_view(self, request: HttpRequest, import_id: int) -> HttpResponse:

@@ -10,6 +10,9 @@ from django.contrib.auth.management import create_permissions
 
 MARKETERS = "Marketers"
 SALES_REPS = "Sales reps"
+# Becoming a lead's owner: granted to Sales reps only (capture's migration 0006). Marketers
+# hold capture.change_lead too, so that one cannot be what lets someone claim.
+CLAIM_LEAD = "capture.claim_lead"
 
 
 def grant(apps: Apps, *, group: str, app_label: str, codenames: Iterable[str]) -> None:

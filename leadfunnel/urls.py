@@ -70,3 +70,6 @@ urlpatterns = [
 ]
 if settings.BENCH_ENDPOINTS:
     urlpatterns.append(path("bench/bare/", bare))
+
+# Unrouted URLs under /api/ answer the API's JSON error, not Django's HTML page.
+handler404 = "api.errors.page_not_found"

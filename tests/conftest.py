@@ -17,6 +17,9 @@ from tests.factories import LandingPageFactory
 def _restore_data_migrations() -> None:
     """Put back what data migrations wrote, which a transactional test's flush removes."""
     importlib.import_module("capture.migrations.0002_groups").create_groups(apps, None)
+    importlib.import_module(
+        "capture.migrations.0006_lead_claim_permission_embed_origins_https"
+    ).grant_claim(apps, None)
     importlib.import_module("scoring.migrations.0002_groups").grant_scoring_permissions(apps, None)
     importlib.import_module("nurture.migrations.0002_groups").grant_nurture_permissions(apps, None)
     importlib.import_module("sales.migrations.0003_groups").grant_sales_permissions(apps, None)

@@ -21,6 +21,7 @@ from api.idempotency import idempotent
 from api.permissions import HasPermissions, ModelPermissions
 from api.schema import error_responses
 from capture.models import Lead
+from leadfunnel.groups import CLAIM_LEAD
 from sales.api.serializers import (
     ContactSerializer,
     LeadCreateSerializer,
@@ -256,7 +257,8 @@ class LeadOwnerView(LeadActionView):
         operation_id="leads_owner",
         request=OwnerSerializer,
         responses={200: LeadDetailSerializer, **error_responses(400, 404, 409)},
-        description="Claim the lead (owner null or your id) or give it to another sales rep.",
+        description="Claim the lead (owner null or your id; sales reps only) or give it to "
+        "another sales rep.",
     )
     def post(self, request: Request, lead_id: int) -> Response:
         lead = lead_get_for_user(user=request.user, lead_id=lead_id)
@@ -264,6 +266,8 @@ class LeadOwnerView(LeadActionView):
         data.is_valid(raise_exception=True)
         owner_id = data.validated_data["owner"]
         if owner_id is None or owner_id == request.user.pk:
+            if not request.user.has_perm(CLAIM_LEAD):
+                raise exceptions.PermissionDenied("Only sales reps can claim a lead.")
             _act(lambda: lead_services.claim_lead(lead_id=lead.pk, actor=request.user))
         else:
             try:

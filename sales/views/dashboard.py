@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from leadfunnel.groups import CLAIM_LEAD
 from sales.forms import DashboardFilterForm
 from sales.selectors import (
     Cursor,
@@ -56,6 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "rows": page.rows,
             "can_change": can_change,
+            "can_claim": request.user.has_perm(CLAIM_LEAD),
             "here": request.get_full_path(),
             "csrf": get_token(request),
         },

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from capture.models import Lead
-from leadfunnel.groups import SALES_REPS
+from leadfunnel.groups import CLAIM_LEAD, SALES_REPS
 from sales.models import Note
 from sales.selectors import lead_get_for_user, lead_workspace
 from sales.services import leads as lead_services
@@ -46,6 +46,7 @@ def _lead_page(
         "reps": [rep for rep in reps if rep.pk != lead.owner_id],
         "stages": [(stage, Lead.Stage(stage).label) for stage in WORKABLE_STAGES],
         "can_change": request.user.has_perm(CHANGE),
+        "can_claim": request.user.has_perm(CLAIM_LEAD),
         "can_note": request.user.has_perm(CHANGE) and request.user.has_perm("sales.add_note"),
         "error": error,
         "form_data": request.POST if error else {},
@@ -72,7 +73,7 @@ def _act(
     return redirect(safe_next(request, default=reverse("sales:lead", args=[lead_id])))
 
 
-@sales_view(CHANGE)
+@sales_view(CHANGE, CLAIM_LEAD)
 @require_POST
 def claim(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _act(

@@ -126,9 +126,38 @@ def test_the_upload_page_explains_a_bad_file(signed_in: Client) -> None:
 
     response = signed_in.post("/admin/integrations/leadimport/add/", {"file": file})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert b"is not UTF-8 text" in response.content
     assert not LeadImport.objects.exists()
+
+
+def test_a_file_with_too_many_columns_is_refused_at_upload(
+    signed_in: Client, settings: Any
+) -> None:
+    settings.INTEGRATIONS_IMPORT_MAX_COLUMNS = 200
+    header = ";".join(["email", *(f"extra {index}" for index in range(20_000))])
+    row = ";".join(["ada@example.com", *("x" for _ in range(20_000))])
+
+    response = _upload(signed_in, f"{header}\r\n{row}\r\n")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert (
+        "The file has 20,001 columns; an import takes at most 200. "
+        "Remove the columns you do not need and upload it again."
+    ) in html
+    assert len(response.content) < 100_000, "the refusal is a short page, not a mapping"
+    assert not LeadImport.objects.exists()
+
+
+def test_a_file_at_the_column_limit_is_taken(signed_in: Client, settings: Any) -> None:
+    settings.INTEGRATIONS_IMPORT_MAX_COLUMNS = 200
+    header = ";".join(["email", *(f"extra {index}" for index in range(199))])
+
+    response = _upload(signed_in, f"{header}\r\nada@example.com\r\n")
+
+    assert response.status_code == 302
+    assert len(LeadImport.objects.get().headers) == 200
 
 
 def test_an_import_cannot_start_before_its_dry_run(signed_in: Client) -> None:

@@ -9,8 +9,11 @@ from django.test import Client
 from django.urls import reverse
 
 from capture.models import Lead
-from leadfunnel.groups import MARKETERS, SALES_REPS
+from leadfunnel.groups import CLAIM_LEAD, MARKETERS, SALES_REPS
 from nurture.services.scheduling import enroll_lead
+from sales.models import LeadChange
+from tests.api.conftest import marketer as api_marketer
+from tests.api.conftest import token_client
 from tests.factories import LeadFactory, UserFactory, marketer, playbook_sequence, sales_rep
 from tests.sales.support import make_rep
 
@@ -33,6 +36,8 @@ USERS: dict[str, Callable[[], User | None]] = {
     "superuser": lambda: UserFactory(is_staff=True, is_superuser=True),
 }
 ALLOWED = {"sales rep", "marketer", "superuser"}
+# Claiming makes the caller the lead's owner: sales reps (and superusers) only.
+CLAIMERS = {"sales rep", "superuser"}
 
 
 def _login(client: Client, who: str) -> User | None:
@@ -94,7 +99,7 @@ def test_actions_need_the_right_to_change_leads(client: Client, who: str, name: 
     data = _action_posts(lead)[name]
     _login(client, who)
     response = client.post(reverse(name, args=[lead.pk]), data)
-    if who in ALLOWED:
+    if who in (CLAIMERS if name == "sales:claim" else ALLOWED):
         assert response.status_code == 302, response.content.decode()[:500]
         assert response["Location"] == reverse("sales:lead", args=[lead.pk])
     else:
@@ -113,6 +118,43 @@ def test_a_group_without_change_lead_may_look_but_not_act(client: Client) -> Non
     assert client.get(reverse("sales:lead", args=[lead.pk])).status_code == 200
     assert client.post(reverse("sales:claim", args=[lead.pk])).status_code == 403
     assert Lead.objects.get(pk=lead.pk).owner is None
+
+
+def test_a_marketer_cannot_claim_a_lead(client: Client) -> None:
+    lead = LeadFactory()
+    client.force_login(marketer())
+
+    response = client.post(reverse("sales:claim", args=[lead.pk]))
+
+    assert response.status_code == 403
+    assert Lead.objects.get(pk=lead.pk).owner is None
+    assert not LeadChange.objects.filter(lead=lead).exists()
+    # Nor is the button offered: the lead page has no claim form for a marketer.
+    page = client.get(reverse("sales:lead", args=[lead.pk])).content.decode()
+    assert reverse("sales:claim", args=[lead.pk]) not in page
+
+
+def test_a_marketer_cannot_claim_a_lead_through_the_api(db: None) -> None:
+    lead = LeadFactory()
+    api = token_client(api_marketer())
+
+    response = api.post(f"/api/v1/leads/{lead.pk}/owner/", {"owner": None}, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": {"code": "permission_denied", "message": "Only sales reps can claim a lead."}
+    }
+    assert Lead.objects.get(pk=lead.pk).owner is None
+    # Handing the lead to a rep is still the marketer's to do.
+    rep = make_rep("rita")
+    response = api.post(f"/api/v1/leads/{lead.pk}/owner/", {"owner": rep.pk}, format="json")
+    assert response.status_code == 200, response.content
+    assert Lead.objects.get(pk=lead.pk).owner == rep
+
+
+def test_only_sales_reps_hold_the_claim_permission() -> None:
+    assert sales_rep().has_perm(CLAIM_LEAD)
+    assert not marketer().has_perm(CLAIM_LEAD)
 
 
 @pytest.mark.parametrize("name", ACTIONS)

@@ -115,6 +115,7 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
     "c/<str:token>/": ("/c/{confirm}/", everyone(OK)),
     "t/o/<str:token>.gif": ("/t/o/{open}.gif", everyone(OK)),
     "t/c/<str:token>/": ("/t/c/{click}/", everyone(FOUND)),
+    "email-test/<slug:kind>/": ("/email-test/unsubscribe/", everyone(OK)),
     "book/<str:token>/": ("/book/{booking}/", everyone(OK)),
     "book/<str:token>/cancel/": ("/book/{booking}/cancel/", everyone(NOT_ALLOWED)),
     "book/<str:token>/invite.ics": ("/book/{booking}/invite.ics", everyone(OK)),
@@ -128,7 +129,11 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
     "sales/metrics/": ("/sales/metrics/", sales_page()),
     "sales/leads/<int:lead_id>/": ("/sales/leads/{lead}/", sales_page()),
     "sales/leads/<int:lead_id>/score/": ("/sales/leads/{lead}/score/", sales_page()),
-    "sales/leads/<int:lead_id>/claim/": ("/sales/leads/{lead}/claim/", sales_page(NOT_ALLOWED)),
+    # Claiming is sales work (capture.claim_lead): a marketer may change a lead, not own it.
+    "sales/leads/<int:lead_id>/claim/": (
+        "/sales/leads/{lead}/claim/",
+        {ANON: LOGIN, REP: NOT_ALLOWED, MARKETER: FORBIDDEN, SUPERUSER: NOT_ALLOWED},
+    ),
     "sales/leads/<int:lead_id>/reassign/": (
         "/sales/leads/{lead}/reassign/",
         sales_page(NOT_ALLOWED),
@@ -277,10 +282,15 @@ def _objects() -> dict[str, object]:
         "user": rep.user_id,
         "rule": FitRuleFactory().pk,
         "step": delivery.step_id,
-        "unsubscribe": tokens.unsubscribe_token(lead_id=lead.pk, delivery_id=delivery.pk),
-        "confirm": tokens.confirm_token(lead_id=lead.pk),
-        "open": tokens.open_token(delivery_id=delivery.pk),
-        "click": tokens.click_token(delivery_id=delivery.pk, url="https://example.com/guide"),
+        "unsubscribe": tokens.unsubscribe_token(
+            lead_id=lead.pk, lead_uid=lead.uid, delivery_id=delivery.pk
+        ),
+        "confirm": tokens.confirm_token(lead_id=lead.pk, lead_uid=lead.uid),
+        "open": tokens.open_token(delivery_id=delivery.pk, lead_uid=lead.uid),
+        # A link the step has: a click leads only to those.
+        "click": tokens.click_token(
+            delivery_id=delivery.pk, lead_uid=lead.uid, url="https://example.com/guide?a=1&b=2"
+        ),
         "booking": tokens.booking_token(lead_uid=str(lead.uid)),
     }
 
