@@ -7,6 +7,9 @@ from django_countries.fields import CountryField
 
 from capture.origins import embed_origins_in, validate_embed_origins
 
+# A privacy erase replaces a lead's address with `erased-<uid>@` this reserved domain.
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
 
 class Campaign(models.Model):
     class Channel(models.TextChoices):
@@ -209,6 +212,11 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_erased(self) -> bool:
+        """A privacy erase replaced the address with a placeholder on this domain."""
+        return self.email.endswith("@" + ERASED_EMAIL_DOMAIN)
 
 
 class Submission(models.Model):

@@ -6,26 +6,33 @@ from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QueryS
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from capture.models import Activity, Lead
+from capture.models import ERASED_EMAIL_DOMAIN, Activity, Lead
 from nurture.models import Delivery, Suppression
 
 PREVIEW_CHOICES = 20
 
 
-def lead_for_link(*, lead_id: int, lead_uid: uuid.UUID) -> Lead | None:
+def lead_for_link(*, lead_id: int, lead_uid: uuid.UUID | None) -> Lead | None:
     """The lead an emailed link was made for, or None once erasure has given it a new uid.
 
     Every emailed link goes through here or `delivery_for_link`, so an erased lead's links
-    all do nothing in the same way."""
-    return Lead.objects.filter(pk=lead_id, uid=lead_uid).first()
+    all do nothing in the same way. A link older than uids in tokens (`lead_uid=None`)
+    finds the lead by its row unless it was erased."""
+    return Lead.objects.filter(_link_names("", lead_uid), pk=lead_id).first()
 
 
-def delivery_for_link(*, delivery_id: int, lead_uid: uuid.UUID) -> Delivery | None:
+def delivery_for_link(*, delivery_id: int, lead_uid: uuid.UUID | None) -> Delivery | None:
     return (
         Delivery.objects.select_related("enrollment__lead", "step")
-        .filter(pk=delivery_id, enrollment__lead__uid=lead_uid)
+        .filter(_link_names("enrollment__lead__", lead_uid), pk=delivery_id)
         .first()
     )
+
+
+def _link_names(lead: str, lead_uid: uuid.UUID | None) -> Q:
+    if lead_uid is None:
+        return ~Q(**{f"{lead}email__endswith": "@" + ERASED_EMAIL_DOMAIN})
+    return Q(**{f"{lead}uid": lead_uid})
 
 
 def is_suppressed(*, email: str) -> bool:

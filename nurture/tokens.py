@@ -15,25 +15,28 @@ BOOKING_SALT = "sales.booking"
 
 # Every token names the lead's uid as well as its row: erasure gives the lead a new uid, so
 # every link ever emailed to the person stops working (and records nothing) at once.
+# Links minted before tokens named the uid (a bare id, or a dict without "k") are still in
+# inboxes and still work (an unsubscribe link must): they read with `lead_uid=None`, and the
+# selectors then tell an erased lead by its placeholder address instead.
 
 
 @dataclass(frozen=True)
 class LeadLink:
     lead_id: int
-    lead_uid: uuid.UUID
+    lead_uid: uuid.UUID | None
     delivery_id: int | None = None
 
 
 @dataclass(frozen=True)
 class DeliveryLink:
     delivery_id: int
-    lead_uid: uuid.UUID
+    lead_uid: uuid.UUID | None
 
 
 @dataclass(frozen=True)
 class ClickLink:
     delivery_id: int
-    lead_uid: uuid.UUID
+    lead_uid: uuid.UUID | None
     url: str
 
 
@@ -54,7 +57,7 @@ def open_token(*, delivery_id: int, lead_uid: uuid.UUID) -> str:
 
 
 def read_open_token(token: str) -> DeliveryLink:
-    data = _load(token, salt=_OPEN)
+    data = _load(token, salt=_OPEN, legacy_key="d")
     return DeliveryLink(delivery_id=_int(data.get("d")), lead_uid=_uid(data.get("k")))
 
 
@@ -80,14 +83,16 @@ def confirm_token(*, lead_id: int, lead_uid: uuid.UUID) -> str:
 
 
 def read_confirm_token(token: str) -> LeadLink:
-    data = _load(token, salt=_CONFIRM)
+    data = _load(token, salt=_CONFIRM, legacy_key="l")
     return LeadLink(lead_id=_int(data.get("l")), lead_uid=_uid(data.get("k")))
 
 
-def _load(token: str, *, salt: str) -> dict[str, Any]:
-    """The token's payload; BadSignature for a forged one or one of an older shape (a link
-    minted before tokens named the uid cannot tell an erased lead from a live one)."""
+def _load(token: str, *, salt: str, legacy_key: str = "") -> dict[str, Any]:
+    """The token's payload, or BadSignature for a forged one. A link of the older shape that
+    signed a bare id reads as `{legacy_key: id}`."""
     data = signing.loads(token, salt=salt)
+    if legacy_key and isinstance(data, int):
+        return {legacy_key: data}
     if not isinstance(data, dict):
         raise signing.BadSignature("Not a token of this kind")
     return data
@@ -99,7 +104,9 @@ def _int(value: Any) -> int:
     return value
 
 
-def _uid(value: Any) -> uuid.UUID:
+def _uid(value: Any) -> uuid.UUID | None:
+    if value is None:
+        return None
     try:
         return uuid.UUID(hex=str(value))
     except ValueError:

@@ -60,9 +60,6 @@ def track_click(request: HttpRequest, token: str) -> HttpResponse:
         delivery_id=link.delivery_id, lead_uid=link.lead_uid, url=link.url,
         user_agent=request.headers.get("User-Agent", ""),
     )  # fmt: skip
-    if destination is None:
-        # Signed, but not a link of the step: no redirect anywhere the author did not write.
-        raise Http404("Unknown link")
     return HttpResponseRedirect(destination)
 
 

@@ -26,13 +26,13 @@ from django.db import connection, models, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from capture.models import Activity, Lead, Submission
+from capture.models import ERASED_EMAIL_DOMAIN, Activity, Lead, Submission
 from integrations.models import PrivacyRequest
 from nurture.models import Delivery, Suppression
 from nurture.services.engagement import suppress
 from sales.models import LeadChange, Note
 
-ERASED_DOMAIN = "erased.invalid"
+ERASED_DOMAIN = ERASED_EMAIL_DOMAIN
 ERASED_TEXT = "[erased]"
 # Activity metadata that says what happened, not who it was: kept so the timeline, the
 # per-step statistics and scoring patterns (a /pricing view) stay right.
@@ -57,7 +57,7 @@ def erased_email(lead: Lead) -> str:
 
 
 def is_erased(lead: Lead) -> bool:
-    return lead.email.endswith("@" + ERASED_DOMAIN)
+    return lead.is_erased
 
 
 # Export ----------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def unsubscribe(*, lead_id: int, delivery_id: int | None = None) -> Lead:
     return lead
 
 
-def record_open(*, delivery_id: int, lead_uid: uuid.UUID) -> None:
+def record_open(*, delivery_id: int, lead_uid: uuid.UUID | None) -> None:
     """An open of a delivery to the lead whose uid the pixel names; after erasure (a new
     uid) nothing is recorded."""
     found = delivery_for_link(delivery_id=delivery_id, lead_uid=lead_uid)
@@ -70,21 +70,23 @@ def record_open(*, delivery_id: int, lead_uid: uuid.UUID) -> None:
                     metadata={"delivery_id": delivery_id, "step": found.step.subject})  # fmt: skip
 
 
-def follow_click(*, delivery_id: int, lead_uid: uuid.UUID, url: str, user_agent: str) -> str | None:
+def follow_click(*, delivery_id: int, lead_uid: uuid.UUID | None, url: str, user_agent: str) -> str:
     """Where a tracked link leads, with the click recorded.
 
-    None when `url` is not a link the step's author wrote (nor one of our own pages): a
-    click never leads anywhere else, whatever a token says. For an erased lead (its uid
-    renewed) nothing is recorded and the click leads to the site's home page, not to a
-    link that may carry the old address in its query.
+    Only to `url` when it is a link the step's author wrote, or one of our own pages: a
+    click never leads anywhere else, whatever a token says. Otherwise (a link the marketer
+    has since edited out of the step, or an erased lead, whose uid was renewed and whose
+    link may carry the old address in its query) nothing is recorded and the click leads
+    to the site's home page: a prospect following a real email never meets an error.
     """
+    home = f"{settings.SITE_URL}/"
     delivery = delivery_for_link(delivery_id=delivery_id, lead_uid=lead_uid)
     if delivery is None:
-        return f"{settings.SITE_URL}/"
+        return home
     if not is_own_page(url) and url not in step_links(
         step=delivery.step, lead=delivery.enrollment.lead
     ):
-        return None
+        return home
     _record_click(delivery=delivery, url=url, user_agent=user_agent)
     return url
 

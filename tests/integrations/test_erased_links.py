@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 import time_machine
-from django.core import mail
+from django.core import mail, signing
 from django.test import Client, TestCase
 
 from capture.models import Activity, Lead
@@ -82,3 +82,54 @@ def test_every_emailed_link_of_an_erased_lead_does_nothing(client: Client) -> No
     assert (delivery.opened_at, delivery.clicked_at) == (None, None)
     assert list(Suppression.objects.values_list("email", "reason")) == suppressions
     assert not Enrollment.objects.filter(lead=lead, confirmed_at__isnull=False).exists()
+
+
+def _links_of_the_older_shape(*, lead: Lead, delivery: Delivery) -> dict[str, str]:
+    """Links as emails sent before tokens named the lead uid carried them: still in inboxes."""
+    salt = "nurture.{}"
+    return {
+        "open": f"/t/o/{signing.dumps(delivery.pk, salt=salt.format('open'))}.gif",
+        "click": "/t/c/{}/".format(signing.dumps(
+            {"d": delivery.pk, "u": "https://example.com/plan?email=ann%40example.com"},
+            salt=salt.format("click"), compress=True)),
+        "unsubscribe": "/u/{}/".format(signing.dumps(
+            {"l": lead.pk, "d": delivery.pk}, salt=salt.format("unsubscribe"), compress=True)),
+        "confirm": f"/c/{signing.dumps(lead.pk, salt=salt.format('confirm'))}/",
+    }  # fmt: skip
+
+
+def test_links_emailed_before_tokens_named_the_uid_still_work(client: Client) -> None:
+    lead, delivery, _ = _emailed_links()
+    links = _links_of_the_older_shape(lead=lead, delivery=delivery)
+    with time_machine.travel(SENT_AT + timedelta(minutes=5), tick=False):
+        assert client.get(links["open"]).status_code == 200
+        click = client.get(links["click"], HTTP_USER_AGENT=BROWSER)
+        assert client.post(links["confirm"]).status_code == 200
+        unsubscribe = client.post(links["unsubscribe"], "List-Unsubscribe=One-Click",
+                                  content_type="application/x-www-form-urlencoded")  # fmt: skip
+    assert click["Location"] == "https://example.com/plan?email=ann%40example.com"
+    assert unsubscribe.status_code == 200
+    assert Suppression.objects.filter(email="ann@example.com").exists()
+    kinds = set(Activity.objects.filter(lead=lead).values_list("kind", flat=True))
+    assert {"email_opened", "email_clicked"} <= kinds
+
+
+def test_links_of_the_older_shape_of_an_erased_lead_do_nothing(client: Client) -> None:
+    lead, delivery, _ = _emailed_links()
+    links = _links_of_the_older_shape(lead=lead, delivery=delivery)
+    erase_lead(lead_id=lead.pk, actor=None, reason="asked by email")
+    activities = list(Activity.objects.filter(lead=lead).values_list("pk", "kind", "metadata"))
+    suppressions = list(Suppression.objects.values_list("email", "reason"))
+    with time_machine.travel(SENT_AT + timedelta(minutes=5), tick=False):
+        pixel = client.get(links["open"])
+        click = client.get(links["click"], HTTP_USER_AGENT=BROWSER)
+        confirm = client.post(links["confirm"])
+        unsubscribe = client.post(links["unsubscribe"], "List-Unsubscribe=One-Click",
+                                  content_type="application/x-www-form-urlencoded")  # fmt: skip
+    assert pixel.status_code == 200
+    assert (click.status_code, click["Location"]) == (302, f"{SITE}/")
+    assert (confirm.status_code, unsubscribe.status_code) == (400, 400)
+    assert list(Activity.objects.filter(lead=lead).values_list("pk", "kind", "metadata")) == (
+        activities
+    )
+    assert list(Suppression.objects.values_list("email", "reason")) == suppressions
