@@ -37,6 +37,8 @@ def origin_allowed(*, path: str, origin: str) -> bool:
         pages = LandingPage.objects.filter(published=True, embed_origins__icontains=wanted)
     else:
         return False
+    if not wanted.startswith("https://"):
+        return False  # as in the embed's frame-ancestors: a page lists https sites only
     return any(
         wanted == _normalise(listed)
         for origins in pages.values_list("embed_origins", flat=True)

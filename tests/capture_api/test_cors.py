@@ -84,6 +84,14 @@ def test_the_tracking_endpoint_allows_any_published_pages_sites_and_the_setting(
         assert ALLOW_ORIGIN not in _preflight(client, "/api/v1/track/", origin)
 
 
+def test_an_http_origin_saved_before_https_was_required_gets_no_cors_headers(
+    client: Client,
+) -> None:
+    older = LandingPageFactory(embed_origins="http://shop.a-company.example")  # no validation
+    for url in (f"/api/v1/capture/{older.slug}/", "/api/v1/track/"):
+        assert ALLOW_ORIGIN not in _preflight(client, url, "http://shop.a-company.example")
+
+
 def test_other_api_endpoints_never_get_cors_headers(client: Client, page_a: LandingPage) -> None:
     response = _preflight(client, "/api/v1/activities/", A)
     assert ALLOW_ORIGIN not in response
