@@ -13,6 +13,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+API_PREFIX = "/api/"  # leadfunnel.urls mounts the API here: every answer under it is JSON
+
 
 class TooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -47,9 +49,20 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     `/api/v1/campaigns/null%2Cnull/` fails the `<int:pk>` converter and used to get Django's
     HTML page. Every 404 under /api/, routed or not, has the one JSON shape.
     """
-    if request.path_info.startswith("/api/"):
+    if request.path_info.startswith(API_PREFIX):
         return JsonResponse({"error": error_body(exceptions.NotFound())}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The project's handler500: an integrator's client parses JSON, even from a crash."""
+    if request.path_info.startswith(API_PREFIX):
+        body = {
+            "code": "server_error",
+            "message": "Something went wrong on our side; it was logged.",
+        }
+        return JsonResponse({"error": body}, status=500)
+    return defaults.server_error(request)
 
 
 def error_body(exc: exceptions.APIException) -> dict[str, Any]:

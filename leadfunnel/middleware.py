@@ -6,9 +6,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from rest_framework.exceptions import ParseError
 
-from api.errors import error_body
+from api.errors import API_PREFIX, error_body
 
-API_PREFIX = "/api/"  # leadfunnel.urls mounts the API here; its errors are JSON
 FORM = "application/x-www-form-urlencoded"
 _ASCII = bytes(range(128))
 

@@ -73,3 +73,4 @@ if settings.BENCH_ENDPOINTS:
 
 # Unrouted URLs under /api/ answer the API's JSON error, not Django's HTML page.
 handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

@@ -42,3 +42,15 @@ def test_a_404_outside_the_api_is_still_the_site_page() -> None:
 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.urls("tests.api.crash_urls")
+def test_a_crash_under_the_api_answers_json_and_elsewhere_the_site_page() -> None:
+    client = APIClient(raise_request_exception=False)
+
+    response = client.get("/api/v1/crash/")
+    assert (response.status_code, response["Content-Type"]) == (500, "application/json")
+    assert response.json()["error"]["code"] == "server_error"
+
+    page = client.get("/crash/")
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
