@@ -27,7 +27,7 @@ def test_a_broker_outage_loses_no_lead_and_no_email(
                           CAPTURE_RATE_LIMIT="100000/m"))  # fmt: skip
     try:
         stack.web(port)
-        stack.worker()
+        stack.worker(supervised=True)
         stack.beat()
         client, hidden = form_session(f"http://127.0.0.1:{port}", page.slug)
         redis.stop()
