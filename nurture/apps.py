@@ -9,7 +9,7 @@ class NurtureConfig(AppConfig):
         from anymail.signals import tracking
 
         from capture.signals import lead_captured
-        from nurture import receivers
+        from nurture import checks, receivers  # noqa: F401 - checks registers on import
 
         lead_captured.connect(receivers.enroll_captured_lead, dispatch_uid="nurture.enroll")
         tracking.connect(receivers.esp_tracking_event, dispatch_uid="nurture.esp_tracking")

@@ -32,10 +32,13 @@ APP_SERVICES = ("migrate", "web", "worker", "beat")
 LONG_RUNNING_APP_SERVICES = ("web", "worker", "beat")
 ALL_SERVICES = ("postgres", "redis", *APP_SERVICES)
 # What `docker compose up` needs from the shell: SECRET_KEY and EMAIL_URL have no default on
-# purpose (the stack has no mail server, and a development backend fails `check --deploy`).
+# purpose (the stack has no mail server, and a development backend fails `check --deploy`),
+# nor have the sender and its postal address (a placeholder fails `check --deploy` too).
 REQUIRED_HOST_ENV = {
     "SECRET_KEY": "compose-test-secret-key",
     "EMAIL_URL": "smtp+tls://mailer:s3cret@smtp.example.com:587",
+    "DEFAULT_FROM_EMAIL": "Northwind Traders <hello@northwind-traders.co.uk>",
+    "NURTURE_POSTAL_ADDRESS": "Northwind Traders Ltd · 12 Harbour Road · Bristol BS1 5TY",
 }
 
 
@@ -393,7 +396,9 @@ def test_it_sets_only_variables_settings_reads() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(REQUIRED_HOST_ENV))
-def test_it_requires_secret_key_and_email_url_and_defaults_everything_else(name: str) -> None:
+def test_it_requires_secrets_mail_server_and_sender_and_defaults_everything_else(
+    name: str,
+) -> None:
     without = {key: value for key, value in REQUIRED_HOST_ENV.items() if key != name}
     with pytest.raises(MissingVariableError, match=f"^{name}: set {name}"):
         compose(without)

@@ -40,7 +40,14 @@ print(json.dumps({
 CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "SITE_URL",
                "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DEFAULT_FROM_EMAIL", "STATIC_MANIFEST",
                "SECURE_SSL_REDIRECT", "WHITENOISE_USE_FINDERS", "VAR_DIR",
-               "DJANGO_ALLOW_ASYNC_UNSAFE")  # fmt: skip
+               "DJANGO_ALLOW_ASYNC_UNSAFE", "NURTURE_POSTAL_ADDRESS", "NURTURE_REPLY_TO",
+               "DKIM_PRIVATE_KEY", "DKIM_PRIVATE_KEY_FILE", "DKIM_SELECTOR", "DKIM_DOMAIN",
+               "ESP")  # fmt: skip
+# A sender and postal address as production has them: `check --deploy` refuses placeholders.
+REAL_SENDER = {
+    "DEFAULT_FROM_EMAIL": "Northwind Traders <hello@northwind-traders.co.uk>",
+    "NURTURE_POSTAL_ADDRESS": "Northwind Traders Ltd · 12 Harbour Road · Bristol",
+}
 
 
 def _clean_env(**overrides: str) -> dict[str, str]:
@@ -106,6 +113,36 @@ def test_environment_overrides_every_default() -> None:
     assert values["allowed_hosts"] == ["leads.example.com"]
 
 
+DKIM_TEST_KEY = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+
+
+def test_dkim_settings_make_the_smtp_mailer_sign(tmp_path: Path) -> None:
+    key_file = tmp_path / "dkim.pem"
+    key_file.write_text(DKIM_TEST_KEY)
+    smtp = {"DEBUG": "0", "SECRET_KEY": "x" * 60, "EMAIL_URL": "smtp://smtp.acme.com:2525",
+            "DKIM_SELECTOR": "lf2026", "DKIM_DOMAIN": "acme.com"}  # fmt: skip
+    escaped = DKIM_TEST_KEY.replace("\n", "\\n")  # how a one-line .env file holds it
+    for key in ({"DKIM_PRIVATE_KEY": escaped}, {"DKIM_PRIVATE_KEY_FILE": str(key_file)}):
+        mailer = _probe(**smtp, **key)["mailer"]
+        assert mailer["BACKEND"] == "leadfunnel.mail.DkimEmailBackend"
+        assert mailer["OPTIONS"] == {
+            "host": "smtp.acme.com", "port": 2525, "timeout": 15,
+            "dkim_private_key": DKIM_TEST_KEY, "dkim_selector": "lf2026", "dkim_domain": "acme.com",
+        }  # fmt: skip
+    # An ESP signs for its customers: its backend stays as it is.
+    esp = _probe(**smtp, DKIM_PRIVATE_KEY=escaped, ESP="postmark")["mailer"]
+    assert esp == {"BACKEND": "anymail.backends.postmark.EmailBackend"}
+
+
+def test_half_a_dkim_configuration_refuses_to_start() -> None:
+    result = _run("-c", PROBE, DEBUG="0", SECRET_KEY="x" * 60, DKIM_SELECTOR="lf2026")
+    assert result.returncode != 0
+    assert (
+        "DKIM needs DKIM_PRIVATE_KEY (or _FILE), DKIM_SELECTOR and DKIM_DOMAIN; missing: "
+        "DKIM_PRIVATE_KEY, DKIM_DOMAIN" in result.stderr
+    )
+
+
 def test_production_refuses_to_start_without_a_secret_key() -> None:
     result = _run("-c", PROBE)
     assert result.returncode != 0
@@ -128,9 +165,27 @@ def test_check_deploy_is_clean_in_production() -> None:
         "manage.py", "check", "--deploy", "--fail-level", "WARNING",
         DEBUG="0", SECRET_KEY="k3y-" + "Zq8#vR2!mW9$pL4&" * 4, ALLOWED_HOSTS="leads.example.com",
         DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=os.environ["REDIS_URL"],
+        **REAL_SENDER,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_fails_for_a_placeholder_sender_and_postal_address() -> None:
+    result = _run(
+        "manage.py", "check", "--deploy",
+        DEBUG="0", SECRET_KEY="k3y-" + "Zq8#vR2!mW9$pL4&" * 4, ALLOWED_HOSTS="leads.example.com",
+        DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=os.environ["REDIS_URL"],
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert (
+        "nurture.E001) DEFAULT_FROM_EMAIL is 'leadfunnel <hello@localhost>': 'localhost' is "
+        "not a domain you can publish SPF, DKIM and DMARC for" in result.stderr
+    )
+    assert (
+        "nurture.E002) NURTURE_POSTAL_ADDRESS is the placeholder 'leadfunnel · 1 Example "
+        "Street · Springfield'" in result.stderr
+    )
 
 
 def test_migrations_match_the_models() -> None:

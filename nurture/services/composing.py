@@ -9,7 +9,7 @@ import email.policy
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from capture.models import Lead
+from leadfunnel.mail import OutgoingEmail
 from nurture import tokens
 from nurture.models import Delivery, Step
 from nurture.rendering import links_in, merge_url, render_email, rewrite_links
@@ -27,7 +28,7 @@ from nurture.rendering import links_in, merge_url, render_email, rewrite_links
 TEST_LINKS = ("unsubscribe", "booking")
 
 
-class NurtureMessage(EmailMultiAlternatives):
+class NurtureMessage(OutgoingEmail):
     def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
         # At 78 columns Python folds a long List-Unsubscribe URL into RFC 2047 encoded words,
         # which mail clients do not read as a URL: keep header lines whole (RFC 5322: 998).
@@ -102,7 +103,9 @@ def build_message(*, delivery: Delivery) -> EmailMultiAlternatives:
     lead = delivery.enrollment.lead
     links = delivery_links(delivery=delivery)
     composed = compose(step=delivery.step, lead=lead, links=links)
-    return _message(composed, to=lead.email, name=lead.full_name, links=links)
+    step = delivery.step
+    return _message(composed, to=lead.email, name=lead.full_name, links=links,
+                    feedback_id=_feedback_id(step=step, kind="nurture"))  # fmt: skip
 
 
 def build_preview(*, step: Step, lead: Lead) -> ComposedEmail:
@@ -115,7 +118,8 @@ def build_test_message(*, step: Step, lead: Lead, to: str) -> EmailMultiAlternat
     composed = compose(step=step, lead=lead, links=links)
     test = ComposedEmail(subject=f"[Test] {composed.subject}", text=composed.text,
                          html=composed.html)  # fmt: skip
-    return _message(test, to=to, name="", links=links)
+    return _message(test, to=to, name="", links=links,
+                    feedback_id=_feedback_id(step=step, kind="test"))  # fmt: skip
 
 
 def compose(*, step: Step, lead: Lead, links: EmailLinks) -> ComposedEmail:
@@ -186,10 +190,15 @@ def merge_context(*, lead: Lead, unsubscribe_url: str = "", booking: str = "") -
     }
 
 
+def _feedback_id(*, step: Step, kind: str) -> str:
+    """Gmail's Feedback-ID, `a:b:c:SenderId`: its complaint reports count per field, so a
+    step (or a whole sequence) that draws complaints shows up as one; tests apart."""
+    return f"{step.pk}:{step.sequence_id}:{kind}:leadfunnel"
+
+
 def _message(
-    composed: ComposedEmail, *, to: str, name: str, links: EmailLinks
+    composed: ComposedEmail, *, to: str, name: str, links: EmailLinks, feedback_id: str
 ) -> EmailMultiAlternatives:
-    from_domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     list_unsubscribe = f"<{links.unsubscribe_url}>"
     if settings.NURTURE_UNSUBSCRIBE_MAILTO:
         list_unsubscribe += f", <mailto:{settings.NURTURE_UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
@@ -198,10 +207,12 @@ def _message(
         body=composed.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[formataddr((_one_line(name), to))],
+        reply_to=[settings.NURTURE_REPLY_TO] if settings.NURTURE_REPLY_TO else [],
+        # Message-ID in the From domain: OutgoingEmail.
         headers={
-            "Message-ID": make_msgid(domain=from_domain),
             "List-Unsubscribe": list_unsubscribe,
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Feedback-ID": feedback_id,
         },
     )
     message.attach_alternative(composed.html, "text/html")

@@ -4,12 +4,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from email.utils import formataddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,6 +18,7 @@ from django.utils import timezone
 from capture.models import Activity, Lead
 from capture.services import record_activity
 from leadfunnel.groups import SALES_REPS
+from leadfunnel.mail import OutgoingEmail
 from nurture.models import Enrollment
 from nurture.services.scheduling import exit_enrollments
 from nurture.tokens import BOOKING_SALT
@@ -182,14 +183,18 @@ def send_booking_emails(*, booking_id: int) -> None:
                "local_start": booking.starts_at.astimezone(prospect_zone),
                "zone": prospect_zone.key, "rep_zone": booking.rep.time_zone or "UTC",
                "cancelled": booking.status == "cancelled"}  # fmt: skip
-    recipients = [(lead.email, "sales/booking/email_prospect")]
+    # Each side's reply reaches the other: the prospect's questions go to the named rep,
+    # the rep's note to the prospect (a rep without an address: replies go to the sender).
+    rep_address = [formataddr((rep.get_full_name(), rep.email))] if rep.email else []
+    recipients = [(lead.email, "sales/booking/email_prospect", rep_address)]
     if rep.email:
-        recipients.append((rep.email, "sales/booking/email_rep"))
-    for to, template in recipients:
+        lead_address = formataddr((" ".join(lead.full_name.split()), lead.email))
+        recipients.append((rep.email, "sales/booking/email_rep", [lead_address]))
+    for to, template, reply_to in recipients:
         subject = render_to_string(f"{template}_subject.txt", context).strip()
-        message = EmailMultiAlternatives(
+        message = OutgoingEmail(
             subject=" ".join(subject.split()), body=render_to_string(f"{template}.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL, to=[to],
+            from_email=settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=reply_to,
         )  # fmt: skip
         method = "CANCEL" if context["cancelled"] else "REQUEST"
         message.attach("invite.ics", invite, f"text/calendar; method={method}; charset=utf-8")
