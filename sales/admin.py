@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
-from sales.models import BlockedDate, Booking, Handoff, LeadChange, Note, RepProfile, SalesSettings
+from sales.models import (
+    BlockedDate,
+    Booking,
+    Handoff,
+    LeadChange,
+    Note,
+    RepProfile,
+    SalesSettings,
+    Task,
+)
 
 
 class BlockedDateInline(admin.TabularInline):
@@ -77,3 +86,12 @@ class HandoffAdmin(ReadOnlyAdmin):
     search_fields = ("lead__email",)
     list_select_related = ("lead", "rep")
     date_hierarchy = "turned_hot_at"
+
+
+@admin.register(Task)
+class TaskAdmin(ReadOnlyAdmin):
+    list_display = ("title", "lead", "owner", "due_at", "completed_at", "source")
+    list_filter = ("source", "owner", ("completed_at", admin.EmptyFieldListFilter))
+    search_fields = ("title", "lead__email")
+    list_select_related = ("lead", "owner")
+    date_hierarchy = "due_at"

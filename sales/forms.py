@@ -8,8 +8,10 @@ from django import forms
 
 from capture.models import Campaign, Lead
 from sales.selectors import DashboardFilters
+from sales.services.tasks import NOTE_MAX, TITLE_MAX
 
 MAX_METRICS_DAYS = 731
+DEFAULT_DUE_TIME = time(9)
 
 
 def _start_of(day: date, zone: ZoneInfo) -> datetime:
@@ -97,3 +99,44 @@ class MetricsForm(forms.Form):
     def window(self, *, zone: ZoneInfo) -> tuple[datetime, datetime]:
         start, end = self.cleaned_data["date_from"], self.cleaned_data["date_to"]
         return _start_of(start, zone), _start_of(end + timedelta(days=1), zone)
+
+
+class TaskForm(forms.Form):
+    """The lead page's "Add a task": a title and a due date and time in the rep's zone."""
+
+    title = forms.CharField(
+        max_length=TITLE_MAX,
+        error_messages={
+            "required": "Give the task a title.",
+            "max_length": f"Keep the title under {TITLE_MAX} characters.",
+        },
+    )
+    # ISO only, as <input type="date"> sends it: "11/03/2026" is not guessed at.
+    due_date = forms.DateField(
+        label="Due date",
+        input_formats=["%Y-%m-%d"],
+        error_messages={
+            "required": "Choose the day the task is due.",
+            "invalid": "Enter the due date as YYYY-MM-DD.",
+        },
+    )
+    due_time = forms.TimeField(
+        label="Due time",
+        input_formats=["%H:%M", "%H:%M:%S"],
+        required=False,
+        error_messages={"invalid": "Enter the due time as HH:MM."},
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"max_length": f"Keep the note under {NOTE_MAX} characters."},
+    )
+
+    def due_at(self, *, zone: ZoneInfo) -> datetime:
+        """When it is due, in the rep's zone (9:00 when no time was given)."""
+        moment = self.cleaned_data["due_time"] or DEFAULT_DUE_TIME
+        return datetime.combine(self.cleaned_data["due_date"], moment, tzinfo=zone)
+
+    def error_text(self) -> str:
+        return " ".join(str(error) for errors in self.errors.values() for error in errors)

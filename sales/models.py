@@ -176,3 +176,54 @@ class SalesSettings(models.Model):
     def load(cls) -> "SalesSettings":
         settings_row, _ = cls.objects.get_or_create(pk=1)
         return settings_row
+
+
+class Task(models.Model):
+    """A follow-up a rep owes a lead, due at a time: made by hand, or by a journey's node."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "By hand"
+        JOURNEY = "journey", "Journey"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tasks")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales_tasks"
+    )
+    title = models.CharField(max_length=200)
+    note = models.TextField(max_length=2000, blank=True)
+    due_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    # Free for whoever made the task (the journey engine: its enrollment and node), never
+    # parsed here.
+    source_ref = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        permissions = [("complete_any_task", "Can complete another rep's task")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(completed_by__isnull=True) | Q(completed_at__isnull=False),
+                name="task_completed_by_when_completed",
+            ),
+        ]
+        indexes = [
+            # "My open tasks due by the end of today": only open rows, read in due order.
+            models.Index(
+                fields=["owner", "due_at"],
+                condition=Q(completed_at__isnull=True),
+                name="task_open_owner_due_idx",
+            ),
+            models.Index(fields=["lead", "-created_at"], name="task_lead_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.lead})"

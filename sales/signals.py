@@ -5,6 +5,8 @@ lead moved stage (a rep's move, or a booking moving it to booked; actor_id None 
 booking_created: sender=Booking, lead_id (int), booking_id (int): a prospect booked a slot.
 lead_created: sender=Lead, lead_id (int): a lead was created by hand or through the API (a
 form's new lead is capture's lead_captured with created=True).
+task_created: sender=Task, task_id (int), lead_id (int): a task for a rep was made (by hand,
+through the API, or by a journey).
 """
 
 from django.dispatch import Signal
@@ -12,3 +14,4 @@ from django.dispatch import Signal
 stage_changed = Signal()
 booking_created = Signal()
 lead_created = Signal()
+task_created = Signal()

@@ -16,5 +16,7 @@ urlpatterns = [
     path("leads/<int:lead_id>/notes/", views.add_note, name="add_note"),
     path("leads/<int:lead_id>/sequences/stop/", views.stop_sequence, name="stop_sequence"),
     path("availability/", availability, name="availability"),
+    path("leads/<int:lead_id>/tasks/", views.add_task, name="add_task"),
+    path("tasks/<int:task_id>/complete/", views.complete_task, name="complete_task"),
     path("leads/<int:lead_id>/sequences/pause/", views.pause_sequence, name="pause_sequence"),
 ]

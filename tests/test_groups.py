@@ -27,8 +27,8 @@ def test_marketers_manage_pages_and_campaigns_and_read_leads() -> None:
 def test_sales_reps_view_and_work_leads_only() -> None:
     perms = _codenames(SALES_REPS)
     assert {"view_lead", "change_lead"} <= perms
-    # Adding notes and calls is working a lead; nothing else is created or deleted.
-    assert not any(p.startswith(("add_", "delete_")) for p in perms - {"add_note"})
+    # Adding notes, calls and tasks is working a lead; nothing else is created or deleted.
+    assert not any(p.startswith(("add_", "delete_")) for p in perms - {"add_note", "add_task"})
     assert not {"change_landingpage", "change_campaign"} & perms
 
 

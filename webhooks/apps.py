@@ -9,7 +9,7 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from capture.signals import lead_captured
         from nurture.signals import lead_unsubscribed
-        from sales.signals import booking_created, lead_created, stage_changed
+        from sales.signals import booking_created, lead_created, stage_changed, task_created
         from scoring.signals import temperature_changed
         from webhooks import receivers
 
@@ -18,4 +18,5 @@ class WebhooksConfig(AppConfig):
         temperature_changed.connect(receivers.temperature_changed, dispatch_uid="webhooks.hot")
         stage_changed.connect(receivers.stage_changed, dispatch_uid="webhooks.stage_changed")
         booking_created.connect(receivers.booking_created, dispatch_uid="webhooks.booking")
+        task_created.connect(receivers.task_created, dispatch_uid="webhooks.task_created")
         lead_unsubscribed.connect(receivers.lead_unsubscribed, dispatch_uid="webhooks.unsubscribed")

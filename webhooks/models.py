@@ -21,6 +21,7 @@ class EventType(models.TextChoices):
     LEAD_STAGE_CHANGED = "lead.stage_changed", "lead.stage_changed: a lead moved stage"
     BOOKING_CREATED = "booking.created", "booking.created: a prospect booked a consultation"
     LEAD_UNSUBSCRIBED = "lead.unsubscribed", "lead.unsubscribed: a lead unsubscribed"
+    TASK_CREATED = "task.created", "task.created: a task for a sales rep was created"
     # Sent only by the admin's "send a test event", to the endpoints picked there.
     TEST = "webhook.test", "webhook.test: a test from the admin"
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from capture.models import Lead
-from sales.models import Booking
+from sales.models import Booking, Task
 
 
 def lead_data(lead: Lead) -> dict[str, Any]:
@@ -47,12 +47,30 @@ def booking_data(booking: Booking) -> dict[str, Any]:
     }
 
 
+def task_data(task: Task) -> dict[str, Any]:
+    owner = task.owner
+    return {
+        "id": task.pk,
+        "title": task.title,
+        "note": task.note,
+        "due_at": _iso(task.due_at),
+        "source": task.source,
+        "source_ref": task.source_ref,
+        "owner": {"name": owner.get_full_name() or owner.get_username(), "email": owner.email},
+        "created_at": _iso(task.created_at),
+    }
+
+
 def load_lead(lead_id: int) -> Lead:
     return Lead.objects.select_related("owner", "campaign").get(pk=lead_id)
 
 
 def load_booking(booking_id: int) -> Booking:
     return Booking.objects.select_related("rep__user").get(pk=booking_id)
+
+
+def load_task(task_id: int) -> Task:
+    return Task.objects.select_related("owner").get(pk=task_id)
 
 
 def _iso(moment: datetime | None) -> str | None:

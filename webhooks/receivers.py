@@ -29,5 +29,9 @@ def booking_created(*, lead_id: int, booking_id: int, **kwargs: Any) -> None:
     services.publish_booking_created(lead_id=lead_id, booking_id=booking_id)
 
 
+def task_created(*, lead_id: int, task_id: int, **kwargs: Any) -> None:
+    services.publish_task_created(lead_id=lead_id, task_id=task_id)
+
+
 def lead_unsubscribed(*, lead_id: int, **kwargs: Any) -> None:
     services.publish_lead_unsubscribed(lead_id=lead_id)

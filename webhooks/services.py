@@ -91,6 +91,14 @@ def publish_lead_unsubscribed(*, lead_id: int) -> Event | None:
     return _announce(EventType.LEAD_UNSUBSCRIBED, lead_id=lead_id, extra=dict)
 
 
+def publish_task_created(*, lead_id: int, task_id: int) -> Event | None:
+    return _announce(
+        EventType.TASK_CREATED,
+        lead_id=lead_id,
+        extra=lambda: {"task": payloads.task_data(payloads.load_task(task_id))},
+    )
+
+
 def send_test_event(*, endpoint_ids: Sequence[int]) -> Event:
     """A `webhook.test` event to these endpoints, whatever they subscribe to."""
     payload = {"message": "A test from leadfunnel: your endpoint receives signed events."}

@@ -10,11 +10,11 @@ Email and webhook go out after commit, outside the transaction; their failures a
 import json
 import logging
 from datetime import datetime
+from email.utils import formataddr
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from capture.models import Lead
 from leadfunnel.groups import SALES_REPS
+from leadfunnel.mail import OutgoingEmail
 from leadfunnel.outbound import http
 from sales.models import Handoff, RepProfile, SalesSettings
 from sales.services.leads import set_owner_locked
@@ -98,6 +99,13 @@ def _assignee(*, lead: Lead, now: datetime) -> User | None:
         if owner is not None:
             RepProfile.objects.filter(user=owner).update(last_assigned_at=now)
             return owner
+    return round_robin_pick(now=now)
+
+
+def round_robin_pick(*, now: datetime) -> User | None:
+    """The active rep least recently given a lead (None with round-robin off or no rep),
+    marked as given one now. Call it inside the caller's transaction: the lock holds until
+    it commits."""
     SalesSettings.objects.get_or_create(pk=1)
     # The lock makes picks one at a time: the next pick reads this one's last_assigned_at.
     sales_settings = SalesSettings.objects.select_for_update().get(pk=1)
@@ -132,7 +140,7 @@ def notify_handoff(*, handoff_id: int) -> None:
     }
     told = False
     if handoff.rep is not None and handoff.rep.email:
-        told = _email_rep(context=context, to=handoff.rep.email) or told
+        told = _email_rep(context=context, to=handoff.rep.email, lead=lead) or told
     webhook_url = SalesSettings.objects.filter(pk=1).values_list("webhook_url", flat=True).first()
     if webhook_url:
         # Through the SSRF guard, as outbound webhooks are: the URL is typed into the admin.
@@ -152,13 +160,15 @@ def notify_handoff(*, handoff_id: int) -> None:
         )
 
 
-def _email_rep(*, context: dict[str, Any], to: str) -> bool:
+def _email_rep(*, context: dict[str, Any], to: str, lead: Lead) -> bool:
     subject = " ".join(render_to_string("sales/email/handoff_subject.txt", context).split())
-    message = EmailMultiAlternatives(
+    message = OutgoingEmail(
         subject=subject,
         body=render_to_string("sales/email/handoff.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
+        # The rep's first move is often a reply: it should reach the lead, not our sender.
+        reply_to=[formataddr((" ".join(lead.full_name.split()), lead.email))],
     )
     message.attach_alternative(render_to_string("sales/email/handoff.html", context), "text/html")
     try:

@@ -12,10 +12,13 @@ from sales.views.leads import (
     stop_sequence,
 )
 from sales.views.metrics import metrics
+from sales.views.tasks import add_task, complete_task
 
 __all__ = [
     "add_note",
+    "add_task",
     "claim",
+    "complete_task",
     "dashboard",
     "lead_detail",
     "lead_score",

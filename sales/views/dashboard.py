@@ -19,6 +19,8 @@ from sales.selectors import (
     new_hot_leads,
     recent_rep_speeds,
 )
+from sales.selectors.tasks import tasks_for_today
+from sales.services.tasks import WORK_TASKS
 from sales.views.common import sales_view, zone_of
 
 POLL_SECONDS = 10
@@ -76,6 +78,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "speeds": recent_rep_speeds(now=now),
         "poll_seconds": POLL_SECONDS,
         "can_change": can_change,
+        # The rep's own day: only someone who works tasks has any (marketers do not).
+        "today_tasks": (
+            tasks_for_today(user=request.user, now=now, zone=zone_of(request))
+            if request.user.has_perm(WORK_TASKS)
+            else None
+        ),
+        "now": now,
     }
     return render(request, "sales/dashboard.html", context, status=400 if errors else 200)
 

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from capture.models import Submission
 from nurture.services.scheduling import enroll_lead
+from sales.models import Task
 from tests.api.conftest import _user, error, marketer, sales_rep, superuser, token_client
 from tests.factories import (
     CampaignFactory,
@@ -87,6 +89,11 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("post", "/api/v1/enrollments/", {}, MARKETERS_WRITE),
     ("get", "/api/v1/enrollments/{enrollment}/", None, READ),
     ("post", "/api/v1/enrollments/{enrollment}/exit/", None, outcomes(401, 200, 200)),
+    # Tasks: both groups read; only reps create and complete (marketers: least privilege).
+    ("get", "/api/v1/tasks/", None, READ),
+    ("post", "/api/v1/tasks/", {}, outcomes(401, 400, 403, 400)),
+    # The task is another rep's: a rep completes only their own; a superuser anyone's.
+    ("post", "/api/v1/tasks/{task}/complete/", None, outcomes(401, 403, 403, 200)),
 ]
 
 
@@ -103,6 +110,9 @@ def _objects() -> dict[str, int]:
         "sequence": SequenceFactory().pk,
         "step": StepFactory().pk,
         "enrollment": enrollment.pk,
+        "task": Task.objects.create(
+            lead=lead, owner=sales_rep(), title="Call back", due_at=timezone.now()
+        ).pk,
     }
 
 
