@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from capture.models import Activity, Campaign, LandingPage, Lead, Submission
 from capture.selectors import landing_pages_with_counts, lead_export_rows
+from capture.validators import normalise_phone
 
 
 class LandingPageAdminForm(forms.ModelForm):
@@ -155,8 +156,27 @@ class ActivityInline(admin.TabularInline):
     can_delete = False
 
 
+class LeadAdminForm(forms.ModelForm):
+    class Meta:
+        model = Lead
+        fields = ("phone", "country")  # the admin adds the rest it shows
+
+    def clean(self) -> dict[str, Any]:
+        """The phone rule every way in shares (capture.validators)."""
+        cleaned = super().clean()
+        if cleaned.get("phone"):
+            try:
+                cleaned["phone"] = normalise_phone(
+                    cleaned["phone"], country=str(cleaned.get("country") or "")
+                )
+            except forms.ValidationError as error:
+                self.add_error("phone", error)
+        return cleaned
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
     list_display = (
         "email",
         "full_name",
@@ -178,6 +198,8 @@ class LeadAdmin(admin.ModelAdmin):
         "temperature",
         "consent_given_at",
         "consent_text",
+        "sms_consent_given_at",
+        "sms_consent_text",
         "created_at",
         "updated_at",
     )

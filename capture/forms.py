@@ -10,13 +10,12 @@ from crispy_forms.layout import Div, Field, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.core import signing
-from django.core.validators import RegexValidator
 from django.utils.functional import cached_property
 from django_countries import countries
 
-from capture.models import LandingPage, Lead
+from capture.models import SMS_CONSENT_TEXT, LandingPage, Lead
 from capture.services import normalise_email
-from capture.validators import validate_person_name
+from capture.validators import normalise_phone, validate_person_name
 
 _started_signer = signing.TimestampSigner(salt="capture.form-started")
 _TIME_ZONES = zoneinfo.available_timezones()
@@ -28,10 +27,6 @@ _DISPOSABLE_DOMAINS = frozenset(
     }
 )  # fmt: skip
 _COUNTRY_CHOICES = [("", "Choose…"), *countries]
-phone_validator = RegexValidator(
-    r"^\+?[0-9 ()./-]{5,}$",
-    "Enter a phone number using digits, spaces and + ( ) - . only.",
-)
 
 # Form fields for the optional lead fields a page may ask for, built per form (a deep copy
 # of the 250-country choice field costs more than building it).
@@ -42,7 +37,8 @@ LEAD_FORM_FIELDS: dict[str, Callable[[], forms.Field]] = {
     "last_name": lambda: forms.CharField(
         label="Last name", max_length=100, validators=[validate_person_name]
     ),
-    "phone": lambda: forms.CharField(label="Phone", max_length=40, validators=[phone_validator]),
+    # Checked and put in E.164 by clean(): the region comes from the country field beside it.
+    "phone": lambda: forms.CharField(label="Phone", max_length=40),
     "company": lambda: forms.CharField(label="Company", max_length=200),
     "job_title": lambda: forms.CharField(label="Job title", max_length=200),
     "company_size": lambda: forms.ChoiceField(
@@ -102,6 +98,12 @@ class CaptureForm(forms.Form):
             self.fields["consent"] = forms.BooleanField(
                 label=page.consent_text,
                 error_messages={"required": "Please tick this box so we may contact you."},
+            )
+        if "phone" in self.fields:
+            # Texting needs its own consent (TCPA, PECR): separate from the email one and
+            # never ticked for the prospect.
+            self.fields["sms_consent"] = forms.BooleanField(
+                label=SMS_CONSENT_TEXT, required=False, initial=False
             )
         for name in TRACKING_FIELDS:
             self.fields[name] = forms.CharField(
@@ -176,4 +178,11 @@ class CaptureForm(forms.Form):
         if cleaned["time_zone"] not in _TIME_ZONES:
             # Reported by the browser, not typed: unknown means "use the fallback".
             cleaned["time_zone"] = ""
+        if cleaned.get("phone"):
+            try:
+                cleaned["phone"] = normalise_phone(
+                    cleaned["phone"], country=cleaned.get("country") or ""
+                )
+            except forms.ValidationError as error:
+                self.add_error("phone", error)
         return cleaned

@@ -9,6 +9,8 @@ from capture.origins import embed_origins_in, validate_embed_origins
 
 # A privacy erase replaces a lead's address with `erased-<uid>@` this reserved domain.
 ERASED_EMAIL_DOMAIN = "erased.invalid"
+# The box a form shows beside a phone field; stored word for word with the consent's time.
+SMS_CONSENT_TEXT = "Text me about my request"
 
 
 class Campaign(models.Model):
@@ -150,6 +152,8 @@ class Lead(models.Model):
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
+    # E.164 (capture.validators.normalise_phone) from every way a lead comes in; a value
+    # stored before that rule and not parseable stays as it was, and is never texted.
     phone = models.CharField(max_length=40, blank=True)
     company = models.CharField(max_length=200, blank=True)
     job_title = models.CharField(max_length=200, blank=True)
@@ -160,6 +164,9 @@ class Lead(models.Model):
     answers = models.JSONField(default=dict, blank=True)
     consent_given_at = models.DateTimeField(null=True, blank=True)
     consent_text = models.TextField(blank=True)
+    sms_consent_given_at = models.DateTimeField("SMS consent given at", null=True, blank=True)
+    # A database default too: bulk loaders (CSV import's COPY, the benches) write raw SQL.
+    sms_consent_text = models.TextField("SMS consent text", blank=True, default="", db_default="")
     source = models.CharField(max_length=100, blank=True, help_text="First-touch utm_source")
     campaign = models.ForeignKey(
         Campaign,

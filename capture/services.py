@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from capture.models import Activity, Campaign, LandingPage, Lead, Submission
+from capture.models import SMS_CONSENT_TEXT, Activity, Campaign, LandingPage, Lead, Submission
 from capture.signals import activity_recorded, lead_captured
 
 # Lead fields a submission may fill. A blank value never overwrites a stored one; a
@@ -75,6 +75,7 @@ def capture_submission(
     tracking: Tracking,
     answer: str = "",
     consent_given: bool = False,
+    sms_consent_given: bool = False,
 ) -> CaptureResult:
     """Upsert the lead by normalised email and record the submission, in one transaction.
 
@@ -101,6 +102,8 @@ def capture_submission(
         )
         if consent_given:
             candidate.consent_given_at, candidate.consent_text = now, page.consent_text
+        if sms_consent_given:
+            candidate.sms_consent_given_at, candidate.sms_consent_text = now, SMS_CONSENT_TEXT
         Lead.objects.bulk_create([candidate], ignore_conflicts=True)
         lead = Lead.objects.select_for_update().get(email=email)
         created = lead.uid == candidate.uid
@@ -113,6 +116,7 @@ def capture_submission(
                 campaign=campaign,
                 consent_at=now if consent_given else None,
                 consent_text=page.consent_text,
+                sms_consent_at=now if sms_consent_given else None,
                 activity_at=now,
             )
         submission = Submission.objects.create(
@@ -243,6 +247,7 @@ def _merge_into(
     campaign: Campaign | None,
     consent_at: datetime | None,
     consent_text: str,
+    sms_consent_at: datetime | None,
     activity_at: datetime,
 ) -> None:
     changed = [name for name, value in values.items() if getattr(lead, name) != value]
@@ -261,6 +266,9 @@ def _merge_into(
     if consent_at is not None:
         lead.consent_given_at, lead.consent_text = consent_at, consent_text
         changed += ["consent_given_at", "consent_text"]
+    if sms_consent_at is not None:
+        lead.sms_consent_given_at, lead.sms_consent_text = sms_consent_at, SMS_CONSENT_TEXT
+        changed += ["sms_consent_given_at", "sms_consent_text"]
     if activity_at > lead.last_activity_at:
         lead.last_activity_at = activity_at
         changed.append("last_activity_at")

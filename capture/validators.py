@@ -3,7 +3,10 @@ landing-page form (and the capture API, which validates through it) and the CSV 
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from phonenumber_field.phonenumber import PhoneNumber
+from phonenumbers import NumberParseException
 
 NAME_WITH_WEB_ADDRESS = "Names can't contain web addresses."
 # A scheme (https://, ftp://), "www.", or a host name ending in a common top-level domain,
@@ -27,3 +30,24 @@ def validate_person_name(value: str) -> None:
     """
     if _WEB_ADDRESS.search(value):
         raise ValidationError(NAME_WITH_WEB_ADDRESS, code="web_address")
+
+
+INVALID_PHONE = "Enter a valid phone number, with its country code, e.g. +44 20 7946 0958."
+
+
+def normalise_phone(value: str, *, country: str = "") -> str:
+    """The one form a phone number is stored in: E.164 (`+442079460958`), or ValidationError.
+
+    A number written without its country code is read as one of the lead's country when the
+    lead gave one, else of PHONENUMBER_DEFAULT_REGION. Only numbers that phonenumbers holds
+    valid for their region pass: SMS is sent to exactly what is stored, so a number Twilio
+    would refuse is refused here, where the person can still correct it.
+    """
+    region = (country or settings.PHONENUMBER_DEFAULT_REGION or "").upper()
+    try:
+        number = PhoneNumber.from_string(value.strip(), region=region or None)
+    except NumberParseException:
+        number = None
+    if number is None or not number.is_valid():
+        raise ValidationError(INVALID_PHONE, code="invalid_phone")
+    return str(number.as_e164)

@@ -76,6 +76,7 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
                 ),
                 answer=data.get("answer", ""),
                 consent_given=bool(data.get("consent")),
+                sms_consent_given=bool(data.get("sms_consent")),
             )
             response = _after_submit(page=page, embed=embed)
             if not embed:

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "anymail",
     "axes",
+    "phonenumber_field",
     "capture",
     "scoring",
     "nurture",
@@ -232,6 +233,35 @@ if ESP:
     MAILERS["default"] = {"BACKEND": f"anymail.backends.{ESP}.EmailBackend"}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="leadfunnel <hello@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# DKIM for SMTP sending (leadfunnel.mail.DkimEmailBackend): with all three set, every message
+# is signed as DKIM_DOMAIN, whose DNS publishes the public key at
+# DKIM_SELECTOR._domainkey.DKIM_DOMAIN (README, Deliverability). The key is PEM text
+# (newlines may be written as \n) or DKIM_PRIVATE_KEY_FILE names a file holding it.
+# ESPs sign for you: with ESP set these are not used.
+DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
+DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")
+DKIM_PRIVATE_KEY = env.str("DKIM_PRIVATE_KEY", default="", multiline=True)
+if _dkim_key_file := env.str("DKIM_PRIVATE_KEY_FILE", default=""):
+    try:
+        DKIM_PRIVATE_KEY = Path(_dkim_key_file).read_text()
+    except OSError as error:
+        raise ImproperlyConfigured(f"DKIM_PRIVATE_KEY_FILE: {error}") from error
+_dkim = {"DKIM_PRIVATE_KEY": DKIM_PRIVATE_KEY, "DKIM_SELECTOR": DKIM_SELECTOR,
+         "DKIM_DOMAIN": DKIM_DOMAIN}  # fmt: skip
+if any(_dkim.values()) and not all(_dkim.values()):
+    # Half a configuration would send unsigned mail while the operator believes it signed.
+    raise ImproperlyConfigured(
+        "DKIM needs DKIM_PRIVATE_KEY (or _FILE), DKIM_SELECTOR and DKIM_DOMAIN; missing: "
+        + ", ".join(name for name, value in _dkim.items() if not value)
+    )
+_SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+if all(_dkim.values()) and MAILERS["default"]["BACKEND"] == _SMTP_BACKEND:
+    MAILERS["default"]["BACKEND"] = "leadfunnel.mail.DkimEmailBackend"
+    MAILERS["default"]["OPTIONS"] |= {
+        "dkim_private_key": DKIM_PRIVATE_KEY,
+        "dkim_selector": DKIM_SELECTOR,
+        "dkim_domain": DKIM_DOMAIN,
+    }
 
 # Security --------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -420,6 +450,34 @@ NURTURE_POSTAL_ADDRESS = env.str(
     "NURTURE_POSTAL_ADDRESS", default="leadfunnel · 1 Example Street · Springfield"
 )
 NURTURE_UNSUBSCRIBE_MAILTO = env.str("NURTURE_UNSUBSCRIBE_MAILTO", default="")
+# Where replies to marketing emails go ("Sales <sales@acme.com>"); unset, replies go to
+# DEFAULT_FROM_EMAIL. Hand-off emails reply to the lead, booking confirmations to the rep.
+NURTURE_REPLY_TO = env.str("NURTURE_REPLY_TO", default="")
+
+# SMS (Twilio) ----------------------------------------------------------------------------
+# A phone number typed without its country code is read as one of the lead's country, else
+# of this region (ISO 3166-1 alpha-2); numbers are stored as E.164.
+PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US").upper()
+PHONENUMBER_DEFAULT_FORMAT = "E164"
+# Off until configured: without an account SID and token no text is sent (refused, recorded).
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# The sender: a Messaging Service SID (MG…) wins over a From number.
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+# Twilio's REST API; tests point it at a local fake server.
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# No text between these local hours in the lead's zone (start > end wraps midnight; equal
+# hours mean none): a text due then is held until the end hour.
+SMS_QUIET_START_HOUR = env.int("SMS_QUIET_START_HOUR", default=21)
+SMS_QUIET_END_HOUR = env.int("SMS_QUIET_END_HOUR", default=9)
+# For quiet hours when neither the lead nor its number tells its zone.
+SMS_FALLBACK_TIME_ZONE = env.str("SMS_FALLBACK_TIME_ZONE", default="UTC")
+SMS_HELP_REPLY = env.str(
+    "SMS_HELP_REPLY",
+    default="leadfunnel: texts about your request. Reply STOP to stop, START to restart.",
+)
 
 LOGGING = {
     "version": 1,
@@ -443,6 +501,8 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # The twilio client logs every request's headers at INFO.
+        "twilio.http_client": {"level": "WARNING"},
     },
 }
 

@@ -12,7 +12,15 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from capture.models import Lead
-from nurture.models import Delivery, Enrollment, Sequence, Step, Suppression
+from nurture.models import (
+    Delivery,
+    Enrollment,
+    Sequence,
+    SmsMessage,
+    SmsSuppression,
+    Step,
+    Suppression,
+)
 from nurture.rendering import (
     BUTTON_LINK_HELP,
     MERGE_FIELDS,
@@ -282,3 +290,30 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_display = ("email", "reason", "created_at")
     list_filter = ("reason",)
     search_fields = ("email",)
+
+
+@admin.register(SmsSuppression)
+class SmsSuppressionAdmin(admin.ModelAdmin):
+    list_display = ("phone", "reason", "keyword", "created_at")
+    list_filter = ("reason",)
+    search_fields = ("phone",)
+
+
+@admin.register(SmsMessage)
+class SmsMessageAdmin(admin.ModelAdmin):
+    """The record of each text: written by nurture.services.sms and Twilio's callbacks only."""
+
+    list_display = ("created_at", "lead", "to_number", "status", "refusal", "segments")
+    list_filter = ("status", "refusal")
+    search_fields = ("lead__email", "to_number", "twilio_sid")
+    list_select_related = ("lead",)
+    raw_id_fields = ("lead",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in SmsMessage._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from phonenumber_field.modelfields import PhoneNumberField
 
 from capture.models import LandingPage, Lead
 
@@ -214,3 +215,69 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.get_reason_display()})"
+
+
+class SmsSuppression(models.Model):
+    """A number that must not be texted: its owner replied STOP (or a marketer added it).
+
+    Kept by number, not by lead: STOP comes from a phone, and stays in force for whichever
+    lead later gives that number. START deletes the row.
+    """
+
+    class Reason(models.TextChoices):
+        STOPPED = "stopped", "Replied STOP"
+        CARRIER = "carrier", "Refused by Twilio (unsubscribed recipient)"
+        MANUAL = "manual", "Added by hand"
+
+    phone = PhoneNumberField(unique=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    keyword = models.CharField(max_length=20, blank=True, help_text="What the person replied.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.phone} ({self.get_reason_display()})"
+
+
+class SmsMessage(models.Model):
+    """One text to a lead: sent (with Twilio's SID and its later status) or refused, and why."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        REFUSED = "refused", "Refused"
+        # Twilio's own statuses, as its API and status callbacks name them.
+        QUEUED = "queued", "Queued at Twilio"
+        ACCEPTED = "accepted", "Accepted"
+        SCHEDULED = "scheduled", "Scheduled"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+
+    class Refusal(models.TextChoices):
+        NOT_CONFIGURED = "not_configured", "Twilio is not configured"
+        INVALID_NUMBER = "invalid_number", "No valid phone number"
+        NO_CONSENT = "no_consent", "No SMS consent"
+        SUPPRESSED = "suppressed", "Number replied STOP"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="sms_messages")
+    to_number = models.CharField(max_length=40, blank=True, help_text="E.164, as sent.")
+    body = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices)
+    refusal = models.CharField(max_length=20, choices=Refusal.choices, blank=True)
+    twilio_sid = models.CharField("Twilio SID", max_length=64, null=True, blank=True, unique=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    segments = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["lead", "-created_at"], name="sms_lead_time_idx")]
+
+    def __str__(self) -> str:
+        return f"SMS to {self.lead_id} ({self.status})"

@@ -1,15 +1,21 @@
 import base64
 
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nurture import tokens
 from nurture.selectors import lead_for_link
-from nurture.services import engagement, scheduling
+from nurture.services import engagement, scheduling, sms
 from nurture.services.composing import TEST_LINKS
 
 _PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -89,3 +95,37 @@ def test_link(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in TEST_LINKS:
         raise Http404("Unknown link")
     return render(request, "nurture/test_link.html", {"kind": kind})
+
+
+# Twilio posts with no CSRF token; its X-Twilio-Signature (HMAC of our URL and the fields
+# with our auth token) is what authenticates the request, checked before anything changes.
+@csrf_exempt
+@require_POST
+def sms_inbound(request: HttpRequest) -> HttpResponse:
+    if not sms.twilio_signature_valid(
+        path=request.get_full_path(),
+        params=request.POST,
+        signature=request.headers.get("X-Twilio-Signature", ""),
+    ):
+        return HttpResponseForbidden("Bad or missing X-Twilio-Signature.")
+    twiml = sms.handle_inbound_sms(
+        from_number=request.POST.get("From", ""), body=request.POST.get("Body", "")
+    )
+    return HttpResponse(twiml, content_type="text/xml; charset=utf-8")
+
+
+@csrf_exempt
+@require_POST
+def sms_status(request: HttpRequest) -> HttpResponse:
+    if not sms.twilio_signature_valid(
+        path=request.get_full_path(),
+        params=request.POST,
+        signature=request.headers.get("X-Twilio-Signature", ""),
+    ):
+        return HttpResponseForbidden("Bad or missing X-Twilio-Signature.")
+    sms.record_sms_status(
+        sid=request.POST.get("MessageSid", ""),
+        status=request.POST.get("MessageStatus", ""),
+        error_code=request.POST.get("ErrorCode", ""),
+    )
+    return HttpResponse(status=204)

@@ -34,7 +34,10 @@ class CaptureRequestSerializer(serializers.Serializer):
     email = serializers.CharField(help_text="The prospect's work email.")
     first_name = _text("Asked when the page shows it.")
     last_name = _text("Asked when the page shows it.")
-    phone = _text("Digits, spaces and + ( ) - . only.")
+    phone = _text(
+        "Stored as E.164. Without a country code it is read as a number of `country`, or of "
+        "the PHONENUMBER_DEFAULT_REGION setting."
+    )
     company = _text("Asked when the page shows it.")
     job_title = _text("Asked when the page shows it.")
     company_size = _text("One of 1-9, 10-49, 50-249, 250-999, 1000+.")
@@ -43,6 +46,10 @@ class CaptureRequestSerializer(serializers.Serializer):
     answer = _text("The answer to the page's qualifying question: one of its choices.")
     consent = serializers.BooleanField(
         required=False, help_text="Required (true) when the page has a consent text."
+    )
+    sms_consent = serializers.BooleanField(
+        required=False,
+        help_text="The prospect ticked 'Text me about my request' (pages that ask for a phone).",
     )
     website = _text("Honeypot: leave it out or empty. Filled in, the request is ignored.")
     utm_source = _text("Clipped to 100 characters.")

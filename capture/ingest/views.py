@@ -130,8 +130,9 @@ class CaptureView(_Public):
         shape = CaptureRequestSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
         values: dict[str, Any] = dict(shape.validated_data)
-        if values.pop("consent", False):
-            values["consent"] = "on"
+        for box in ("consent", "sms_consent"):
+            if values.pop(box, False):
+                values[box] = "on"
         if values.get("website"):
             # The honeypot, answered like a success (as the HTML form does) so a bot learns
             # nothing; the token names no lead, so its beacons are refused.
@@ -153,6 +154,7 @@ class CaptureView(_Public):
             ),
             answer=data.get("answer", ""),
             consent_given=bool(data.get("consent")),
+            sms_consent_given=bool(data.get("sms_consent")),
         )
         return _received(result.lead.uid)
 

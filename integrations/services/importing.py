@@ -28,7 +28,7 @@ from django_countries import countries
 
 from capture.models import Activity, Campaign, Lead
 from capture.services import normalise_email
-from capture.validators import validate_person_name
+from capture.validators import normalise_phone, validate_person_name
 from integrations.models import LeadImport
 from integrations.services.bulk_sql import insert_rows, update_rows
 from nurture.models import Delivery, Enrollment, Sequence, Suppression
@@ -512,6 +512,17 @@ def _validated_rows(lead_import: LeadImport) -> Iterator[RowResult]:
                 row.errors.append({"row": row.number, "field": name, "message": message})
             else:
                 row.values[name] = value
+        if "phone" in row.values:
+            # After the loop: a number without its country code is read in the row's country.
+            try:
+                row.values["phone"] = normalise_phone(
+                    row.values["phone"], country=row.values.get("country") or ""
+                )
+            except ValidationError as error:
+                del row.values["phone"]
+                row.errors.append(
+                    {"row": row.number, "field": "phone", "message": " ".join(error.messages)}
+                )
         email = row.values.get("email")
         if email is None and not any(error["field"] == "email" for error in row.errors):
             row.errors.append({"row": row.number, "field": "email", "message": "Email is missing."})

@@ -28,8 +28,9 @@ from django.utils import timezone
 
 from capture.models import ERASED_EMAIL_DOMAIN, Activity, Lead, Submission
 from integrations.models import PrivacyRequest
-from nurture.models import Delivery, Suppression
+from nurture.models import Delivery, SmsMessage, SmsSuppression, Suppression
 from nurture.services.engagement import suppress
+from nurture.services.sms import suppress_number, valid_e164
 from sales.models import LeadChange, Note
 
 ERASED_DOMAIN = ERASED_EMAIL_DOMAIN
@@ -123,6 +124,10 @@ def erase_lead(*, lead_id: int, actor: AbstractBaseUser | None, reason: str) -> 
             # First, so that no email goes out from here on: it ends the lead's enrollments.
             suppress(email=old_email, reason=Suppression.Reason.MANUAL,
                      detail="Erased on request")  # fmt: skip
+            number = valid_e164(lead.phone)
+            if number is not None:
+                # Likewise no text: the number stays only as a suppression, like the address.
+                suppress_number(phone=number, reason=SmsSuppression.Reason.MANUAL, keyword="")
         # A new uid kills every signed link and tracking cookie made for the person (they
         # name the uid): their browser's page views must not keep arriving after erasure.
         lead.uid = uuid.uuid4()
@@ -138,6 +143,7 @@ def erase_lead(*, lead_id: int, actor: AbstractBaseUser | None, reason: str) -> 
         Delivery.objects.filter(enrollment__lead=lead).exclude(last_error="").update(
             last_error=ERASED_TEXT
         )
+        SmsMessage.objects.filter(lead=lead).update(to_number="", body=ERASED_TEXT)
         _scrub_admin_log(lead=lead)
         if old_email != placeholder:
             _sweep(email=old_email, placeholder=placeholder, values=identifying)

@@ -4,12 +4,13 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
 from capture.models import Campaign, Lead
-from capture.validators import validate_person_name
+from capture.validators import normalise_phone, validate_person_name
 from sales.models import Note
 from sales.services.leads import NOTE_MAX, REASON_MAX, WORKABLE_STAGES
 
@@ -55,7 +56,8 @@ class LeadSerializer(serializers.ModelSerializer):
             "id", "uid", "email", "first_name", "last_name", "phone", "company", "job_title",
             "company_size", "industry", "country", "time_zone", "stage", "score",
             "temperature", "owner", "owner_username", "source", "campaign",
-            "last_activity_at", "consent_given_at", "created_at", "updated_at",
+            "last_activity_at", "consent_given_at", "sms_consent_given_at", "created_at",
+            "updated_at",
         )  # fmt: skip
         read_only_fields = fields
 
@@ -84,7 +86,8 @@ class LeadDetailSerializer(LeadSerializer):
     answers = serializers.DictField(read_only=True)
 
     class Meta(LeadSerializer.Meta):
-        fields = (*LeadSerializer.Meta.fields, "consent_text", "answers", "score_reasons")
+        fields = (*LeadSerializer.Meta.fields, "consent_text", "sms_consent_text", "answers",
+                  "score_reasons")  # fmt: skip
         read_only_fields = fields
 
 
@@ -111,6 +114,17 @@ class ContactSerializer(serializers.ModelSerializer):
         if value:
             parse_zone(value)
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The phone rule every way in shares (capture.validators): E.164, read in the
+        lead's country (the one sent now, else the stored one) when it has no country code."""
+        if attrs.get("phone"):
+            country = attrs.get("country", getattr(self.instance, "country", "")) or ""
+            try:
+                attrs["phone"] = normalise_phone(attrs["phone"], country=str(country))
+            except DjangoValidationError as error:
+                raise serializers.ValidationError({"phone": error.messages}) from error
+        return attrs
 
 
 class LeadCreateSerializer(ContactSerializer):

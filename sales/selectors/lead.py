@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from capture.models import Activity, Lead, Submission
-from nurture.models import Delivery, Enrollment
+from nurture.models import Delivery, Enrollment, SmsMessage
 from nurture.services.scheduling import lead_zone
 from sales.models import Booking, LeadChange, Note
 from sales.selectors.describe import describe_activity, short_url, step_label
@@ -30,7 +30,8 @@ _COVERED_ACTIVITIES = (Activity.Kind.FORM_SUBMITTED, Activity.Kind.BOOKING_MADE)
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # submission, activity, email, score, stage, owner, sequence, note, call, booking
+    # submission, activity, email, sms, score, stage, owner, sequence, note, call, booking
+    kind: str
     title: str
     detail: str = ""
     actor: str = ""
@@ -94,11 +95,13 @@ def lead_workspace(*, lead: Lead, length: int = TIMELINE_LENGTH) -> Workspace:
         .select_related("rep__user")
         .order_by("-created_at")[:length]
     )
+    texts = list(SmsMessage.objects.filter(lead=lead).order_by("-created_at", "-id")[:length])
     by_id = {delivery.pk: delivery for delivery in deliveries}
     entries = [
         *(_submission_entry(s) for s in submissions),
         *(_activity_entry(a, lead=lead, deliveries=by_id) for a in activities),
         *(_delivery_entry(d, lead=lead) for d in deliveries if d.sent_at is not None),
+        *(_sms_entry(m) for m in texts),
         *(_score_entry(c) for c in score_changes),
         *(_change_entry(c) for c in changes),
         *(_note_entry(n) for n in notes),
@@ -149,6 +152,16 @@ def _delivery_entry(delivery: Delivery, *, lead: Lead) -> TimelineEntry:
         at=delivery.sent_at or delivery.due_at,
         kind="email",
         title=f"Sent {step_label(delivery.step, lead=lead)}",
+    )
+
+
+def _sms_entry(message: SmsMessage) -> TimelineEntry:
+    if message.status == SmsMessage.Status.REFUSED:
+        title = f"Text not sent: {message.get_refusal_display().lower()}"
+    else:
+        title = f"Texted {message.to_number} ({message.get_status_display().lower()})"
+    return TimelineEntry(
+        at=message.sent_at or message.created_at, kind="sms", title=title, detail=message.body
     )
 
 

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -15,8 +16,10 @@ from capture.models import Lead
 from leadfunnel.groups import CLAIM_LEAD, SALES_REPS
 from sales.models import Note
 from sales.selectors import lead_get_for_user, lead_workspace
+from sales.selectors.tasks import lead_tasks
 from sales.services import leads as lead_services
 from sales.services.leads import WORKABLE_STAGES, ActionRefused
+from sales.services.tasks import COMPLETE_ANY, WORK_TASKS
 from sales.views.common import is_htmx, safe_next, sales_view
 from scoring.selectors import score_breakdown
 
@@ -34,6 +37,12 @@ def _lead_page(
     lead = lead_get_for_user(user=request.user, lead_id=lead_id)
     workspace = lead_workspace(lead=lead)
     reps = User.objects.filter(is_active=True, groups__name=SALES_REPS).order_by("username")
+    tasks = lead_tasks(lead_id=lead.pk) if request.user.has_perm("sales.view_task") else None
+    if tasks is not None:
+        works, any_task = request.user.has_perm(WORK_TASKS), request.user.has_perm(COMPLETE_ANY)
+        for task in tasks.open:
+            # The button only where the service would say yes: one's own, or anyone's if allowed.
+            task.can_complete = works and (any_task or task.owner_id == request.user.pk)
     context = {
         "lead": lead,
         "workspace": workspace,
@@ -48,6 +57,9 @@ def _lead_page(
         "can_change": request.user.has_perm(CHANGE),
         "can_claim": request.user.has_perm(CLAIM_LEAD),
         "can_note": request.user.has_perm(CHANGE) and request.user.has_perm("sales.add_note"),
+        "tasks": tasks,
+        "now": timezone.now(),
+        "can_add_task": request.user.has_perm("sales.add_task"),
         "error": error,
         "form_data": request.POST if error else {},
     }

@@ -119,11 +119,11 @@ def test_a_repeat_submission_fills_blanks_and_never_blanks_a_value(
     submit: Any, page: LandingPage
 ) -> None:
     submit(page, email="ada@example.com", phone="", job_title="CTO", utm_source="google")
-    submit(page, email="  ADA@Example.com ", phone="+1 555 0100", job_title="",
+    submit(page, email="  ADA@Example.com ", phone="+1 202 555 0143", job_title="",
            company="New Co", utm_source="linkedin", answer="Just researching")  # fmt: skip
 
     lead = Lead.objects.get()
-    assert lead.phone == "+1 555 0100", "a blank field is filled"
+    assert lead.phone == "+12025550143", "a blank field is filled (in E.164)"
     assert lead.job_title == "CTO", "a blank never overwrites a value"
     assert lead.company == "New Co", "a newer value replaces an older one"
     assert lead.source == "google", "attribution stays first touch"

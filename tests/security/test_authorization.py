@@ -55,7 +55,14 @@ from tests.security.roles import (
 pytestmark = pytest.mark.django_db
 
 # One module per area, each with its own rows (so parallel work does not edit one table).
-ROUTE_MODULES = ("routes_api", "routes_capture_api", "routes_webhooks", "routes_integrations")
+ROUTE_MODULES = (
+    "routes_api",
+    "routes_capture_api",
+    "routes_webhooks",
+    "routes_integrations",
+    "routes_tasks",
+    "routes_sms",
+)
 
 
 # pattern → (the URL requested, built from the objects made in `objects`; expected outcomes)
