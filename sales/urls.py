@@ -2,12 +2,15 @@ from django.urls import path
 
 from sales import views
 from sales.views.availability import availability
+from sales.views.board import board, board_move
 
 app_name = "sales"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("live/", views.live, name="live"),
     path("metrics/", views.metrics, name="metrics"),
+    path("board/", board, name="board"),
+    path("board/leads/<int:lead_id>/move/", board_move, name="board_move"),
     path("leads/<int:lead_id>/", views.lead_detail, name="lead"),
     path("leads/<int:lead_id>/score/", views.lead_score, name="lead_score"),
     path("leads/<int:lead_id>/claim/", views.claim, name="claim"),

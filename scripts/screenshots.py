@@ -109,6 +109,10 @@ def _shoot(base: str, out: Path, *, email_html: str) -> list[str]:
         sales.wait_for_selector("#timeline")
         sales.set_viewport_size({"width": 1280, "height": 1100})
         sales.screenshot(path=out / "sales-lead.png")
+        sales.goto(f"{base}/sales/board/")
+        sales.wait_for_selector("#board")
+        sales.set_viewport_size({"width": 1280, "height": 700})
+        sales.screenshot(path=out / "sales-board.png")
 
         email = browser.new_page(viewport={"width": 720, "height": 560})
         email.set_content(email_html)
@@ -116,7 +120,7 @@ def _shoot(base: str, out: Path, *, email_html: str) -> list[str]:
         browser.close()
     return ["landing-page.png", "landing-page-errors.png", "landing-page-phone.png",
             "admin-leads.png", "admin-landing-pages.png", "sales-dashboard.png",
-            "sales-lead.png", "email-day1.png"]  # fmt: skip
+            "sales-lead.png", "sales-board.png", "email-day1.png"]  # fmt: skip
 
 
 def _free_port() -> int:

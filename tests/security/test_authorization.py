@@ -62,6 +62,7 @@ ROUTE_MODULES = (
     "routes_integrations",
     "routes_tasks",
     "routes_sms",
+    "routes_board",
 )
 
 
