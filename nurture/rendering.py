@@ -129,6 +129,17 @@ class _Placeholders:
     def fill_text(self, text: str) -> str:
         return self.pattern.sub(self._value, text)
 
+    def fill_url(self, url: str) -> str:
+        """A link's merge fields by the URL rules, unescaped: the text part's links are
+        then the very addresses the HTML part's hrefs hold."""
+
+        def value(match: re.Match[str]) -> str:
+            name = _FIELD_NAMES[int(match.group(1))]
+            found = self.context.get(name, "")
+            return found if name in URL_FIELDS else quote(found, safe="")
+
+        return self.pattern.sub(value, url)
+
     def fill_html(self, html: str) -> str:
         def in_url(match: re.Match[str]) -> str:
             def value(inner: re.Match[str]) -> str:
@@ -148,17 +159,16 @@ def render_email(
     subject: str,
     preheader: str,
     body: str,
-    cta_label: str,
-    cta_url: str,
     context: Mapping[str, str],
 ) -> RenderedEmail:
-    """Subject, preheader, a text part and the HTML of the body (before the layout)."""
+    """Subject, preheader, a text part and the HTML of the body (before the layout).
+
+    The button is the layout's, in both parts (templates/nurture/email.*): adding it here
+    too once printed its link twice in the text part.
+    """
     placeholders = _Placeholders(context)
     marked = placeholders.mark(body)
-    text = placeholders.fill_text(markdown_to_text(marked))
-    button_url = merge_url(cta_url, context)
-    if cta_label and button_url:
-        text += f"\n\n{cta_label}: {button_url}"
+    text = placeholders.fill_text(markdown_to_text(marked, link=placeholders.fill_url))
     html_body = placeholders.fill_html(str(render_markdown(marked)))
     return RenderedEmail(
         subject=_one_line(merge(subject, context, html=False)),
@@ -183,9 +193,11 @@ _MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|\*)(\S(?:.*?\S)?)\1")
 
 
-def markdown_to_text(text: str) -> str:
-    """The plain-text part: Markdown links spelled out, emphasis marks dropped."""
-    return _MD_EMPHASIS.sub(r"\2", _MD_LINK.sub(r"\1 (\2)", text))
+def markdown_to_text(text: str, *, link: Callable[[str], str] = str) -> str:
+    """The plain-text part: Markdown links spelled out (their address through `link`),
+    emphasis marks dropped."""
+    spelled = _MD_LINK.sub(lambda m: f"{m.group(1)} ({link(m.group(2))})", text)
+    return _MD_EMPHASIS.sub(r"\2", spelled)
 
 
 def _one_line(text: str) -> str:

@@ -6,6 +6,7 @@ it was a test instead of acting on a lead.
 """
 
 import email.policy
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,19 @@ from nurture.rendering import links_in, merge_url, render_email, rewrite_links
 
 # The kinds of link a test email carries, each answered by the test-link page.
 TEST_LINKS = ("unsubscribe", "booking")
+# The double opt-in request. Fixed words, not a step's: it must read as a request to
+# confirm, whatever the sequence's Day 1 says (that step's slot is what it takes).
+CONFIRMATION_SUBJECT = "Please confirm your email address"
+CONFIRMATION_PREHEADER = "One click, and we send you what you asked for."
+CONFIRMATION_BODY = """Hi {{ first_name }},
+
+Thank you for your request. Please confirm your email address with the button below, so we
+know it is yours and that you want to hear from us.
+
+If you did not ask for this, ignore this email: we will not write to you again.
+
+The leadfunnel team"""
+CONFIRMATION_BUTTON = "Confirm my email address"
 
 
 class NurtureMessage(OutgoingEmail):
@@ -125,21 +139,34 @@ def build_test_message(*, step: Step, lead: Lead, to: str) -> EmailMultiAlternat
 def compose(*, step: Step, lead: Lead, links: EmailLinks) -> ComposedEmail:
     """The step's email for `lead`: subject, text part and HTML part in the email layout.
 
-    With a confirm link (double opt-in) the button asks the prospect to confirm instead.
+    With a confirm link (double opt-in, not confirmed yet) the email is the confirmation
+    request instead: its own subject and words and the confirm button, since the prospect
+    has not yet said they want the sequence's first email.
     """
     context = merge_context(lead=lead, unsubscribe_url=links.unsubscribe_url,
                             booking=links.booking_url)  # fmt: skip
-    cta_label = "Confirm my email address" if links.confirm_url else step.cta_label
-    rendered = render_email(subject=step.subject, preheader=step.preheader, body=step.body,
-                            cta_label="", cta_url="", context=context)  # fmt: skip
-    cta_url = merge_url(step.cta_url, context) if step.cta_label else ""
-    html_body = rendered.html_body
+    if links.confirm_url:
+        rendered = render_email(subject=CONFIRMATION_SUBJECT, preheader=CONFIRMATION_PREHEADER,
+                                body=CONFIRMATION_BODY, context=context)  # fmt: skip
+        cta_label, cta_url = CONFIRMATION_BUTTON, ""
+    else:
+        rendered = render_email(subject=step.subject, preheader=step.preheader,
+                                body=step.body, context=context)  # fmt: skip
+        cta_label = step.cta_label
+        cta_url = merge_url(step.cta_url, context) if step.cta_label else ""
+    html_body, text = rendered.html_body, rendered.text
     if links.track is not None:
-        html_body = rewrite_links(html_body, links.track)
-        cta_url = links.track(cta_url) if cta_url else ""
+        # One signed link per address, the same in both parts: the text part is the same
+        # email, and a click on either counts.
+        track = functools.cache(links.track)
+        for url in set(links_in(html_body)):
+            text = text.replace(f"({url})", f"({track(url)})")
+        html_body = rewrite_links(html_body, track)
+        cta_url = track(cta_url) if cta_url else ""
     cta_url = links.confirm_url or cta_url
     layout = {
         "rendered": rendered,
+        "text_body": text,
         # Sanitised by nh3 in render_email; merge values and rewritten hrefs are escaped.
         "html_body": mark_safe(html_body),  # noqa: S308
         "cta_label": cta_label,
@@ -161,8 +188,7 @@ def step_links(*, step: Step, lead: Lead) -> frozenset[str]:
     """The links the step's author wrote, as they come out for `lead` (merge values cannot
     add any): what a tracked click may lead to, besides the product's own pages."""
     context = merge_context(lead=lead)
-    rendered = render_email(subject="", preheader="", body=step.body, cta_label="",
-                            cta_url="", context=context)  # fmt: skip
+    rendered = render_email(subject="", preheader="", body=step.body, context=context)
     cta_url = merge_url(step.cta_url, context) if step.cta_label else ""
     return frozenset([*links_in(rendered.html_body), *([cta_url] if cta_url else [])])
 

@@ -5,6 +5,7 @@ import zoneinfo
 from datetime import date, time
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from sales.models import BlockedDate, RepProfile
@@ -41,8 +42,22 @@ def parse_day(text: str) -> list[list[str]]:
 
 
 def update_availability(
-    *, profile: RepProfile, days: dict[int, str], time_zone: str, slot_minutes: int
+    *,
+    profile: RepProfile,
+    days: dict[int, str],
+    time_zone: str,
+    slot_minutes: int,
+    meeting_url: str | None = None,
 ) -> RepProfile:
+    """`meeting_url` None keeps the saved link; "" clears it."""
+    if meeting_url:
+        try:
+            # The model field's own rules (https only, length), which the admin applies too.
+            RepProfile._meta.get_field("meeting_url").run_validators(meeting_url)
+        except ValidationError:
+            raise AvailabilityError(
+                "The meeting link must be a full https:// address (500 characters at most)."
+            ) from None
     if time_zone not in zoneinfo.available_timezones():
         raise AvailabilityError("Use a time zone name such as Europe/Paris.")
     if slot_minutes not in (15, 30, 45, 60):
@@ -50,7 +65,9 @@ def update_availability(
     weekly = {str(day): parse_day(text) for day, text in days.items()}
     profile.weekly_hours = {day: hours for day, hours in weekly.items() if hours}
     profile.time_zone, profile.slot_minutes = time_zone, slot_minutes
-    profile.save(update_fields=["weekly_hours", "time_zone", "slot_minutes"])
+    if meeting_url is not None:
+        profile.meeting_url = meeting_url
+    profile.save(update_fields=["weekly_hours", "time_zone", "slot_minutes", "meeting_url"])
     return profile
 
 

@@ -1,10 +1,11 @@
 """Prospects booking a consultation in a rep's free time."""
 
 import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
@@ -18,7 +19,7 @@ from django.utils import timezone
 from capture.models import Activity, Lead
 from capture.services import record_activity
 from leadfunnel.groups import SALES_REPS
-from leadfunnel.mail import OutgoingEmail
+from leadfunnel.mail import OutgoingEmail, sender_domain
 from nurture.models import Enrollment
 from nurture.services.scheduling import exit_enrollments
 from nurture.tokens import BOOKING_SALT
@@ -93,10 +94,20 @@ def book_slot(*, lead: Lead, starts_at: datetime, now: datetime | None = None) -
         s.starts_at for s in _rep_slots(rep=rep, now=now, days=15)}]  # fmt: skip
     candidates.sort(key=lambda rep: (rep.user_id != lead.owner_id, rep.pk))
     with transaction.atomic():
-        Booking.objects.filter(lead=lead, status=Booking.Status.BOOKED).update(
-            status=Booking.Status.CANCELLED, cancelled_at=now
+        # A reschedule: the new booking is the same calendar event, moved (same UID, higher
+        # SEQUENCE), so the prospect's calendar updates it rather than keeping both.
+        previous = (
+            Booking.objects.select_for_update()
+            .filter(lead=lead, status=Booking.Status.BOOKED)
+            .first()
         )
-        booking = _insert_first_free(lead=lead, slot=slot, candidates=candidates)
+        if previous is not None:
+            previous.status, previous.cancelled_at = Booking.Status.CANCELLED, now
+            previous.save(update_fields=["status", "cancelled_at"])
+        booking = _insert_first_free(
+            lead=lead, slot=slot, candidates=candidates,
+            calendar=(previous.calendar_uid, previous.calendar_sequence + 1) if previous else None,
+        )  # fmt: skip
         old_stage = lead.stage
         if (
             Lead.objects.filter(pk=lead.pk)
@@ -133,7 +144,9 @@ def cancel_booking(*, lead: Lead, now: datetime | None = None) -> Booking | None
         if booking is None:
             return None
         booking.status, booking.cancelled_at = Booking.Status.CANCELLED, now
-        booking.save(update_fields=["status", "cancelled_at"])
+        # A CANCEL must outrank the REQUEST it withdraws (RFC 5546 §2.1.4).
+        booking.calendar_sequence += 1
+        booking.save(update_fields=["status", "cancelled_at", "calendar_sequence"])
         record_activity(
             lead=lead,
             kind=Activity.Kind.CUSTOM,
@@ -144,27 +157,57 @@ def cancel_booking(*, lead: Lead, now: datetime | None = None) -> Booking | None
 
 
 def calendar_invite(*, booking: Booking) -> bytes:
-    """An iCalendar (.ics) invite for the booking, or its cancellation."""
+    """An iCalendar (.ics) invite for the booking, or its cancellation (RFC 5545/5546).
+
+    The organizer is the named rep at their own address, so an attendee's accept or
+    decline (an iTIP REPLY, sent to the ORGANIZER) and "reply to organizer" reach the
+    person holding the meeting; SENT-BY names the From address the email comes from, which
+    is what clients compare with the sender. A rep without an address organizes from it.
+    """
     cancelled = booking.status == Booking.Status.CANCELLED
+    rep, lead = booking.rep.user, booking.lead
+    sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//leadfunnel//booking//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if cancelled else "REQUEST")
     event = icalendar.Event()
-    event.add("uid", f"booking-{booking.pk}@leadfunnel")
+    # Globally unique (RFC 5545 §3.8.4.7): a random id at the sender's domain, the same for
+    # a booking's invite, its reschedules and its cancellation.
+    event.add("uid", f"{booking.calendar_uid}@{sender_domain(settings.DEFAULT_FROM_EMAIL)}")
     event.add("dtstamp", timezone.now())
     event.add("dtstart", booking.starts_at)
     event.add("dtend", booking.ends_at)
-    event.add("summary", "Free consultation")
-    event.add("description", f"Consultation with {booking.rep.user.get_full_name() or 'our team'}."
-                             f" Manage: {manage_url(lead=booking.lead)}")  # fmt: skip
+    event.add("summary", f"Free consultation with {rep_name(booking=booking)}")
+    event.add("location", meeting_place(booking=booking))
+    if booking.rep.meeting_url:
+        event.add("url", booking.rep.meeting_url)
+    event.add("description", f"Consultation with {rep_name(booking=booking)}."
+                             f" Reschedule or cancel: {manage_url(lead=lead)}")  # fmt: skip
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("sequence", 1 if cancelled else 0)
-    organizer = icalendar.vCalAddress(f"mailto:{booking.rep.user.email or 'sales@localhost'}")
+    event.add("sequence", booking.calendar_sequence)
+    organizer = icalendar.vCalAddress(f"mailto:{rep.email or sender}")
+    organizer.params["cn"] = icalendar.vText(rep_name(booking=booking))
+    if rep.email and rep.email.lower() != sender.lower():
+        organizer.params["sent-by"] = icalendar.vText(f"mailto:{sender}")
     event.add("organizer", organizer)
-    event.add("attendee", icalendar.vCalAddress(f"mailto:{booking.lead.email}"))
+    attendee = icalendar.vCalAddress(f"mailto:{lead.email}")
+    attendee.params["cn"] = icalendar.vText(" ".join(lead.full_name.split()) or lead.email)
+    attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
+    attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
+    attendee.params["rsvp"] = icalendar.vText("TRUE")
+    event.add("attendee", attendee)
     calendar.add_component(event)
     return calendar.to_ical()
+
+
+def rep_name(*, booking: Booking) -> str:
+    return " ".join(booking.rep.user.get_full_name().split()) or "our team"
+
+
+def meeting_place(*, booking: Booking) -> str:
+    """The invite's LOCATION: the rep's meeting link, else how the call happens."""
+    return booking.rep.meeting_url or f"Call with {rep_name(booking=booking)}"
 
 
 def manage_url(*, lead: Lead) -> str:
@@ -182,20 +225,29 @@ def send_booking_emails(*, booking_id: int) -> None:
     context = {"booking": booking, "lead": lead, "rep": rep, "manage_url": manage_url(lead=lead),
                "local_start": booking.starts_at.astimezone(prospect_zone),
                "zone": prospect_zone.key, "rep_zone": booking.rep.time_zone or "UTC",
-               "cancelled": booking.status == "cancelled"}  # fmt: skip
+               "cancelled": booking.status == "cancelled", "rep_name": rep_name(booking=booking),
+               "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60),
+               "meeting_url": booking.rep.meeting_url,
+               "meeting_place": meeting_place(booking=booking)}  # fmt: skip
+    # The prospect's copy comes from the rep by name at the app's own address (aligned for
+    # DMARC), the name the invite's ORGANIZER carries.
+    sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    from_rep = formataddr((rep_name(booking=booking), sender)) if rep.get_full_name() else None
     # Each side's reply reaches the other: the prospect's questions go to the named rep,
     # the rep's note to the prospect (a rep without an address: replies go to the sender).
     rep_address = [formataddr((rep.get_full_name(), rep.email))] if rep.email else []
-    recipients = [(lead.email, "sales/booking/email_prospect", rep_address)]
+    recipients = [(lead.email, "sales/booking/email_prospect", rep_address, from_rep, True)]
     if rep.email:
         lead_address = formataddr((" ".join(lead.full_name.split()), lead.email))
-        recipients.append((rep.email, "sales/booking/email_rep", [lead_address]))
-    for to, template, reply_to in recipients:
+        recipients.append((rep.email, "sales/booking/email_rep", [lead_address], None, False))
+    for to, template, reply_to, from_email, with_html in recipients:
         subject = render_to_string(f"{template}_subject.txt", context).strip()
         message = OutgoingEmail(
             subject=" ".join(subject.split()), body=render_to_string(f"{template}.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=reply_to,
+            from_email=from_email or settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=reply_to,
         )  # fmt: skip
+        if with_html:
+            message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
         method = "CANCEL" if context["cancelled"] else "REQUEST"
         message.attach("invite.ics", invite, f"text/calendar; method={method}; charset=utf-8")
         try:
@@ -205,13 +257,22 @@ def send_booking_emails(*, booking_id: int) -> None:
             logger.exception("booking %s: could not email %s", booking.pk, to)
 
 
-def _insert_first_free(*, lead: Lead, slot: Slot, candidates: list[RepProfile]) -> Booking:
+def _insert_first_free(
+    *,
+    lead: Lead,
+    slot: Slot,
+    candidates: list[RepProfile],
+    calendar: tuple[uuid.UUID, int] | None = None,
+) -> Booking:
+    """`calendar`: the UID and SEQUENCE of the event a reschedule moves, else a new one."""
+    identity = {"calendar_uid": calendar[0], "calendar_sequence": calendar[1]} if calendar else {}
     for rep in candidates:
         try:
             with transaction.atomic():
                 return Booking.objects.create(
-                    lead=lead, rep=rep, starts_at=slot.starts_at, ends_at=slot.ends_at
-                )
+                    lead=lead, rep=rep, starts_at=slot.starts_at, ends_at=slot.ends_at,
+                    **identity,
+                )  # fmt: skip
         except IntegrityError:
             continue  # that rep's slot was taken a moment ago; try the next free rep
     raise SlotTaken

@@ -58,9 +58,12 @@ def _apply(request: HttpRequest, profile: service.RepProfile) -> None:
             slot_minutes = int(request.POST.get("slot_minutes", ""))
         except ValueError:
             raise service.AvailabilityError("Meetings last 15, 30, 45 or 60 minutes.") from None
+        # A form without the field (an older page) keeps the saved link.
+        meeting_url = request.POST.get("meeting_url")
         service.update_availability(
             profile=profile,
             days={index: request.POST.get(f"day{index}", "") for index in range(7)},
             time_zone=request.POST.get("time_zone", "").strip(),
             slot_minutes=slot_minutes,
+            meeting_url=meeting_url.strip() if meeting_url is not None else None,
         )

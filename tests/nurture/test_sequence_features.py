@@ -59,7 +59,7 @@ def test_double_opt_in_sends_only_the_confirmation_until_confirmed(client: Clien
     assert day2.due_at == confirmed_at + timedelta(days=1), "the sequence starts from the click"
     with time_machine.travel(day2.due_at + timedelta(minutes=1), tick=False):
         dispatch_due()
-    assert [m.subject for m in mail.outbox] == ["Day 1 for Cy", "Day 2 for Cy"]
+    assert [m.subject for m in mail.outbox] == ["Please confirm your email address", "Day 2 for Cy"]
 
 
 def test_an_unconfirmed_lead_is_never_mailed_again(settings: Any) -> None:
