@@ -32,8 +32,8 @@ class LandingPageAdminForm(forms.ModelForm):
         fields = (
             "title", "slug", "published", "campaign", "headline", "body", "cta_label",
             "testimonial", "testimonial_author", "fields_shown", "fields_required",
-            "qualifying_question", "qualifying_choices", "consent_text", "thank_you_text",
-            "redirect_url", "embed_origins", "double_opt_in",
+            "qualifying_question", "qualifying_choices", "consent_text", "form_note",
+            "thank_you_text", "thank_you_note", "redirect_url", "embed_origins", "double_opt_in",
         )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
@@ -78,10 +78,14 @@ class LandingPageAdmin(admin.ModelAdmin):
                     "qualifying_question",
                     "qualifying_choices",
                     "consent_text",
+                    "form_note",
                 )
             },
         ),
-        ("After submitting", {"fields": ("thank_you_text", "redirect_url", "double_opt_in")}),
+        (
+            "After submitting",
+            {"fields": ("thank_you_text", "thank_you_note", "redirect_url", "double_opt_in")},
+        ),
         ("Embedding", {"fields": ("embed_origins", "embed_snippet")}),
     )
 

@@ -1,5 +1,6 @@
 """The public capture form, built per landing page."""
 
+import json
 import time
 import zoneinfo
 from collections.abc import Callable
@@ -13,6 +14,13 @@ from django.core import signing
 from django.utils.functional import cached_property
 from django_countries import countries
 
+from capture.emailtypos import (
+    COMMON_DOMAINS,
+    MIN_NAME_LENGTH,
+    REAL_DOMAINS,
+    TLD_TYPOS,
+    suggest_email,
+)
 from capture.models import SMS_CONSENT_TEXT, LandingPage, Lead
 from capture.services import normalise_email
 from capture.validators import normalise_phone, validate_person_name
@@ -80,10 +88,17 @@ class CaptureForm(forms.Form):
     # Honeypot: hidden from people by CSS and aria-hidden, filled in by naive bots.
     website = forms.CharField(required=False, label="Leave this field empty")
     started = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The address we already suggested a correction for: sent again unchanged, it is kept.
+    email_checked = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args: Any, page: LandingPage, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, page: LandingPage, suggest_corrections: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.page = page
+        # Off for the headless capture API: its caller has its own form and cannot resend
+        # our hidden field; its leads are still scored as free mail when mistyped.
+        self.suggest_corrections = suggest_corrections
         for name in page.fields_shown:
             if name in LEAD_FORM_FIELDS:
                 self.fields[name] = LEAD_FORM_FIELDS[name]()
@@ -113,6 +128,11 @@ class CaptureForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs["autocomplete"] = token
         self.fields["website"].widget.attrs.update(tabindex="-1", autocomplete="off")
+        # emailcheck.js suggests before submit by the same rules as suggest_email().
+        self.fields["email"].widget.attrs["data-typo-rules"] = json.dumps(
+            {"domains": COMMON_DOMAINS, "tlds": TLD_TYPOS, "real": sorted(REAL_DOMAINS),
+             "min": MIN_NAME_LENGTH}, separators=(",", ":")
+        )  # fmt: skip
         if not self.is_bound:
             self.initial.setdefault("started", form_started_token())
 
@@ -123,11 +143,11 @@ class CaptureForm(forms.Form):
         helper.form_tag = False
         helper.disable_csrf = True  # the template renders the token
         visible = [name for name in self.fields if name not in TRACKING_FIELDS]
-        visible = [n for n in visible if n not in ("website", "started")]
+        visible = [n for n in visible if n not in ("website", "started", "email_checked")]
         helper.layout = Layout(
             *[Field(name) for name in visible],
             Div(Field("website"), css_class="lf-hp", aria_hidden="true"),
-            *[Field(name) for name in ("started", *TRACKING_FIELDS)],
+            *[Field(name) for name in ("started", "email_checked", *TRACKING_FIELDS)],
             Submit("submit", self.page.cta_label, css_class="btn-lg w-100"),
         )
         return helper
@@ -167,6 +187,15 @@ class CaptureForm(forms.Form):
         domain = email.rpartition("@")[2]
         if settings.CAPTURE_BLOCK_DISPOSABLE and domain in _DISPOSABLE_DOMAINS:
             raise forms.ValidationError("Please use a permanent email address.")
+        suggestion = suggest_email(email) if self.suggest_corrections else ""
+        if suggestion and self.data.get("email_checked", "").strip().lower() != email.lower():
+            # Asked once (the browser script asks before submit; this is for no JS): the
+            # form shown again remembers the address, so sending it unchanged keeps it.
+            self.data = self.data.copy()  # request.POST is immutable
+            self.data["email_checked"] = email
+            raise forms.ValidationError(
+                f"Did you mean {suggestion}? If {email} is right, send the form again."
+            )
         return email
 
     def clean(self) -> dict[str, Any]:

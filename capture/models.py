@@ -88,6 +88,19 @@ class LandingPage(models.Model):
     thank_you_text = models.TextField(
         blank=True, default="Thank you! We have your details and will be in touch shortly."
     )
+    # The page's own promises, printed only when set (a download page replies with no one).
+    form_note = models.CharField(
+        max_length=300,
+        blank=True,
+        default="We reply within one business day. No spam, unsubscribe in one click.",
+        help_text="Small print under the form. Leave empty to show none.",
+    )
+    thank_you_note = models.CharField(
+        max_length=300,
+        blank=True,
+        default="A confirmation is on its way to your inbox.",
+        help_text="A line under the thank-you text. Leave empty to show none.",
+    )
     redirect_url = models.URLField(
         blank=True, help_text="Send prospects here instead of the thank-you page."
     )

@@ -67,7 +67,11 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
             data = form.cleaned_data
             result = capture_submission(
                 page=page,
-                data={k: v for k, v in data.items() if k not in ("website", "started")},
+                data={
+                    k: v
+                    for k, v in data.items()
+                    if k not in ("website", "started", "email_checked")
+                },
                 tracking=Tracking(
                     utm={name: data[name] for name in UTM_FIELDS},
                     referrer=data["referrer"],

@@ -1,4 +1,7 @@
+import uuid
+
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -26,6 +29,13 @@ class RepProfile(models.Model):
         help_text='Per weekday (0 = Monday): [["09:00", "12:00"], …] in the rep\'s time zone.',
     )
     slot_minutes = models.PositiveSmallIntegerField(default=30)
+    meeting_url = models.URLField(
+        "meeting link", max_length=500, blank=True,
+        # https only: the link goes into prospects' calendars and emails.
+        validators=[URLValidator(schemes=["https"])],
+        help_text="Where booked consultations take place (a video call link, https://…): "
+        "the calendar invite's location.",
+    )  # fmt: skip
     last_assigned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
@@ -59,6 +69,11 @@ class Booking(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The calendar event's identity: a reschedule's new booking keeps it and counts
+    # `calendar_sequence` up (RFC 5545 UID and SEQUENCE), so calendars move the event
+    # instead of adding a second one; a cancellation counts up too.
+    calendar_uid = models.UUIDField(default=uuid.uuid4, editable=False)
+    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["starts_at"]
@@ -84,15 +99,29 @@ class Note(models.Model):
         NOTE = "note", "Note"
         CALL = "call", "Call"
 
+    class Outcome(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        VOICEMAIL = "voicemail", "Left a voicemail"
+        NO_ANSWER = "no_answer", "No answer"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+        MEETING_SET = "meeting_set", "Meeting set"
+
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
+    # Calls only; calls logged before outcomes existed have none.
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     body = models.TextField(max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["lead", "-created_at"], name="note_lead_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="call") | Q(outcome=""), name="note_outcome_only_on_calls"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.lead}"

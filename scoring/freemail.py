@@ -6,6 +6,10 @@ leads; capture already refuses disposable addresses. Providers with a domain per
 (gmx.de, yahoo.co.uk, yandex.ru, …) are matched as a family by FREE_MAIL_FAMILIES.
 """
 
+import re
+
+from capture.emailtypos import DOMAIN_TYPOS
+
 FREE_MAIL_DOMAINS = frozenset(
     {
         "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "rocketmail.com",
@@ -30,4 +34,13 @@ FREE_MAIL_DOMAINS = frozenset(
 FREE_MAIL_FAMILIES = (
     "(gmx|yahoo|hotmail|outlook|live|yandex|aol|gmail|icloud|protonmail)"
     "[.]([a-z]{2,3}|co[.][a-z]{2}|com[.][a-z]{2})"
+)
+
+# gmial.com, hotmial.com, yahoo.con, …: an obvious typo of a free-mail provider is that
+# provider, not a corporate domain. A finite list (capture.emailtypos), so PostgreSQL tests
+# the same membership as Python.
+FREE_MAIL_TYPOS = frozenset(
+    typo
+    for typo, meant in DOMAIN_TYPOS.items()
+    if meant in FREE_MAIL_DOMAINS or re.fullmatch(FREE_MAIL_FAMILIES, meant)
 )

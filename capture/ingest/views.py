@@ -137,7 +137,7 @@ class CaptureView(_Public):
             # The honeypot, answered like a success (as the HTML form does) so a bot learns
             # nothing; the token names no lead, so its beacons are refused.
             return _received(uuid.uuid4())
-        form = CaptureForm(values, page=page)
+        form = CaptureForm(values, page=page, suggest_corrections=False)
         if not form.is_valid():
             raise exceptions.ValidationError(
                 {name: list(errors) for name, errors in form.errors.items()}
@@ -145,7 +145,9 @@ class CaptureView(_Public):
         data = form.cleaned_data
         result = capture_submission(
             page=page,
-            data={k: v for k, v in data.items() if k not in ("website", "started")},
+            data={
+                k: v for k, v in data.items() if k not in ("website", "started", "email_checked")
+            },
             tracking=Tracking(
                 utm={name: data[name] for name in UTM_FIELDS},
                 referrer=data["referrer"],

@@ -326,11 +326,17 @@ class LeadNotesView(GenericAPIView):
         values = data.validated_data
         if values.get("kind", Note.Kind.NOTE) == Note.Kind.CALL:
             action = lambda: lead_services.log_call(  # noqa: E731
-                lead_id=lead.pk, author=request.user, body=values["body"]
+                lead_id=lead.pk,
+                author=request.user,
+                body=values["body"],
+                outcome=values.get("outcome", ""),
             )
         else:
             action = lambda: lead_services.add_note(  # noqa: E731
-                lead_id=lead.pk, author=request.user, body=values["body"]
+                lead_id=lead.pk,
+                author=request.user,
+                body=values["body"],
+                outcome=values.get("outcome", ""),
             )
         try:
             note = _act(action)

@@ -196,9 +196,12 @@ class NoteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Note
-        fields = ("id", "kind", "body", "author", "created_at")
+        fields = ("id", "kind", "outcome", "body", "author", "created_at")
         read_only_fields = ("id", "author", "created_at")
-        extra_kwargs = {"kind": {"required": False}}
+        extra_kwargs = {
+            "kind": {"required": False},
+            "outcome": {"required": False, "help_text": "Required for a call."},
+        }
 
 
 class TimelineEntrySerializer(serializers.Serializer):

@@ -197,7 +197,9 @@ def _note_entry(note: Note) -> TimelineEntry:
     return TimelineEntry(
         at=note.created_at,
         kind=note.kind,
-        title="Call logged" if call else "Note",
+        title=(f"Call: {note.get_outcome_display()}" if note.outcome else "Call logged")
+        if call
+        else "Note",
         detail=note.body,
         actor=note.author.get_username(),
     )

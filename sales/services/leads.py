@@ -119,11 +119,22 @@ def move_stage(*, lead_id: int, actor: AbstractBaseUser, stage: str, reason: str
 
 
 def add_note(
-    *, lead_id: int, author: AbstractBaseUser, body: str, kind: str = Note.Kind.NOTE
+    *,
+    lead_id: int,
+    author: AbstractBaseUser,
+    body: str,
+    kind: str = Note.Kind.NOTE,
+    outcome: str = "",
 ) -> Note:
-    """A note, or a logged call (the first call of a hot episode is its first contact)."""
+    """A note, or a logged call with its outcome (a hot episode's first call is its first
+    contact)."""
     if kind not in Note.Kind.values:
         raise ActionRefused("A note is either a note or a call.")
+    if kind == Note.Kind.CALL and outcome not in Note.Outcome.values:
+        outcomes = ", ".join(label.lower() for label in Note.Outcome.labels)
+        raise ActionRefused(f"Choose how the call went ({outcomes}).")
+    if kind == Note.Kind.NOTE and outcome:
+        raise ActionRefused("A note has no call outcome: log it as a call.")
     body = body.strip()
     if not body:
         raise ActionRefused(
@@ -133,14 +144,14 @@ def add_note(
         raise ActionRefused(f"Keep it under {NOTE_MAX} characters ({len(body)} now).")
     with transaction.atomic():
         lead = _locked(lead_id)
-        note = Note.objects.create(lead=lead, author=author, kind=kind, body=body)
+        note = Note.objects.create(lead=lead, author=author, kind=kind, outcome=outcome, body=body)
         if kind == Note.Kind.CALL:
             _first_contact(lead_id=lead.pk, at=note.created_at)
     return note
 
 
-def log_call(*, lead_id: int, author: AbstractBaseUser, body: str) -> Note:
-    return add_note(lead_id=lead_id, author=author, body=body, kind=Note.Kind.CALL)
+def log_call(*, lead_id: int, author: AbstractBaseUser, body: str, outcome: str) -> Note:
+    return add_note(lead_id=lead_id, author=author, body=body, kind=Note.Kind.CALL, outcome=outcome)
 
 
 def stop_sequences(*, lead_id: int, actor: AbstractBaseUser, sequence_id: int | None = None) -> int:

@@ -54,6 +54,7 @@ def _lead_page(
         ),
         "reps": [rep for rep in reps if rep.pk != lead.owner_id],
         "stages": [(stage, Lead.Stage(stage).label) for stage in WORKABLE_STAGES],
+        "call_outcomes": Note.Outcome.choices,
         "can_change": request.user.has_perm(CHANGE),
         "can_claim": request.user.has_perm(CLAIM_LEAD),
         "can_note": request.user.has_perm(CHANGE) and request.user.has_perm("sales.add_note"),
@@ -136,7 +137,12 @@ def add_note(request: HttpRequest, lead_id: int) -> HttpResponse:
 
     def action() -> object:
         return lead_services.add_note(
-            lead_id=lead_id, author=request.user, kind=kind, body=request.POST.get("body", "")
+            lead_id=lead_id,
+            author=request.user,
+            kind=kind,
+            body=request.POST.get("body", ""),
+            # The form's one select serves both buttons: a note ignores it.
+            outcome=request.POST.get("outcome", "") if kind == Note.Kind.CALL else "",
         )
 
     return _act(

@@ -115,7 +115,9 @@ class TestNotes:
         lead = LeadFactory()
         note = rep_api.post(url(lead, "notes"), {"body": "Asked for pricing"}, format="json")
         call = rep_api.post(
-            url(lead, "notes"), {"body": "Called, booked a demo", "kind": "call"}, format="json"
+            url(lead, "notes"),
+            {"body": "Called, booked a demo", "kind": "call", "outcome": "meeting_set"},
+            format="json",
         )
         assert (note.status_code, call.status_code) == (201, 201)
         assert note.json()["kind"] == "note"

@@ -152,11 +152,18 @@ def test_notes_and_calls_are_recorded_with_their_author(client: Client) -> None:
     assert Handoff.objects.get(lead=lead).first_contact_at is None, "a note is not a contact"
     with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
         assert (
-            _post(client, "sales:add_note", lead, body="Spoke 10 min", kind="call").status_code
+            _post(
+                client,
+                "sales:add_note",
+                lead,
+                body="Spoke 10 min",
+                kind="call",
+                outcome="connected",
+            ).status_code
             == 302
         )
     with time_machine.travel(NOW + timedelta(minutes=50), tick=False):
-        _post(client, "sales:add_note", lead, body="Second call", kind="call")
+        _post(client, "sales:add_note", lead, body="Second call", kind="call", outcome="no_answer")
     notes = list(
         Note.objects.filter(lead=lead)
         .order_by("created_at")
@@ -211,3 +218,32 @@ def test_services_refuse_before_writing() -> None:
     with pytest.raises(Lead.DoesNotExist):
         move_stage(lead_id=999999, actor=actor, stage="won")
     _nothing_written(lead)
+
+
+def test_it_logs_a_call_with_its_outcome_and_shows_it_on_the_timeline() -> None:
+    lead = LeadFactory(phone="+442079460000")
+    client = Client()
+    client.force_login(sales_rep())
+    for outcome in ("", "busy"):
+        refused = _post(client, "sales:add_note", lead, body="Rang", kind="call", outcome=outcome)
+        assert refused.status_code == 400
+        assert (
+            "Choose how the call went (connected, left a voicemail, no answer, wrong number, "
+            "meeting set)." in refused.content.decode()
+        )
+        assert "Rang</textarea>" in refused.content.decode(), "the form keeps the summary"
+    note_with_outcome = _post(
+        client, "sales:add_note", lead, body="Prefers email", kind="note", outcome="connected"
+    )
+    assert note_with_outcome.status_code == 302, "a note ignores the call outcome select"
+    assert not Note.objects.exclude(outcome="").exists()
+    Note.objects.all().delete()
+    done = _post(client, "sales:add_note", lead, body="Booked Tuesday", kind="call",
+                 outcome="meeting_set")  # fmt: skip
+    assert done.status_code == 302
+    assert list(Note.objects.values_list("kind", "outcome", "body")) == [
+        ("call", "meeting_set", "Booked Tuesday")
+    ]
+    page = client.get(reverse("sales:lead", args=[lead.pk])).content.decode()
+    assert "Call: Meeting set" in page
+    assert '<a href="tel:+442079460000">+442079460000</a>' in page

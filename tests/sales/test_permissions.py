@@ -78,7 +78,7 @@ def _action_posts(lead: Lead) -> dict[str, dict[str, Any]]:
         "sales:claim": {},
         "sales:reassign": {"owner": other.pk},
         "sales:move_stage": {"stage": "contacted"},
-        "sales:add_note": {"body": "Left a voicemail", "kind": "call"},
+        "sales:add_note": {"body": "Left a voicemail", "kind": "call", "outcome": "voicemail"},
         "sales:stop_sequence": {"sequence": sequence.pk},
     }
 

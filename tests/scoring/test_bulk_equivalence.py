@@ -25,6 +25,7 @@ WORDS = ["director", "head", "vp", "student", "42", "acme", "école", "a_b%c", "
          "within a month", "partner", "ready"]  # fmt: skip
 NUMBERS = ["0", "41.5", "42", "100", "-4"]
 DOMAINS = ["gmail.com", "GMX.de", "yahoo.co.uk", "acme.com", "mail.acme.io", "outlook.com.br",
+           "gmial.com", "Hotmial.com", "yahoo.con", "outlok.com",
            "hotmail.fr", "proton.me", "gmx-solutions.com", "live.example.org"]  # fmt: skip
 URLS = ["/pricing", "https://x.example/PRICING?a=1", "/blog/pricing-guide", "/about",
         "/a_b%c/", "", "free-consultation", "webinar"]  # fmt: skip

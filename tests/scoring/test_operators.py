@@ -43,6 +43,13 @@ FIT_CASES = [
     (F.EMAIL_DOMAIN, Op.FREE_MAIL, "", {"email": "ada@gmx-consulting.com"}, False),
     (F.EMAIL_DOMAIN, Op.CORPORATE_EMAIL, "", {"email": "ada@analytical.example"}, True),
     (F.EMAIL_DOMAIN, Op.CORPORATE_EMAIL, "", {"email": "ada@outlook.com"}, False),
+    # A typo of a free-mail provider is that provider, not a company's domain.
+    (F.EMAIL_DOMAIN, Op.CORPORATE_EMAIL, "", {"email": "ada@gmial.com"}, False),
+    (F.EMAIL_DOMAIN, Op.CORPORATE_EMAIL, "", {"email": "ada@hotmial.com"}, False),
+    (F.EMAIL_DOMAIN, Op.FREE_MAIL, "", {"email": "ada@yaho.com"}, True),
+    (F.EMAIL_DOMAIN, Op.FREE_MAIL, "", {"email": "ada@outlok.com"}, True),
+    (F.EMAIL_DOMAIN, Op.CORPORATE_EMAIL, "", {"email": "ada@gmail.con"}, False),
+    (F.EMAIL_DOMAIN, Op.CORPORATE_EMAIL, "", {"email": "ada@aon.com"}, True),
     (F.COUNTRY, Op.COUNTRY_IN, "gb, DE", {"country": "DE"}, True),
     (F.COUNTRY, Op.COUNTRY_IN, "GB, DE", {"country": "FR"}, False),
     (F.COUNTRY, Op.EQUALS, "gb", {"country": "GB"}, True),

@@ -63,7 +63,9 @@ def test_the_admin_lead_list_and_change_page_escape_names(client: Client, lead: 
 def test_the_sales_dashboard_and_lead_page_escape_names(client: Client, lead: Lead) -> None:
     client.force_login(sales_rep())
     enroll_lead(lead=lead, sequence=playbook_sequence(name=SCRIPT))
-    client.post(f"/sales/leads/{lead.pk}/notes/", {"body": IMAGE, "kind": "call"})
+    client.post(
+        f"/sales/leads/{lead.pk}/notes/", {"body": IMAGE, "kind": "call", "outcome": "connected"}
+    )
     for url in ("/sales/", f"/sales/leads/{lead.pk}/", f"/sales/leads/{lead.pk}/score/",
                 "/sales/live/?since=0"):  # fmt: skip
         response = client.get(url)
