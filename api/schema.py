@@ -4,7 +4,7 @@ Every error the API answers has the shape api.errors writes; endpoints list the 
 they can answer with `error_responses(400, 404, ...)` so the schema documents them.
 """
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 _DESCRIPTIONS = {
@@ -42,3 +42,14 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         code: OpenApiResponse(response=ErrorSerializer, description=_DESCRIPTIONS[code])
         for code in every
     }
+
+
+def idempotency_key(*, effect: str) -> OpenApiParameter:
+    """The optional `Idempotency-Key` header of a create endpoint; `effect` says what a retry
+    with the same key does ("creates one lead")."""
+    return OpenApiParameter(
+        "Idempotency-Key",
+        str,
+        OpenApiParameter.HEADER,
+        description=f"Retrying with the same key {effect}.",
+    )

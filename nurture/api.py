@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -25,7 +24,7 @@ from rest_framework.response import Response
 from api.errors import Conflict
 from api.idempotency import idempotent
 from api.permissions import HasPermissions
-from api.schema import error_responses
+from api.schema import error_responses, idempotency_key
 from capture.models import Lead
 from nurture.models import Enrollment, Sequence, Step
 from nurture.rendering import (
@@ -267,14 +266,7 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         tags=["enrollments"],
         request=EnrollSerializer,
         responses={201: EnrollmentSerializer, **error_responses(400, 409, 422)},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                description="Retrying with the same key enrolls once.",
-            )
-        ],
+        parameters=[idempotency_key(effect="enrolls once")],
         description="Enroll a lead in a sequence: every active step is scheduled in the "
         "lead's time zone and the day-1 email goes out at once. Already enrolled → 409.",
     )

@@ -9,7 +9,7 @@ import binascii
 from typing import Any
 
 from django.http import QueryDict
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from api.errors import Conflict
 from api.idempotency import idempotent
 from api.permissions import HasPermissions, ModelPermissions
-from api.schema import error_responses
+from api.schema import error_responses, idempotency_key
 from capture.models import Lead
 from leadfunnel.groups import CLAIM_LEAD
 from sales.api.serializers import (
@@ -143,14 +143,7 @@ class LeadListView(GenericAPIView):
         operation_id="leads_create",
         request=LeadCreateSerializer,
         responses={201: LeadDetailSerializer, **error_responses(400, 409, 422)},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                description="Retrying with the same key creates one lead.",
-            )
-        ],
+        parameters=[idempotency_key(effect="creates one lead")],
         description="Create a lead (Marketers). A lead with the same email → 409 "
         "`duplicate_email`. Emails are trimmed and lower-cased.",
     )

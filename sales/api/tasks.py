@@ -4,7 +4,7 @@ Reading needs sales.view_task (reps and marketers); creating sales.add_task and 
 sales.change_task (reps): the groups' model permissions, as everywhere in the API.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from api.idempotency import idempotent
 from api.permissions import HasPermissions, ModelPermissions
-from api.schema import error_responses
+from api.schema import error_responses, idempotency_key
 from capture.models import Lead
 from sales.api.leads import Refused
 from sales.models import Task
@@ -107,14 +107,7 @@ class TaskListView(GenericAPIView):
         operation_id="tasks_create",
         request=TaskCreateSerializer,
         responses={201: TaskSerializer, **error_responses(400, 409, 422)},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                description="Retrying with the same key creates one task.",
-            )
-        ],
+        parameters=[idempotency_key(effect="creates one task")],
         description="Create a task for a rep (announced as the `task.created` webhook). 409 "
         "when the lead has no owner and no rep takes round-robin leads.",
     )
