@@ -56,9 +56,11 @@ def confirmation_survives(*, enrollment: Enrollment, step: Step) -> bool:
 
 
 def deliverable() -> Q:
-    """Deliveries whose enrollment still lets them go (a filter on Delivery)."""
-    return Q(enrollment__state=Enrollment.State.ACTIVE) | Q(
-        enrollment__state=Enrollment.State.EXITED,
-        enrollment__exit_reason=Enrollment.ExitReason.HANDED_TO_SALES,
-        step__day__lte=CONFIRMATION_DAY,
-    )
+    """Deliveries whose enrollment still lets them go (a filter on Delivery).
+
+    Every exit cancels the enrollment's scheduled deliveries but a hand-off's Day-1
+    confirmation, so a scheduled delivery of an exited enrollment is that confirmation: one
+    condition on the enrollment, not an OR joining the step, keeps the tick's claim query as
+    cheap as before (`nurture.tick_flat`). The send task checks `confirmation_survives`.
+    """
+    return Q(enrollment__state__in=(Enrollment.State.ACTIVE, Enrollment.State.EXITED))
