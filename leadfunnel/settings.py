@@ -355,6 +355,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "nurture.tasks.dispatch_due",
         "schedule": env.float("NURTURE_TICK_SECONDS", default=5.0),  # NURTURE_TICK_SECONDS
     },
+    "nurture-advance-due": {
+        "task": "nurture.tasks.advance_due",
+        "schedule": env.float("NURTURE_TICK_SECONDS", default=5.0),
+    },
     "api-purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 3600.0},
 }
 
@@ -446,6 +450,12 @@ NURTURE_MAX_PER_SECOND = env.float("NURTURE_MAX_PER_SECOND", default=0)
 NURTURE_TICK_SECONDS = env.float("NURTURE_TICK_SECONDS", default=5.0)
 # Double opt-in: a lead that has not confirmed after this many days is never mailed again.
 NURTURE_CONFIRMATION_DAYS = env.int("NURTURE_CONFIRMATION_DAYS", default=7)
+# Frequency cap across all journeys, per lead (0 = no cap); transactional mail is exempt.
+NURTURE_CAP_PER_DAY = env.int("NURTURE_CAP_PER_DAY", default=1)
+NURTURE_CAP_PER_WEEK = env.int("NURTURE_CAP_PER_WEEK", default=4)
+# The journey tick: enrollments per claimed set, and how long one tick keeps claiming.
+JOURNEY_TICK_BATCH = env.int("JOURNEY_TICK_BATCH", default=1000)
+JOURNEY_TICK_SECONDS_BUDGET = env.float("JOURNEY_TICK_SECONDS_BUDGET", default=4.0)
 NURTURE_POSTAL_ADDRESS = env.str(
     "NURTURE_POSTAL_ADDRESS", default="leadfunnel · 1 Example Street · Springfield"
 )

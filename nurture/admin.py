@@ -122,7 +122,8 @@ class SequenceAdmin(admin.ModelAdmin):
     )  # fmt: skip
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Sequence]:
-        return Sequence.objects.annotate(
+        # Journeys (graphs) have their own admin (admin_journeys); this one keeps day lists.
+        return Sequence.objects.filter(kind=Sequence.Kind.DAYS).annotate(
             step_count=Count("steps", distinct=True),
             active_enrollments=Count(
                 "enrollments", filter=Q(enrollments__state=Enrollment.State.ACTIVE), distinct=True
@@ -317,3 +318,7 @@ class SmsMessageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Journeys have their own admin module (registered on import).
+from nurture import admin_journeys  # noqa: E402, F401

@@ -8,10 +8,16 @@ class NurtureConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
-        from capture.signals import lead_captured
+        from capture.signals import activity_recorded, lead_captured
         from nurture import checks, receivers  # noqa: F401 - checks registers on import
 
         lead_captured.connect(receivers.enroll_captured_lead, dispatch_uid="nurture.enroll")
+        lead_captured.connect(
+            receivers.enter_journeys_on_capture, dispatch_uid="nurture.journeys.capture"
+        )
+        activity_recorded.connect(
+            receivers.enter_journeys_on_activity, dispatch_uid="nurture.journeys.activity"
+        )
         tracking.connect(receivers.esp_tracking_event, dispatch_uid="nurture.esp_tracking")
         try:
             from scoring.signals import temperature_changed
@@ -19,4 +25,7 @@ class NurtureConfig(AppConfig):
             return
         temperature_changed.connect(
             receivers.hand_hot_lead_to_sales, dispatch_uid="nurture.hand_hot_lead"
+        )
+        temperature_changed.connect(
+            receivers.enter_journeys_on_temperature, dispatch_uid="nurture.journeys.temperature"
         )

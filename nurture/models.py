@@ -11,12 +11,34 @@ def _default_weekdays() -> list[int]:
 
 
 class Sequence(models.Model):
+    """A journey: entry triggers and a graph of nodes (kind "journey"), or, for the first
+    version's sequences, a list of day-offset steps (kind "days")."""
+
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
 
+    class Kind(models.TextChoices):
+        DAYS = "days", "Day list"
+        JOURNEY = "journey", "Journey"
+
+    class Reentry(models.TextChoices):
+        ONCE = "once", "Once ever"
+        EVERY_N_DAYS = "every_n_days", "Again after N days"
+        ALWAYS = "always", "Every time the trigger fires"
+
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DAYS)
+    start_node = models.ForeignKey(
+        "Node", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reentry = models.CharField(
+        "re-entry", max_length=20, choices=Reentry.choices, default=Reentry.ONCE
+    )
+    reentry_days = models.PositiveSmallIntegerField(
+        "re-entry after days", default=30, help_text='For "again after N days".'
+    )
     entry_pages = models.ManyToManyField(
         LandingPage,
         blank=True,
@@ -51,6 +73,7 @@ class Sequence(models.Model):
                 & Q(window_end_hour__lte=24),
                 name="sequence_window_valid",
             ),
+            models.CheckConstraint(condition=Q(reentry_days__gte=1), name="sequence_reentry_days"),
         ]
 
     def __str__(self) -> str:
@@ -65,6 +88,25 @@ class Sequence(models.Model):
             )
 
 
+class JourneyManager(models.Manager["Journey"]):
+    def get_queryset(self) -> models.QuerySet["Journey"]:
+        return super().get_queryset().filter(kind=Sequence.Kind.JOURNEY)
+
+
+class Journey(Sequence):
+    """The journeys (kind "journey") of the Sequence table, as the admin and API show them."""
+
+    objects = JourneyManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "journey"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.kind = Sequence.Kind.JOURNEY
+        super().save(*args, **kwargs)
+
+
 class Step(models.Model):
     class ClickCondition(models.TextChoices):
         ANY = "", "Always"
@@ -72,8 +114,11 @@ class Step(models.Model):
         NOT_CLICKED = "not_clicked", "Only if the previous email was not clicked"
 
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="steps")
+    # A day list's step has its day; a journey's email node has none (its place is the graph).
     day = models.PositiveSmallIntegerField(
-        help_text="Day 1 goes out at once; day 2 a day after enrollment, and so on."
+        null=True,
+        blank=True,
+        help_text="Day 1 goes out at once; day 2 a day after enrollment, and so on.",
     )
     subject = models.CharField(max_length=200)
     preheader = models.CharField(max_length=200, blank=True)
@@ -91,6 +136,9 @@ class Step(models.Model):
         max_length=20, choices=ClickCondition.choices, blank=True, default=""
     )
     is_active = models.BooleanField(default=True)
+    # The answer to the prospect's own request (a day list's Day 1, a journey's confirmation):
+    # exempt from the frequency cap, and still sent after a hand-off to sales.
+    transactional = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,7 +150,15 @@ class Step(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Day {self.day}: {self.subject}"
+        return f"{self.label}: {self.subject}"
+
+    @property
+    def label(self) -> str:
+        """ "Day 3" in a day list; the node's name in a journey."""
+        if self.day is not None:
+            return f"Day {self.day}"
+        node = getattr(self, "node", None)
+        return node.name if node is not None and node.name else "Email"
 
 
 class Enrollment(models.Model):
@@ -121,6 +177,7 @@ class Enrollment(models.Model):
         HANDED_TO_SALES = "handed_to_sales", "Handed to sales"
         MANUAL = "manual", "Stopped by a person"
         UNCONFIRMED = "unconfirmed", "Never confirmed (double opt-in)"
+        CONVERTED = "converted", "Goal reached"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrollments")
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="enrollments")
@@ -131,15 +188,46 @@ class Enrollment(models.Model):
     # Double opt-in: only the first email goes out until the prospect confirms.
     needs_confirmation = models.BooleanField(default=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # A journey's enrollment: where the lead is, since when, and when the tick next looks.
+    current_node = models.ForeignKey(
+        "Node", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    node_entered_at = models.DateTimeField(null=True, blank=True)
+    next_at = models.DateTimeField(null=True, blank=True)
+    # Re-entry: the lead's n-th time through this journey.
+    round = models.PositiveSmallIntegerField(default=1, db_default=1)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    trigger = models.CharField(
+        max_length=200, blank=True, default="", db_default="", help_text="What started it."
+    )
 
     class Meta:
         ordering = ["-started_at"]
         constraints = [
-            # A lead is never enrolled in one sequence twice.
-            models.UniqueConstraint(fields=["lead", "sequence"], name="enrollment_once"),
+            # A lead goes through one journey once per round (a day list has only round 1).
+            models.UniqueConstraint(
+                fields=["lead", "sequence", "round"], name="enrollment_once_per_round"
+            ),
+            # ... and is in it at most once at a time.
+            models.UniqueConstraint(
+                fields=["lead", "sequence"],
+                condition=Q(state__in=["active", "paused"]),
+                name="enrollment_one_live",
+            ),
         ]
         indexes = [
             models.Index(fields=["sequence", "state"], name="enrollment_state_idx"),
+            # The journey tick reads only enrollments that are due, however many wait.
+            models.Index(
+                fields=["next_at"],
+                name="enrollment_due_idx",
+                condition=Q(state="active", next_at__isnull=False),
+            ),
+            models.Index(
+                fields=["current_node", "state"],
+                name="enrollment_node_idx",
+                condition=Q(current_node__isnull=False),
+            ),
             # The tick's double opt-in expiry reads only the few still waiting.
             models.Index(
                 fields=["started_at"],
@@ -164,6 +252,10 @@ class Delivery(models.Model):
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="deliveries")
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="deliveries")
+    # A journey's email node (the step is its content); none for a day list's step.
+    node = models.ForeignKey(
+        "Node", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -196,6 +288,129 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} to {self.enrollment.lead_id}"
+
+
+class Node(models.Model):
+    """One box on a journey's map; `config` holds what its kind needs (see nodes/)."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        WAIT = "wait", "Wait"
+        WAIT_UNTIL = "wait_until", "Wait until"
+        BRANCH = "branch", "Branch"
+        SPLIT = "split", "Split test"
+        SMS = "sms", "SMS"
+        TASK = "task", "Task for sales"
+        NOTIFY = "notify", "Notify"
+        UPDATE = "update", "Update lead"
+        GOAL = "goal", "Goal"
+
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="nodes")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=100, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    # An email node's content: subject, body, button (the same fields as a day list's step).
+    step = models.OneToOneField(
+        Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="node"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sequence", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="email", step__isnull=False) | ~Q(kind="email"),
+                name="node_email_has_step",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.get_kind_display()
+
+
+class Edge(models.Model):
+    """An arrow: from `source`'s `port` ("next", "yes", "timeout", "c0", "v1", "else") on."""
+
+    source = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="edges")
+    port = models.CharField(max_length=20, default="next")
+    target = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="incoming")
+
+    class Meta:
+        ordering = ["source", "port"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "port"], name="edge_one_per_port"),
+            models.CheckConstraint(condition=~Q(source=models.F("target")), name="edge_no_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} —{self.port}→ {self.target}"
+
+
+class Trigger(models.Model):
+    """What puts a lead into a journey. Evaluated from the apps' signals, never by polling."""
+
+    class Kind(models.TextChoices):
+        FORM = "form", "Landing-page submission"
+        PAGE_VIEW = "page_view", "Page view"
+        LINK_CLICK = "link_click", "Clicked a link"
+        CUSTOM_EVENT = "custom_event", "Custom event"
+        BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
+        EMAIL_BOUNCED = "email_bounced", "Email bounced"
+        SCORE = "score", "Score reached"
+        TEMPERATURE = "temperature", "Temperature reached"
+        STAGE = "stage", "Stage changed to"
+        MANUAL = "manual", "Manual or API enrollment"
+        IMPORT = "import", "CSV import"
+
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="triggers")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    # FORM: {"page": id}; PAGE_VIEW: {"url": pattern, "count": n, "within_days": d};
+    # LINK_CLICK: {"url": pattern}; CUSTOM_EVENT: {"name": event}; SCORE: {"at_least": n};
+    # TEMPERATURE: {"temperature": "hot"}; STAGE: {"stage": s}.
+    config = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sequence", "pk"]
+        indexes = [models.Index(fields=["kind"], name="trigger_kind_idx")]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class PathStep(models.Model):
+    """A lead's arrival at one node of a journey: when, and why it came this way.
+
+    Written once, when the lead enters the node ("branch: clicked Day 2 → yes" is the `via`
+    of the node that branch led to), so the tick only ever inserts path rows.
+    """
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="path")
+    node = models.ForeignKey(
+        Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="path_steps"
+    )
+    # Kept when a marketer deletes the node: the lead's history stays readable.
+    node_name = models.CharField(max_length=100)
+    node_kind = models.CharField(max_length=20, choices=Node.Kind.choices)
+    entered_at = models.DateTimeField()
+    via = models.CharField(max_length=300, blank=True)
+    # What a node with an effect outside the database did (an SMS sent or refused, ...).
+    result = models.CharField(max_length=300, blank=True)
+    # That effect's progress: "" none, "pending", "running", "done". The effect task claims
+    # pending → running in one conditional UPDATE, so it runs at most once.
+    effect = models.CharField(max_length=10, blank=True)
+    effect_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["enrollment", "entered_at", "pk"]
+        constraints = [
+            # Each node runs at most once per enrollment.
+            models.UniqueConstraint(fields=["enrollment", "node"], name="path_once_per_node"),
+        ]
+        indexes = [models.Index(fields=["node", "entered_at"], name="path_node_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.node_name} ({self.via})" if self.via else self.node_name
 
 
 class Suppression(models.Model):

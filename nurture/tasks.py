@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from nurture.services import dispatching, sending
+from nurture.services import actions, advancing, dispatching, sending
 
 
 @shared_task(ignore_result=True)
@@ -13,3 +13,19 @@ def dispatch_due() -> int:
 def send_delivery(delivery_id: int) -> str:
     # Retries are scheduled in the database (due_at with backoff), not with a countdown.
     return sending.send_delivery(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def advance_due() -> int:
+    """Beat's journey tick: move due enrollments on, in sets."""
+    return advancing.advance_all_due()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def advance_enrollments(enrollment_ids: list[int]) -> int:
+    return advancing.advance(enrollment_ids=enrollment_ids)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def run_effect(enrollment_id: int, node_id: int) -> str:
+    return actions.run_effect(enrollment_id=enrollment_id, node_id=node_id)

@@ -6,7 +6,12 @@ class SalesConfig(AppConfig):
     verbose_name = "Sales"
 
     def ready(self) -> None:
-        from sales import receivers
+        from nurture.signals import journey_action
+        from sales import receivers, signals
         from scoring.signals import temperature_changed
 
         temperature_changed.connect(receivers.hand_off_hot_lead, dispatch_uid="sales.handoff")
+        signals.stage_changed.connect(
+            receivers.journeys_on_stage_change, dispatch_uid="sales.journeys.stage"
+        )
+        journey_action.connect(receivers.run_journey_action, dispatch_uid="sales.journey_action")

@@ -410,7 +410,8 @@ def _enroll(*, leads: list[tuple[int, str, str]], sequence: Sequence, now: datet
         Enrollment,
         [{"lead_id": lead_id, "sequence_id": sequence.pk, "started_at": now,
           "state": Enrollment.State.ACTIVE} for lead_id in zone_of],
-        now=now, ignore_conflicts_on=["lead_id", "sequence_id"], returning=["id", "lead_id"],
+        now=now, ignore_conflicts_on=["lead_id", "sequence_id", "round"],
+        returning=["id", "lead_id"],
     )  # fmt: skip
     steps = [step for step in sequence.steps.all() if step.is_active]
     due_by_zone: dict[str, list[datetime]] = {}

@@ -152,7 +152,7 @@ def _due(*, now: datetime) -> QuerySet[Delivery]:
         status=Delivery.Status.SCHEDULED,
         due_at__lte=now,
         enrollment__sequence__status=NurtureSequence.Status.ACTIVE,
-    ).exclude(waiting_for_confirmation & ~Q(step__day=1))
+    ).exclude(waiting_for_confirmation & ~Q(step__day=1) & ~Q(step__transactional=True))
 
 
 def _fair_shares(*, due: QuerySet[Delivery], limit: int) -> dict[int | None, int]:

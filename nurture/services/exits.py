@@ -43,6 +43,8 @@ def handed_to_sales(*, lead: Lead, sequence: Sequence) -> str | None:
 
 
 def is_confirmation(step: Step) -> bool:
+    if step.day is None:  # a journey's email: marked transactional by the marketer
+        return step.transactional
     return step.day <= CONFIRMATION_DAY
 
 

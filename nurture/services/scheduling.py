@@ -169,7 +169,9 @@ def exit_enrollments(*, lead_id: int, reason: str, sequence_id: int | None = Non
             enrollment_id__in=ids,
         )
         if reason == Enrollment.ExitReason.HANDED_TO_SALES:
-            pending = pending.exclude(step__day__lte=exits.CONFIRMATION_DAY)
+            pending = pending.exclude(
+                Q(step__day__lte=exits.CONFIRMATION_DAY) | Q(step__transactional=True)
+            )
         pending.update(status=Delivery.Status.CANCELLED, status_changed_at=now)
         Enrollment.objects.filter(pk__in=ids).update(
             state=Enrollment.State.EXITED, exit_reason=reason, ended_at=now
@@ -220,7 +222,12 @@ def confirm_enrollments(*, lead_id: int, now: datetime | None = None) -> int:
                 )  # fmt: skip
                 delivery.save(update_fields=["due_at"])
             enrollment.confirmed_at = now
-            enrollment.save(update_fields=["confirmed_at"])
+            fields = ["confirmed_at"]
+            if enrollment.current_node_id is not None:
+                # A journey held after its first email: the rest starts from now.
+                enrollment.next_at = now
+                fields.append("next_at")
+            enrollment.save(update_fields=fields)
             confirmed += 1
     return confirmed
 

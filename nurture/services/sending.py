@@ -151,6 +151,7 @@ def _record_sent(*, delivery: Delivery, message_id: str) -> None:
         status=Delivery.Status.SENT, sent_at=now, message_id=message_id,
         attempts=delivery.attempts + 1, status_changed_at=now, last_error="",
     )  # fmt: skip
+    _wake_journey(delivery)
     _complete_if_done(enrollment_id=delivery.enrollment_id)
 
 
@@ -170,6 +171,7 @@ def _record_failure(*, delivery: Delivery, failure: SendFailure, now: datetime) 
         status_changed_at=timezone.now(),
     )  # fmt: skip
     logger.warning("delivery %s failed: %s", delivery.pk, failure.reason)
+    _wake_journey(delivery)
     if failure.bounced:
         from nurture.services.engagement import suppress
 
@@ -182,6 +184,16 @@ def _finish(delivery: Delivery, status: str, reason: str) -> None:
     Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=status, last_error=reason, status_changed_at=timezone.now()
     )
+    _wake_journey(delivery)
+
+
+def _wake_journey(delivery: Delivery) -> None:
+    """A journey's email is done (sent, skipped, failed): its lead moves on at the next tick."""
+    if delivery.node_id is not None:
+        Enrollment.objects.filter(
+            pk=delivery.enrollment_id, current_node_id=delivery.node_id,
+            state=Enrollment.State.ACTIVE,
+        ).update(next_at=timezone.now())  # fmt: skip
 
 
 def _complete_if_done(*, enrollment_id: int) -> None:
@@ -190,6 +202,7 @@ def _complete_if_done(*, enrollment_id: int) -> None:
         enrollment_id=OuterRef("pk"),
         status__in=[Delivery.Status.SCHEDULED, Delivery.Status.QUEUED, Delivery.Status.SENDING],
     )
-    Enrollment.objects.filter(pk=enrollment_id, state=Enrollment.State.ACTIVE).exclude(
-        Exists(pending)
-    ).update(state=Enrollment.State.COMPLETED, ended_at=timezone.now())
+    # A journey's enrollment ends at its last node, not when it has no email pending.
+    Enrollment.objects.filter(
+        pk=enrollment_id, state=Enrollment.State.ACTIVE, current_node__isnull=True
+    ).exclude(Exists(pending)).update(state=Enrollment.State.COMPLETED, ended_at=timezone.now())

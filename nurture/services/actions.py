@@ -1,0 +1,136 @@
+"""Running a node's effect outside the tick: text the lead, notify, ask sales for a task or
+an update. Claimed once (pending → running), recorded, and the enrollment woken to move on.
+"""
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils import timezone
+
+from capture.models import Lead
+from leadfunnel.outbound import http
+from nurture.models import Enrollment, Node, PathStep
+from nurture.services.sms import send_sms
+from nurture.signals import journey_action
+
+logger = logging.getLogger(__name__)
+
+
+def run_effect(*, enrollment_id: int, node_id: int, now: datetime | None = None) -> str:
+    now = now or timezone.now()
+    row = PathStep.objects.filter(enrollment_id=enrollment_id, node_id=node_id)
+    if row.filter(effect="pending").update(effect="running", effect_changed_at=now) != 1:
+        return "not claimed"
+    node = Node.objects.select_related("sequence").get(pk=node_id)
+    enrollment = Enrollment.objects.select_related("lead").get(pk=enrollment_id)
+    wake_at = now
+    if enrollment.state != Enrollment.State.ACTIVE:
+        result, state = f"not run: enrollment {enrollment.get_state_display().lower()}", "done"
+    else:
+        try:
+            result, state, hold_until = _perform(node=node, enrollment=enrollment, now=now)
+        except Exception as error:  # one failing effect must not stop the lead's journey
+            logger.exception("journey effect failed: enrollment %s node %s", enrollment_id, node_id)
+            result, state, hold_until = f"failed: {type(error).__name__}", "done", None
+        if hold_until is not None:
+            wake_at = hold_until
+    row.update(effect=state, result=result[:300], effect_changed_at=timezone.now())
+    Enrollment.objects.filter(
+        pk=enrollment_id, current_node_id=node_id, state=Enrollment.State.ACTIVE
+    ).update(next_at=wake_at)
+    return result
+
+
+def _perform(*, node: Node, enrollment: Enrollment, now: datetime) -> tuple[str, str, Any]:
+    config = node.config or {}
+    lead = enrollment.lead
+    if node.kind == Node.Kind.SMS:
+        body = merge(str(config.get("body", "")), lead)
+        outcome = send_sms(lead_id=lead.pk, body=body, now=now)
+        if outcome.outcome == "held" and outcome.hold_until is not None:
+            # Quiet hours in the lead's zone: back to pending, woken when they end.
+            return (
+                f"held for quiet hours until {outcome.hold_until:%Y-%m-%d %H:%M} UTC",
+                "pending",
+                outcome.hold_until,
+            )
+        if outcome.outcome == "sent" and outcome.message is not None:
+            return f"SMS sent to {outcome.message.to_number}", "done", None
+        return f"{outcome.outcome}: {outcome.reason}", "done", None
+    if node.kind == Node.Kind.NOTIFY:
+        return _notify(node=node, enrollment=enrollment), "done", None
+    action = {Node.Kind.TASK: "task"}.get(node.kind) or str(config.get("action", "stage"))
+    replies = journey_action.send_robust(
+        sender=Node,
+        action=action,
+        lead_id=lead.pk,
+        enrollment_id=enrollment.pk,
+        node_id=node.pk,
+        config=config,
+    )
+    results = [str(reply) for _, reply in replies if reply and not isinstance(reply, Exception)]
+    errors = [reply for _, reply in replies if isinstance(reply, Exception)]
+    for error in errors:
+        logger.error("journey action %s for lead %s failed: %r", action, lead.pk, error)
+    if errors and not results:
+        return f"{action} failed: {errors[0]}", "done", None
+    return "; ".join(results) or f"{action}: nobody handled it", "done", None
+
+
+def _notify(*, node: Node, enrollment: Enrollment) -> str:
+    """Email the lead's owner or a team address, or post to a Slack-style webhook."""
+    config = node.config or {}
+    lead = enrollment.lead
+    text = merge(
+        str(config.get("message") or f"{{{{ email }}}} reached “{node}” in {node.sequence}."),
+        lead,
+    )
+    target = config.get("to", "owner")
+    if target == "webhook":
+        # Through the SSRF guard, as outbound webhooks are: the URL is typed into the admin.
+        outcome = http.post(
+            url=str(config.get("url", "")),
+            body=json.dumps({"text": text}).encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=5.0,
+        )
+        return (
+            "posted to the team's channel"
+            if outcome.ok
+            else f"post failed: {outcome.error or outcome.status_code}"
+        )
+    if target not in ("owner", "team"):
+        return f"refused: unknown recipient “{target}” (owner, team or webhook)"
+    address = ""
+    if target == "owner" and lead.owner_id and lead.owner.email:
+        address = lead.owner.email
+    # The team address: asked for, or the owner's stand-in when the lead has none.
+    address = address or str(config.get("address") or "").strip()
+    if not address:
+        return "nobody to notify (no owner and no team address)"
+    # One line: a header cannot carry a newline (and must not, from a merged value).
+    subject = merge(str(config.get("subject") or "Lead update: {{ email }}"), lead)
+    subject = " ".join(subject.split())
+    send_mail(
+        subject=subject[:200],
+        message=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[address],
+    )
+    return f"notified {address}"
+
+
+def merge(text: str, lead: Lead) -> str:
+    """The lead's values put in as plain text, never through a template engine."""
+    values = {
+        "{{ email }}": lead.email,
+        "{{ name }}": lead.full_name or lead.email,
+        "{{ first_name }}": lead.first_name or lead.full_name or lead.email,
+    }
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text

@@ -1,0 +1,371 @@
+"""The journey tick: claim due enrollments, run their nodes, move them on, record the path.
+
+Each enrollment stores its current node, when it arrived (None: it has yet to arrive) and
+when it next needs attention (`next_at`). `advance_due` claims due ones with
+`FOR UPDATE SKIP LOCKED` (two ticks never take the same lead), groups them by node and lets
+each node's handler decide for the whole group in a fixed number of queries; leads that
+move on to a node that runs at once (a branch, an elapsed wait) continue in the same pass.
+Path rows, deliveries and the enrollments' new places are written in bulk, in the claim's
+transaction: a killed worker rolls all of it back, and the next tick does it again.
+
+A node runs at most once per enrollment (`path_once_per_node`): a lead routed back to a
+node it has seen is treated as resuming there, never as arriving twice.
+"""
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from nurture import queueing
+from nurture.models import Delivery, Edge, Enrollment, Node, PathStep, Sequence
+from nurture.services.nodes import End, Outcome, Visit, Wait, registry
+
+logger = logging.getLogger(__name__)
+# A guard against a graph that loops through nodes that all run at once.
+MAX_HOPS = 64
+
+
+@dataclass
+class Step:
+    """One line of a lead's (real or simulated) path."""
+
+    node_id: int | None
+    node_name: str
+    node_kind: str
+    at: datetime
+    via: str
+
+
+@dataclass
+class Runner:
+    now: datetime
+    dry_run: bool = False
+    nodes: dict[int, Node] = field(default_factory=dict)
+    edges: dict[tuple[int, str], int] = field(default_factory=dict)
+    deliveries: list[Delivery] = field(default_factory=list)
+    effects: list[tuple[int, int]] = field(default_factory=list)
+    requeue: list[tuple[int, int]] = field(default_factory=list)
+    path: list[PathStep] = field(default_factory=list)
+    moved: dict[int, Enrollment] = field(default_factory=dict)
+    converted: list[tuple[Enrollment, str]] = field(default_factory=list)
+    # Dry run: each enrollment's simulated path.
+    trail: dict[int, list[Step]] = field(default_factory=lambda: defaultdict(list))
+    visited: set[tuple[int, int]] = field(default_factory=set)
+
+    # -- Context for handlers ---------------------------------------------------------
+    def add_delivery(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)
+
+    def add_effect(self, enrollment_id: int, node_id: int, again: bool = False) -> None:
+        (self.requeue if again else self.effects).append((enrollment_id, node_id))
+
+    def node_name(self, node_id: int) -> str:
+        node = self.node(node_id)
+        return str(node) if node is not None else ""
+
+    # -- graph ------------------------------------------------------------------------
+    def load(self, journey_ids: Iterable[int]) -> None:
+        missing = set(journey_ids) - {node.sequence_id for node in self.nodes.values()}
+        if not missing:
+            return
+        for node in Node.objects.filter(sequence_id__in=missing).select_related("step"):
+            self.nodes[node.pk] = node
+        for source, port, target in Edge.objects.filter(
+            source__sequence_id__in=missing
+        ).values_list("source_id", "port", "target_id"):
+            self.edges[(source, port)] = target
+
+    def node(self, node_id: int | None) -> Node | None:
+        return self.nodes.get(node_id) if node_id is not None else None
+
+    # -- the pass ---------------------------------------------------------------------
+    def advance(
+        self, enrollments: list[Enrollment], *, at: dict[int, datetime] | None = None
+    ) -> None:
+        self.load({e.sequence_id for e in enrollments})
+        visits: list[tuple[Visit, str]] = []
+        for enrollment in enrollments:
+            when = (at or {}).get(enrollment.pk, self.now)
+            arriving = enrollment.node_entered_at is None
+            visits.append(
+                (
+                    Visit(enrollment=enrollment, at=when, arriving=arriving),
+                    enrollment.trigger if arriving else "",
+                )
+            )
+        for _ in range(MAX_HOPS):
+            if not visits:
+                return
+            visits = self._hop(visits)
+        for visit, _via in visits:
+            logger.error(
+                "enrollment %s: more than %s nodes at once; stopped", visit.enrollment.pk, MAX_HOPS
+            )
+            self._end(visit, End(note="stopped: the journey loops"), at=visit.at)
+
+    def _hop(self, visits: list[tuple[Visit, str]]) -> list[tuple[Visit, str]]:
+        by_node: dict[int | None, list[tuple[Visit, str]]] = defaultdict(list)
+        for visit, via in visits:
+            by_node[visit.enrollment.current_node_id].append((visit, via))
+        self._mark_seen(by_node)
+        following: list[tuple[Visit, str]] = []
+        for node_id, group in by_node.items():
+            node = self.node(node_id)
+            if node is None:
+                for visit, _via in group:
+                    self._end(visit, End(note="the journey has no further node"), at=visit.at)
+                continue
+            for visit, via in group:
+                if visit.arriving:
+                    self._arrive(visit, node, via)
+            outcomes = registry[node.kind](node, [visit for visit, _ in group], self)
+            for visit, _via in group:
+                outcome = outcomes[visit.enrollment.pk]
+                following.extend(self._apply(visit, node, outcome))
+        return following
+
+    def _mark_seen(self, by_node: dict[int | None, list[tuple[Visit, str]]]) -> None:
+        arriving = [
+            (v.enrollment.pk, node_id)
+            for node_id, group in by_node.items()
+            for v, _ in group
+            if v.arriving and node_id is not None
+        ]
+        if not arriving:
+            return
+        seen = set(self.visited)
+        if not self.dry_run:
+            pairs = PathStep.objects.filter(
+                enrollment_id__in={pk for pk, _ in arriving},
+                node_id__in={node_id for _, node_id in arriving},
+            ).values_list("enrollment_id", "node_id")
+            seen |= set(pairs)
+        for group in by_node.values():
+            for visit, _ in group:
+                key = (visit.enrollment.pk, visit.enrollment.current_node_id)
+                if visit.arriving and key in seen:
+                    visit.arriving = False  # a node runs once: seen before, it resumes
+
+    def _arrive(self, visit: Visit, node: Node, via: str) -> None:
+        enrollment = visit.enrollment
+        self.visited.add((enrollment.pk, node.pk))
+        enrollment.node_entered_at = visit.at
+        if self.dry_run:
+            self.trail[enrollment.pk].append(
+                Step(
+                    node_id=node.pk, node_name=str(node), node_kind=node.kind, at=visit.at, via=via
+                )
+            )
+            return
+        self.path.append(
+            PathStep(
+                enrollment_id=enrollment.pk,
+                node_id=node.pk,
+                node_name=str(node)[:100],
+                node_kind=node.kind,
+                entered_at=visit.at,
+                via=via[:300],
+            )
+        )
+        self.moved[enrollment.pk] = enrollment
+
+    def _apply(self, visit: Visit, node: Node, outcome: Outcome) -> list[tuple[Visit, str]]:
+        enrollment = visit.enrollment
+        if isinstance(outcome, Wait):
+            enrollment.next_at = outcome.until
+            self.moved[enrollment.pk] = enrollment
+            if self.dry_run:
+                # Simulated time: the lead waits, then resumes here.
+                return [(Visit(enrollment=enrollment, at=outcome.until, arriving=False), "")]
+            return []
+        left_at = getattr(outcome, "at", None) or (visit.at if self.dry_run else self.now)
+        if isinstance(outcome, End):
+            self._end(visit, outcome, at=left_at)
+            return []
+        target = self.edges.get((node.pk, outcome.port))
+        if target is None:
+            self._end(
+                visit, End(note=f"{outcome.note} → end" if outcome.note else "end"), at=left_at
+            )
+            return []
+        enrollment.current_node_id = target
+        enrollment.node_entered_at = None
+        self.moved[enrollment.pk] = enrollment
+        if self._held_for_confirmation(enrollment, node):
+            enrollment.next_at = enrollment.started_at + timedelta(
+                days=settings.NURTURE_CONFIRMATION_DAYS
+            )
+            if self.dry_run:
+                self.trail[enrollment.pk].append(
+                    Step(None, "Waiting for confirmation", "wait", left_at, outcome.note)
+                )
+            return []
+        enrollment.next_at = left_at
+        return [(Visit(enrollment=enrollment, at=left_at, arriving=True), outcome.note)]
+
+    def _held_for_confirmation(self, enrollment: Enrollment, node: Node) -> bool:
+        """Double opt-in: only the first email goes out until the prospect confirms."""
+        return (
+            enrollment.needs_confirmation
+            and enrollment.confirmed_at is None
+            and node.kind == Node.Kind.EMAIL
+        )
+
+    def _end(self, visit: Visit, outcome: End, *, at: datetime) -> None:
+        enrollment = visit.enrollment
+        if self.dry_run:
+            label = "Converted" if outcome.converted else "Completed"
+            self.trail[enrollment.pk].append(Step(None, label, "end", at, outcome.note))
+            enrollment.next_at = None
+            return
+        enrollment.next_at = None
+        if outcome.converted:
+            self.converted.append((enrollment, outcome.note))
+        else:
+            enrollment.state = Enrollment.State.COMPLETED
+            enrollment.ended_at = self.now
+        self.moved[enrollment.pk] = enrollment
+
+    # -- writing ----------------------------------------------------------------------
+    def flush(self) -> None:
+        if self.dry_run:
+            return
+        PathStep.objects.bulk_create(self.path, batch_size=2000)
+        if self.effects:
+            PathStep.objects.filter(_pairs_q(self.effects)).update(
+                effect="pending", effect_changed_at=self.now
+            )
+        created = Delivery.objects.bulk_create(self.deliveries, batch_size=2000)
+        _save_places(list(self.moved.values()))
+        for enrollment, note in self.converted:
+            from nurture.services.goals import end_converted
+
+            end_converted(
+                lead_id=enrollment.lead_id,
+                sequence_id=enrollment.sequence_id,
+                note=note,
+                now=self.now,
+            )
+        queued = [d.pk for d in created if d.status == Delivery.Status.QUEUED]
+        effects = self.effects + self.requeue
+        transaction.on_commit(lambda: queueing.after_advance(delivery_ids=queued, effects=effects))
+
+
+def _pairs_q(pairs: list[tuple[int, int]]):
+    from django.db.models import Q
+
+    q = Q(pk__in=[])
+    by_node: dict[int, list[int]] = defaultdict(list)
+    for enrollment_id, node_id in pairs:
+        by_node[node_id].append(enrollment_id)
+    for node_id, enrollment_ids in by_node.items():
+        q |= Q(node_id=node_id, enrollment_id__in=enrollment_ids)
+    return q
+
+
+def _save_places(enrollments: list[Enrollment]) -> None:
+    """Every moved enrollment's new place in one statement (PostgreSQL) or a bulk update."""
+    if not enrollments:
+        return
+    if connection.vendor != "postgresql":
+        Enrollment.objects.bulk_update(
+            enrollments,
+            ["current_node", "node_entered_at", "next_at", "state", "ended_at"],
+            batch_size=500,
+        )
+        return
+    from psycopg2.extras import execute_values
+
+    rows = [
+        (e.pk, e.current_node_id, e.node_entered_at, e.next_at, e.state, e.ended_at)
+        for e in enrollments
+    ]
+    # The table name is the model's own, never input.
+    table = Enrollment._meta.db_table
+    sets = "current_node_id = v.node, node_entered_at = v.entered, next_at = v.next_at, state = v.state, ended_at = v.ended"  # noqa: E501
+    sql = f"UPDATE {table} AS e SET {sets} FROM (VALUES %s) AS v(id, node, entered, next_at, state, ended) WHERE e.id = v.id"  # noqa: S608, E501
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor.cursor,
+            sql,
+            rows,
+            template="(%s, %s::bigint, %s::timestamptz, %s::timestamptz, %s, %s::timestamptz)",
+            page_size=2000,
+        )
+
+
+def claimable(*, now: datetime):
+    return Enrollment.objects.filter(
+        state=Enrollment.State.ACTIVE,
+        next_at__lte=now,
+        sequence__status=Sequence.Status.ACTIVE,
+        sequence__kind=Sequence.Kind.JOURNEY,
+    )
+
+
+def advance_due(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """One batch of the tick: returns how many enrollments it advanced."""
+    now = now or timezone.now()
+    limit = limit or settings.JOURNEY_TICK_BATCH
+    with transaction.atomic():
+        ids = list(
+            claimable(now=now)
+            .order_by("next_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        _run(ids=ids, now=now)
+    return len(ids)
+
+
+def advance(*, enrollment_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Advance these enrollments now, if due (a new enrollment's first nodes, at once)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            claimable(now=now)
+            .filter(pk__in=list(enrollment_ids))
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", flat=True)
+        )
+        if ids:
+            _run(ids=ids, now=now)
+    return len(ids)
+
+
+def _run(*, ids: list[int], now: datetime) -> None:
+    enrollments = list(
+        Enrollment.objects.filter(pk__in=ids).select_related("lead", "sequence").order_by("pk")
+    )
+    runner = Runner(now=now)
+    runner.advance(enrollments)
+    runner.flush()
+
+
+def simulate(*, enrollments: list[Enrollment], now: datetime) -> dict[int, list[Step]]:
+    """A dry run: each (unsaved) enrollment's path and dates, with nothing written or sent."""
+    runner = Runner(now=now, dry_run=True)
+    runner.advance(enrollments)
+    return dict(runner.trail)
+
+
+def advance_all_due(*, now: datetime | None = None) -> int:
+    """Batches until nothing is due or the tick's time budget is spent (the next tick goes
+    on where this one stopped)."""
+    started = time.monotonic()
+    total = 0
+    while time.monotonic() - started < settings.JOURNEY_TICK_SECONDS_BUDGET:
+        advanced = advance_due(now=now)
+        total += advanced
+        if advanced < settings.JOURNEY_TICK_BATCH:
+            break
+    return total
