@@ -5,7 +5,6 @@ an update. Claimed once (pending → running), recorded, and the enrollment woke
 import json
 import logging
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -21,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 
 def run_effect(*, enrollment_id: int, node_id: int, now: datetime | None = None) -> str:
+    """Perform one visit's effect once; the result text (or "not claimed" for a copy of the
+    task that found the row taken, or a row a killed worker left `running`)."""
     now = now or timezone.now()
     row = PathStep.objects.filter(enrollment_id=enrollment_id, node_id=node_id)
     if row.filter(effect="pending").update(effect="running", effect_changed_at=now) != 1:
@@ -45,7 +46,10 @@ def run_effect(*, enrollment_id: int, node_id: int, now: datetime | None = None)
     return result
 
 
-def _perform(*, node: Node, enrollment: Enrollment, now: datetime) -> tuple[str, str, Any]:
+def _perform(
+    *, node: Node, enrollment: Enrollment, now: datetime
+) -> tuple[str, str, datetime | None]:
+    """(result, effect state, when to wake the lead if not now)."""
     config = node.config or {}
     lead = enrollment.lead
     if node.kind == Node.Kind.SMS:

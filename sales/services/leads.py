@@ -77,8 +77,11 @@ def reassign_lead(
     return lead
 
 
-def move_stage(*, lead_id: int, actor: AbstractBaseUser, stage: str, reason: str = "") -> Lead:
-    """Move the lead to contacted, booked, won or lost (lost needs a reason).
+def move_stage(
+    *, lead_id: int, actor: AbstractBaseUser | None, stage: str, reason: str = ""
+) -> Lead:
+    """Move the lead to contacted, booked, won or lost (lost needs a reason). No actor: a
+    journey moved it (the reason says which).
 
     Booked, won and lost end the lead's sequences; contacted counts as the first contact of
     the open hot episode.
@@ -107,12 +110,17 @@ def move_stage(*, lead_id: int, actor: AbstractBaseUser, stage: str, reason: str
         )
         if stage in EXIT_REASONS:
             exit_enrollments(lead_id=lead.pk, reason=EXIT_REASONS[stage])
-        if stage == Lead.Stage.CONTACTED:
+        if stage == Lead.Stage.CONTACTED and actor is not None:
+            # A journey marking the lead contacted is not a rep's first contact.
             _first_contact(lead_id=lead.pk, at=now)
         lead.stage = stage
         transaction.on_commit(
             lambda: stage_changed.send(
-                sender=Lead, lead_id=lead.pk, old=old_stage, new=stage, actor_id=actor.pk
+                sender=Lead,
+                lead_id=lead.pk,
+                old=old_stage,
+                new=stage,
+                actor_id=actor.pk if actor else None,
             )
         )
     return lead
