@@ -200,8 +200,8 @@ def record_activities(*, activities: Sequence[NewActivity]) -> list[Activity]:
 
     All or nothing: a batch is validated before it gets here, and a failure leaves no part of
     it behind. On commit `activity_recorded` is sent once per lead and kind (naming the newest
-    of those activities), not once per row: each send rescores the lead, and 500 page views
-    of one lead need one rescoring, not 500.
+    of those activities, with `activity_ids` naming all of them), not once per row: each send
+    rescores the lead, and 500 page views of one lead need one rescoring, not 500.
     """
     rows = [
         Activity(lead_id=new.lead_id, kind=new.kind, occurred_at=new.occurred_at,
@@ -217,14 +217,20 @@ def record_activities(*, activities: Sequence[NewActivity]) -> list[Activity]:
             )
         note_latest_activity(latest=latest)
         newest: dict[tuple[int, str], Activity] = {}
+        batch: dict[tuple[int, str], list[int]] = {}
         for activity in created:
             key = (activity.lead_id, activity.kind)
+            batch.setdefault(key, []).append(activity.pk)
             if key not in newest or activity.occurred_at >= newest[key].occurred_at:
                 newest[key] = activity
         for (lead_id, kind), activity in newest.items():
             transaction.on_commit(
                 lambda lead_id=lead_id, kind=kind, activity_id=activity.pk: activity_recorded.send(
-                    sender=Activity, lead_id=lead_id, activity_id=activity_id, kind=kind
+                    sender=Activity,
+                    lead_id=lead_id,
+                    activity_id=activity_id,
+                    kind=kind,
+                    activity_ids=batch[(lead_id, kind)],
                 )
             )
     return created

@@ -10,6 +10,7 @@ class NurtureConfig(AppConfig):
 
         from capture.signals import activity_recorded, lead_captured
         from nurture import checks, receivers  # noqa: F401 - checks registers on import
+        from scoring.signals import score_changed, temperature_changed
 
         lead_captured.connect(receivers.enroll_captured_lead, dispatch_uid="nurture.enroll")
         lead_captured.connect(
@@ -19,13 +20,12 @@ class NurtureConfig(AppConfig):
             receivers.enter_journeys_on_activity, dispatch_uid="nurture.journeys.activity"
         )
         tracking.connect(receivers.esp_tracking_event, dispatch_uid="nurture.esp_tracking")
-        try:
-            from scoring.signals import temperature_changed
-        except ImportError:  # scoring not built yet
-            return
         temperature_changed.connect(
             receivers.hand_hot_lead_to_sales, dispatch_uid="nurture.hand_hot_lead"
         )
         temperature_changed.connect(
             receivers.enter_journeys_on_temperature, dispatch_uid="nurture.journeys.temperature"
+        )
+        score_changed.connect(
+            receivers.enter_journeys_on_score, dispatch_uid="nurture.journeys.score"
         )

@@ -1,8 +1,26 @@
-"""One-line receivers of lower apps' facts (connected in NurtureConfig.ready)."""
+"""One-line receivers of lower apps' facts (connected in NurtureConfig.ready).
 
+Journey entry runs in the sender's on-commit callback, after the lead's data is safe: a
+failure is logged, never raised into the capture, the tracking beacon or the rescoring that
+announced the fact (the lead simply does not enter; nothing is half-written).
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from nurture.services import engagement, scheduling, triggers
+
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def _logged(what: str, lead_id: int) -> Iterator[None]:
+    try:
+        yield
+    except Exception:
+        logger.exception("Journey entry on %s failed for lead %s", what, lead_id)
 
 
 def enroll_captured_lead(*, lead_id: int, landing_page_id: int, **kwargs: Any) -> None:
@@ -10,11 +28,16 @@ def enroll_captured_lead(*, lead_id: int, landing_page_id: int, **kwargs: Any) -
 
 
 def enter_journeys_on_capture(*, lead_id: int, landing_page_id: int, **kwargs: Any) -> None:
-    triggers.on_capture(lead_id=lead_id, landing_page_id=landing_page_id)
+    with _logged("capture", lead_id):
+        triggers.on_capture(lead_id=lead_id, landing_page_id=landing_page_id)
 
 
-def enter_journeys_on_activity(*, lead_id: int, activity_id: int, kind: str, **kwargs: Any) -> None:
-    triggers.on_activity(lead_id=lead_id, activity_id=activity_id, kind=kind)
+def enter_journeys_on_activity(
+    *, lead_id: int, activity_id: int, kind: str, activity_ids: Any = None, **kwargs: Any
+) -> None:
+    with _logged(kind, lead_id):
+        triggers.on_activity(lead_id=lead_id, activity_id=activity_id, kind=kind,
+                             activity_ids=activity_ids)  # fmt: skip
 
 
 def hand_hot_lead_to_sales(*, lead_id: int, new: str, **kwargs: Any) -> None:
@@ -23,7 +46,13 @@ def hand_hot_lead_to_sales(*, lead_id: int, new: str, **kwargs: Any) -> None:
 
 
 def enter_journeys_on_temperature(*, lead_id: int, old: str, new: str, **kwargs: Any) -> None:
-    triggers.enter_journeys(lead_id=lead_id, kind="temperature", facts={"old": old, "new": new})
+    with _logged("temperature", lead_id):
+        triggers.on_temperature_changed(lead_id=lead_id, old=old, new=new)
+
+
+def enter_journeys_on_score(*, lead_id: int, old: int, new: int, **kwargs: Any) -> None:
+    with _logged("score", lead_id):
+        triggers.on_score_changed(lead_id=lead_id, old=old, new=new)
 
 
 def esp_tracking_event(*, event: Any, esp_name: str, **kwargs: Any) -> None:

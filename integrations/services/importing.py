@@ -32,6 +32,7 @@ from capture.validators import normalise_phone, validate_person_name
 from integrations.models import LeadImport
 from integrations.services.bulk_sql import insert_rows, update_rows
 from nurture.models import Delivery, Enrollment, Sequence, Suppression
+from nurture.services import triggers
 from nurture.services.scheduling import compute_due_at, lead_zone
 from scoring.models import ScoreChange
 
@@ -365,9 +366,16 @@ def _write_chunk(
     insert_rows(Activity, [{"lead_id": lead_id, "kind": Activity.Kind.CUSTOM,
                             "occurred_at": now, "metadata": metadata}
                            for lead_id in touched], now=now)  # fmt: skip
-    if lead_import.sequence is not None:
-        every = inserted + [(lead.pk, lead.email, lead.time_zone) for lead in existing]
-        _enroll(leads=every, sequence=lead_import.sequence, now=now)
+    every = inserted + [(lead.pk, lead.email, lead.time_zone) for lead in existing]
+    target = lead_import.sequence
+    if target is not None and target.kind != Sequence.Kind.JOURNEY:
+        _enroll(leads=every, sequence=target, now=now)
+    # The journey the marketer picked, and every live journey with a CSV-import trigger.
+    journeys = {journey.pk: journey for journey in triggers.journeys_triggered_by_import()}
+    if target is not None and target.kind == Sequence.Kind.JOURNEY:
+        journeys.setdefault(target.pk, target)
+    for journey in journeys.values():
+        _enter_journey(leads=every, journey=journey, lead_import=lead_import, now=now)
 
 
 def _merge(
@@ -433,6 +441,29 @@ def _enroll(*, leads: list[tuple[int, str, str]], sequence: Sequence, now: datet
     Lead.objects.filter(pk__in=[lead_id for _id, lead_id in enrolled], stage=Lead.Stage.NEW).update(
         stage=Lead.Stage.NURTURING
     )
+
+
+def _enter_journey(
+    *,
+    leads: list[tuple[int, str, str]],
+    journey: Sequence,
+    lead_import: LeadImport,
+    now: datetime,
+) -> None:
+    """The chunk's leads enter the journey at its start node, set-based, by its re-entry
+    rule; suppressed addresses stay out, as in `_enroll`. A journey paused since the
+    mapping was saved takes no one: the leads are imported all the same."""
+    emails = [email for _id, email, _zone in leads]
+    suppressed = set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
+    try:
+        triggers.enter_journey_in_bulk(
+            journey=journey,
+            lead_ids=[lead_id for lead_id, email, _zone in leads if email not in suppressed],
+            trigger=f"CSV import: {lead_import.file_name}",
+            now=now,
+        )
+    except triggers.JourneyRefused as refused:
+        logger.warning("Import %s: %s", lead_import.pk, refused)
 
 
 def _finish(*, import_id: int) -> None:

@@ -9,7 +9,8 @@ the lead in. A lead is in a journey at most once at a time (a partial unique ind
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence as Seq
+from collections.abc import Iterable, Mapping
+from collections.abc import Sequence as Seq
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -184,7 +185,9 @@ def _enter(
             raise JourneyRefused(refusal)
         previous = Enrollment.objects.filter(lead=lead, sequence=journey)
         last = previous.aggregate(
-            round=Max("round"), started=Max("started_at"), live=Count("pk", filter=Q(state__in=LIVE))
+            round=Max("round"),
+            started=Max("started_at"),
+            live=Count("pk", filter=Q(state__in=LIVE)),
         )
         refused = reentry_refusal(journey=journey, live=bool(last["live"]),
                                   last_started=last["started"], now=now)  # fmt: skip
@@ -250,6 +253,11 @@ def reentry_refusal(
     return None
 
 
+def journeys_triggered_by_import() -> list[Sequence]:
+    """Live journeys every CSV import's leads enter (an `import` trigger)."""
+    return list(live_journeys().filter(triggers__kind=Trigger.Kind.IMPORT).distinct())
+
+
 def enter_journey_in_bulk(
     *, journey: Sequence, lead_ids: Seq[int], trigger: str, now: datetime | None = None
 ) -> list[int]:
@@ -281,7 +289,9 @@ def enter_journey_in_bulk(
         for row in Enrollment.objects.filter(sequence=journey, lead_id__in=ids)
         .values("lead_id")
         .annotate(
-            round=Max("round"), started=Max("started_at"), live=Count("pk", filter=Q(state__in=LIVE))
+            round=Max("round"),
+            started=Max("started_at"),
+            live=Count("pk", filter=Q(state__in=LIVE)),
         )
     }
     rows = []
@@ -293,30 +303,50 @@ def enter_journey_in_bulk(
         rows.append((lead_id, (past["round"] if past else 0) + 1))
     if not rows:
         return []
-    with transaction.atomic(), connection.cursor() as cursor:
-        # ON CONFLICT DO NOTHING (either unique index): a trigger that entered one of these
-        # leads since the read above wins, and the import leaves that lead be.
+    with transaction.atomic():
+        entered = _insert_entering(journey=journey, rows=rows, trigger=trigger, now=now)
+        Lead.objects.filter(
+            pk__in=[lead_id for _, lead_id in entered], stage=Lead.Stage.NEW
+        ).update(stage=Lead.Stage.NURTURING)
+        journey_id = journey.pk
+        transaction.on_commit(
+            lambda: _announce_entered(entered=entered, journey_id=journey_id, trigger=trigger)
+        )
+    return [pk for pk, _ in entered]
+
+
+def _insert_entering(
+    *, journey: Sequence, rows: list[tuple[int, int]], trigger: str, now: datetime
+) -> list[tuple[int, int]]:
+    """INSERT the (lead, round) enrollments at the start node: (enrollment id, lead id) of
+    those inserted. ON CONFLICT DO NOTHING (either unique index): a trigger that entered one
+    of these leads since the re-entry read wins, and the import leaves that lead be."""
+    if connection.vendor != "postgresql":
+        # SQLite (`make run`'s default) has no unnest: the ORM, then the ids read back.
+        Enrollment.objects.bulk_create(
+            [Enrollment(lead_id=lead_id, sequence=journey, started_at=now, round=round_,
+                        current_node_id=journey.start_node_id, next_at=now,
+                        trigger=trigger[:200]) for lead_id, round_ in rows],
+            ignore_conflicts=True,
+        )  # fmt: skip
+        made = Enrollment.objects.filter(
+            sequence=journey, started_at=now, lead_id__in=[lead for lead, _ in rows]
+        )
+        return list(made.values_list("pk", "lead_id"))
+    with connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO nurture_enrollment (lead_id, sequence_id, state, exit_reason,
-                started_at, needs_confirmation, current_node_id, next_at, round, trigger)
-            SELECT lead_id, %s, %s, '', %s, false, %s, %s, round, %s
-            FROM unnest(%s::bigint[], %s::int[]) AS entering (lead_id, round)
+                started_at, needs_confirmation, current_node_id, next_at, "round", "trigger")
+            SELECT lead_id, %s, %s, '', %s, false, %s, %s, entering_round, %s
+            FROM unnest(%s::bigint[], %s::int[]) AS entering (lead_id, entering_round)
             ON CONFLICT DO NOTHING
             RETURNING id, lead_id
             """,
             [journey.pk, Enrollment.State.ACTIVE, now, journey.start_node_id, now,
              trigger[:200], [lead for lead, _ in rows], [round_ for _, round_ in rows]],
         )  # fmt: skip
-        entered = [(pk, lead_id) for pk, lead_id in cursor.fetchall()]
-        Lead.objects.filter(pk__in=[lead_id for _, lead_id in entered], stage=Lead.Stage.NEW).update(
-            stage=Lead.Stage.NURTURING
-        )
-        journey_id = journey.pk
-        transaction.on_commit(
-            lambda: _announce_entered(entered=entered, journey_id=journey_id, trigger=trigger)
-        )
-    return [pk for pk, _ in entered]
+        return [(pk, lead_id) for pk, lead_id in cursor.fetchall()]
 
 
 def _announce_entered(*, entered: Seq[tuple[int, int]], journey_id: int, trigger: str) -> None:

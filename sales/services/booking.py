@@ -21,6 +21,7 @@ from capture.services import record_activity
 from leadfunnel.groups import SALES_REPS
 from leadfunnel.mail import OutgoingEmail, sender_domain
 from nurture.models import Enrollment
+from nurture.services import goals, triggers
 from nurture.services.scheduling import exit_enrollments
 from nurture.tokens import BOOKING_SALT
 from sales.models import Booking, LeadChange, RepProfile
@@ -126,6 +127,8 @@ def book_slot(*, lead: Lead, starts_at: datetime, now: datetime | None = None) -
             kind=Activity.Kind.BOOKING_MADE,
             metadata={"booking_id": booking.pk, "starts_at": starts_at.isoformat()},
         )
+        # Journeys whose goal is a booking convert first; the exit then ends the others.
+        goals.convert(lead_id=lead.pk, event=goals.BOOKED, now=now)
         exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.BOOKED)
         transaction.on_commit(lambda: send_booking_emails(booking_id=booking.pk))
         transaction.on_commit(lambda: booking_created.send(
@@ -153,7 +156,16 @@ def cancel_booking(*, lead: Lead, now: datetime | None = None) -> Booking | None
             metadata={"event": "booking_cancelled", "booking_id": booking.pk},
         )
         transaction.on_commit(lambda: send_booking_emails(booking_id=booking.pk))
+        transaction.on_commit(lambda: _enter_cancellation_journeys(booking=booking))
     return booking
+
+
+def _enter_cancellation_journeys(*, booking: Booking) -> None:
+    # After commit, like a receiver: the cancellation stands even if a journey fails to start.
+    try:
+        triggers.on_booking_cancelled(lead_id=booking.lead_id, booking_id=booking.pk)
+    except Exception:
+        logger.exception("Booking-cancelled journeys failed for lead %s", booking.lead_id)
 
 
 def calendar_invite(*, booking: Booking) -> bytes:

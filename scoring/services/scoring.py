@@ -1,5 +1,6 @@
 """Scoring one lead, at once, when capture announces a submission or an activity."""
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -19,8 +20,9 @@ from scoring.engine import (
 )
 from scoring.models import ScoreChange
 from scoring.services.rules import current_rules
-from scoring.signals import temperature_changed
+from scoring.signals import score_changed, temperature_changed
 
+logger = logging.getLogger(__name__)
 # A lead that turns hot leaves the nurture track for sales; later stages are a rep's call.
 STAGES_BEFORE_SALES = (Lead.Stage.NEW, Lead.Stage.NURTURING)
 
@@ -106,6 +108,11 @@ def score_lead(
                 cause=cause,
                 at=now,
             )
+        if result.score != result.old_score:
+            old_score, new_score = result.old_score, result.score
+            transaction.on_commit(
+                lambda: _announce_score(lead_id=lead_id, old=old_score, new=new_score)
+            )
         if temperature_moved:
             old, new = result.old_temperature, result.temperature
             transaction.on_commit(
@@ -115,3 +122,13 @@ def score_lead(
             )
     # The row is locked, so the stage read above is the one the UPDATE saw.
     return replace(result, stage_moved=became_hot and lead.stage in STAGES_BEFORE_SALES)
+
+
+def _announce_score(*, lead_id: int, old: int, new: int) -> None:
+    # Robust: a failing receiver must not turn a committed rescoring into an error.
+    for receiver, error in score_changed.send_robust(
+        sender=ScoreChange, lead_id=lead_id, old=old, new=new
+    ):
+        if isinstance(error, Exception):
+            logger.error("score_changed receiver %r failed for lead %s", receiver, lead_id,
+                         exc_info=error)  # fmt: skip
