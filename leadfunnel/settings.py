@@ -440,6 +440,8 @@ NURTURE_PUBLISH_TIMEOUT = env.float("NURTURE_PUBLISH_TIMEOUT", default=1.0)
 # A delivery queued or sending for longer than this is reclaimed (lost message, dead worker).
 NURTURE_LEASE_SECONDS = env.int("NURTURE_LEASE_SECONDS", default=300)
 NURTURE_DISPATCH_BATCH = env.int("NURTURE_DISPATCH_BATCH", default=500)
+# Deliveries per send task: one worker sends them over one SMTP connection (or ESP session).
+NURTURE_SEND_BATCH = env.int("NURTURE_SEND_BATCH", default=100)
 NURTURE_MAX_ATTEMPTS = env.int("NURTURE_MAX_ATTEMPTS", default=5)
 NURTURE_RETRY_BASE_SECONDS = env.int("NURTURE_RETRY_BASE_SECONDS", default=60)
 # Clicks this soon after sending come from mail scanners, not people.
@@ -524,6 +526,10 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "WorkableStageEnum": "sales.services.leads.WORKABLE_STAGES",
         "TemperatureEnum": "capture.models.Lead.Temperature",
         "LandingPageFieldEnum": "capture.models.LandingPage.Field",
+        # Journeys (nurture/api_journeys.py): kinds of nodes and triggers, a journey's status.
+        "NodeKindEnum": "nurture.models.Node.Kind",
+        "TriggerKindEnum": "nurture.models.Trigger.Kind",
+        "SequenceStatusEnum": "nurture.models.Sequence.Status",
     }
 )
 

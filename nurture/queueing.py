@@ -16,12 +16,17 @@ logger = logging.getLogger(__name__)
 import_module("nurture.tasks")
 ADVANCE = "nurture.tasks.advance_enrollments"
 EFFECT = "nurture.tasks.run_effect"
+SEND_BATCH = "nurture.tasks.send_batch"
 
 
 def send(name: str, *args: object) -> bool:
+    return send_on(name, *args)
+
+
+def send_on(name: str, *args: object, countdown: float | None = None) -> bool:
     try:
         # Looked up by name and applied (not send_task), so eager mode in tests runs it.
-        current_app.tasks[name].apply_async(args=list(args), retry=False)
+        current_app.tasks[name].apply_async(args=list(args), retry=False, countdown=countdown)
     except Exception:
         # Broad on purpose: kombu and redis raise many kinds when the broker is down.
         logger.warning("broker unreachable; %s%r left for the next tick", name, args, exc_info=True)

@@ -15,6 +15,13 @@ def send_delivery(delivery_id: int) -> str:
     return sending.send_delivery(delivery_id=delivery_id)
 
 
+@shared_task(ignore_result=True, acks_late=True)
+def send_batch(delivery_ids: list[int]) -> int:
+    """One batch over one connection; each message is recorded before the next goes."""
+    outcomes = sending.send_batch(delivery_ids=delivery_ids)
+    return sum(1 for outcome in outcomes.values() if outcome == "sent")
+
+
 @shared_task(ignore_result=True)
 def advance_due() -> int:
     """Beat's journey tick: move due enrollments on, in sets."""

@@ -56,15 +56,28 @@ class SmtpSink:
 
     def __init__(self) -> None:
         self.messages: list[Received] = []
-        self.answers: list[str] = []  # consumed first, e.g. "451 4.3.0 Try later"
+        # Consumed first, e.g. "451 4.3.0 Try later"; "DROP" hangs up mid-message; "" accepts.
+        self.answers: list[str] = []
+        self.connections = 0
         self.lock = threading.Lock()
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:  # fmt: skip
+        with self.lock:
+            self.connections += 1
+        session.host_name = hostname
+        return responses
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
-            if self.answers:
-                return self.answers.pop(0)
+            answer = self.answers.pop(0) if self.answers else ""
+            if answer == "DROP":
+                server.transport.close()  # the connection dies before the reply
+                return "421 4.4.2 Connection dropped"
+            if answer:
+                return answer
             self.messages.append(Received(list(envelope.rcpt_tos), envelope.content,
                                           time.monotonic()))  # fmt: skip
         return "250 Message accepted"

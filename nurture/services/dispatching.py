@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from nurture import queueing
 from nurture.models import Delivery
 from nurture.models import Sequence as NurtureSequence
 from nurture.services import exits
@@ -37,33 +38,32 @@ def publish_on_commit(*, delivery_ids: Ids[int]) -> None:
 
 
 def publish(*, delivery_ids: Ids[int], spacing: float = 0.0) -> int:
-    """Enqueue one send task per delivery; a broker failure is logged, never raised.
+    """Enqueue one send task per batch of deliveries; a broker failure is logged, never raised.
 
-    What could not be published goes back to `scheduled` at once, so the next tick sends it.
-    `spacing` spreads the tasks over the seconds until the next tick (a per-second quota);
-    such a countdown is a few seconds at most, never the schedule itself.
+    A batch (NURTURE_SEND_BATCH rows) is sent by one worker over one SMTP connection. What
+    could not be published goes back to `scheduled` at once, so the next tick sends it.
+    `spacing` (a per-second quota) shrinks the batches to a second's worth and spreads them
+    over the seconds until the next tick; such a countdown is a few seconds at most, never
+    the schedule itself.
     """
-    from nurture.tasks import send_delivery
-
     global _broker_down_until  # one breaker per process
-    published = 0
+    ids = list(delivery_ids)
     if time.monotonic() < _broker_down_until:
         # The broker failed moments ago: do not make every request wait on it again.
-        _back_to_scheduled(delivery_ids)
+        _back_to_scheduled(ids)
         return 0
-    for index, delivery_id in enumerate(delivery_ids):
-        try:
-            # retry=False: fail fast (the broker connect timeout is set in settings).
-            countdown = round(index * spacing, 3) if spacing else None
-            send_delivery.apply_async(args=[delivery_id], retry=False, countdown=countdown)
-            published += 1
-        except Exception:
-            # Broad on purpose: kombu and redis raise many kinds when the broker is down.
-            logger.warning("broker unreachable; %s deliveries left for the next tick",
-                           len(delivery_ids) - index, exc_info=True)  # fmt: skip
+    size = max(int(1 / spacing), 1) if spacing else max(settings.NURTURE_SEND_BATCH, 1)
+    published = 0
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        countdown = round(start * spacing, 3) if spacing else None
+        # retry=False: fail fast (the broker connect timeout is set in settings).
+        if not queueing.send_on(queueing.SEND_BATCH, batch, countdown=countdown):
+            logger.warning("%s deliveries left for the next tick", len(ids) - start)
             _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
-            _back_to_scheduled(delivery_ids[index:])
+            _back_to_scheduled(ids[start:])
             break
+        published += len(batch)
     return published
 
 

@@ -20,8 +20,10 @@ LIVE_STATES = (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
 
 def lead_zone(*, lead: Lead, sequence: Sequence) -> ZoneInfo:
     for name in (lead.time_zone, sequence.fallback_time_zone, "UTC"):
+        if not name:
+            continue  # an unknown zone falls back to the sequence's, not straight to UTC
         try:
-            return ZoneInfo(name) if name else ZoneInfo("UTC")
+            return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             continue
     return ZoneInfo("UTC")
@@ -112,7 +114,7 @@ def enroll_lead(
 def enroll_for_capture(*, lead_id: int, landing_page_id: int) -> list[Enrollment]:
     sequences = list(
         Sequence.objects.filter(
-            status=Sequence.Status.ACTIVE, entry_pages=landing_page_id
+            status=Sequence.Status.ACTIVE, kind=Sequence.Kind.DAYS, entry_pages=landing_page_id
         ).prefetch_related("steps")
     )
     if not sequences:

@@ -3,11 +3,16 @@
 import logging
 import smtplib
 import socket
+from collections.abc import Iterable
+from collections.abc import Sequence as Ids
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
+from django.core.mail import mailers
+from django.db import connection as db
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -18,6 +23,8 @@ from nurture.services.composing import build_message
 from nurture.services.scheduling import exit_enrollments
 
 logger = logging.getLogger(__name__)
+# Send-time checks that end the lead's enrollments (the rest of a batch is cancelled then).
+EXITS = frozenset({"suppressed", "exited", "handed to sales"})
 _STAGE_EXITS = {
     Lead.Stage.BOOKED: Enrollment.ExitReason.BOOKED,
     Lead.Stage.WON: Enrollment.ExitReason.WON,
@@ -33,34 +40,137 @@ class SendFailure:
 
 
 def send_delivery(*, delivery_id: int) -> str:
-    """Send one delivery if it is still due to go; returns what happened, for logs and tests.
+    """Send one delivery if it is still due to go; returns what happened, for logs and tests."""
+    outcomes = send_batch(delivery_ids=[delivery_id])
+    return next(iter(outcomes.values()), "not claimed")
 
-    The claim is a conditional UPDATE (queued → sending): a second copy of the task finds
-    nothing to claim. The SMTP or ESP call happens outside any transaction.
+
+def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
+    """Send a batch of deliveries over one connection; returns what happened to each.
+
+    The whole batch is claimed in one conditional UPDATE … RETURNING (queued → sending): a
+    second copy of the task finds nothing to claim. It is loaded in one query and the
+    suppression list read once; each message is then sent and recorded `sent` before the
+    next goes, so a worker killed mid-batch resends at most the one in flight (its row is
+    still `sending`, reclaimed after the lease). The SMTP or ESP calls happen outside any
+    transaction; a connection that drops mid-batch is opened again for the next message.
     """
     now = timezone.now()
-    claimed = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED).update(
-        status=Delivery.Status.SENDING, status_changed_at=now
+    claimed = _claim(delivery_ids=delivery_ids, now=now)
+    if not claimed:
+        return {}
+    deliveries = list(
+        Delivery.objects.select_related("enrollment__lead", "enrollment__sequence", "step")
+        .filter(pk__in=claimed)
+        .order_by("pk")
     )
-    if claimed != 1:
-        return "not claimed"
-    delivery = Delivery.objects.select_related(
-        "enrollment__lead", "enrollment__sequence", "step"
-    ).get(pk=delivery_id)
-    held = _hold_reason(delivery)
-    if held is not None:
-        return held
-    message = build_message(delivery=delivery)
+    emails = {delivery.enrollment.lead.email for delivery in deliveries}
+    suppressed = set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
+    outcomes: dict[int, str] = {}
+    done: list[Delivery] = []
+    mail = None
+    unreachable: SendFailure | None = None
+    exited: dict[int, tuple[str, str]] = {}
     try:
-        message.send()
-    except Exception as error:
-        return _record_failure(delivery=delivery, failure=classify_failure(error), now=now)
-    status = getattr(message, "anymail_status", None)
-    esp_id = getattr(status, "message_id", None) if status is not None else None
-    # An ESP's own id is what its webhooks quote back; SMTP has only our Message-ID.
-    message_id = esp_id if isinstance(esp_id, str) else message.extra_headers["Message-ID"]
-    _record_sent(delivery=delivery, message_id=message_id)
-    return "sent"
+        for delivery in deliveries:
+            if unreachable is not None:
+                # The server refused the connection: the rest wait for a retry, not a timeout each.
+                outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=unreachable,
+                                                        now=now)  # fmt: skip
+                continue
+            if exited and _ended_in_batch(delivery, exited):
+                # An exit earlier in this batch cancels the rest, as it cancels queued rows.
+                _finish(delivery, Delivery.Status.CANCELLED, "")
+                outcomes[delivery.pk] = "cancelled"
+                continue
+            held = _hold_reason(delivery, suppressed=suppressed)
+            if held is not None:
+                outcomes[delivery.pk] = held
+                if held in EXITS:
+                    exited = _states(deliveries)
+                continue
+            message = build_message(delivery=delivery)
+            try:
+                if mail is None:
+                    opening = mailers.default  # a new backend instance: one connection
+                    opening.open()
+                    mail = opening
+                mail.send_messages([message])
+            except Exception as error:
+                failure = classify_failure(error)
+                outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure, now=now)
+                if mail is None:
+                    unreachable = SendFailure(temporary=True, reason=f"not sent: {failure.reason}")
+                elif _connection_lost(error):
+                    _close_quietly(mail)
+                    mail = None
+                continue
+            status = getattr(message, "anymail_status", None)
+            esp_id = getattr(status, "message_id", None) if status is not None else None
+            # An ESP's own id is what its webhooks quote back; SMTP has only our Message-ID.
+            message_id = esp_id if isinstance(esp_id, str) else message.extra_headers["Message-ID"]
+            _mark_sent(delivery=delivery, message_id=message_id)
+            outcomes[delivery.pk] = "sent"
+            done.append(delivery)
+    finally:
+        if mail is not None:
+            _close_quietly(mail)
+        # Set-based follow-ups for what went: enrollments whose last email this was are
+        # complete, and journeys waiting on an email move on.
+        _after_sent(done)
+    return outcomes
+
+
+def _states(deliveries: list[Delivery]) -> dict[int, tuple[str, str]]:
+    """The batch's enrollments' states, read again after a send-time exit."""
+    ids = {delivery.enrollment_id for delivery in deliveries}
+    return {
+        pk: (state, reason)
+        for pk, state, reason in Enrollment.objects.filter(pk__in=ids).values_list(
+            "pk", "state", "exit_reason"
+        )
+    }
+
+
+def _ended_in_batch(delivery: Delivery, states: dict[int, tuple[str, str]]) -> bool:
+    state, reason = states.get(delivery.enrollment_id, (delivery.enrollment.state, ""))
+    if state in (Enrollment.State.ACTIVE, Enrollment.State.PAUSED):
+        return False
+    if state == delivery.enrollment.state:
+        return False  # ended before this batch: the send-time checks below say why
+    survives = reason == Enrollment.ExitReason.HANDED_TO_SALES and exits.is_confirmation(
+        delivery.step
+    )
+    return not survives
+
+
+def _claim(*, delivery_ids: Ids[int], now: datetime) -> list[int]:
+    ids = list(delivery_ids)
+    if not ids:
+        return []
+    table = Delivery._meta.db_table
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"UPDATE {table} SET status = %s, status_changed_at = %s"  # noqa: S608 - our own table
+        f" WHERE id IN ({placeholders}) AND status = %s RETURNING id"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [Delivery.Status.SENDING, now, *ids, Delivery.Status.QUEUED])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _connection_lost(error: Exception) -> bool:
+    """After these the SMTP session is unusable: the next message needs a new connection."""
+    if isinstance(error, smtplib.SMTPServerDisconnected | socket.timeout | ConnectionError):
+        return True
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code == 421
+
+
+def _close_quietly(mail_connection: Any) -> None:
+    try:
+        mail_connection.close()
+    except Exception:  # a dead socket cannot be closed cleanly; it is dropped either way
+        logger.debug("closing a broken mail connection", exc_info=True)
 
 
 def classify_failure(error: Exception) -> SendFailure:
@@ -86,7 +196,7 @@ def classify_failure(error: Exception) -> SendFailure:
     return SendFailure(temporary=False, reason=f"{type(error).__name__}: {error}")
 
 
-def _hold_reason(delivery: Delivery) -> str | None:
+def _hold_reason(delivery: Delivery, *, suppressed: set[str]) -> str | None:
     """Why this delivery must not go now (and what was done about it), else None."""
     lead, enrollment, step = delivery.enrollment.lead, delivery.enrollment, delivery.step
     sequence = enrollment.sequence
@@ -101,7 +211,7 @@ def _hold_reason(delivery: Delivery) -> str | None:
     if not live or not step.is_active:
         _finish(delivery, Delivery.Status.CANCELLED, "enrollment ended or step removed")
         return "cancelled"
-    if Suppression.objects.filter(email=lead.email).exists():
+    if lead.email in suppressed:
         _finish(delivery, Delivery.Status.SKIPPED, "address suppressed")
         exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.SUPPRESSED)
         return "suppressed"
@@ -145,14 +255,23 @@ def _click_condition_met(delivery: Delivery) -> bool:
     return clicked if delivery.step.click_condition == Step.ClickCondition.CLICKED else not clicked
 
 
-def _record_sent(*, delivery: Delivery, message_id: str) -> None:
+def _mark_sent(*, delivery: Delivery, message_id: str) -> None:
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
         status=Delivery.Status.SENT, sent_at=now, message_id=message_id,
         attempts=delivery.attempts + 1, status_changed_at=now, last_error="",
     )  # fmt: skip
-    _wake_journey(delivery)
-    _complete_if_done(enrollment_id=delivery.enrollment_id)
+
+
+def _after_sent(deliveries: list[Delivery]) -> None:
+    if not deliveries:
+        return
+    journeys = [d for d in deliveries if d.node_id is not None]
+    for delivery in journeys:
+        _wake_journey(delivery)
+    day_lists = {d.enrollment_id for d in deliveries if d.node_id is None}
+    if day_lists:
+        _complete_if_done(enrollment_ids=day_lists)
 
 
 def _record_failure(*, delivery: Delivery, failure: SendFailure, now: datetime) -> str:
@@ -196,13 +315,15 @@ def _wake_journey(delivery: Delivery) -> None:
         ).update(next_at=timezone.now())  # fmt: skip
 
 
-def _complete_if_done(*, enrollment_id: int) -> None:
+def _complete_if_done(*, enrollment_id: int | None = None,
+                      enrollment_ids: Iterable[int] = ()) -> None:  # fmt: skip
     # One conditional UPDATE: two last deliveries finishing at once cannot both miss it.
     pending = Delivery.objects.filter(
         enrollment_id=OuterRef("pk"),
         status__in=[Delivery.Status.SCHEDULED, Delivery.Status.QUEUED, Delivery.Status.SENDING],
     )
     # A journey's enrollment ends at its last node, not when it has no email pending.
+    ids = [enrollment_id] if enrollment_id is not None else list(enrollment_ids)
     Enrollment.objects.filter(
-        pk=enrollment_id, state=Enrollment.State.ACTIVE, current_node__isnull=True
+        pk__in=ids, state=Enrollment.State.ACTIVE, current_node__isnull=True
     ).exclude(Exists(pending)).update(state=Enrollment.State.COMPLETED, ended_at=timezone.now())

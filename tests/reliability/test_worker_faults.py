@@ -89,6 +89,29 @@ def test_smtp_failures_retry_or_stop(page: LandingPage, redis: PrivateRedis,
         stack.stop_all()
 
 
+def test_an_smtp_server_hanging_up_mid_batch_costs_one_retry(
+    page: LandingPage, redis: PrivateRedis, smtp: SmtpSink
+) -> None:
+    addresses = _due_deliveries(page, 60, due_ago=timedelta(minutes=1))
+    # The 20th message's connection dies before the server answers it.
+    smtp.answers = [""] * 19 + ["DROP"]
+    stack = _stack(redis, smtp, NURTURE_RETRY_BASE_SECONDS="1", NURTURE_SEND_BATCH="30")
+    try:
+        stack.beat()
+        stack.worker(concurrency=1)
+        assert wait_until(lambda: len(set(smtp.recipients())) >= 60, timeout=90), stack.tail()
+        time.sleep(2)
+    finally:
+        stack.stop_all()
+    counts = Counter(smtp.recipients())
+    assert set(counts) == set(addresses) and max(counts.values()) == 1, "each once, none lost"
+    assert Delivery.objects.filter(status="sent").count() == 60
+    assert Delivery.objects.filter(attempts=2).count() == 1, "only the dropped one was retried"
+    # Two batches of 30 over one connection each, and one more after the hang-up (the
+    # retry goes in a later batch of its own).
+    assert 3 <= smtp.connections <= 4, smtp.connections
+
+
 def _due_deliveries_named(page: LandingPage, email: str) -> int:
     step = Step.objects.get(sequence__entry_pages=page, day=2)
     lead = Lead.objects.create(email=email)
