@@ -23,6 +23,9 @@ def _restore_data_migrations() -> None:
     importlib.import_module("scoring.migrations.0002_groups").grant_scoring_permissions(apps, None)
     importlib.import_module("nurture.migrations.0002_groups").grant_nurture_permissions(apps, None)
     importlib.import_module("nurture.migrations.0007_sms_groups").grant_sms_permissions(apps, None)
+    importlib.import_module("nurture.migrations.0009_journey_groups").grant_journey_permissions(
+        apps, None
+    )
     importlib.import_module("sales.migrations.0003_groups").grant_sales_permissions(apps, None)
     importlib.import_module("sales.migrations.0005_task").grant_task_permissions(apps, None)
     importlib.import_module("api.migrations.0002_group_permissions").grant_api_permissions(
