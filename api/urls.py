@@ -10,6 +10,7 @@ v1 = [
     # Each app appends its routes here as it gains an API.
     path("", include("capture.api")),  # landing pages, campaigns, submissions
     path("", include("nurture.api")),  # sequences, steps, enrollments
+    path("", include("nurture.api_journeys")),  # journeys, nodes, edges, triggers, paths
     path("", include("sales.api")),  # leads, timeline, notes, stage, owner, metrics
     path("", include("capture.ingest.urls")),  # public capture, activities ingest, tracking
     path("", include("integrations.api")),  # privacy export and erase

@@ -133,7 +133,8 @@ class EnrollmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Enrollment
         fields = ("id", "lead", "sequence", "state", "exit_reason", "started_at", "ended_at",
-                  "needs_confirmation", "confirmed_at")  # fmt: skip
+                  "needs_confirmation", "confirmed_at", "round", "current_node",
+                  "node_entered_at", "next_at", "converted_at", "trigger")  # fmt: skip
         read_only_fields = fields
 
 
@@ -145,6 +146,9 @@ class EnrollSerializer(serializers.Serializer):
 class EnrollmentFilterSerializer(serializers.Serializer):
     lead = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
     sequence = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
+    journey = serializers.IntegerField(
+        min_value=1, max_value=_BIGINT, required=False, help_text="A journey's id (its sequence)."
+    )
 
 
 class StepFilterSerializer(serializers.Serializer):
@@ -252,9 +256,10 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if self.action == "list":
             query = EnrollmentFilterSerializer(data=self.request.query_params)
             query.is_valid(raise_exception=True)
-            for name in ("lead", "sequence"):
+            for name, column in (("lead", "lead_id"), ("sequence", "sequence_id"),
+                                 ("journey", "sequence_id")):  # fmt: skip
                 if name in query.validated_data:
-                    enrollments = enrollments.filter(**{f"{name}_id": query.validated_data[name]})
+                    enrollments = enrollments.filter(**{column: query.validated_data[name]})
         return enrollments
 
     def get_permissions(self) -> list[Any]:

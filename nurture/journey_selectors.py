@@ -75,6 +75,10 @@ class FunnelRow:
     kind: str
     figures: NodeFigures
 
+    @property
+    def kind_label(self) -> str:
+        return Node.Kind(self.kind).label
+
 
 @dataclass(frozen=True)
 class JourneyReport:

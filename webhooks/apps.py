@@ -8,7 +8,12 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from capture.signals import lead_captured
-        from nurture.signals import lead_unsubscribed
+        from nurture.signals import (
+            journey_converted,
+            journey_entered,
+            journeys_entered,
+            lead_unsubscribed,
+        )
         from sales.signals import booking_created, lead_created, stage_changed, task_created
         from scoring.signals import temperature_changed
         from webhooks import receivers
@@ -20,3 +25,10 @@ class WebhooksConfig(AppConfig):
         booking_created.connect(receivers.booking_created, dispatch_uid="webhooks.booking")
         task_created.connect(receivers.task_created, dispatch_uid="webhooks.task_created")
         lead_unsubscribed.connect(receivers.lead_unsubscribed, dispatch_uid="webhooks.unsubscribed")
+        journey_entered.connect(receivers.journey_entered, dispatch_uid="webhooks.journey_entered")
+        journeys_entered.connect(
+            receivers.journeys_entered, dispatch_uid="webhooks.journeys_entered"
+        )
+        journey_converted.connect(
+            receivers.journey_converted, dispatch_uid="webhooks.journey_converted"
+        )

@@ -22,6 +22,8 @@ class EventType(models.TextChoices):
     BOOKING_CREATED = "booking.created", "booking.created: a prospect booked a consultation"
     LEAD_UNSUBSCRIBED = "lead.unsubscribed", "lead.unsubscribed: a lead unsubscribed"
     TASK_CREATED = "task.created", "task.created: a task for a sales rep was created"
+    JOURNEY_ENTERED = "journey.entered", "journey.entered: a lead entered a journey"
+    JOURNEY_CONVERTED = "journey.converted", "journey.converted: a lead reached a journey's goal"
     # Sent only by the admin's "send a test event", to the endpoints picked there.
     TEST = "webhook.test", "webhook.test: a test from the admin"
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from capture.models import Lead
+from nurture.models import Enrollment
 from sales.models import Booking, Task
 
 
@@ -61,12 +62,32 @@ def task_data(task: Task) -> dict[str, Any]:
     }
 
 
+def journey_data(enrollment: Enrollment) -> dict[str, Any]:
+    """The journey and the lead's enrollment in it (its round: the n-th time through)."""
+    journey = enrollment.sequence
+    return {
+        "journey": {"id": journey.pk, "name": journey.name},
+        "enrollment": {
+            "id": enrollment.pk,
+            "round": enrollment.round,
+            "trigger": enrollment.trigger,
+            "state": enrollment.state,
+            "started_at": _iso(enrollment.started_at),
+            "converted_at": _iso(enrollment.converted_at),
+        },
+    }
+
+
 def load_lead(lead_id: int) -> Lead:
     return Lead.objects.select_related("owner", "campaign").get(pk=lead_id)
 
 
 def load_booking(booking_id: int) -> Booking:
     return Booking.objects.select_related("rep__user").get(pk=booking_id)
+
+
+def load_enrollment(enrollment_id: int) -> Enrollment:
+    return Enrollment.objects.select_related("sequence").get(pk=enrollment_id)
 
 
 def load_task(task_id: int) -> Task:

@@ -33,5 +33,17 @@ def task_created(*, lead_id: int, task_id: int, **kwargs: Any) -> None:
     services.publish_task_created(lead_id=lead_id, task_id=task_id)
 
 
+def journey_entered(*, enrollment_id: int, lead_id: int, journey_id: int, **kwargs: Any) -> None:
+    services.publish_journey_entered(enrollment_id=enrollment_id, lead_id=lead_id)
+
+
+def journeys_entered(*, entries: list[tuple[int, int]], **kwargs: Any) -> None:
+    services.publish_journeys_entered(entries=entries)
+
+
+def journey_converted(*, enrollment_id: int, lead_id: int, goal: str = "", **kwargs: Any) -> None:
+    services.publish_journey_converted(enrollment_id=enrollment_id, lead_id=lead_id, goal=goal)
+
+
 def lead_unsubscribed(*, lead_id: int, **kwargs: Any) -> None:
     services.publish_lead_unsubscribed(lead_id=lead_id)

@@ -99,6 +99,38 @@ def publish_task_created(*, lead_id: int, task_id: int) -> Event | None:
     )
 
 
+def publish_journey_entered(*, enrollment_id: int, lead_id: int) -> Event | None:
+    return _announce(
+        EventType.JOURNEY_ENTERED,
+        lead_id=lead_id,
+        extra=lambda: payloads.journey_data(payloads.load_enrollment(enrollment_id)),
+    )
+
+
+def publish_journeys_entered(*, entries: Sequence[tuple[int, int]]) -> int:
+    """journey.entered for each of many leads (an import), reading the endpoints once."""
+    try:
+        if not subscribed_endpoint_ids(event_type=EventType.JOURNEY_ENTERED):
+            return 0
+    except Exception:
+        logger.exception("Could not read the webhook endpoints for %s entries", len(entries))
+        return 0
+    published = 0
+    for enrollment_id, lead_id in entries:
+        published += (
+            publish_journey_entered(enrollment_id=enrollment_id, lead_id=lead_id) is not None
+        )
+    return published
+
+
+def publish_journey_converted(*, enrollment_id: int, lead_id: int, goal: str) -> Event | None:
+    def extra() -> dict[str, Any]:
+        data = payloads.journey_data(payloads.load_enrollment(enrollment_id))
+        return {**data, "goal": goal}
+
+    return _announce(EventType.JOURNEY_CONVERTED, lead_id=lead_id, extra=extra)
+
+
 def send_test_event(*, endpoint_ids: Sequence[int]) -> Event:
     """A `webhook.test` event to these endpoints, whatever they subscribe to."""
     payload = {"message": "A test from leadfunnel: your endpoint receives signed events."}

@@ -23,7 +23,7 @@ from nurture import queueing
 from nurture.models import Enrollment, Node, Sequence, Trigger
 from nurture.services import conditions, exits, goals
 from nurture.services.scheduling import exit_enrollments
-from nurture.signals import journey_entered
+from nurture.signals import journey_entered, journeys_entered
 
 logger = logging.getLogger(__name__)
 LIVE = (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
@@ -350,17 +350,22 @@ def _insert_entering(
 
 
 def _announce_entered(*, entered: Seq[tuple[int, int]], journey_id: int, trigger: str) -> None:
-    for enrollment_id, lead_id in entered:
-        for receiver, error in journey_entered.send_robust(
-            sender=Enrollment,
-            enrollment_id=enrollment_id,
-            lead_id=lead_id,
-            journey_id=journey_id,
-            trigger=trigger,
-        ):
-            if isinstance(error, Exception):
-                logger.error("journey_entered receiver %r failed for enrollment %s",
-                             receiver, enrollment_id, exc_info=error)  # fmt: skip
+    if len(entered) == 1:
+        ((enrollment_id, lead_id),) = entered
+        replies = journey_entered.send_robust(
+            sender=Enrollment, enrollment_id=enrollment_id, lead_id=lead_id,
+            journey_id=journey_id, trigger=trigger,
+        )  # fmt: skip
+    else:
+        # An import's thousands of entries: one announcement, so a receiver can do set-based
+        # work (or, with nobody listening, none) instead of a query per lead.
+        replies = journeys_entered.send_robust(
+            sender=Enrollment, entries=list(entered), journey_id=journey_id, trigger=trigger
+        )
+    for receiver, error in replies:
+        if isinstance(error, Exception):
+            logger.error("journey_entered receiver %r failed for journey %s (%s leads)",
+                         receiver, journey_id, len(entered), exc_info=error)  # fmt: skip
 
 
 def describe(trigger: Trigger, facts: Mapping[str, Any]) -> str:

@@ -57,6 +57,7 @@ pytestmark = pytest.mark.django_db
 # One module per area, each with its own rows (so parallel work does not edit one table).
 ROUTE_MODULES = (
     "routes_journeys",
+    "routes_journeys_api",
     "routes_api",
     "routes_capture_api",
     "routes_webhooks",
