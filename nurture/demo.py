@@ -1,7 +1,19 @@
-"""The default nurture sequence from our playbook, for `seed_demo`."""
+"""The demo's nurture: the playbook day list, and two journeys that show what journeys add.
+
+`seed_default_sequence` is the first version's day list (the demo page's drip; the
+end-to-end tests follow its emails). `seed_demo_journeys` adds the "Consultation journey"
+(a business-day wait, a branch on temperature, a subject split test, a wait until clicked,
+a goal) on a copy of the demo page, and "Pricing interest", which starts from behaviour
+(two pricing-page views in a week) and texts the lead.
+"""
+
+from typing import Any
+
+from django.db import transaction
 
 from capture.models import LandingPage
-from nurture.models import Sequence, Step
+from nurture.models import Node, Sequence, Step, Trigger
+from nurture.services import journeys
 
 DEFAULT_SEQUENCE = "Free consultation follow-up"
 PLAYBOOK = [
@@ -132,3 +144,138 @@ def seed_default_sequence(*, page: LandingPage) -> Sequence:
         Step.objects.bulk_create(Step(sequence=sequence, **step) for step in PLAYBOOK)
     sequence.entry_pages.add(page)
     return sequence
+
+
+CONSULTATION_JOURNEY = "Consultation journey"
+PRICING_JOURNEY = "Pricing interest"
+JOURNEY_PAGE_SUFFIX = "-journey"
+_DAY2_BODY = PLAYBOOK[1]["body"].replace(
+    "\nTomorrow: how to follow up without becoming the email everyone ignores.\n", ""
+)
+
+
+def _email(name: str, *, transactional: bool = False, **content: str) -> dict[str, Any]:
+    return {"kind": Node.Kind.EMAIL, "name": name,
+            "email": {"transactional": transactional, **content}}  # fmt: skip
+
+
+def _playbook_email(name: str, day: int, **overrides: Any) -> dict[str, Any]:
+    (step,) = [step for step in PLAYBOOK if step["day"] == day]
+    content = {key: value for key, value in step.items() if key != "day"}
+    return _email(name, **{**content, **overrides})
+
+
+def seed_demo_journeys(*, page: LandingPage) -> list[Sequence]:
+    """Create the two demo journeys once (later runs leave a marketer's edits alone).
+
+    The consultation journey enters leads from a copy of `page` ("<slug>-journey"), so a
+    prospect on the demo page is not mailed by the day list and the journey at once.
+    """
+    with transaction.atomic():
+        journey_page = _journey_page(page)
+        made = []
+        for name, build in ((CONSULTATION_JOURNEY, _consultation), (PRICING_JOURNEY, _pricing)):
+            existing = Sequence.objects.filter(name=name, kind=Sequence.Kind.JOURNEY).first()
+            made.append(existing or build(page=journey_page))
+    return made
+
+
+def _journey_page(page: LandingPage) -> LandingPage:
+    slug = f"{page.slug[: 80 - len(JOURNEY_PAGE_SUFFIX)]}{JOURNEY_PAGE_SUFFIX}"
+    existing = LandingPage.objects.filter(slug=slug).first()
+    if existing is not None:
+        return existing
+    copy = LandingPage.objects.get(pk=page.pk)
+    copy.pk = None
+    copy._state.adding = True
+    copy.slug = slug
+    copy.title = f"{page.title} (journey)"[:200]
+    copy.save()
+    return copy
+
+
+def _consultation(*, page: LandingPage) -> Sequence:
+    """submission → Day-1 confirm → 1 business day → hot? (task for the owner, stop) →
+    Day 2 with a subject split test → wait until clicked (3 days) → clicked: case study /
+    timed out: a short reminder → Day-7 booking prompt → goal: booked."""
+    hot = {"field": "temperature", "op": "is", "value": "hot"}
+    return journeys.build(
+        name=CONSULTATION_JOURNEY,
+        nodes={
+            "confirm": _playbook_email("Day 1: confirmation", 1, transactional=True),
+            "wait": {"kind": Node.Kind.WAIT, "name": "1 business day",
+                     "config": {"amount": 1, "unit": "business_days"}},
+            "hot": {"kind": Node.Kind.BRANCH, "name": "Hot lead?",
+                    "config": {"conditions": [{"when": hot, "label": "hot"}]}},
+            "task": {"kind": Node.Kind.TASK, "name": "Call the hot lead",
+                     "config": {"title": "Call {{ first_name }} at {{ company }}: hot lead",
+                                "note": "Turned hot during the consultation journey.",
+                                "owner": "owner", "due_hours": 4}},
+            "split": {"kind": Node.Kind.SPLIT, "name": "Day 2 subject test",
+                      "config": {"variants": [{"weight": 50, "label": "A: the leak"},
+                                              {"weight": 50, "label": "B: a question"}],
+                                 "auto_winner": True, "min_sends": 50, "confidence": 0.95}},
+            "day2a": _playbook_email("Day 2 (A)", 2, body=_DAY2_BODY),
+            "day2b": _playbook_email(
+                "Day 2 (B)", 2, body=_DAY2_BODY,
+                subject="{{ first_name }}, where does your funnel leak?"),
+            "clicked": {"kind": Node.Kind.WAIT_UNTIL, "name": "Clicked Day 2?",
+                        "config": {"event": {"field": "clicked"},
+                                   "timeout": {"amount": 3, "unit": "days"}}},
+            "story": _playbook_email("Case study", 5),
+            "reminder": _email(
+                "Reminder", subject="In case you missed it, {{ first_name }}",
+                preheader="The ten-minute funnel exercise, once more.",
+                body="Hi {{ first_name }},\n\nA quick nudge in case our last email got buried: "
+                     "ten minutes with last month's numbers shows where {{ company }} loses the "
+                     "most leads. Reply with what you find and we will tell you what we would "
+                     "fix first.\n\nThe leadfunnel team"),
+            "pause": {"kind": Node.Kind.WAIT, "name": "2 days",
+                      "config": {"amount": 2, "unit": "days"}},
+            "booking": _playbook_email("Day 7: booking prompt", 7),
+            "goal": {"kind": Node.Kind.GOAL, "name": "Booked", "config": {"event": "booked"}},
+        },
+        edges=[
+            ("confirm", "next", "wait"), ("wait", "next", "hot"), ("hot", "c0", "task"),
+            ("hot", "else", "split"), ("split", "v0", "day2a"), ("split", "v1", "day2b"),
+            ("day2a", "next", "clicked"), ("day2b", "next", "clicked"),
+            ("clicked", "yes", "story"), ("clicked", "timeout", "reminder"),
+            ("story", "next", "pause"), ("reminder", "next", "pause"),
+            ("pause", "next", "booking"), ("booking", "next", "goal"),
+        ],
+        start="confirm",
+        triggers=[(Trigger.Kind.FORM, {"page": page.pk})],
+        window_start_hour=9, window_end_hour=17, fallback_time_zone="UTC",
+        hand_hot_leads_to_sales=True,
+    )  # fmt: skip
+
+
+def _pricing(*, page: LandingPage) -> Sequence:
+    """Two pricing-page views in a week → an email → a text → a task for sales."""
+    return journeys.build(
+        name=PRICING_JOURNEY,
+        nodes={
+            "email": _email(
+                "Pricing questions?", subject="Questions about pricing, {{ first_name }}?",
+                preheader="What most teams like {{ company }} pick, and why.",
+                body="Hi {{ first_name }},\n\nYou have been looking at our pricing. Most teams "
+                     "of your size start on the middle plan and move up once their funnel "
+                     "pays for it.\n\nIf you would like a quote for {{ company }}, book a "
+                     "free consultation and we will work it out together.\n\nThe leadfunnel "
+                     "team",
+                cta_label="Book a free consultation", cta_url="{{ booking_url }}"),
+            "sms": {"kind": Node.Kind.SMS, "name": "Text about pricing",
+                    "config": {"body": "Hi {{ first_name }}, it's leadfunnel: happy to walk "
+                                       "you through pricing for {{ company }}. Reply STOP to "
+                                       "opt out."}},
+            "task": {"kind": Node.Kind.TASK, "name": "Call about pricing",
+                     "config": {"title": "Pricing interest: call {{ first_name }}",
+                                "note": "Viewed the pricing page twice this week.",
+                                "owner": "owner", "due_hours": 24}},
+        },
+        edges=[("email", "next", "sms"), ("sms", "next", "task")],
+        start="email",
+        triggers=[(Trigger.Kind.PAGE_VIEW, {"url": "*/pricing*", "count": 2, "within_days": 7})],
+        window_start_hour=9, window_end_hour=17, fallback_time_zone="UTC",
+        reentry=Sequence.Reentry.EVERY_N_DAYS, reentry_days=30,
+    )  # fmt: skip

@@ -76,6 +76,13 @@ def enroll_lead(
     from nurture.services.dispatching import publish_on_commit
 
     now = now or timezone.now()
+    if sequence.kind == Sequence.Kind.JOURNEY:
+        # A journey (a migrated day list too) is entered at its first node, not by writing a
+        # row per step. triggers imports this module, so the import waits for the call.
+        from nurture.services.triggers import enter_journey
+
+        return enter_journey(lead=lead, journey=sequence, now=now, trigger="Enrolled by hand",
+                             needs_confirmation=needs_confirmation)  # fmt: skip
     with transaction.atomic():
         # Locked, and read afresh: a rescoring that turns the lead hot meanwhile either
         # commits first (and is read here) or waits for this enrollment to commit (and then

@@ -75,7 +75,9 @@ def perform_journey_action(
                 value=config.get("value", ""),
             )
         if action == "note":
-            return add_journey_note(lead_id=lead_id, text=str(config.get("text", "")))
+            # "text" from the API, "note" from the map's form: both name the note's words.
+            text = str(config.get("text") or config.get("note") or "")
+            return add_journey_note(lead_id=lead_id, text=text)
     except ActionRefused as refusal:
         return f"refused: {refusal.message}"
     except Lead.DoesNotExist:

@@ -27,7 +27,7 @@ def test_seed_demo_is_idempotent(monkeypatch: Any, tmp_path: Any, settings: Any)
     first = _counts()
     _seed()
     assert _counts() == first
-    assert first == (1, 1, 3, 3)
+    assert first == (2, 1, 3, 3)  # the demo page and its copy for the consultation journey
 
 
 def test_seed_demo_publishes_the_free_consultation_page(monkeypatch: Any) -> None:

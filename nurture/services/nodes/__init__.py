@@ -75,8 +75,8 @@ class Registry:
         return decorator
 
     def __getitem__(self, kind: str) -> Handler:
-        if not self.handlers:
-            _load_all()
+        if kind not in self.handlers:
+            _load_all()  # one handler module imported early must not hide the others
         return self.handlers[kind]
 
 

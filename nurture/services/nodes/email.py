@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 
 from nurture.models import Delivery, Node
 from nurture.services import timing
 from nurture.services.nodes import Context, Go, Outcome, Visit, Wait, registry
-from nurture.services.scheduling import lead_zone
 
 FINAL = {
     Delivery.Status.SENT: "sent",
@@ -38,6 +38,17 @@ class Sent:
     marketing: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A Delivery to insert at the end of the pass (the tick writes them in one statement)."""
+
+    enrollment_id: int
+    step_id: int
+    node_id: int
+    due_at: datetime
+    status: str
+
+
 @registry.register(Node.Kind.EMAIL)
 def run_email(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
@@ -49,9 +60,7 @@ def run_email(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outcom
             for visit in arriving:
                 outcomes[visit.enrollment.pk] = Go(note="email switched off → skipped")
         else:
-            calendar = _calendar(
-                lead_ids={visit.enrollment.lead_id for visit in arriving}, now=ctx.now
-            )
+            calendar = _calendar_for(ctx, lead_ids={visit.enrollment.lead_id for visit in arriving})
             for visit in arriving:
                 outcomes[visit.enrollment.pk] = _schedule(node, visit, ctx, calendar)
     if resuming:
@@ -77,7 +86,7 @@ def run_email(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outcom
 def _schedule(node: Node, visit: Visit, ctx: Context, calendar: dict[int, list[Sent]]) -> Outcome:
     enrollment = visit.enrollment
     step = node.step
-    zone = lead_zone(lead=enrollment.lead, sequence=enrollment.sequence)
+    zone = timing.zone_of(enrollment)
     marketing = not step.transactional
     same_day_ok = bool(node.config.get("same_day_ok"))
     history = calendar[enrollment.lead_id]
@@ -86,19 +95,22 @@ def _schedule(node: Node, visit: Visit, ctx: Context, calendar: dict[int, list[S
         on_day = [sent for sent in history if timing.local_date(sent.at, zone) == day]
         if not same_day_ok and any(sent.journey_id == enrollment.sequence_id for sent in on_day):
             return True
-        if not marketing:
+        if not marketing or node.config.get("legacy"):
+            # A migrated day list's steps keep their dates exactly (see day_lists).
             return False
         per_day, per_week = settings.NURTURE_CAP_PER_DAY, settings.NURTURE_CAP_PER_WEEK
         if per_day and sum(sent.marketing for sent in on_day) >= per_day:
             return True
         if per_week:
-            week = [
-                sent
-                for sent in history
-                if sent.marketing and 0 <= (day - timing.local_date(sent.at, zone)).days < 7
+            # Every 7-day window holding this day, not only the week before it: a later
+            # email may already be scheduled (another journey planned it first).
+            marketing_days = [
+                timing.local_date(sent.at, zone) for sent in history if sent.marketing
             ]
-            if len(week) >= per_week:
-                return True
+            for first in range(-6, 1):
+                start = day + timedelta(days=first)
+                if sum(0 <= (sent - start).days < 7 for sent in marketing_days) >= per_week:
+                    return True
         return False
 
     if step.transactional:
@@ -117,13 +129,12 @@ def _schedule(node: Node, visit: Visit, ctx: Context, calendar: dict[int, list[S
         return Go(note=f"email “{label}”", at=due)
     immediate = due <= ctx.now
     ctx.add_delivery(
-        Delivery(
-            enrollment=enrollment,
-            step=step,
-            node=node,
+        Planned(
+            enrollment_id=enrollment.pk,
+            step_id=step.pk,
+            node_id=node.pk,
             due_at=max(due, ctx.now),
             status=Delivery.Status.QUEUED if immediate else Delivery.Status.SCHEDULED,
-            status_changed_at=ctx.now,
         )
     )
     return Wait(
@@ -131,33 +142,62 @@ def _schedule(node: Node, visit: Visit, ctx: Context, calendar: dict[int, list[S
     )
 
 
+def _calendar_for(ctx: Context, *, lead_ids: set[int]) -> dict[int, list[Sent]]:
+    """The leads' calendars, shared by every email node of one pass: two journeys' emails
+    planned in the same batch see each other before either is written."""
+    shared = getattr(ctx, "calendar", None)
+    if shared is None:
+        return _calendar(lead_ids=lead_ids, now=ctx.now)
+    missing = lead_ids - shared.keys()
+    if missing:
+        loaded = _calendar(lead_ids=missing, now=ctx.now)
+        for lead_id in missing:
+            shared[lead_id] = loaded.get(lead_id, [])
+    return shared
+
+
+CALENDAR_STATUSES = [
+    Delivery.Status.SCHEDULED,
+    Delivery.Status.QUEUED,
+    Delivery.Status.SENDING,
+    Delivery.Status.SENT,
+]
+
+
 def _calendar(*, lead_ids: set[int], now: datetime) -> dict[int, list[Sent]]:
     """Each lead's emails from the last week on, sent or still to go, in one query."""
     calendar: dict[int, list[Sent]] = defaultdict(list)
-    rows = (
-        Delivery.objects.filter(
-            enrollment__lead_id__in=lead_ids,
-            status__in=[
-                Delivery.Status.SCHEDULED,
-                Delivery.Status.QUEUED,
-                Delivery.Status.SENDING,
-                Delivery.Status.SENT,
-            ],
-        )
-        .annotate(at=Coalesce("sent_at", "due_at"))
-        .filter(at__gte=now - LOOKBACK)
-        .values_list(
-            "enrollment__lead_id",
-            "enrollment__sequence_id",
-            "at",
-            "step__transactional",
-            "step__day",
-        )
-    )
+    if connection.vendor == "postgresql":
+        rows = _calendar_rows(lead_ids=lead_ids, since=now - LOOKBACK)
+    else:
+        rows = (
+            Delivery.objects.filter(enrollment__lead_id__in=lead_ids, status__in=CALENDAR_STATUSES)
+            .annotate(at=Coalesce("sent_at", "due_at"))
+            .filter(at__gte=now - LOOKBACK)
+            .values_list("enrollment__lead_id", "enrollment__sequence_id", "at",
+                         "step__transactional", "step__day")
+        )  # fmt: skip
     for lead_id, journey_id, at, transactional, day in rows:
         marketing = not transactional and day != 1
         calendar[lead_id].append(Sent(journey_id=journey_id, at=at, marketing=marketing))
     return calendar
+
+
+def _calendar_rows(*, lead_ids: set[int], since: datetime) -> list[tuple]:
+    # Lead by lead through the indexes (LATERAL): a join the planner may hash would read the
+    # whole delivery table once per batch, and a tick of 100 batches a hundred times.
+    sql = (
+        "SELECT e.lead_id, e.sequence_id, d.at, s.transactional, s.day"
+        " FROM unnest(%s::bigint[]) AS l(lead)"
+        " JOIN nurture_enrollment AS e ON e.lead_id = l.lead"
+        " CROSS JOIN LATERAL (SELECT dd.step_id, COALESCE(dd.sent_at, dd.due_at) AS at"
+        "   FROM nurture_delivery AS dd WHERE dd.enrollment_id = e.id"
+        "   AND dd.status = ANY(%s) AND COALESCE(dd.sent_at, dd.due_at) >= %s OFFSET 0) AS d"
+        " JOIN nurture_step AS s ON s.id = d.step_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(lead_ids), [str(s) for s in CALENDAR_STATUSES], since])
+        return cursor.fetchall()
 
 
 __all__ = ["Q"]

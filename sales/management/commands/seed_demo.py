@@ -20,7 +20,7 @@ from django.db import transaction
 from capture.models import Activity, Campaign, LandingPage, Lead
 from capture.services import Tracking, capture_submission, record_activity
 from leadfunnel.groups import MARKETERS, SALES_REPS
-from nurture.demo import seed_default_sequence
+from nurture.demo import seed_default_sequence, seed_demo_journeys
 from sales.models import RepProfile
 from scoring.demo import seed_default_scoring
 
@@ -93,6 +93,7 @@ class Command(BaseCommand):
                 },
             )
             seed_default_sequence(page=page)
+            seed_demo_journeys(page=page)
             seed_default_scoring()
             marketer = _user("marketer", password=password, staff=True, group=MARKETERS)
             sales = _user("sales", password=password, staff=False, group=SALES_REPS)
