@@ -363,7 +363,8 @@ def celery_workers(
         for name, log_path in zip(names, logs, strict=True):
             command = [
                 str(stack.VENV_BIN / "celery"), "-A", "leadfunnel", "worker",
-                "--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "WARNING",
+                "-Q", "celery,sending", "--pool", "prefork", "--concurrency", str(concurrency),
+                "--loglevel", "WARNING",
                 "--without-mingle", "--without-gossip", "--hostname", f"{name}@%h",
             ]  # fmt: skip
             with log_path.open("w") as log_file:

@@ -348,6 +348,14 @@ CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Sending has its own queue, so capture, scoring and webhooks never wait behind a big send:
+# run workers with `-Q sending` for it (several, on several hosts) and `-Q celery` for the
+# rest; one worker with `-Q celery,sending` does both (make run).
+NURTURE_SEND_QUEUE = env.str("NURTURE_SEND_QUEUE", default="sending")
+CELERY_TASK_ROUTES = {
+    "nurture.tasks.send_batch": {"queue": NURTURE_SEND_QUEUE},
+    "nurture.tasks.send_delivery": {"queue": NURTURE_SEND_QUEUE},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {

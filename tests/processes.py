@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,33 @@ class SmtpSink:
         self.controller.stop()
 
 
+class PrivateRabbit:
+    """A vhost of our own on the machine's RabbitMQ (127.0.0.1:5672, guest), deleted after:
+    the fault tests run on the second broker production users run."""
+
+    def __init__(self) -> None:
+        self.vhost = f"leadfunnel-test-{uuid.uuid4().hex[:12]}"
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("rabbitmqctl") is not None and port_open(5672)
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+    def __enter__(self) -> "PrivateRabbit":
+        self._ctl("add_vhost", self.vhost)
+        self._ctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctl("delete_vhost", self.vhost)
+
+
 class PrivateRedis:
     """A redis-server of our own on a spare port, which a test may stop and start again."""
 
@@ -164,11 +192,13 @@ class Stack:
         return process
 
     def worker(
-        self, *, concurrency: int = 2, name: str = "worker", supervised: bool = False
+        self, *, concurrency: int = 2, name: str = "worker", supervised: bool = False,
+        queues: str = "celery,sending",
     ) -> subprocess.Popen[bytes]:
-        """A Celery worker; `supervised`: started again whenever it exits, as production's
-        supervisor does (docker-compose's `restart: unless-stopped`)."""
-        args = ("celery", "-A", "leadfunnel", "worker", "--concurrency", str(concurrency),
+        """A Celery worker (of every queue unless told); `supervised`: started again whenever
+        it exits, as production's supervisor does (docker-compose's `restart: unless-stopped`)."""
+        args = ("celery", "-A", "leadfunnel", "worker", "-Q", queues,
+                "--concurrency", str(concurrency),
                 "--loglevel", "INFO", "--without-mingle", "--without-gossip")  # fmt: skip
         process = self.start(*args, "-n", f"{name}-{free_port()}@%h", name=name)
         if supervised:

@@ -28,8 +28,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 SETTINGS_FILE = ROOT / "leadfunnel" / "settings.py"
 
-APP_SERVICES = ("migrate", "web", "worker", "beat")
-LONG_RUNNING_APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "sender", "beat")
+LONG_RUNNING_APP_SERVICES = ("web", "worker", "sender", "beat")
 ALL_SERVICES = ("postgres", "redis", *APP_SERVICES)
 # What `docker compose up` needs from the shell: SECRET_KEY and EMAIL_URL have no default on
 # purpose (the stack has no mail server, and a development backend fails `check --deploy`),
@@ -279,6 +279,17 @@ def test_it_runs_gunicorn_on_the_wsgi_app_in_web() -> None:
 
 def test_it_runs_a_celery_worker_in_worker() -> None:
     assert argv(service("worker")["command"])[:4] == ["celery", "-A", "leadfunnel", "worker"]
+
+
+def test_sending_has_its_own_workers_and_the_others_never_take_it() -> None:
+    """Capture follow-ups, scoring and webhooks must not wait behind a 100,000-email send."""
+    from django.conf import settings
+
+    queue = settings.CELERY_TASK_ROUTES["nurture.tasks.send_batch"]["queue"]
+    worker, sender = argv(service("worker")["command"]), argv(service("sender")["command"])
+    assert worker[worker.index("-Q") + 1].split(",") == ["celery"]
+    assert sender[:4] == ["celery", "-A", "leadfunnel", "worker"]
+    assert sender[sender.index("-Q") + 1].split(",") == [queue]
 
 
 def test_it_runs_celery_beat_in_beat() -> None:

@@ -71,6 +71,7 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
     mail = None
     unreachable: SendFailure | None = None
     exited: dict[int, tuple[str, str]] = {}
+    _commit_without_flush(True)
     try:
         for delivery in deliveries:
             if unreachable is not None:
@@ -113,12 +114,27 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
             outcomes[delivery.pk] = "sent"
             done.append(delivery)
     finally:
+        _commit_without_flush(False)
         if mail is not None:
             _close_quietly(mail)
         # Set-based follow-ups for what went: enrollments whose last email this was are
         # complete, and journeys waiting on an email move on.
         _after_sent(done)
     return outcomes
+
+
+def _commit_without_flush(on: bool) -> None:
+    """The per-message "sent" records commit without waiting for the WAL flush to disk.
+
+    That wait (an fsync per email) was most of a batch's time. Losing it is safe against
+    what the exactly-once rule is about, a worker killed mid-batch: a commit the server has
+    acknowledged survives the worker. Only a PostgreSQL crash could forget the last fraction
+    of a second of records, and then resend those few emails. Session-wide for the batch,
+    and put back after it (the worker's connection is reused by other tasks).
+    """
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF" if on else "RESET synchronous_commit")
 
 
 def _states(deliveries: list[Delivery]) -> dict[int, tuple[str, str]]:

@@ -56,8 +56,8 @@ def worker(smtp_sink: tuple[Sink, int]) -> Iterator[subprocess.Popen[bytes]]:
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "leadfunnel", "worker", "--concurrency", "1",
-         "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
+        [sys.executable, "-m", "celery", "-A", "leadfunnel", "worker", "-Q", "celery,sending",
+         "--concurrency", "1", "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     eager = celery_app.conf.task_always_eager

@@ -1,11 +1,12 @@
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from capture.models import LandingPage
 from nurture.models import Sequence
 from tests.factories import LandingPageFactory, playbook_sequence
-from tests.processes import PrivateRedis, SmtpSink
+from tests.processes import PrivateRabbit, PrivateRedis, SmtpSink
 
 
 @pytest.fixture
@@ -18,6 +19,26 @@ def smtp() -> Iterator[SmtpSink]:
 def redis() -> Iterator[PrivateRedis]:
     with PrivateRedis() as server:
         yield server
+
+
+@dataclass(frozen=True)
+class Broker:
+    name: str
+    url: str
+    cache_url: str
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest, redis: PrivateRedis) -> Iterator[Broker]:
+    """The fault tests' broker: Redis, and RabbitMQ (a vhost of our own); the cache and rate
+    limits stay on a private Redis either way."""
+    if request.param == "redis":
+        yield Broker("redis", redis.url, redis.url)
+        return
+    if not PrivateRabbit.available():
+        pytest.fail("RabbitMQ is not running on 127.0.0.1:5672 (see the developers' guide)")
+    with PrivateRabbit() as rabbit:
+        yield Broker("rabbitmq", rabbit.url, redis.url)
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from capture.models import LandingPage, Lead
 from nurture.models import Delivery, Enrollment, Step
-from tests.processes import PrivateRedis, SmtpSink, Stack, app_env, wait_until
+from tests.processes import SmtpSink, Stack, app_env, wait_until
+from tests.reliability.conftest import Broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,17 +32,17 @@ def _due_deliveries(page: LandingPage, count: int, *, due_ago: timedelta) -> lis
     return [lead.email for lead in leads]
 
 
-def _stack(redis: PrivateRedis, smtp: SmtpSink, **extra: str) -> Stack:
-    return Stack(app_env(broker_url=redis.url, cache_url=redis.url, smtp_port=smtp.port,
+def _stack(broker: Broker, smtp: SmtpSink, **extra: str) -> Stack:
+    return Stack(app_env(broker_url=broker.url, cache_url=broker.cache_url, smtp_port=smtp.port,
                          NURTURE_LEASE_SECONDS="5", **extra))  # fmt: skip
 
 
 def test_a_killed_worker_delays_but_never_drops(
-    page: LandingPage, redis: PrivateRedis, smtp: SmtpSink
+    page: LandingPage, broker: Broker, smtp: SmtpSink
 ) -> None:
     addresses = _due_deliveries(page, 500, due_ago=timedelta(minutes=1))
     concurrency = 2
-    stack = _stack(redis, smtp)
+    stack = _stack(broker, smtp)
     try:
         stack.beat()
         first = stack.worker(concurrency=concurrency, name="doomed")
@@ -63,11 +64,11 @@ def test_a_killed_worker_delays_but_never_drops(
     assert Delivery.objects.filter(status="sent").count() == 500
 
 
-def test_smtp_failures_retry_or_stop(page: LandingPage, redis: PrivateRedis,
+def test_smtp_failures_retry_or_stop(page: LandingPage, broker: Broker,
                                      smtp: SmtpSink) -> None:  # fmt: skip
     addresses = _due_deliveries(page, 2, due_ago=timedelta(minutes=1))
     smtp.answers = ["451 4.3.0 Try again later", "451 4.3.0 Try again later"]
-    stack = _stack(redis, smtp, NURTURE_RETRY_BASE_SECONDS="1", NURTURE_MAX_ATTEMPTS="5")
+    stack = _stack(broker, smtp, NURTURE_RETRY_BASE_SECONDS="1", NURTURE_MAX_ATTEMPTS="5")
     try:
         stack.beat()
         stack.worker(concurrency=1)
@@ -90,12 +91,12 @@ def test_smtp_failures_retry_or_stop(page: LandingPage, redis: PrivateRedis,
 
 
 def test_an_smtp_server_hanging_up_mid_batch_costs_one_retry(
-    page: LandingPage, redis: PrivateRedis, smtp: SmtpSink
+    page: LandingPage, broker: Broker, smtp: SmtpSink
 ) -> None:
     addresses = _due_deliveries(page, 60, due_ago=timedelta(minutes=1))
     # The 20th message's connection dies before the server answers it.
     smtp.answers = [""] * 19 + ["DROP"]
-    stack = _stack(redis, smtp, NURTURE_RETRY_BASE_SECONDS="1", NURTURE_SEND_BATCH="30")
+    stack = _stack(broker, smtp, NURTURE_RETRY_BASE_SECONDS="1", NURTURE_SEND_BATCH="30")
     try:
         stack.beat()
         stack.worker(concurrency=1)
@@ -121,11 +122,11 @@ def _due_deliveries_named(page: LandingPage, email: str) -> int:
 
 
 def test_two_beats_and_a_beat_down_for_an_hour_send_each_email_once(
-    page: LandingPage, redis: PrivateRedis, smtp: SmtpSink
+    page: LandingPage, broker: Broker, smtp: SmtpSink
 ) -> None:
     # Due an hour ago, while no beat ran: late, not lost.
     addresses = _due_deliveries(page, 60, due_ago=timedelta(hours=1))
-    stack = _stack(redis, smtp)
+    stack = _stack(broker, smtp)
     try:
         stack.beat()
         stack.beat()
