@@ -63,6 +63,12 @@ def figure_lines(node: Node, figures: NodeFigures) -> list[str]:
     return lines
 
 
+def _amount(amount: object, unit: str) -> str:
+    """"1 hour", "2 hours", "1 business day": the units in the singular when there is one."""
+    label = timing.UNITS.get(unit, unit)
+    return f"{amount} {label[:-1] if str(amount) == '1' and label.endswith('s') else label}"
+
+
 def summary(node: Node, names: dict[int, str]) -> str:
     config = node.config or {}
     if node.kind == Node.Kind.EMAIL:
@@ -70,13 +76,14 @@ def summary(node: Node, names: dict[int, str]) -> str:
         return f"“{subject}”" if subject else "(no subject yet)"
     if node.kind == Node.Kind.WAIT:
         unit = config.get("unit", timing.DAYS)
-        label = "day of the journey" if unit == timing.JOURNEY_DAY else timing.UNITS.get(unit, unit)
-        return f"wait {config.get('amount', 1)} {label}"
+        if unit == timing.JOURNEY_DAY:
+            return f"until day {config.get('amount', 1)} of the journey"
+        return f"wait {_amount(config.get('amount', 1), unit)}"
     if node.kind == Node.Kind.WAIT_UNTIL:
         event = conditions.describe(config.get("event") or {"field": "clicked"}, node_names=names)
         timeout = config.get("timeout") or {"amount": 3, "unit": timing.DAYS}
-        unit = timing.UNITS.get(timeout.get("unit", timing.DAYS), timeout.get("unit"))
-        return f"until {event}, at most {timeout.get('amount')} {unit}"
+        amount = _amount(timeout.get("amount", 3), timeout.get("unit", timing.DAYS))
+        return f"until {event}, at most {amount}"
     if node.kind == Node.Kind.BRANCH:
         count = len(config.get("conditions") or [])
         return f"{count} condition{'s' if count != 1 else ''} + otherwise"
