@@ -40,7 +40,9 @@ from stack import BenchFailure, log
 BROKER_URL = os.environ.get("BENCH_NURTURE_BROKER_URL", "redis://127.0.0.1:6379/12")
 CACHE_URL = os.environ.get("BENCH_NURTURE_CACHE_URL", "redis://127.0.0.1:6379/13")
 DRIVER = Path(__file__).with_name("nurture_driver.py")
-SEND_TASK = "nurture.tasks.send_delivery"
+SEND_TASK = "nurture.tasks.send_batch"
+SEND_QUEUE = "sending"
+SEND_BATCH = 100  # settings.NURTURE_SEND_BATCH's default
 LANDING_PATH = "/l/free-consultation/"
 THANKS_PATH = "/l/free-consultation/thanks/"
 FIRST_LEAD_ID = 1000  # above seed_demo's few leads
@@ -428,11 +430,13 @@ def _stop_workers(processes: list[subprocess.Popen[bytes]], logs: list[Path]) ->
 
 
 def publish(delivery_ids: list[int]) -> None:
-    """What `dispatching.publish` sends: one `send_delivery` task per row."""
+    """What `dispatching.publish` sends: one `send_batch` task per batch of rows, on the
+    sending queue."""
     app = _broker_app()
     with app.producer_or_acquire() as producer:
-        for delivery_id in delivery_ids:
-            app.send_task(SEND_TASK, args=[delivery_id], producer=producer)
+        for start in range(0, len(delivery_ids), SEND_BATCH):
+            batch = delivery_ids[start : start + SEND_BATCH]
+            app.send_task(SEND_TASK, args=[batch], producer=producer, queue=SEND_QUEUE)
 
 
 class PeakRss:
@@ -779,7 +783,7 @@ def send_throughput(options: object) -> list[str]:
             publish(warm_up)
             wait_for_mail(sink, total=len(warm_up), workers=workers, what="warm-up")
             sink.keep = True
-            log(f"send_throughput: {count} send_delivery tasks through the worker")
+            log(f"send_throughput: {count} rows in send_batch tasks through the worker")
             with CpuWindow(
                 "send_throughput worker", roots=workers.roots(), db_url=db_url
             ) as window:

@@ -19,6 +19,7 @@ from pathlib import Path
 import cpu
 import httpx
 import import_csv  # bench/import_csv.py
+import journeys  # bench/journeys.py
 import load  # bench/load.py
 import stack
 from loadgen import Check, PhaseResult, Send, Setup, run_phase
@@ -262,6 +263,12 @@ register("nurture.tick_flat")(nurture.tick_flat)
 register("nurture.send_throughput")(nurture.send_throughput)
 register("nurture.speed_to_lead")(nurture.speed_to_lead)
 register("nurture.scale_100k")(nurture.scale)
+
+
+# journeys (bench/journeys.py) ------------------------------------------------------------
+
+register("journeys.tick_100k")(journeys.tick_100k)
+register("journeys.tick_sparse")(journeys.tick_sparse)
 
 
 # scoring (bench/scoring.py) --------------------------------------------------------------

@@ -128,3 +128,16 @@ def test_it_loads_the_import_baseline_and_existing_leads(bench: SimpleNamespace)
     ]
     _run(bench.import_csv.EXISTING_SQL, {"existing": 3})
     assert Lead.objects.filter(email__startswith="row").count() == 3
+
+
+@pytest.mark.django_db
+def test_it_runs_the_journey_tick_benches_at_a_tiny_size() -> None:
+    # bench/journeys_driver.py loads its rows in SQL and times the real tick: both here.
+    driver = _bench_module("journeys_driver")
+    assert driver.unloaded_required_columns() == []
+    full = driver.tick_100k(count=30, batch=10)
+    assert (full["advanced"], full["claimed"], full["deliveries"]) == (30, 30, 30)
+    assert (full["path_rows"], full["at_email"]) == (60, 30)
+    sparse = driver.tick_sparse(due=5, small=40, large=100, repeats=2, batch=10, first=2_000_000)
+    assert (sparse["small"]["rows"], sparse["large"]["rows"]) == (40, 100)
+    assert sparse["at_email"] == 5 * 3 * 2

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from nurture import queueing
@@ -43,21 +44,61 @@ class Step:
     via: str
 
 
+@dataclass(slots=True)
+class LeadZone:
+    """The one thing of the lead the nodes read from the instance: its zone (conditions
+    query the lead table)."""
+
+    pk: int
+    time_zone: str
+
+
+@dataclass(slots=True)
+class Place:
+    """An enrollment as the tick reads and writes it: a few columns, not a model instance
+    with its lead and journey (a tenth of the cost per lead, at 100,000 a tick)."""
+
+    pk: int
+    lead_id: int
+    sequence_id: int
+    lead: LeadZone
+    sequence: Sequence
+    current_node_id: int | None
+    node_entered_at: datetime | None
+    next_at: datetime | None
+    started_at: datetime
+    confirmed_at: datetime | None
+    needs_confirmation: bool
+    trigger: str
+    state: str = Enrollment.State.ACTIVE
+    ended_at: datetime | None = None
+
+
+PLACE_COLUMNS = (
+    "pk", "lead_id", "sequence_id", "lead__time_zone", "current_node_id", "node_entered_at",
+    "next_at", "started_at", "confirmed_at", "needs_confirmation", "trigger",
+)  # fmt: skip
+
+
 @dataclass
 class Runner:
     now: datetime
     dry_run: bool = False
     nodes: dict[int, Node] = field(default_factory=dict)
     edges: dict[tuple[int, str], int] = field(default_factory=dict)
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: list = field(default_factory=list)  # email.Planned
     effects: list[tuple[int, int]] = field(default_factory=list)
     requeue: list[tuple[int, int]] = field(default_factory=list)
-    path: list[PathStep] = field(default_factory=list)
+    # (enrollment, node, name, kind, entered_at, via): inserted in one statement at flush.
+    path: list[tuple] = field(default_factory=list)
     moved: dict[int, Enrollment] = field(default_factory=dict)
     converted: list[tuple[Enrollment, str]] = field(default_factory=list)
     # Dry run: each enrollment's simulated path.
     trail: dict[int, list[Step]] = field(default_factory=lambda: defaultdict(list))
     visited: set[tuple[int, int]] = field(default_factory=set)
+    labels: dict[int, str] = field(default_factory=dict)
+    # Each lead's emails around now (the email nodes' calendar), shared across the pass.
+    calendar: dict[int, list] = field(default_factory=dict)
 
     # -- Context for handlers ---------------------------------------------------------
     def add_delivery(self, delivery: Delivery) -> None:
@@ -81,6 +122,12 @@ class Runner:
             source__sequence_id__in=missing
         ).values_list("source_id", "port", "target_id"):
             self.edges[(source, port)] = target
+
+    def _label(self, node: Node) -> str:
+        label = self.labels.get(node.pk)
+        if label is None:
+            label = self.labels[node.pk] = str(node)[:100]
+        return label
 
     def node(self, node_id: int | None) -> Node | None:
         return self.nodes.get(node_id) if node_id is not None else None
@@ -142,11 +189,7 @@ class Runner:
             return
         seen = set(self.visited)
         if not self.dry_run:
-            pairs = PathStep.objects.filter(
-                enrollment_id__in={pk for pk, _ in arriving},
-                node_id__in={node_id for _, node_id in arriving},
-            ).values_list("enrollment_id", "node_id")
-            seen |= set(pairs)
+            seen |= _seen_pairs(arriving)
         for group in by_node.values():
             for visit, _ in group:
                 key = (visit.enrollment.pk, visit.enrollment.current_node_id)
@@ -165,14 +208,7 @@ class Runner:
             )
             return
         self.path.append(
-            PathStep(
-                enrollment_id=enrollment.pk,
-                node_id=node.pk,
-                node_name=str(node)[:100],
-                node_kind=node.kind,
-                entered_at=visit.at,
-                via=via[:300],
-            )
+            (enrollment.pk, node.pk, self._label(node), node.kind, visit.at, via[:300])
         )
         self.moved[enrollment.pk] = enrollment
 
@@ -237,12 +273,14 @@ class Runner:
     def flush(self) -> None:
         if self.dry_run:
             return
-        PathStep.objects.bulk_create(self.path, batch_size=2000)
-        if self.effects:
-            PathStep.objects.filter(_pairs_q(self.effects)).update(
+        effects = set(self.effects)
+        _insert_path(self.path, effects=effects, now=self.now)
+        inserted = {(row[0], row[1]) for row in self.path}
+        if effects - inserted:
+            PathStep.objects.filter(_pairs_q(list(effects - inserted))).update(
                 effect="pending", effect_changed_at=self.now
             )
-        created = Delivery.objects.bulk_create(self.deliveries, batch_size=2000)
+        queued = _insert_deliveries(self.deliveries, now=self.now)
         _save_places(list(self.moved.values()))
         for enrollment, note in self.converted:
             from nurture.services.goals import end_converted
@@ -253,9 +291,61 @@ class Runner:
                 note=note,
                 now=self.now,
             )
-        queued = [d.pk for d in created if d.status == Delivery.Status.QUEUED]
-        effects = self.effects + self.requeue
-        transaction.on_commit(lambda: queueing.after_advance(delivery_ids=queued, effects=effects))
+        effects_all = self.effects + self.requeue
+        transaction.on_commit(
+            lambda: queueing.after_advance(delivery_ids=queued, effects=effects_all)
+        )
+
+
+def _insert_path(rows: list[tuple], *, effects: set[tuple[int, int]], now: datetime) -> None:
+    """The pass's path rows in one INSERT (an arriving effect node's row is born pending)."""
+    if not rows:
+        return
+    full = [
+        (*row, "pending", now) if (row[0], row[1]) in effects else (*row, "", None) for row in rows
+    ]
+    if connection.vendor != "postgresql":
+        PathStep.objects.bulk_create(
+            PathStep(enrollment_id=e, node_id=n, node_name=name, node_kind=kind, entered_at=at,
+                     via=via, effect=effect, effect_changed_at=changed)
+            for e, n, name, kind, at, via, effect, changed in full
+        )  # fmt: skip
+        return
+    table = PathStep._meta.db_table  # the model's own name, never input
+    sql = (
+        f"INSERT INTO {table} (enrollment_id, node_id, node_name, node_kind, entered_at, via,"  # noqa: S608
+        " result, effect, effect_changed_at) SELECT e, n, name, kind, at, via, '', effect,"
+        " changed FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[],"
+        " %s::timestamptz[], %s::varchar[], %s::varchar[], %s::timestamptz[])"
+        " AS v(e, n, name, kind, at, via, effect, changed)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(column) for column in zip(*full, strict=True)])
+
+
+def _insert_deliveries(planned: list, *, now: datetime) -> list[int]:
+    """The pass's deliveries in one INSERT; returns the ids of those queued at once."""
+    if not planned:
+        return []
+    if connection.vendor != "postgresql":
+        created = Delivery.objects.bulk_create(
+            Delivery(enrollment_id=p.enrollment_id, step_id=p.step_id, node_id=p.node_id,
+                     due_at=p.due_at, status=p.status, status_changed_at=now)
+            for p in planned
+        )  # fmt: skip
+        return [d.pk for d in created if d.status == Delivery.Status.QUEUED]
+    table = Delivery._meta.db_table  # the model's own name, never input
+    sql = (
+        f"INSERT INTO {table} (enrollment_id, step_id, node_id, due_at, status, attempts,"  # noqa: S608
+        " last_error, status_changed_at, message_id) SELECT e, s, n, due, status, 0, '', %s, ''"
+        " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[],"
+        " %s::varchar[]) AS v(e, s, n, due, status) RETURNING id, status"
+    )
+    rows = [(p.enrollment_id, p.step_id, p.node_id, p.due_at, str(p.status)) for p in planned]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, *(list(column) for column in zip(*rows, strict=True))])
+        returned = cursor.fetchall()
+    return [pk for pk, status in returned if status == Delivery.Status.QUEUED]
 
 
 def _pairs_q(pairs: list[tuple[int, int]]):
@@ -270,35 +360,44 @@ def _pairs_q(pairs: list[tuple[int, int]]):
     return q
 
 
-def _save_places(enrollments: list[Enrollment]) -> None:
-    """Every moved enrollment's new place in one statement (PostgreSQL) or a bulk update."""
+def _save_places(enrollments: list) -> None:
+    """Every moved enrollment's new place in one UPDATE … FROM unnest(arrays)."""
     if not enrollments:
         return
     if connection.vendor != "postgresql":
-        Enrollment.objects.bulk_update(
-            enrollments,
-            ["current_node", "node_entered_at", "next_at", "state", "ended_at"],
-            batch_size=500,
-        )
+        for e in enrollments:
+            Enrollment.objects.filter(pk=e.pk).update(
+                current_node_id=e.current_node_id, node_entered_at=e.node_entered_at,
+                next_at=e.next_at, state=e.state, ended_at=e.ended_at,
+            )  # fmt: skip
         return
-    from psycopg2.extras import execute_values
-
-    rows = [
-        (e.pk, e.current_node_id, e.node_entered_at, e.next_at, e.state, e.ended_at)
+    table = Enrollment._meta.db_table  # the model's own name, never input
+    sql = (
+        f"UPDATE {table} AS e SET current_node_id = v.node, node_entered_at = v.entered,"  # noqa: S608
+        " next_at = v.next_at, state = v.state, ended_at = v.ended"
+        " FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[],"
+        " %s::varchar[], %s::timestamptz[]) AS v(id, node, entered, next_at, state, ended)"
+        " WHERE e.id = v.id"
+    )
+    columns = list(zip(*(
+        (e.pk, e.current_node_id, e.node_entered_at, e.next_at, str(e.state), e.ended_at)
         for e in enrollments
-    ]
-    # The table name is the model's own, never input.
-    table = Enrollment._meta.db_table
-    sets = "current_node_id = v.node, node_entered_at = v.entered, next_at = v.next_at, state = v.state, ended_at = v.ended"  # noqa: E501
-    sql = f"UPDATE {table} AS e SET {sets} FROM (VALUES %s) AS v(id, node, entered, next_at, state, ended) WHERE e.id = v.id"  # noqa: S608, E501
+    ), strict=True))  # fmt: skip
     with connection.cursor() as cursor:
-        execute_values(
-            cursor.cursor,
-            sql,
-            rows,
-            template="(%s, %s::bigint, %s::timestamptz, %s::timestamptz, %s, %s::timestamptz)",
-            page_size=2000,
-        )
+        cursor.execute(sql, [list(column) for column in columns])
+
+
+def _seen_pairs(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which (enrollment, node) pairs already have a path row: one query, arrays bound."""
+    # LATERAL … LIMIT 1: one probe of the unique index per pair, never a hash of the table.
+    sql = (
+        "SELECT v.enrollment, v.node FROM unnest(%s::bigint[], %s::bigint[])"
+        " AS v(enrollment, node) CROSS JOIN LATERAL (SELECT 1 FROM nurture_pathstep AS p"
+        " WHERE p.enrollment_id = v.enrollment AND p.node_id = v.node LIMIT 1) AS seen"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[e for e, _ in pairs], [n for _, n in pairs]])
+        return {(e, n) for e, n in cursor.fetchall()}
 
 
 def claimable(*, now: datetime):
@@ -315,39 +414,56 @@ def advance_due(*, now: datetime | None = None, limit: int | None = None) -> int
     now = now or timezone.now()
     limit = limit or settings.JOURNEY_TICK_BATCH
     with transaction.atomic():
-        ids = list(
-            claimable(now=now)
-            .order_by("next_at")
-            .select_for_update(skip_locked=True, of=("self",))
-            .values_list("pk", flat=True)[:limit]
-        )
-        if not ids:
+        places = _claim(claimable(now=now).order_by("next_at")[:limit])
+        if not places:
             return 0
-        _run(ids=ids, now=now)
-    return len(ids)
+        _commit_without_flush()
+        _run(places=places, now=now)
+    return len(places)
+
+
+def _commit_without_flush() -> None:
+    """This batch commits without waiting for the WAL flush (a tenth of a big batch's time).
+
+    A PostgreSQL crash could forget the last fraction of a second of batches, all or nothing
+    each: their enrollments are due again and the next tick does them once. What a batch
+    queued on commit finds nothing to claim, and anything that commits after it (a send, an
+    effect) flushes the WAL up to and including this batch. SET LOCAL: this transaction only.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def advance(*, enrollment_ids: Iterable[int], now: datetime | None = None) -> int:
     """Advance these enrollments now, if due (a new enrollment's first nodes, at once)."""
     now = now or timezone.now()
     with transaction.atomic():
-        ids = list(
-            claimable(now=now)
-            .filter(pk__in=list(enrollment_ids))
-            .select_for_update(skip_locked=True, of=("self",))
-            .values_list("pk", flat=True)
-        )
-        if ids:
-            _run(ids=ids, now=now)
-    return len(ids)
+        places = _claim(claimable(now=now).filter(pk__in=list(enrollment_ids)).order_by("pk"))
+        if places:
+            _run(places=places, now=now)
+    return len(places)
 
 
-def _run(*, ids: list[int], now: datetime) -> None:
-    enrollments = list(
-        Enrollment.objects.filter(pk__in=ids).select_related("lead", "sequence").order_by("pk")
-    )
+def _claim(due: QuerySet[Enrollment]) -> list[Place]:
+    """Lock the due enrollments (skipping those another tick holds) and read what the tick
+    needs of them, in one statement."""
+    rows = list(due.select_for_update(skip_locked=True, of=("self",)).values_list(*PLACE_COLUMNS))
+    journeys = Sequence.objects.in_bulk({row[2] for row in rows})
+    return [
+        Place(pk=pk, lead_id=lead_id, sequence_id=sequence_id,
+              lead=LeadZone(pk=lead_id, time_zone=zone), sequence=journeys[sequence_id],
+              current_node_id=node_id, node_entered_at=entered, next_at=next_at,
+              started_at=started, confirmed_at=confirmed, needs_confirmation=needs,
+              trigger=trigger)
+        for (pk, lead_id, sequence_id, zone, node_id, entered, next_at, started, confirmed,
+             needs, trigger) in rows
+    ]  # fmt: skip
+
+
+def _run(*, places: list[Place], now: datetime) -> None:
     runner = Runner(now=now)
-    runner.advance(enrollments)
+    runner.advance(places)  # type: ignore[arg-type]
     runner.flush()
 
 

@@ -7,7 +7,8 @@ never shorter than the marketer set (a spring-forward gap rounds forward, not ba
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nurture.models import Sequence
 
@@ -63,6 +64,23 @@ def next_send_time(
             return _at_least(_local(day, wall, zone), earliest)
         day, wall = day + timedelta(days=1), start
     return earliest
+
+
+@lru_cache(maxsize=512)
+def zone_named(lead_zone_name: str, fallback: str) -> ZoneInfo:
+    """The lead's zone, else the journey's fallback, else UTC (cached: the tick asks once
+    per lead, and most leads share a handful of zones)."""
+    for name in (lead_zone_name, fallback):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return UTC
+
+
+def zone_of(enrollment: object) -> ZoneInfo:
+    return zone_named(enrollment.lead.time_zone or "", enrollment.sequence.fallback_time_zone)  # type: ignore[attr-defined]
 
 
 def local_date(moment: datetime, zone: ZoneInfo) -> date:

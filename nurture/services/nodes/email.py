@@ -61,8 +61,9 @@ def run_email(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outcom
                 outcomes[visit.enrollment.pk] = Go(note="email switched off → skipped")
         else:
             calendar = _calendar_for(ctx, lead_ids={visit.enrollment.lead_id for visit in arriving})
+            memo: dict = {}
             for visit in arriving:
-                outcomes[visit.enrollment.pk] = _schedule(node, visit, ctx, calendar)
+                outcomes[visit.enrollment.pk] = _schedule(node, visit, ctx, calendar, memo)
     if resuming:
         done = {
             enrollment_id: (status, at)
@@ -83,7 +84,9 @@ def run_email(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outcom
     return outcomes
 
 
-def _schedule(node: Node, visit: Visit, ctx: Context, calendar: dict[int, list[Sent]]) -> Outcome:
+def _schedule(
+    node: Node, visit: Visit, ctx: Context, calendar: dict[int, list[Sent]], memo: dict
+) -> Outcome:
     enrollment = visit.enrollment
     step = node.step
     zone = timing.zone_of(enrollment)
@@ -113,16 +116,23 @@ def _schedule(node: Node, visit: Visit, ctx: Context, calendar: dict[int, list[S
                     return True
         return False
 
-    if step.transactional:
-        due = visit.at  # the answer to the prospect's request: at once, whatever the hour
-        if not same_day_ok and blocked(timing.local_date(due, zone)):
+    # A lead with nothing around now in its calendar is blocked on no day: its send time
+    # depends only on when, where and which journey, which a batch shares by the thousand.
+    key = (visit.at, zone, enrollment.sequence_id, marketing) if not history else None
+    due = memo.get(key) if key is not None else None
+    if due is None:
+        if step.transactional:
+            due = visit.at  # the answer to the prospect's request: at once, whatever the hour
+            if not same_day_ok and blocked(timing.local_date(due, zone)):
+                due = timing.next_send_time(
+                    earliest=due, zone=zone, journey=enrollment.sequence, blocked=blocked
+                )
+        else:
             due = timing.next_send_time(
-                earliest=due, zone=zone, journey=enrollment.sequence, blocked=blocked
+                earliest=visit.at, zone=zone, journey=enrollment.sequence, blocked=blocked
             )
-    else:
-        due = timing.next_send_time(
-            earliest=visit.at, zone=zone, journey=enrollment.sequence, blocked=blocked
-        )
+        if key is not None:
+            memo[key] = due
     history.append(Sent(journey_id=enrollment.sequence_id, at=due, marketing=marketing))
     label = node.name or step.subject
     if ctx.dry_run:

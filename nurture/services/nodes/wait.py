@@ -5,14 +5,14 @@ from datetime import timedelta
 from nurture.models import Node
 from nurture.services import conditions, timing
 from nurture.services.nodes import Context, End, Go, Outcome, Visit, Wait, registry
-from nurture.services.scheduling import compute_due_at, lead_zone
+from nurture.services.scheduling import compute_due_at
 
 DEFAULT_TIMEOUT = {"amount": 3, "unit": timing.DAYS}
 
 
 def delay_until(*, node: Node, visit: Visit, delay: dict) -> object:
     enrollment = visit.enrollment
-    zone = lead_zone(lead=enrollment.lead, sequence=enrollment.sequence)
+    zone = timing.zone_of(enrollment)
     amount, unit = int(delay.get("amount", 1)), delay.get("unit", timing.DAYS)
     if unit == timing.JOURNEY_DAY:
         # A migrated day list: "Day N" counts from enrollment, as it always did.
