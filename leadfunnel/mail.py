@@ -55,7 +55,9 @@ class OutgoingEmail(EmailMultiAlternatives):
         message = super().message(policy=policy)
         for part in message.walk():
             is_text = part.get_content_maintype() == "text"
-            if is_text and part["Content-Transfer-Encoding"] == "8bit":
+            # A line longer than the policy allows makes Python pick quoted-printable itself,
+            # folded at that length (998 under NurtureMessage's policy): RFC 2045 says 76.
+            if is_text and part["Content-Transfer-Encoding"] in ("8bit", "quoted-printable"):
                 _to_quoted_printable(part)
         return message
 

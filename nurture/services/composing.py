@@ -7,22 +7,28 @@ it was a test instead of acting on a lead.
 
 import email.policy
 import functools
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.core.validators import validate_email
+from django.template import engines
+from django.template.backends.django import Template
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from mjml import mjml2html
 
 from capture.models import Lead
 from leadfunnel.mail import OutgoingEmail
 from nurture import tokens
-from nurture.models import Delivery, Step
+from nurture.models import Delivery, Node, Step
 from nurture.rendering import links_in, merge_url, render_email, rewrite_links
 
 # The kinds of link a test email carries, each answered by the test-link page.
@@ -40,6 +46,10 @@ If you did not ask for this, ignore this email: we will not write to you again.
 
 The leadfunnel team"""
 CONFIRMATION_BUTTON = "Confirm my email address"
+# A journey email node's config "reply_to": this, or an address.
+REPLY_TO_OWNER = "owner"
+# The HTML layout's source: MJML with Django placeholders, compiled to HTML once (html_layout).
+LAYOUT = "nurture/email.mjml"
 
 
 class NurtureMessage(OutgoingEmail):
@@ -119,7 +129,8 @@ def build_message(*, delivery: Delivery) -> EmailMultiAlternatives:
     composed = compose(step=delivery.step, lead=lead, links=links)
     step = delivery.step
     return _message(composed, to=lead.email, name=lead.full_name, links=links,
-                    feedback_id=_feedback_id(step=step, kind="nurture"))  # fmt: skip
+                    feedback_id=_feedback_id(step=step, kind="nurture"),
+                    reply_to=reply_to(node=delivery.node, lead=lead))  # fmt: skip
 
 
 def build_preview(*, step: Step, lead: Lead) -> ComposedEmail:
@@ -133,7 +144,8 @@ def build_test_message(*, step: Step, lead: Lead, to: str) -> EmailMultiAlternat
     test = ComposedEmail(subject=f"[Test] {composed.subject}", text=composed.text,
                          html=composed.html)  # fmt: skip
     return _message(test, to=to, name="", links=links,
-                    feedback_id=_feedback_id(step=step, kind="test"))  # fmt: skip
+                    feedback_id=_feedback_id(step=step, kind="test"),
+                    reply_to=reply_to(node=getattr(step, "node", None), lead=lead))  # fmt: skip
 
 
 def compose(*, step: Step, lead: Lead, links: EmailLinks) -> ComposedEmail:
@@ -180,8 +192,32 @@ def compose(*, step: Step, lead: Lead, links: EmailLinks) -> ComposedEmail:
         # Plain str, not the SafeString render_to_string returns: the text part is text, and
         # a page that shows it must escape it.
         text=str.__str__(render_to_string("nurture/email.txt", layout)),
-        html=str.__str__(render_to_string("nurture/email.html", layout)),
+        html=str.__str__(html_layout().render(layout)),
     )
+
+
+def html_layout() -> Template:
+    """The email layout as a Django template, compiled from MJML once per process.
+
+    MJML (tables Outlook renders, its bulletproof button, the responsive column) is compiled
+    with no marketer text in it: its source holds only Django placeholders, which the
+    compiled HTML keeps, and the step's sanitised body, button, footer and pixel are filled
+    in per email by Django's escaping templates. Keyed on the source, so an edited layout
+    is compiled anew where templates are re-read (development), and never per email.
+    """
+    return _compiled_layout(get_template(LAYOUT).template.source)
+
+
+# Where the compiled layout may break a line: between table rows and cells, after a block
+# or a comment, never inside text. MJML writes one line of several kilobytes, which mail
+# has to fold (RFC 5322: 998 characters) and spam filters read as a trick.
+_LAYOUT_LINE_BREAK = re.compile(r"(</tr>|</td>|<tbody>|</tbody>|</style>|</head>|</div>|-->)(?=<)")
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled_layout(source: str) -> Template:
+    html = mjml2html(source, disable_comments=True)
+    return engines["django"].from_string(_LAYOUT_LINE_BREAK.sub("\\1\n", html))
 
 
 def step_links(*, step: Step, lead: Lead) -> frozenset[str]:
@@ -222,8 +258,41 @@ def _feedback_id(*, step: Step, kind: str) -> str:
     return f"{step.pk}:{step.sequence_id}:{kind}:leadfunnel"
 
 
+def reply_to(*, node: Node | None, lead: Lead) -> list[str]:
+    """Where a reply goes. A journey's email node may say in its config: `"reply_to":
+    "owner"` (a sales-like step: "just reply" reaches the lead's rep, when it has one) or an
+    address of its own; otherwise NURTURE_REPLY_TO, and without that the sender itself."""
+    wanted = node.config.get("reply_to") if node is not None and node.config else None
+    if wanted == REPLY_TO_OWNER:
+        owner = lead.owner if lead.owner_id is not None else None
+        if owner is not None and owner.email:
+            return [formataddr((_one_line(owner.get_full_name()), owner.email))]
+    elif isinstance(wanted, str) and is_reply_address(wanted):
+        return [wanted.strip()]
+    return [settings.NURTURE_REPLY_TO] if settings.NURTURE_REPLY_TO else []
+
+
+def is_reply_address(value: str) -> bool:
+    """One address, `sales@acme.com` or `Acme Sales <sales@acme.com>`; nothing that could
+    start a header of its own."""
+    if "\r" in value or "\n" in value or "," in value:
+        return False
+    address = parseaddr(value.strip())[1]
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
 def _message(
-    composed: ComposedEmail, *, to: str, name: str, links: EmailLinks, feedback_id: str
+    composed: ComposedEmail,
+    *,
+    to: str,
+    name: str,
+    links: EmailLinks,
+    feedback_id: str,
+    reply_to: list[str],
 ) -> EmailMultiAlternatives:
     list_unsubscribe = f"<{links.unsubscribe_url}>"
     if settings.NURTURE_UNSUBSCRIBE_MAILTO:
@@ -233,7 +302,7 @@ def _message(
         body=composed.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[formataddr((_one_line(name), to))],
-        reply_to=[settings.NURTURE_REPLY_TO] if settings.NURTURE_REPLY_TO else [],
+        reply_to=reply_to,
         # Message-ID in the From domain: OutgoingEmail.
         headers={
             "List-Unsubscribe": list_unsubscribe,

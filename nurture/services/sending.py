@@ -60,7 +60,9 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
     if not claimed:
         return {}
     deliveries = list(
-        Delivery.objects.select_related("enrollment__lead", "enrollment__sequence", "step")
+        Delivery.objects.select_related(
+            "enrollment__lead__owner", "enrollment__sequence", "step", "node"
+        )
         .filter(pk__in=claimed)
         .order_by("pk")
     )
