@@ -179,8 +179,14 @@ class Enrollment(models.Model):
         UNCONFIRMED = "unconfirmed", "Never confirmed (double opt-in)"
         CONVERTED = "converted", "Goal reached"
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrollments")
-    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="enrollments")
+    # No index of their own: the unique (lead, sequence, round) and (sequence, state) indexes
+    # lead with these columns, and every index is one more write per move of the tick.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="enrollments", db_index=False
+    )
+    sequence = models.ForeignKey(
+        Sequence, on_delete=models.CASCADE, related_name="enrollments", db_index=False
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     exit_reason = models.CharField(max_length=20, choices=ExitReason.choices, blank=True)
     started_at = models.DateTimeField()
@@ -190,8 +196,9 @@ class Enrollment(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # A journey's enrollment: where the lead is, since when, and when the tick next looks.
     current_node = models.ForeignKey(
-        "Node", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        "Node", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,  # enrollment_node_idx leads with it
+    )  # fmt: skip
     node_entered_at = models.DateTimeField(null=True, blank=True)
     next_at = models.DateTimeField(null=True, blank=True)
     # Re-entry: the lead's n-th time through this journey.
@@ -250,7 +257,10 @@ class Delivery(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         FAILED = "failed", "Failed"
 
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="deliveries")
+    # Indexed by delivery_once_per_step (enrollment, step).
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="deliveries")
     # A journey's email node (the step is its content); none for a day list's step.
     node = models.ForeignKey(
@@ -385,10 +395,14 @@ class PathStep(models.Model):
     of the node that branch led to), so the tick only ever inserts path rows.
     """
 
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="path")
-    node = models.ForeignKey(
-        Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="path_steps"
+    # Indexed by path_once_per_node (enrollment, node) and path_node_idx (node, entered_at).
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="path", db_index=False
     )
+    node = models.ForeignKey(
+        Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="path_steps",
+        db_index=False,
+    )  # fmt: skip
     # Kept when a marketer deletes the node: the lead's history stays readable.
     node_name = models.CharField(max_length=100)
     node_kind = models.CharField(max_length=20, choices=Node.Kind.choices)

@@ -189,7 +189,16 @@ class Runner:
             return
         seen = set(self.visited)
         if not self.dry_run:
-            seen |= _seen_pairs(arriving)
+            # The path rows are written on arrival, each hop in one INSERT … ON CONFLICT DO
+            # NOTHING: a pair the unique constraint already holds is one the lead has seen.
+            rows = [
+                (v.enrollment.pk, node_id, self._label(self.nodes[node_id]),
+                 self.nodes[node_id].kind, v.at, via[:300])
+                for node_id, group in by_node.items() if node_id in self.nodes
+                for v, via in group if v.arriving and (v.enrollment.pk, node_id) not in seen
+            ]  # fmt: skip
+            fresh = _insert_path(rows)
+            seen |= {(row[0], row[1]) for row in rows} - fresh
         for group in by_node.values():
             for visit, _ in group:
                 key = (visit.enrollment.pk, visit.enrollment.current_node_id)
@@ -207,9 +216,6 @@ class Runner:
                 )
             )
             return
-        self.path.append(
-            (enrollment.pk, node.pk, self._label(node), node.kind, visit.at, via[:300])
-        )
         self.moved[enrollment.pk] = enrollment
 
     def _apply(self, visit: Visit, node: Node, outcome: Outcome) -> list[tuple[Visit, str]]:
@@ -273,11 +279,9 @@ class Runner:
     def flush(self) -> None:
         if self.dry_run:
             return
-        effects = set(self.effects)
-        _insert_path(self.path, effects=effects, now=self.now)
-        inserted = {(row[0], row[1]) for row in self.path}
-        if effects - inserted:
-            PathStep.objects.filter(_pairs_q(list(effects - inserted))).update(
+        if self.effects:
+            # Effect nodes' rows (written on arrival) now say their work is to be done.
+            PathStep.objects.filter(_pairs_q(list(set(self.effects)))).update(
                 effect="pending", effect_changed_at=self.now
             )
         queued = _insert_deliveries(self.deliveries, now=self.now)
@@ -297,30 +301,35 @@ class Runner:
         )
 
 
-def _insert_path(rows: list[tuple], *, effects: set[tuple[int, int]], now: datetime) -> None:
-    """The pass's path rows in one INSERT (an arriving effect node's row is born pending)."""
+def _insert_path(rows: list[tuple]) -> set[tuple[int, int]]:
+    """Path rows (enrollment, node, name, kind, entered_at, via) in one INSERT; returns the
+    (enrollment, node) pairs actually written (not already there)."""
     if not rows:
-        return
-    full = [
-        (*row, "pending", now) if (row[0], row[1]) in effects else (*row, "", None) for row in rows
-    ]
+        return set()
     if connection.vendor != "postgresql":
+        seen = set(
+            PathStep.objects.filter(_pairs_q([(row[0], row[1]) for row in rows])).values_list(
+                "enrollment_id", "node_id"
+            )
+        )
+        fresh = [row for row in rows if (row[0], row[1]) not in seen]
         PathStep.objects.bulk_create(
             PathStep(enrollment_id=e, node_id=n, node_name=name, node_kind=kind, entered_at=at,
-                     via=via, effect=effect, effect_changed_at=changed)
-            for e, n, name, kind, at, via, effect, changed in full
+                     via=via)
+            for e, n, name, kind, at, via in fresh
         )  # fmt: skip
-        return
+        return {(row[0], row[1]) for row in fresh}
     table = PathStep._meta.db_table  # the model's own name, never input
     sql = (
         f"INSERT INTO {table} (enrollment_id, node_id, node_name, node_kind, entered_at, via,"  # noqa: S608
-        " result, effect, effect_changed_at) SELECT e, n, name, kind, at, via, '', effect,"
-        " changed FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[],"
-        " %s::timestamptz[], %s::varchar[], %s::varchar[], %s::timestamptz[])"
-        " AS v(e, n, name, kind, at, via, effect, changed)"
+        " result, effect) SELECT e, n, name, kind, at, via, '', ''"
+        " FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[],"
+        " %s::timestamptz[], %s::varchar[]) AS v(e, n, name, kind, at, via)"
+        " ON CONFLICT (enrollment_id, node_id) DO NOTHING RETURNING enrollment_id, node_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(column) for column in zip(*full, strict=True)])
+        cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+        return {(e, n) for e, n in cursor.fetchall()}
 
 
 def _insert_deliveries(planned: list, *, now: datetime) -> list[int]:
@@ -385,19 +394,6 @@ def _save_places(enrollments: list) -> None:
     ), strict=True))  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(column) for column in columns])
-
-
-def _seen_pairs(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which (enrollment, node) pairs already have a path row: one query, arrays bound."""
-    # LATERAL … LIMIT 1: one probe of the unique index per pair, never a hash of the table.
-    sql = (
-        "SELECT v.enrollment, v.node FROM unnest(%s::bigint[], %s::bigint[])"
-        " AS v(enrollment, node) CROSS JOIN LATERAL (SELECT 1 FROM nurture_pathstep AS p"
-        " WHERE p.enrollment_id = v.enrollment AND p.node_id = v.node LIMIT 1) AS seen"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [[e for e, _ in pairs], [n for _, n in pairs]])
-        return {(e, n) for e, n in cursor.fetchall()}
 
 
 def claimable(*, now: datetime):
