@@ -192,7 +192,11 @@ class Stack:
         return process
 
     def worker(
-        self, *, concurrency: int = 2, name: str = "worker", supervised: bool = False,
+        self,
+        *,
+        concurrency: int = 2,
+        name: str = "worker",
+        supervised: bool = False,
         queues: str = "celery,sending",
     ) -> subprocess.Popen[bytes]:
         """A Celery worker (of every queue unless told); `supervised`: started again whenever

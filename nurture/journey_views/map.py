@@ -64,7 +64,7 @@ def figure_lines(node: Node, figures: NodeFigures) -> list[str]:
 
 
 def _amount(amount: object, unit: str) -> str:
-    """"1 hour", "2 hours", "1 business day": the units in the singular when there is one."""
+    """ "1 hour", "2 hours", "1 business day": the units in the singular when there is one."""
     label = timing.UNITS.get(unit, unit)
     return f"{amount} {label[:-1] if str(amount) == '1' and label.endswith('s') else label}"
 

@@ -5,41 +5,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('capture', '0008_landingpage_form_note_thank_you_note'),
-        ('nurture', '0010_day_lists_to_journeys'),
+        ("capture", "0008_landingpage_form_note_thank_you_note"),
+        ("nurture", "0010_day_lists_to_journeys"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='delivery',
-            name='enrollment',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='nurture.enrollment'),
+            model_name="delivery",
+            name="enrollment",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deliveries",
+                to="nurture.enrollment",
+            ),
         ),
         migrations.AlterField(
-            model_name='enrollment',
-            name='current_node',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='nurture.node'),
+            model_name="enrollment",
+            name="current_node",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="nurture.node",
+            ),
         ),
         migrations.AlterField(
-            model_name='enrollment',
-            name='lead',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='capture.lead'),
+            model_name="enrollment",
+            name="lead",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="enrollments",
+                to="capture.lead",
+            ),
         ),
         migrations.AlterField(
-            model_name='enrollment',
-            name='sequence',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='nurture.sequence'),
+            model_name="enrollment",
+            name="sequence",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="enrollments",
+                to="nurture.sequence",
+            ),
         ),
         migrations.AlterField(
-            model_name='pathstep',
-            name='enrollment',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='path', to='nurture.enrollment'),
+            model_name="pathstep",
+            name="enrollment",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="path",
+                to="nurture.enrollment",
+            ),
         ),
         migrations.AlterField(
-            model_name='pathstep',
-            name='node',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='path_steps', to='nurture.node'),
+            model_name="pathstep",
+            name="node",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="path_steps",
+                to="nurture.node",
+            ),
         ),
     ]
