@@ -13,6 +13,7 @@ from django.utils import timezone
 from capture.models import Lead
 from leadfunnel.outbound import http
 from nurture.models import Enrollment, Node, PathStep
+from nurture.services import exits
 from nurture.services.sms import send_sms
 from nurture.signals import journey_action
 
@@ -53,6 +54,11 @@ def _perform(
     config = node.config or {}
     lead = enrollment.lead
     if node.kind == Node.Kind.SMS:
+        # The hand-off rule holds for texts as for email: a lead sales has gets no more
+        # marketing, whichever way sales got it (a rep's claim announces nothing to nurture).
+        handed_off = exits.handed_to_sales(lead=lead, sequence=node.sequence)
+        if handed_off is not None:
+            return f"not sent: handed to sales ({handed_off})", "done", None
         body = merge(str(config.get("body", "")), lead)
         outcome = send_sms(lead_id=lead.pk, body=body, now=now)
         if outcome.outcome == "held" and outcome.hold_until is not None:

@@ -177,3 +177,19 @@ def test_stop_suppresses_a_later_sms_node_of_the_same_journey(
     assert refused.refusal == SmsMessage.Refusal.SUPPRESSED
     enrollment.refresh_from_db()
     assert enrollment.state == Enrollment.State.COMPLETED
+
+
+def test_a_lead_sales_has_gets_no_text_from_a_hand_off_journey(twilio: FakeTwilio) -> None:
+    from tests.factories import sales_rep
+
+    journey = _journey(pause=wait(1, "hours"), again=node(Node.Kind.SMS, "Again", body="Hi"))
+    Sequence.objects.filter(pk=journey.pk).update(hand_hot_leads_to_sales=True)
+    lead = texting_lead(first_name="Ada")
+    enrollment = _enter(lead, journey, NOON_IN_LONDON)
+    assert len(twilio.received) == 1
+    # A rep claims the lead between the two texts: nothing announces that to nurture.
+    Lead.objects.filter(pk=lead.pk).update(owner=sales_rep())
+    for minutes in (1, 62, 63):
+        _tick(NOON_IN_LONDON + timedelta(minutes=minutes))
+    assert len(twilio.received) == 1, "no second text"
+    assert _text_step(enrollment, "Again").result.startswith("not sent: handed to sales")

@@ -28,7 +28,11 @@ def run_wait(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outcome
     outcomes: dict[int, Outcome] = {}
     for visit in visits:
         if not visit.arriving:
-            outcomes[visit.enrollment.pk] = Go(note="waited")
+            # Leave at the time the wait ended, not at the tick's (a few seconds later), so
+            # the delays after it count from the marketer's schedule.
+            due = getattr(visit.enrollment, "next_at", None)
+            left = min(due, ctx.now) if due is not None else None
+            outcomes[visit.enrollment.pk] = Go(note="waited", at=left)
             continue
         until = delay_until(node=node, visit=visit, delay=node.config)
         if ctx.dry_run or until <= ctx.now:

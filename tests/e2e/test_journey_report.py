@@ -15,7 +15,6 @@ from nurture.services import advancing, triggers
 from nurture.services.dispatching import dispatch_due
 from tests.e2e.conftest import (
     USER_AGENT,
-    browser,  # noqa: F401 (the e2e suite's Chromium, for `tab`)
     check_a11y,
     drop_expected,
     watch,
