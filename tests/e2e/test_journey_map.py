@@ -20,7 +20,9 @@ from tests.factories import LandingPageFactory, LeadFactory, UserFactory
 from tests.journeys.builders import playbook
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "journey-map.png"
+# Under var/ with the suite's other screenshots: a test run must not rewrite docs/ (the
+# README's copy, docs/screenshots/journey-map.png, was taken from this same view).
+SCREENSHOT = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "journey-map.png"
 PASSWORD = "correct-horse-battery"
 TEXT = (
     "Hi {{ first_name }}, your free consultation is one click away: "
@@ -146,6 +148,7 @@ def test_marketer_reads_and_edits_the_journey_map(live_server: Any, page: Page) 
     expect(page.locator('g.jm-node[data-name="Text them"]')).to_contain_text("“Hi {{ first_name")
     page.set_viewport_size({"width": 1600, "height": 2300})
     page.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
 
     # Keyboard: Tab from the map's heading reaches a node; Enter opens its form.
