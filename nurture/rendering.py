@@ -10,6 +10,7 @@ is never parsed as Markdown or HTML: a prospect whose first name is
 `[Verify your account](https://evil.example/login)` gets exactly those characters, not a link.
 """
 
+import functools
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -109,9 +110,11 @@ class _Placeholders:
 
     def __init__(self, context: Mapping[str, str]) -> None:
         self.context = context
-        nonce = secrets.token_hex(8)
-        self.prefix = f"lfm{nonce}n"
-        self.pattern = re.compile(rf"lfm{nonce}n(\d+)z")
+        # One random marker per process, not per email: the marked body is then the same for
+        # every lead, so its Markdown is rendered once per step (see _markdown_html). Values
+        # go in after, in one pass, so a value can never be read as a marker.
+        self.prefix = f"lfm{_NONCE}n"
+        self.pattern = _MARKER
 
     def mark(self, text: str) -> str:
         return MERGE_FIELD.sub(
@@ -154,6 +157,17 @@ class _Placeholders:
         return self.pattern.sub(lambda m: escape(self._value(m)), html)
 
 
+_NONCE = secrets.token_hex(8)
+_MARKER = re.compile(rf"lfm{_NONCE}n(\d+)z")
+
+
+@functools.lru_cache(maxsize=512)
+def _markdown_html(marked: str) -> str:
+    """A step's body (merge fields marked) as sanitised HTML: the same for every lead, so a
+    batch renders each step's Markdown once, not once per email."""
+    return str(render_markdown(marked))
+
+
 def render_email(
     *,
     subject: str,
@@ -169,7 +183,7 @@ def render_email(
     placeholders = _Placeholders(context)
     marked = placeholders.mark(body)
     text = placeholders.fill_text(markdown_to_text(marked, link=placeholders.fill_url))
-    html_body = placeholders.fill_html(str(render_markdown(marked)))
+    html_body = placeholders.fill_html(_markdown_html(marked))
     return RenderedEmail(
         subject=_one_line(merge(subject, context, html=False)),
         preheader=_one_line(merge(preheader, context, html=False)),
