@@ -2,29 +2,20 @@
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from nurture.admin import WEEKDAYS
 from nurture.journey_views import map as journey_map
 from nurture.journey_views import reports
 from nurture.models import Enrollment, Journey, Sequence
+from nurture.sequence_forms import SequenceForm
 from nurture.services import editing
 
 
-class JourneyForm(forms.ModelForm):
-    weekdays = forms.TypedMultipleChoiceField(
-        choices=WEEKDAYS,
-        coerce=int,
-        widget=forms.CheckboxSelectMultiple,
-        initial=Sequence._meta.get_field("weekdays").get_default,
-        help_text="Days emails may go out, in the lead's time zone.",
-    )
-
+class JourneyForm(SequenceForm):
     class Meta:
         model = Journey
         fields = (
@@ -39,14 +30,6 @@ class JourneyForm(forms.ModelForm):
             "hand_hot_leads_to_sales",
             "track_engagement",
         )
-
-    def clean_fallback_time_zone(self) -> str:
-        import zoneinfo
-
-        name = self.cleaned_data["fallback_time_zone"]
-        if name not in zoneinfo.available_timezones():
-            raise forms.ValidationError("Use an IANA time zone name, such as Europe/Paris.")
-        return name
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -40,6 +40,8 @@ def advance_soon(*, enrollment_ids: Sequence[int]) -> None:
 
 
 def after_advance(*, delivery_ids: Sequence[int], effects: Sequence[tuple[int, int]]) -> None:
+    # dispatching enqueues its send batches through this module, so this one asks for it
+    # only when called (the one function-level import here, for that cycle).
     from nurture.services.dispatching import publish
 
     if delivery_ids:

@@ -21,11 +21,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from nurture import queueing
 from nurture.models import Delivery, Edge, Enrollment, Node, PathStep, Sequence
+from nurture.services import goals
 from nurture.services.nodes import End, Outcome, Visit, Wait, registry
 
 logger = logging.getLogger(__name__)
@@ -287,9 +288,7 @@ class Runner:
         queued = _insert_deliveries(self.deliveries, now=self.now)
         _save_places(list(self.moved.values()))
         for enrollment, note in self.converted:
-            from nurture.services.goals import end_converted
-
-            end_converted(
+            goals.end_converted(
                 lead_id=enrollment.lead_id,
                 sequence_id=enrollment.sequence_id,
                 note=note,
@@ -357,9 +356,7 @@ def _insert_deliveries(planned: list, *, now: datetime) -> list[int]:
     return [pk for pk, status in returned if status == Delivery.Status.QUEUED]
 
 
-def _pairs_q(pairs: list[tuple[int, int]]):
-    from django.db.models import Q
-
+def _pairs_q(pairs: list[tuple[int, int]]) -> Q:
     q = Q(pk__in=[])
     by_node: dict[int, list[int]] = defaultdict(list)
     for enrollment_id, node_id in pairs:

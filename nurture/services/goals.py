@@ -15,6 +15,7 @@ from django.utils import timezone
 from capture.models import Activity, Lead
 from nurture.models import Enrollment, Node, Sequence
 from nurture.services import conditions
+from nurture.services.scheduling import exit_enrollments
 from nurture.signals import journey_converted
 
 BOOKED, WON, STAGE, CLICKED = "booked", "won", "stage", "clicked"
@@ -74,8 +75,6 @@ def convert(*, lead_id: int, event: str, now: datetime | None = None) -> int:
 
 
 def end_converted(*, lead_id: int, sequence_id: int, note: str, now: datetime) -> int:
-    from nurture.services.scheduling import exit_enrollments
-
     with transaction.atomic():
         live = list(
             Enrollment.objects.filter(

@@ -284,9 +284,7 @@ def _mark_sent(*, delivery: Delivery, message_id: str) -> None:
 def _after_sent(deliveries: list[Delivery]) -> None:
     if not deliveries:
         return
-    journeys = [d for d in deliveries if d.node_id is not None]
-    for delivery in journeys:
-        _wake_journey(delivery)
+    _wake_journeys([d for d in deliveries if d.node_id is not None])
     day_lists = {d.enrollment_id for d in deliveries if d.node_id is None}
     if day_lists:
         _complete_if_done(enrollment_ids=day_lists)
@@ -326,11 +324,20 @@ def _finish(delivery: Delivery, status: str, reason: str) -> None:
 
 def _wake_journey(delivery: Delivery) -> None:
     """A journey's email is done (sent, skipped, failed): its lead moves on at the next tick."""
-    if delivery.node_id is not None:
+    _wake_journeys([delivery])
+
+
+def _wake_journeys(deliveries: list[Delivery]) -> None:
+    """The same for a batch's sent emails: one UPDATE per email node, not one per email."""
+    by_node: dict[int, list[int]] = {}
+    for delivery in deliveries:
+        if delivery.node_id is not None:
+            by_node.setdefault(delivery.node_id, []).append(delivery.enrollment_id)
+    now = timezone.now()
+    for node_id, enrollment_ids in by_node.items():
         Enrollment.objects.filter(
-            pk=delivery.enrollment_id, current_node_id=delivery.node_id,
-            state=Enrollment.State.ACTIVE,
-        ).update(next_at=timezone.now())  # fmt: skip
+            pk__in=enrollment_ids, current_node_id=node_id, state=Enrollment.State.ACTIVE
+        ).update(next_at=now)
 
 
 def _complete_if_done(*, enrollment_id: int | None = None,

@@ -2,7 +2,10 @@
 
 from datetime import timedelta
 
-from nurture.models import Node
+from django.db.models import Max
+
+from capture.models import Activity
+from nurture.models import Delivery, Node
 from nurture.services import conditions, timing
 from nurture.services.nodes import Context, End, Go, Outcome, Visit, Wait, registry
 from nurture.services.scheduling import compute_due_at
@@ -82,11 +85,6 @@ def run_wait_until(node: Node, visits: list[Visit], ctx: Context) -> dict[int, O
 
 def _event_times(*, condition: dict, visits: list[Visit], since, now) -> dict[int, object]:
     """The latest matching event per lead since `since` (leads without one are absent)."""
-    from django.db.models import Max
-
-    from capture.models import Activity
-    from nurture.models import Delivery
-
     lead_ids = [visit.enrollment.lead_id for visit in visits]
     field = condition.get("field")
     if field in {"clicked", "opened"}:

@@ -1,0 +1,32 @@
+"""The form for a day list's and a journey's settings (send window, weekdays, zone), shared by
+both admins, so the two check a time zone and the weekdays the same way."""
+
+import zoneinfo
+
+from django import forms
+
+from nurture.models import Sequence
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+
+
+class SequenceForm(forms.ModelForm):
+    # A field declared on the form does not take the model field's default, as a generated
+    # one would: without `initial` a new sequence showed every day unticked (and required).
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple,
+        initial=Sequence._meta.get_field("weekdays").get_default,
+        help_text="Days emails may go out, in the lead's time zone.",
+    )  # fmt: skip
+
+    class Meta:
+        model = Sequence
+        fields = ("name", "status", "entry_pages", "window_start_hour", "window_end_hour",
+                  "weekdays", "fallback_time_zone", "hand_hot_leads_to_sales",
+                  "track_engagement")  # fmt: skip
+
+    def clean_fallback_time_zone(self) -> str:
+        name = self.cleaned_data["fallback_time_zone"]
+        if name not in zoneinfo.available_timezones():
+            raise forms.ValidationError("Use an IANA time zone name, such as Europe/Paris.")
+        return name
