@@ -138,6 +138,9 @@ def test_it_runs_the_journey_tick_benches_at_a_tiny_size() -> None:
     full = driver.tick_100k(count=30, batch=10)
     assert (full["advanced"], full["claimed"], full["deliveries"]) == (30, 30, 30)
     assert (full["path_rows"], full["at_email"]) == (60, 30)
+    # The floor made the same writes for its own (paused) copy, which the tick left alone.
+    assert full["floored"] == 30
+    assert full["floor_counts"] == {"path_rows": 60, "deliveries": 30, "at_email": 30}
     sparse = driver.tick_sparse(due=5, small=40, large=100, repeats=2, batch=10, first=2_000_000)
     assert (sparse["small"]["rows"], sparse["large"]["rows"]) == (40, 100)
     assert sparse["at_email"] == 5 * 3 * 2
