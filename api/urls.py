@@ -14,6 +14,7 @@ v1 = [
     path("", include("sales.api")),  # leads, timeline, notes, stage, owner, metrics
     path("", include("capture.ingest.urls")),  # public capture, activities ingest, tracking
     path("", include("integrations.api")),  # privacy export and erase
+    path("", include("segments.api")),  # segments and their members
 ]
 
 urlpatterns = [

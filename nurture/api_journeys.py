@@ -207,6 +207,8 @@ def trigger_config_errors(kind: str, config: Any) -> list[str]:
         return ["temperature is hot, warm or cold."]
     if kind == Trigger.Kind.STAGE and config.get("stage") not in Lead.Stage.values:
         return ["stage: choose a stage."]
+    if kind == Trigger.Kind.SEGMENT and not isinstance(config.get("segment"), int):
+        return ["segment: give the segment's id."]
     return []
 
 

@@ -8,10 +8,18 @@ class NurtureConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from capture.forms import EXTRA_FIELDS
         from capture.signals import activity_recorded, lead_captured
         from nurture import checks, receivers  # noqa: F401 - checks registers on import
+        from nurture.services import topics
         from scoring.signals import score_changed, temperature_changed
 
+        # The page's topic opt-ins on its form (unticked); ticked ones are recorded with
+        # their consent text by record_form_topic_opt_ins, before enrollment.
+        EXTRA_FIELDS.append(lambda page: topics.topic_form_fields(landing_page_id=page.pk))
+        lead_captured.connect(
+            receivers.record_form_topic_opt_ins, dispatch_uid="nurture.topic_opt_ins"
+        )
         lead_captured.connect(receivers.enroll_captured_lead, dispatch_uid="nurture.enroll")
         lead_captured.connect(
             receivers.enter_journeys_on_capture, dispatch_uid="nurture.journeys.capture"

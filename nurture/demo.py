@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from capture.models import LandingPage
-from nurture.models import Node, Sequence, Step, Trigger
+from nurture.models import Node, Sequence, Step, SubscriptionTopic, Trigger
 from nurture.services import journeys
 
 DEFAULT_SEQUENCE = "Free consultation follow-up"
@@ -143,7 +143,32 @@ def seed_default_sequence(*, page: LandingPage) -> Sequence:
     if created:
         Step.objects.bulk_create(Step(sequence=sequence, **step) for step in PLAYBOOK)
     sequence.entry_pages.add(page)
+    seed_demo_topics(page=page)
     return sequence
+
+
+# Besides the seeded "Consultation follow-up" (every sequence's default topic): two topics
+# a prospect opts in to with a box on the demo page's form.
+DEMO_TOPICS = [
+    {"slug": "newsletter", "name": "Newsletter", "position": 1,
+     "description": "One email a month: what we learned about lead funnels, no sales pitch.",
+     "consent_text": "Send me the monthly newsletter (unsubscribe any time)."},
+    {"slug": "events", "name": "Events", "position": 2,
+     "description": "Invitations to our webinars and workshops, a few times a year.",
+     "consent_text": "Invite me to webinars and events."},
+]  # fmt: skip
+
+
+def seed_demo_topics(*, page: LandingPage) -> list[SubscriptionTopic]:
+    """The demo's opt-in topics, asked for on `page`; later runs leave edits alone."""
+    made = []
+    for values in DEMO_TOPICS:
+        topic, _ = SubscriptionTopic.objects.get_or_create(
+            slug=values["slug"], defaults={**values, "requires_opt_in": True}
+        )
+        topic.landing_pages.add(page)
+        made.append(topic)
+    return made
 
 
 CONSULTATION_JOURNEY = "Consultation journey"

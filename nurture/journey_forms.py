@@ -47,6 +47,7 @@ CONDITION_FIELDS = [
     ("industry", "Industry"),
     ("job_title", "Job title"),
     ("country", "Country"),
+    ("segment", "Is in a segment (comparison is / is not)"),
 ]
 OP_CHOICES = [
     ("is", "is"),
@@ -219,11 +220,13 @@ class ConditionForm(forms.Form):
     email_node = forms.ChoiceField(label="Which email", required=False)
     url = forms.CharField(label="Page", max_length=300, required=False)
     within_days = forms.IntegerField(label="Within days", min_value=1, required=False)
+    segment = forms.ChoiceField(label="Segment", required=False)
     label = forms.CharField(label="Arrow label", max_length=60, required=False)
 
     def __init__(self, *args: Any, emails: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email_node"].choices = emails
+        self.fields["segment"].choices = [("", "—"), *segment_choices()]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -245,6 +248,8 @@ class ConditionForm(forms.Form):
             condition["within_days"] = data["within_days"]
         if data.get("email_node") and data["field"] in EMAIL_EVENTS:
             condition["node"] = int(data["email_node"])
+        if data["field"] == "segment":
+            condition["value"] = data.get("segment") or ""
         if data["field"] in conditions.NUMBERS and "value" in condition:
             # Not a number: validate() says what is wrong.
             with contextlib.suppress(ValueError):
@@ -271,6 +276,7 @@ class BranchForm(NodeForm):
                     "label": rule.get("label", ""),
                     **{k: v for k, v in condition.items() if k != "node"},
                     "email_node": str(condition.get("node", "")),
+                    "segment": str(condition.get("value", "")),
                 }
             )
         self.conditions = ConditionFormSet(
@@ -563,6 +569,11 @@ class TriggerForm(forms.Form):
     at_least = forms.IntegerField(label="Score at least", required=False)
     temperature = forms.ChoiceField(choices=[("", "—"), *Lead.Temperature.choices], required=False)
     stage = forms.ChoiceField(choices=[("", "—"), *Lead.Stage.choices], required=False)
+    segment = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].choices = [("", "—"), *segment_choices()]
 
     REQUIRED: ClassVar[dict[str, tuple[str, str]]] = {
         Trigger.Kind.PAGE_VIEW: ("url", "Give the page's URL or a pattern such as */pricing*."),
@@ -571,6 +582,7 @@ class TriggerForm(forms.Form):
         Trigger.Kind.SCORE: ("at_least", "Give the score to reach."),
         Trigger.Kind.TEMPERATURE: ("temperature", "Choose the temperature."),
         Trigger.Kind.STAGE: ("stage", "Choose the stage."),
+        Trigger.Kind.SEGMENT: ("segment", "Choose the segment."),
     }
 
     @classmethod
@@ -606,4 +618,13 @@ class TriggerForm(forms.Form):
             return {"temperature": data["temperature"]}
         if kind == Trigger.Kind.STAGE:
             return {"stage": data["stage"]}
+        if kind == Trigger.Kind.SEGMENT:
+            return {"segment": data["segment"]}
         return {}
+
+
+def segment_choices() -> list[tuple[str, str]]:
+    """The segments app's, when installed (it registers the condition field; nurture does
+    not import it)."""
+    extra = conditions.EXTRA_FIELDS.get("segment")
+    return extra.choices() if extra else []

@@ -10,6 +10,64 @@ def _default_weekdays() -> list[int]:
     return [0, 1, 2, 3, 4]
 
 
+# The topic every journey and day list belongs to unless a marketer picks another; seeded by
+# migration 0012 and kept by slug, so a renamed topic stays the default.
+DEFAULT_TOPIC_SLUG = "consultation-follow-up"
+DEFAULT_TOPIC_NAME = "Consultation follow-up"
+
+
+class SubscriptionTopic(models.Model):
+    """What a marketing email is about, which a lead may leave on its own (the preference page).
+
+    A topic that needs an opt-in (a newsletter) mails only leads who ticked its box on a form
+    or on the preference page; one that does not (the follow-up of the prospect's own
+    request) mails every lead who has not left it. Transactional emails belong to no topic.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(
+        blank=True,
+        help_text="One or two sentences on the preference page: what it sends, how often.",
+    )
+    consent_text = models.TextField(
+        blank=True,
+        help_text="The checkbox's words on a form asking for this topic; kept with each opt-in.",
+    )
+    requires_opt_in = models.BooleanField(
+        "needs an opt-in",
+        default=False,
+        help_text="Only leads who ticked this topic's box get its emails.",
+    )
+    landing_pages = models.ManyToManyField(
+        LandingPage,
+        blank=True,
+        related_name="topics",
+        help_text="Forms that ask for this topic with a checkbox (unticked).",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on the pages.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def default_topic_id() -> int:
+    # Only the id is read (migration 0012 calls this, when later columns do not exist yet).
+    # A database flushed by a test, or emptied by hand, gets the topic back when a sequence
+    # first needs it, instead of an IntegrityError.
+    found = SubscriptionTopic.objects.filter(slug=DEFAULT_TOPIC_SLUG).values_list("pk", flat=True)
+    pk = found.first()
+    if pk is None:
+        pk = SubscriptionTopic.objects.get_or_create(
+            slug=DEFAULT_TOPIC_SLUG, defaults={"name": DEFAULT_TOPIC_NAME}
+        )[0].pk
+    return pk
+
+
 class Sequence(models.Model):
     """A journey: entry triggers and a graph of nodes (kind "journey"), or, for the first
     version's sequences, a list of day-offset steps (kind "days")."""
@@ -62,6 +120,13 @@ class Sequence(models.Model):
     )
     track_engagement = models.BooleanField(
         "track opens and clicks", default=True, help_text="Open pixel and tracked links."
+    )
+    topic = models.ForeignKey(
+        SubscriptionTopic,
+        on_delete=models.PROTECT,
+        default=default_topic_id,
+        related_name="sequences",
+        help_text="What its marketing emails are about: a lead who left this topic gets none.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -369,6 +434,7 @@ class Trigger(models.Model):
         SCORE = "score", "Score reached"
         TEMPERATURE = "temperature", "Temperature reached"
         STAGE = "stage", "Stage changed to"
+        SEGMENT = "segment", "Joined a segment"
         MANUAL = "manual", "Manual or API enrollment"
         IMPORT = "import", "CSV import"
 
@@ -376,7 +442,7 @@ class Trigger(models.Model):
     kind = models.CharField(max_length=30, choices=Kind.choices)
     # FORM: {"page": id}; PAGE_VIEW: {"url": pattern, "count": n, "within_days": d};
     # LINK_CLICK: {"url": pattern}; CUSTOM_EVENT: {"name": event}; SCORE: {"at_least": n};
-    # TEMPERATURE: {"temperature": "hot"}; STAGE: {"stage": s}.
+    # TEMPERATURE: {"temperature": "hot"}; STAGE: {"stage": s}; SEGMENT: {"segment": id}.
     config = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -510,3 +576,77 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"SMS to {self.lead_id} ({self.status})"
+
+
+class TopicSubscription(models.Model):
+    """A lead's own choice about one topic; no row means the topic's default (see
+    SubscriptionTopic.requires_opt_in). Every change is also a ConsentRecord."""
+
+    class Status(models.TextChoices):
+        SUBSCRIBED = "subscribed", "Subscribed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    # Indexed by topic_subscription_once (lead, topic).
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="topic_subscriptions", db_index=False
+    )
+    topic = models.ForeignKey(
+        SubscriptionTopic, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["lead", "topic"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "topic"], name="topic_subscription_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.status} {self.topic}"
+
+
+class ConsentRecord(models.Model):
+    """One change of a lead's consent, as it happened: written once, never edited.
+
+    `topic` empty means every email (a global unsubscribe, or opting back in after one).
+    """
+
+    class Action(models.TextChoices):
+        SUBSCRIBE = "subscribe", "Subscribed"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+
+    class Source(models.TextChoices):
+        FORM = "form", "Form"
+        PREFERENCES = "preferences", "Preference page"
+        ONE_CLICK = "one_click", "One-click unsubscribe"
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+        IMPORT = "import", "Import"
+
+    # Indexed by consent_lead_time_idx (lead, recorded_at).
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="consent_records", db_index=False
+    )
+    # PROTECT: a topic with consent history is kept, so the log never loses what it was about.
+    topic = models.ForeignKey(
+        SubscriptionTopic, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="consent_records",
+    )  # fmt: skip
+    action = models.CharField(max_length=20, choices=Action.choices)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    # The words the lead agreed to (an opt-in's checkbox text), as shown at the time.
+    consent_text = models.TextField(blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    ip_hash = models.CharField("IP hash", max_length=64, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        indexes = [
+            models.Index(fields=["lead", "-recorded_at"], name="consent_lead_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        about = self.topic.name if self.topic_id is not None else "all emails"
+        return f"{self.get_action_display()} {about} ({self.get_source_display()})"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nurture.services import engagement, scheduling, triggers
+from nurture.services import engagement, scheduling, topics, triggers
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,14 @@ def _logged(what: str, lead_id: int) -> Iterator[None]:
         yield
     except Exception:
         logger.exception("Journey entry on %s failed for lead %s", what, lead_id)
+
+
+def record_form_topic_opt_ins(*, lead_id: int, submission_id: int, **kwargs: Any) -> None:
+    # Before enrollment (connected first): a day list of an opt-in topic reads the opt-in.
+    try:
+        topics.record_form_opt_ins(submission_id=submission_id)
+    except Exception:
+        logger.exception("Recording the topic opt-ins of submission %s failed", submission_id)
 
 
 def enroll_captured_lead(*, lead_id: int, landing_page_id: int, **kwargs: Any) -> None:

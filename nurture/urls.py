@@ -5,6 +5,7 @@ from nurture import views
 app_name = "nurture"
 urlpatterns = [
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("u/<str:token>/preferences/", views.preferences, name="preferences"),
     path("c/<str:token>/", views.confirm, name="confirm"),
     path("t/o/<str:token>.gif", views.track_open, name="open"),
     path("t/c/<str:token>/", views.track_click, name="click"),

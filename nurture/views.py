@@ -13,33 +13,134 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from capture import anonymous
+from capture.models import Lead
+from capture.services import hash_ip
+from leadfunnel.security import client_ip
 from nurture import tokens
+from nurture.models import ConsentRecord
 from nurture.selectors import lead_for_link
-from nurture.services import engagement, scheduling, sms
+from nurture.services import engagement, scheduling, sms, topics
 from nurture.services.composing import TEST_LINKS
+from nurture.topic_selectors import preferences_for, topic_of_delivery
 
 _PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
 # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" with no cookie and no CSRF
-# token; the signed token is what authorises the request. A GET only asks for confirmation,
-# because mail scanners fetch every link.
+# token; the signed token is what authorises the request, and it leaves the topic of the
+# email it came in (every email, for a link that names none). A GET shows the preference
+# page and changes nothing, because mail scanners fetch every link.
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    found = _lead_of_unsubscribe_link(token)
+    if found is None:
+        return render(request, "nurture/unsubscribe_invalid.html", status=400)
+    lead, link = found
+    if request.method != "POST":
+        return _preferences_page(request, lead=lead, link=link, token=token)
+    topic = topic_of_delivery(delivery_id=link.delivery_id, lead_id=lead.pk)
+    ip_hash = hash_ip(client_ip(request) or "")
+    if topic is None:
+        topics.unsubscribe_from_everything(
+            lead_id=lead.pk,
+            source=ConsentRecord.Source.ONE_CLICK,
+            ip_hash=ip_hash,
+            delivery_id=link.delivery_id,
+        )
+    else:
+        topics.leave_topic(
+            lead_id=lead.pk,
+            topic_id=topic.pk,
+            source=ConsentRecord.Source.ONE_CLICK,
+            ip_hash=ip_hash,
+            delivery_id=link.delivery_id,
+        )
+    return render(
+        request, "nurture/unsubscribed.html", {"email": lead.email, "topic": topic, "token": token}
+    )
+
+
+# The preference page's own form: a person in a browser, so CSRF-protected (unlike the
+# one-click POST above), and authorised by the same signed token in its address.
+@never_cache
+@require_POST
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    found = _lead_of_unsubscribe_link(token)
+    if found is None:
+        return render(request, "nurture/unsubscribe_invalid.html", status=400)
+    lead, link = found
+    ip_hash = hash_ip(client_ip(request) or "")
+    if request.POST.get("action") == "everything":
+        topics.unsubscribe_from_everything(
+            lead_id=lead.pk,
+            source=ConsentRecord.Source.PREFERENCES,
+            ip_hash=ip_hash,
+            delivery_id=link.delivery_id,
+        )
+        return render(
+            request,
+            "nurture/unsubscribed.html",
+            {"email": lead.email, "topic": None, "token": token},
+        )
+    try:
+        wanted = {int(value) for value in request.POST.getlist("topic")}
+    except ValueError:
+        return _preferences_page(
+            request,
+            lead=lead,
+            link=link,
+            token=token,
+            status=400,
+            error="The form was not sent as the page wrote it: try again.",
+        )
+    try:
+        changed = topics.save_preferences(
+            lead_id=lead.pk,
+            subscribed=wanted,
+            resume=request.POST.get("resume") == "on",
+            ip_hash=ip_hash,
+        )
+    except topics.TopicRefused as refused:
+        return _preferences_page(
+            request, lead=lead, link=link, token=token, status=400, error=str(refused)
+        )
+    notice = "Your choices are saved." if changed else "Nothing changed: these were your choices."
+    return _preferences_page(request, lead=lead, link=link, token=token, notice=notice)
+
+
+def _lead_of_unsubscribe_link(token: str) -> tuple[Lead, tokens.LeadLink] | None:
+    """The lead a signed unsubscribe link names, or None for a forged or altered one, or one
+    made for a lead since erased (it names the old uid: it finds no one, changes nothing)."""
     try:
         link = tokens.read_unsubscribe_token(token)
     except signing.BadSignature:
-        return render(request, "nurture/unsubscribe_invalid.html", status=400)
-    # An erased lead's link names its old uid: it finds no one, and so changes nothing.
+        return None
     lead = lead_for_link(lead_id=link.lead_id, lead_uid=link.lead_uid)
-    if lead is None:
-        return render(request, "nurture/unsubscribe_invalid.html", status=400)
-    if request.method == "POST":
-        engagement.unsubscribe(lead_id=lead.pk, delivery_id=link.delivery_id)
-        return render(request, "nurture/unsubscribed.html", {"email": lead.email})
-    return render(request, "nurture/unsubscribe.html", {"email": lead.email, "token": token})
+    return (lead, link) if lead is not None else None
+
+
+def _preferences_page(
+    request: HttpRequest,
+    *,
+    lead: Lead,
+    link: tokens.LeadLink,
+    token: str,
+    status: int = 200,
+    error: str = "",
+    notice: str = "",
+) -> HttpResponse:
+    context = {
+        "preferences": preferences_for(lead=lead, delivery_id=link.delivery_id),
+        "email": lead.email,
+        "token": token,
+        "error": error,
+        "notice": notice,
+        "resume_ticked": request.method == "POST" and request.POST.get("resume") == "on",
+    }
+    return render(request, "nurture/preferences.html", context, status=status)
 
 
 @never_cache
@@ -66,6 +167,10 @@ def track_click(request: HttpRequest, token: str) -> HttpResponse:
         delivery_id=link.delivery_id, lead_uid=link.lead_uid, url=link.url,
         user_agent=request.headers.get("User-Agent", ""),
     )  # fmt: skip
+    # A browser that read our pages before it was known: that history joins the lead now.
+    anonymous.join_visitor_to_lead_uid(
+        visitor=request.COOKIES.get(anonymous.COOKIE_NAME, ""), lead_uid=link.lead_uid, via="email"
+    )
     return HttpResponseRedirect(destination)
 
 

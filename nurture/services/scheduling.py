@@ -12,6 +12,7 @@ from django.utils import timezone
 from capture.models import LandingPage, Lead
 from nurture.models import Delivery, Enrollment, Sequence, Step
 from nurture.services import exits
+from nurture.topic_selectors import topic_blocks
 
 logger = logging.getLogger(__name__)
 # Enrollments that may still send: a paused one waits, but still exits and gets new steps.
@@ -98,10 +99,12 @@ def enroll_lead(
         enrollment.sequence = sequence
         zone = lead_zone(lead=lead, sequence=sequence)
         handed_off = exits.handed_to_sales(lead=lead, sequence=sequence) is not None
+        # A lead that left the sequence's topic (or never opted in to it) gets Day 1 only.
+        day_one_only = handed_off or topic_blocks(lead_id=lead.pk, topic_id=sequence.topic_id)
         steps = [
             step
             for step in sequence.steps.all()
-            if step.is_active and (not handed_off or exits.is_confirmation(step))
+            if step.is_active and (not day_one_only or exits.is_confirmation(step))
         ]
         # A brand-new enrollment has no deliveries yet: no conflicts, and the rows get ids.
         deliveries = Delivery.objects.bulk_create(

@@ -7,6 +7,7 @@ not erased, and the journey's re-entry rule (once ever, again after N days, ever
 the lead in. A lead is in a journey at most once at a time (a partial unique index).
 """
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -80,6 +81,8 @@ def matches(trigger: Trigger, *, lead: Lead, facts: Mapping[str, Any], now: date
         return facts.get("new") == wanted and facts.get("old") != wanted
     if kind == Trigger.Kind.STAGE:
         return facts.get("stage") == config.get("stage")
+    if kind == Trigger.Kind.SEGMENT:
+        return str(config.get("segment", "")) == str(facts.get("segment_id", ""))
     # booking_cancelled, email_bounced, manual, import: the fact itself is the match.
     return True
 
@@ -375,6 +378,7 @@ def describe(trigger: Trigger, facts: Mapping[str, Any]) -> str:
         or facts.get("stage")
         or facts.get("new")
         or facts.get("new_score")
+        or facts.get("segment_id")
         or ""
     )
     return f"{trigger.get_kind_display()}: {detail}" if detail else trigger.get_kind_display()
@@ -488,3 +492,21 @@ def on_stage_changed(*, lead_id: int, new: str) -> None:
         if event:
             goals.convert(lead_id=lead_id, event=event)
     enter_journeys(lead_id=lead_id, kind=Trigger.Kind.STAGE, facts={"stage": new})
+
+
+def on_segment_joined(*, segment_id: int, lead_ids: Seq[int]) -> None:
+    """Segments announce joins (one lead as it changed, or a full refresh's set)."""
+    if len(lead_ids) == 1:
+        enter_journeys(lead_id=lead_ids[0], kind=Trigger.Kind.SEGMENT,
+                       facts={"segment_id": segment_id})  # fmt: skip
+        return
+    journeys = (
+        live_journeys()
+        .filter(triggers__kind=Trigger.Kind.SEGMENT, triggers__config__segment=segment_id)
+        .distinct()
+    )
+    label = f"{Trigger.Kind.SEGMENT.label}: {segment_id}"
+    for journey in journeys:
+        # Set-based, as an import: the re-entry rule read once, one INSERT.
+        with contextlib.suppress(JourneyRefused):  # paused since the query above
+            enter_journey_in_bulk(journey=journey, lead_ids=lead_ids, trigger=label)

@@ -1,0 +1,40 @@
+from django.apps import AppConfig
+
+
+class SegmentsConfig(AppConfig):
+    name = "segments"
+    verbose_name = "Segments"
+
+    def ready(self) -> None:
+        from capture.signals import activity_recorded, lead_captured
+        from nurture.services import conditions
+        from nurture.signals import journey_converted, journey_entered
+        from sales.signals import lead_created, stage_changed
+        from scoring.signals import score_changed, temperature_changed
+        from segments import compiling, receivers
+        from segments.signals import segment_joined
+
+        # "Is in segment S" for journey branches, without nurture importing segments.
+        conditions.register(
+            "segment",
+            conditions.ExtraField(
+                label="is in segment",
+                as_q=compiling.in_segment_q,
+                validate=compiling.validate_in_segment,
+                describe=compiling.describe_in_segment,
+                choices=compiling.segment_choices,
+            ),
+        )
+        # Every fact that can change what a lead matches re-evaluates that lead only.
+        for signal, name in (
+            (lead_captured, "captured"),
+            (activity_recorded, "activity"),
+            (score_changed, "score"),
+            (temperature_changed, "temperature"),
+            (stage_changed, "stage"),
+            (lead_created, "created"),
+            (journey_entered, "journey_entered"),
+            (journey_converted, "journey_converted"),
+        ):
+            signal.connect(receivers.refresh_changed_lead, dispatch_uid=f"segments.{name}")
+        segment_joined.connect(receivers.enter_journeys_on_join, dispatch_uid="segments.journeys")

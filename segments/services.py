@@ -1,0 +1,164 @@
+"""Every write segments makes: saving a segment, and keeping its members.
+
+Membership is kept two ways that must agree (tests/segments/test_membership.py):
+- `refresh_lead`: a lead changed (a signal the apps already send), so that one lead is
+  re-evaluated against every segment in ONE query, and its rows inserted or deleted;
+- `refresh_segment`: the periodic full refresh (beat), set-based — one DELETE of the
+  leads that no longer match and one INSERT … SELECT of those that now do — for the time
+  windows ("in the last 14 days") that move on without any lead changing.
+Joins and leaves are announced on commit (segment_joined / segment_left), once per segment.
+"""
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import BooleanField, Case, Value, When
+from django.utils import timezone
+
+from capture.models import Lead
+from segments import queueing
+from segments.compiling import matching_leads, members_q, whole_table_query
+from segments.models import Segment, SegmentMember
+from segments.signals import segment_joined, segment_left
+
+logger = logging.getLogger(__name__)
+
+
+def create_segment(
+    *, name: str, conditions: Mapping[str, Any], description: str = "", created_by: Any = None
+) -> Segment:
+    """Raises django's ValidationError (field → messages) for a tree it cannot evaluate."""
+    segment = Segment(name=name, description=description, conditions=dict(conditions),
+                      created_by=created_by)  # fmt: skip
+    return save_segment(segment=segment)
+
+
+def update_segment(*, segment: Segment, **changes: Any) -> Segment:
+    for name, value in changes.items():
+        setattr(segment, name, value)
+    return save_segment(segment=segment)
+
+
+def save_segment(*, segment: Segment) -> Segment:
+    """Validate (the model's checks), save, and fill the members on commit (in a worker:
+    a segment of a million leads is one INSERT … SELECT, but not inside the request)."""
+    segment.full_clean()
+    with transaction.atomic():
+        segment.save()
+        pk = segment.pk
+        transaction.on_commit(lambda: queueing.refresh_segment_soon(segment_id=pk))
+    return segment
+
+
+def refresh_lead(*, lead_id: int, now: datetime | None = None) -> dict[str, list[int]]:
+    """Re-evaluate one lead against every segment: {"joined": [...], "left": [...]}."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Locked, so two facts about one lead at once cannot leave a stale row: the second
+        # evaluates after the first has written, on data committed since.
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).values("pk").first()
+        segments = list(Segment.objects.values_list("pk", "conditions"))
+        if lead is None or not segments:
+            return {"joined": [], "left": []}
+        verdicts = {
+            f"s{pk}": Case(When(members_q(tree, now=now), then=Value(True)), default=Value(False),
+                           output_field=BooleanField())
+            for pk, tree in segments
+        }  # fmt: skip
+        # One query for all segments: a row of booleans.
+        row = Lead.objects.filter(pk=lead_id).annotate(**verdicts).values(*verdicts).get()
+        matched = {pk for pk, _ in segments if row[f"s{pk}"]}
+        current = set(
+            SegmentMember.objects.filter(lead_id=lead_id).values_list("segment_id", flat=True)
+        )
+        joined = _insert_members(lead_id=lead_id, segment_ids=sorted(matched - current), now=now)
+        left = sorted(current - matched)
+        if left:
+            SegmentMember.objects.filter(lead_id=lead_id, segment_id__in=left).delete()
+        for segment_id in joined:
+            _announce_on_commit(segment_joined, segment_id=segment_id, lead_ids=[lead_id])
+        for segment_id in left:
+            _announce_on_commit(segment_left, segment_id=segment_id, lead_ids=[lead_id])
+    return {"joined": joined, "left": left}
+
+
+def refresh_segment(*, segment_id: int, now: datetime | None = None) -> dict[str, list[int]]:
+    """The full refresh of one segment, set-based: {"joined": lead ids, "left": lead ids}."""
+    now = now or timezone.now()
+    table = connection.ops.quote_name(SegmentMember._meta.db_table)
+    with whole_table_query():
+        segment = Segment.objects.select_for_update().filter(pk=segment_id).first()
+        if segment is None:
+            return {"joined": [], "left": []}
+        sql, params = _sql(matching_leads(segment.conditions, now=now).values("id"))
+        with connection.cursor() as cursor:
+            # NOT EXISTS over the derived table: an anti-join, not NOT IN's subplan per row.
+            cursor.execute(
+                f"DELETE FROM {table} WHERE segment_id = %s AND NOT EXISTS "  # noqa: S608
+                f"(SELECT 1 FROM ({sql}) AS matching WHERE matching.id = {table}.lead_id) "
+                "RETURNING lead_id",
+                [segment_id, *params],
+            )
+            left = sorted(lead_id for (lead_id,) in cursor.fetchall())
+            cursor.execute(
+                f"INSERT INTO {table} (segment_id, lead_id, joined_at) "  # noqa: S608
+                f"SELECT %s, matching.id, %s FROM ({sql}) AS matching WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {table} AS m WHERE m.segment_id = %s "
+                "AND m.lead_id = matching.id) "
+                "ON CONFLICT DO NOTHING RETURNING lead_id",
+                [segment_id, now, *params, segment_id],
+            )
+            joined = sorted(lead_id for (lead_id,) in cursor.fetchall())
+        Segment.objects.filter(pk=segment_id).update(refreshed_at=now)
+        if joined:
+            _announce_on_commit(segment_joined, segment_id=segment_id, lead_ids=joined)
+        if left:
+            _announce_on_commit(segment_left, segment_id=segment_id, lead_ids=left)
+    return {"joined": joined, "left": left}
+
+
+def refresh_all_segments(*, now: datetime | None = None) -> int:
+    """Beat's full refresh: each segment in its own transaction. The number of changes."""
+    now = now or timezone.now()
+    changed = 0
+    for segment_id in Segment.objects.values_list("pk", flat=True):
+        result = refresh_segment(segment_id=segment_id, now=now)
+        changed += len(result["joined"]) + len(result["left"])
+    return changed
+
+
+def _insert_members(*, lead_id: int, segment_ids: list[int], now: datetime) -> list[int]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: the segments this call really added (a
+    full refresh that got there first keeps its row, and announced it)."""
+    if not segment_ids:
+        return []
+    table = connection.ops.quote_name(SegmentMember._meta.db_table)
+    values = ", ".join(["(%s, %s, %s)"] * len(segment_ids))
+    params: list[Any] = []
+    for segment_id in segment_ids:
+        params += [segment_id, lead_id, now]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (segment_id, lead_id, joined_at) VALUES {values} "  # noqa: S608
+            "ON CONFLICT DO NOTHING RETURNING segment_id",
+            params,
+        )
+        return sorted(segment_id for (segment_id,) in cursor.fetchall())
+
+
+def _sql(queryset: Any) -> tuple[str, tuple[Any, ...]]:
+    return queryset.query.get_compiler(using=queryset.db).as_sql()
+
+
+def _announce_on_commit(signal: Any, *, segment_id: int, lead_ids: list[int]) -> None:
+    def announce() -> None:
+        replies = signal.send_robust(sender=Segment, segment_id=segment_id, lead_ids=lead_ids)
+        for receiver, error in replies:
+            if isinstance(error, Exception):
+                logger.error("%r failed for segment %s (%s leads)", receiver, segment_id,
+                             len(lead_ids), exc_info=error)  # fmt: skip
+
+    transaction.on_commit(announce)
