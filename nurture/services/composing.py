@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from email import message_from_bytes
 from email.utils import formataddr, parseaddr
 from typing import Any
 
@@ -30,6 +31,7 @@ from leadfunnel.mail import OutgoingEmail
 from nurture import tokens
 from nurture.models import Delivery, Node, Step
 from nurture.rendering import links_in, merge_url, render_email, rewrite_links
+from nurture.services.mime import smtp_bytes
 
 # The kinds of link a test email carries, each answered by the test-link page.
 TEST_LINKS = ("unsubscribe", "booking")
@@ -56,7 +58,13 @@ class NurtureMessage(OutgoingEmail):
     def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
         # At 78 columns Python folds a long List-Unsubscribe URL into RFC 2047 encoded words,
         # which mail clients do not read as a URL: keep header lines whole (RFC 5322: 998).
-        return super().message(policy=policy.clone(max_line_length=998))
+        policy = policy.clone(max_line_length=998)
+        # The bytes the sender puts on the wire (mime.smtp_bytes), read back: whatever
+        # looks at the message (a test, the file or console backend) sees exactly those.
+        raw = smtp_bytes(self)
+        if raw is None:
+            return super().message(policy=policy)
+        return message_from_bytes(raw, policy=policy)
 
 
 @dataclass(frozen=True)
@@ -148,15 +156,19 @@ def build_test_message(*, step: Step, lead: Lead, to: str) -> EmailMultiAlternat
                     reply_to=reply_to(node=getattr(step, "node", None), lead=lead))  # fmt: skip
 
 
-def compose(*, step: Step, lead: Lead, links: EmailLinks) -> ComposedEmail:
+def compose(*, step: Step, lead: Lead | None, links: EmailLinks,
+            context: dict[str, str] | None = None) -> ComposedEmail:  # fmt: skip
     """The step's email for `lead`: subject, text part and HTML part in the email layout.
 
     With a confirm link (double opt-in, not confirmed yet) the email is the confirmation
     request instead: its own subject and words and the confirm button, since the prospect
-    has not yet said they want the sequence's first email.
+    has not yet said they want the sequence's first email. A given `context` stands in for
+    the lead's values (esp_batch: one email per step, with an ESP's placeholders).
     """
-    context = merge_context(lead=lead, unsubscribe_url=links.unsubscribe_url,
-                            booking=links.booking_url)  # fmt: skip
+    if context is None:
+        assert lead is not None  # noqa: S101 - one of the two, by the signature's contract
+        context = merge_context(lead=lead, unsubscribe_url=links.unsubscribe_url,
+                                booking=links.booking_url)  # fmt: skip
     if links.confirm_url:
         rendered = render_email(subject=CONFIRMATION_SUBJECT, preheader=CONFIRMATION_PREHEADER,
                                 body=CONFIRMATION_BODY, context=context)  # fmt: skip

@@ -12,14 +12,18 @@ from typing import Any
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import mailers
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import connection as db
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from capture.models import Lead
+from nurture import topic_selectors as topics
 from nurture.models import Delivery, Enrollment, Step, Suppression
-from nurture.services import exits
+from nurture.services import esp_batch, exits
 from nurture.services.composing import build_message
+from nurture.services.mime import send_over_smtp
 from nurture.services.scheduling import exit_enrollments
 
 logger = logging.getLogger(__name__)
@@ -68,9 +72,17 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
     )
     emails = {delivery.enrollment.lead.email for delivery in deliveries}
     suppressed = set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
+    # The batch's (lead, topic) pairs a lead left (or never opted in to): two queries, once.
+    topic_holds = topics.batch_topic_holds(deliveries=deliveries)
     outcomes: dict[int, str] = {}
     done: list[Delivery] = []
     mail = None
+    # With an ESP that sends in batches, the messages are collected and go one API call a
+    # step after the checks (esp_batch); otherwise each goes over the connection in turn.
+    esp = mailers.default
+    if not esp_batch.is_batch_esp(esp):
+        esp = None
+    for_esp: list[Delivery] = []
     unreachable: SendFailure | None = None
     exited: dict[int, tuple[str, str]] = {}
     _commit_without_flush(True)
@@ -87,10 +99,18 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
                 outcomes[delivery.pk] = "cancelled"
                 continue
             held = _hold_reason(delivery, suppressed=suppressed)
+            topic_left = None if held else topics.topic_hold_reason(delivery, blocked=topic_holds)
+            if topic_left is not None:  # skipped, as a step whose condition is not met
+                _finish(delivery, Delivery.Status.SKIPPED, topic_left)
+                _complete_if_done(enrollment_id=delivery.enrollment_id)
+                held = "unsubscribed from topic"
             if held is not None:
                 outcomes[delivery.pk] = held
                 if held in EXITS:
                     exited = _states(deliveries)
+                continue
+            if esp is not None:
+                for_esp.append(delivery)
                 continue
             message = build_message(delivery=delivery)
             try:
@@ -98,7 +118,10 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
                     opening = mailers.default  # a new backend instance: one connection
                     opening.open()
                     mail = opening
-                mail.send_messages([message])
+                if isinstance(mail, SmtpBackend):
+                    send_over_smtp(mail, message)  # the bytes written directly: mime.py
+                else:
+                    mail.send_messages([message])
             except Exception as error:
                 failure = classify_failure(error)
                 outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure, now=now)
@@ -115,6 +138,8 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
             _mark_sent(delivery=delivery, message_id=message_id)
             outcomes[delivery.pk] = "sent"
             done.append(delivery)
+        if for_esp:
+            _send_through_esp(esp, for_esp, exited=exited, outcomes=outcomes, done=done, now=now)
     finally:
         _commit_without_flush(False)
         if mail is not None:
@@ -123,6 +148,81 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
         # complete, and journeys waiting on an email move on.
         _after_sent(done)
     return outcomes
+
+
+def _send_through_esp(
+    esp: Any,
+    deliveries: list[Delivery],
+    *,
+    exited: dict[int, tuple[str, str]],
+    outcomes: dict[int, str],
+    done: list[Delivery],
+    now: datetime,
+) -> None:
+    """One API call per step and chunk; the rows of a call are recorded together the
+    moment it returns (a worker killed mid-batch resends at most the one call in flight)."""
+    if exited:
+        # An exit found by the checks after a row was collected still cancels it.
+        for delivery in [d for d in deliveries if _ended_in_batch(d, exited)]:
+            _finish(delivery, Delivery.Status.CANCELLED, "")
+            outcomes[delivery.pk] = "cancelled"
+        deliveries = [d for d in deliveries if outcomes.get(d.pk) != "cancelled"]
+    templates: dict[tuple[Any, ...], esp_batch.StepTemplate] = {}
+    for call in esp_batch.calls(deliveries):
+        key = esp_batch.group_key(call[0])
+        if key not in templates:
+            templates[key] = esp_batch.step_template(call[0])
+        message = esp_batch.batch_message(template=templates[key], deliveries=call)
+        try:
+            esp.send_messages([message])
+        except Exception as error:
+            failure = classify_failure(error)
+            for delivery in call:
+                outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure,
+                                                        now=now)  # fmt: skip
+            continue
+        statuses = message.anymail_status.recipients
+        accepted: list[tuple[Delivery, str]] = []
+        refused: list[tuple[Delivery, str]] = []
+        for delivery in call:
+            status = statuses.get(delivery.enrollment.lead.email)
+            if status is not None and status.status in ("sent", "queued") and status.message_id:
+                accepted.append((delivery, str(status.message_id)))
+            else:
+                refused.append((delivery, status.status if status is not None else "no status"))
+        _mark_all_sent(accepted)
+        for delivery, _ in accepted:
+            outcomes[delivery.pk] = "sent"
+            done.append(delivery)
+        for delivery, why in refused:
+            # This recipient only: the ESP took the others of the call.
+            failure = SendFailure(temporary=False, reason=f"refused by the ESP: {why}",
+                                  bounced=why in ("rejected", "invalid"))  # fmt: skip
+            outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure, now=now)
+
+
+def _mark_all_sent(accepted: list[tuple[Delivery, str]]) -> None:
+    """The rows of one API call, each with its own message id, in one statement."""
+    if not accepted:
+        return
+    if db.vendor != "postgresql":
+        with transaction.atomic():
+            for delivery, message_id in accepted:
+                _mark_sent(delivery=delivery, message_id=message_id)
+        return
+    now = timezone.now()
+    rows = ", ".join(["(%s, %s)"] * len(accepted))
+    table = Delivery._meta.db_table
+    sql = (
+        f"UPDATE {table} AS d SET status = %s, sent_at = %s, status_changed_at = %s,"  # noqa: S608 - our own table
+        " message_id = v.message_id, attempts = d.attempts + 1, last_error = ''"
+        f" FROM (VALUES {rows}) AS v (id, message_id) WHERE d.id = v.id AND d.status = %s"
+    )
+    params: list[Any] = [Delivery.Status.SENT, now, now]
+    for delivery, message_id in accepted:
+        params += [delivery.pk, message_id]
+    with db.cursor() as cursor:
+        cursor.execute(sql, [*params, Delivery.Status.SENDING])
 
 
 def _commit_without_flush(on: bool) -> None:
@@ -273,12 +373,19 @@ def _click_condition_met(delivery: Delivery) -> bool:
     return clicked if delivery.step.click_condition == Step.ClickCondition.CLICKED else not clicked
 
 
+_MARK_SENT = (
+    f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, status_changed_at = %s,"  # noqa: S608 - our own table
+    " message_id = %s, attempts = attempts + 1, last_error = '' WHERE id = %s AND status = %s"
+)
+
+
 def _mark_sent(*, delivery: Delivery, message_id: str) -> None:
+    # One statement per accepted message (what makes a killed worker resend at most the one
+    # in flight), as plain SQL: the ORM's update() compiled its query anew each time.
     now = timezone.now()
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-        status=Delivery.Status.SENT, sent_at=now, message_id=message_id,
-        attempts=delivery.attempts + 1, status_changed_at=now, last_error="",
-    )  # fmt: skip
+    with db.cursor() as cursor:
+        cursor.execute(_MARK_SENT, [Delivery.Status.SENT, now, now, message_id, delivery.pk,
+                                    Delivery.Status.SENDING])  # fmt: skip
 
 
 def _after_sent(deliveries: list[Delivery]) -> None:
