@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+import capture_wrk  # bench/capture_wrk.py
 import cpu
 import httpx
 import import_csv  # bench/import_csv.py
@@ -28,6 +29,7 @@ from stack import BenchFailure, log
 import nurture  # bench/nurture.py: this folder is first on sys.path, before the app
 import sales  # bench/sales.py, likewise
 import scoring  # bench/scoring.py, likewise
+import segments  # bench/segments.py, likewise
 
 CONCURRENCY = 32
 GUNICORN_WORKERS = 2
@@ -255,6 +257,7 @@ def capture_throughput(options: Options) -> list[str]:
 
 
 register("capture.load_10k")(load.load_10k)
+register("capture.wrk")(capture_wrk.wrk_figures)
 
 
 # nurture (bench/nurture.py) --------------------------------------------------------------
@@ -284,6 +287,11 @@ register("integrations.import_100k")(import_csv.import_100k)
 # sales (bench/sales.py) -----------------------------------------------------------------
 
 register("sales.dashboard_1m")(sales.dashboard_1m)
+
+
+# segments (bench/segments.py) -----------------------------------------------------------
+
+register("segments.count_1m")(segments.count_1m)
 
 
 # -----------------------------------------------------------------------------------------

@@ -46,6 +46,11 @@ class LandingPageSerializer(serializers.ModelSerializer):
     fields_required = serializers.ListField(
         child=serializers.ChoiceField(choices=LandingPage.Field.choices), required=False
     )
+    fields_later = serializers.ListField(
+        child=serializers.ChoiceField(choices=LandingPage.Field.choices),
+        required=False,
+        help_text="Asked of a returning lead in place of fields it has already given.",
+    )
     campaign = serializers.PrimaryKeyRelatedField(
         queryset=Campaign.objects.all(), required=False, allow_null=True
     )
@@ -54,8 +59,9 @@ class LandingPageSerializer(serializers.ModelSerializer):
         model = LandingPage
         fields = (
             "id", "slug", "title", "headline", "body", "cta_label", "testimonial",
-            "testimonial_author", "fields_shown", "fields_required", "qualifying_question",
-            "qualifying_choices", "consent_text", "thank_you_text", "redirect_url",
+            "testimonial_author", "kind", "fields_shown", "fields_required", "fields_later",
+            "qualifying_question", "qualifying_choices", "consent_text", "form_note",
+            "thank_you_text", "thank_you_note", "next_step_label", "next_step_url", "redirect_url",
             "embed_origins", "campaign", "double_opt_in", "published", "view_count",
             "created_at", "updated_at",
         )  # fmt: skip
@@ -78,7 +84,7 @@ class LandingPageSerializer(serializers.ModelSerializer):
             errors["qualifying_choices"] = ["Give at least one answer for the question."]
         if errors:
             raise serializers.ValidationError(errors)
-        for name in ("fields_shown", "fields_required"):
+        for name in ("fields_shown", "fields_required", "fields_later"):
             if name in attrs:
                 attrs[name] = list(dict.fromkeys(attrs[name]))
         return attrs

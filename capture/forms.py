@@ -83,6 +83,33 @@ def form_started_token() -> str:
     return _started_signer.sign(str(time.time()))
 
 
+def fields_to_ask(*, page: LandingPage, known: frozenset[str] = frozenset()) -> list[str]:
+    """The lead fields the form asks, in order: progressive profiling for a returning lead.
+
+    A new visitor (`known` empty) gets the page's shown fields. A returning lead is not
+    asked again what it already gave; in its place, as many of the "asked later" fields it
+    has not given, so the form stays as short as the page made it.
+    """
+    shown = [name for name in page.fields_shown if name in LEAD_FORM_FIELDS]
+    asked = [name for name in shown if name not in known]
+    if known:
+        later = [n for n in page.fields_later if n in LEAD_FORM_FIELDS and n not in known]
+        asked += [n for n in later if n not in asked][: len(shown) - len(asked)]
+    return asked
+
+
+def known_fields(lead: Lead | None) -> frozenset[str]:
+    """Which of a lead's own fields are filled in (names only: no value reaches a form)."""
+    if lead is None:
+        return frozenset()
+    return frozenset(name for name in LEAD_FORM_FIELDS if getattr(lead, name))
+
+
+# Fields higher apps add to a page's form (nurture: the page's subscription-topic opt-ins),
+# registered in their AppConfig.ready: capture sits below them and imports none of them.
+EXTRA_FIELDS: list[Callable[[LandingPage], dict[str, forms.Field]]] = []
+
+
 class CaptureForm(forms.Form):
     email = forms.EmailField(label="Work email", max_length=254)
     # Honeypot: hidden from people by CSS and aria-hidden, filled in by naive bots.
@@ -92,22 +119,43 @@ class CaptureForm(forms.Form):
     email_checked = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(
-        self, *args: Any, page: LandingPage, suggest_corrections: bool = True, **kwargs: Any
+        self,
+        *args: Any,
+        page: LandingPage,
+        suggest_corrections: bool = True,
+        returning: Lead | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.page = page
         # Off for the headless capture API: its caller has its own form and cannot resend
         # our hidden field; its leads are still scored as free mail when mistyped.
         self.suggest_corrections = suggest_corrections
-        for name in page.fields_shown:
-            if name in LEAD_FORM_FIELDS:
-                self.fields[name] = LEAD_FORM_FIELDS[name]()
-                self.fields[name].required = name in page.fields_required
-        if page.qualifying_question and page.choices:
+        # A returning lead, named by its signed cookie: only which fields it has shapes the
+        # form. Nothing of it is prefilled (the browser may be a shared one).
+        known = known_fields(returning)
+        asked = fields_to_ask(page=page, known=known)
+        if self.is_bound:
+            # A form rendered before the cookie was set (another tab) still sends the
+            # page's own fields: take them, but require only what this visitor was asked.
+            asked += [n for n in page.fields_shown if n in known and n in self.data]
+        for name in asked:
+            self.fields[name] = LEAD_FORM_FIELDS[name]()
+            # A known field is never required again, nor is one asked in place of it.
+            self.fields[name].required = name in page.fields_required and name not in known
+        # The question too is asked once: a returning lead that answered it is not asked
+        # again (an answer sent anyway, from an older form, is still taken).
+        answered = returning is not None and bool(returning.answers.get(page.qualifying_question))
+        if (
+            page.qualifying_question
+            and page.choices
+            and (not answered or (self.is_bound and "answer" in self.data))
+        ):
             self.fields["answer"] = forms.ChoiceField(
                 label=page.qualifying_question,
                 choices=[(choice, choice) for choice in page.choices],
                 widget=forms.RadioSelect,
+                required=not answered,
             )
         if page.consent_text:
             self.fields["consent"] = forms.BooleanField(
@@ -120,6 +168,8 @@ class CaptureForm(forms.Form):
             self.fields["sms_consent"] = forms.BooleanField(
                 label=SMS_CONSENT_TEXT, required=False, initial=False
             )
+        for extra in EXTRA_FIELDS:
+            self.fields.update(extra(page))
         for name in TRACKING_FIELDS:
             self.fields[name] = forms.CharField(
                 widget=forms.HiddenInput, required=False, strip=True
@@ -144,6 +194,9 @@ class CaptureForm(forms.Form):
         helper.disable_csrf = True  # the template renders the token
         visible = [name for name in self.fields if name not in TRACKING_FIELDS]
         visible = [n for n in visible if n not in ("website", "started", "email_checked")]
+        if "sms_consent" in visible:  # beside the phone number it is about
+            visible.remove("sms_consent")
+            visible.insert(visible.index("phone") + 1, "sms_consent")
         helper.layout = Layout(
             *[Field(name) for name in visible],
             Div(Field("website"), css_class="lf-hp", aria_hidden="true"),

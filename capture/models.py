@@ -6,6 +6,7 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 
 from capture.origins import embed_origins_in, validate_embed_origins
+from capture.validators import validate_hex_color, validate_http_url, validate_image_upload
 
 # A privacy erase replaces a lead's address with `erased-<uid>@` this reserved domain.
 ERASED_EMAIL_DOMAIN = "erased.invalid"
@@ -53,7 +54,62 @@ class Campaign(models.Model):
         return self.name
 
 
+def _image_name(instance: models.Model, filename: str) -> str:
+    """A fresh name per upload: the marketer's file name is never part of a URL or path."""
+    folder = "brand" if isinstance(instance, Brand) else "landing"
+    return f"capture/{folder}/{uuid.uuid4().hex}"
+
+
+class Brand(models.Model):
+    """A logo and colours shared by the pages that name it; the default one by all others."""
+
+    name = models.CharField(max_length=100)
+    logo = models.FileField(
+        upload_to=_image_name,
+        blank=True,
+        validators=[validate_image_upload],
+        help_text="PNG, JPEG, GIF or WebP, up to 2 MB. Shown above the headline.",
+    )
+    primary_color = models.CharField(
+        "button colour",
+        max_length=7,
+        default="#0b5ed7",
+        validators=[validate_hex_color],
+        help_text="#rrggbb. The button's text turns white or black, whichever reads better.",
+    )
+    background_color = models.CharField(
+        "background colour", max_length=7, default="#f8f9fa", validators=[validate_hex_color]
+    )
+    is_default = models.BooleanField(
+        "site-wide default",
+        default=False,
+        help_text="Used by every page that names no brand of its own.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="brand_one_default",
+                violation_error_message="Another brand is already the site-wide default.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class LandingPage(models.Model):
+    class Kind(models.TextChoices):
+        """What the page is for: it decides the thank-you page's next step."""
+
+        CONSULTATION = "consultation", "Consultation"
+        DOWNLOAD = "download", "Download"
+        WEBINAR = "webinar", "Webinar"
+        OTHER = "other", "Other"
+
     class Field(models.TextChoices):
         """Lead fields a page may ask for besides the email, which every page asks."""
 
@@ -67,6 +123,13 @@ class LandingPage(models.Model):
         COUNTRY = "country", "Country"
 
     slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(
+        "page type",
+        max_length=20,
+        choices=Kind.choices,
+        default=Kind.CONSULTATION,
+        help_text="A consultation page offers the booking calendar on its thank-you page.",
+    )
     title = models.CharField(max_length=200, help_text="The browser tab's title.")
     headline = models.CharField(max_length=200)
     body = models.TextField(
@@ -76,6 +139,12 @@ class LandingPage(models.Model):
         default=list, blank=True, help_text="Fields asked besides the email."
     )
     fields_required = models.JSONField(default=list, blank=True)
+    # Progressive profiling: asked of a returning lead (recognised by the signed lf_id cookie)
+    # in place of the shown fields it has already given, never of a new visitor.
+    fields_later = models.JSONField(
+        "fields asked later", default=list, blank=True,
+        help_text="Asked of a returning lead instead of fields we already have.",
+    )  # fmt: skip
     qualifying_question = models.CharField(max_length=200, blank=True)
     qualifying_choices = models.TextField(blank=True, help_text="One answer per line.")
     consent_text = models.TextField(
@@ -102,7 +171,43 @@ class LandingPage(models.Model):
         help_text="A line under the thank-you text. Leave empty to show none.",
     )
     redirect_url = models.URLField(
-        blank=True, help_text="Send prospects here instead of the thank-you page."
+        blank=True,
+        validators=[validate_http_url],
+        help_text="Send prospects here instead of the thank-you page.",
+    )
+    next_step_label = models.CharField(
+        "next step button",
+        max_length=80,
+        blank=True,
+        help_text="The thank-you page's button, e.g. “Download the guide”. "
+        "A consultation page shows “Pick a time now” when empty.",
+    )
+    next_step_url = models.URLField(
+        "next step link",
+        blank=True,
+        validators=[validate_http_url],
+        help_text="Where that button goes (http or https). A consultation page links to "
+        "the lead's own booking calendar instead.",
+    )
+    brand = models.ForeignKey(
+        Brand,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="landing_pages",
+        help_text="Logo and colours. Empty: the site-wide default brand, if there is one.",
+    )
+    hero_image = models.FileField(
+        upload_to=_image_name,
+        blank=True,
+        validators=[validate_image_upload],
+        help_text="Optional. PNG, JPEG, GIF or WebP, up to 2 MB.",
+    )
+    hero_alt = models.CharField(
+        "hero image description",
+        max_length=200,
+        blank=True,
+        help_text="What the image shows, for screen readers. Empty: decorative.",
     )
     embed_origins = models.TextField(
         "sites allowed to embed the form",
@@ -257,12 +362,24 @@ class Submission(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     ip_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The outbox (capture.processing): a submission is stored by the request and announced
+    # (`lead_captured`: scoring, enrollment, journeys, webhooks) by a worker, which sets
+    # processed_at. One the broker never delivered is picked up by the tick.
+    processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_lead = models.BooleanField(default=False, db_default=False, editable=False)
+    process_attempts = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="submission_lead_idx"),
             models.Index(fields=["landing_page", "-created_at"], name="submission_page_idx"),
+            # The tick's "not yet announced", oldest first: only the few pending rows.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="submission_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -297,3 +414,26 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.lead} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class AnonymousView(models.Model):
+    """A page view of a browser that has not raised its hand yet, under track.js's random
+    first-party visitor id (`lf_vid`). Joined to the lead (as page-view activities, times
+    kept) when that browser submits a form, follows an emailed link or is identified; rows
+    never joined expire after TRACKING_ANONYMOUS_DAYS (capture.anonymous)."""
+
+    visitor = models.CharField(max_length=32)
+    occurred_at = models.DateTimeField()
+    url = models.CharField(max_length=2000)
+    title = models.CharField(max_length=300, blank=True)
+    referrer = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["visitor", "occurred_at"], name="anonymous_visitor_idx"),
+            models.Index(fields=["created_at"], name="anonymous_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visitor[:8]}… viewed {self.url}"

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from capture import queueing
 from capture.models import SMS_CONSENT_TEXT, Activity, Campaign, LandingPage, Lead, Submission
-from capture.signals import activity_recorded, lead_captured
+from capture.signals import activity_recorded
 
 # Lead fields a submission may fill. A blank value never overwrites a stored one; a
 # non-blank one replaces it (latest wins, as in a CRM); the submission keeps history.
@@ -127,6 +128,7 @@ def capture_submission(
             referrer=tracking.referrer,
             user_agent=tracking.user_agent,
             ip_hash=hash_ip(tracking.ip),
+            created_lead=created,
             **utm,
         )
         Activity.objects.create(
@@ -139,15 +141,9 @@ def capture_submission(
                 **{k: v for k, v in utm.items() if v},
             },
         )
-        transaction.on_commit(
-            lambda: lead_captured.send(
-                sender=Lead,
-                lead_id=lead.pk,
-                submission_id=submission.pk,
-                landing_page_id=page.pk,
-                created=created,
-            )
-        )
+        # Announced by a worker, not in this request (capture.processing): the request
+        # answers as soon as the rows are committed.
+        transaction.on_commit(lambda: queueing.process_soon(submission.pk))
     return CaptureResult(lead=lead, submission=submission, created=created)
 
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("l/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("l/<slug:slug>/embed/", views.landing_page_embed, name="embed"),
     path("l/<slug:slug>/embed/thanks/", views.thanks_embed, name="thanks_embed"),
+    path("l/<slug:slug>/image/<str:name>/", views.page_image, name="image"),
 ]

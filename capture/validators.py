@@ -2,6 +2,7 @@
 landing-page form (and the capture API, which validates through it) and the CSV import."""
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -51,3 +52,57 @@ def normalise_phone(value: str, *, country: str = "") -> str:
     if number is None or not number.is_valid():
         raise ValidationError(INVALID_PHONE, code="invalid_phone")
     return str(number.as_e164)
+
+
+HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+INVALID_COLOR = "Enter a colour as #rrggbb, e.g. #0b5ed7."
+
+
+def validate_hex_color(value: str) -> None:
+    """Only `#rrggbb`: a colour goes into a style attribute, where anything else (`;`,
+    `url(…)`, quotes) could add rules or leave the attribute."""
+    if not HEX_COLOR.fullmatch(value or ""):
+        raise ValidationError(INVALID_COLOR, code="invalid_color")
+
+
+def validate_http_url(value: str) -> None:
+    """A link we print for prospects: http or https only (URLField also takes ftp)."""
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise ValidationError("Enter a link that starts with https:// or http://.", code="scheme")
+
+
+# Pillow is not in the lock, so an image is recognised by its first bytes. SVG is refused
+# on purpose: it can carry scripts. What we serve is labelled with the type found here.
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+INVALID_IMAGE = "Upload a PNG, JPEG, GIF or WebP image."
+
+
+def image_type(head: bytes) -> str:
+    """The image MIME type the bytes start with, or "" when they are none we accept."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return next((mime for magic, mime in _IMAGE_SIGNATURES if head.startswith(magic)), "")
+
+
+def validate_image_upload(file: Any) -> None:
+    """Size first (settings.CAPTURE_IMAGE_MAX_BYTES), then the type by magic bytes."""
+    if getattr(file, "_committed", False):
+        return  # stored already, so checked when it was uploaded
+    limit = settings.CAPTURE_IMAGE_MAX_BYTES
+    if file.size > limit:
+        raise ValidationError(
+            f"The image is {file.size / 1_000_000:.1f} MB; the limit is "
+            f"{limit / 1_000_000:.0f} MB.",
+            code="too_large",
+        )
+    position = file.tell() if hasattr(file, "tell") else 0
+    file.seek(0)
+    head = file.read(12)
+    file.seek(position)
+    if not image_type(head):
+        raise ValidationError(INVALID_IMAGE, code="not_an_image")

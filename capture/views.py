@@ -1,9 +1,9 @@
 import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from django.conf import settings
-from django.db.models import F
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,12 +13,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from capture import anonymous, page_cache, views_counter
 from capture.forms import TRACKING_FIELDS, CaptureForm
-from capture.models import LandingPage
-from capture.rendering import render_markdown
+from capture.models import LandingPage, Lead
+from capture.pages import (
+    image_response,
+    page_context,
+    page_image_field,
+    thanks_context,
+    thanks_token,
+)
 from capture.selectors import landing_page_get_for_visitor
 from capture.services import UTM_FIELDS, Tracking, capture_submission
-from capture.tracking import set_tracking_cookie
+from capture.tracking import COOKIE_NAME, lead_for_tracking_token, set_tracking_cookie
 
 logger = logging.getLogger(__name__)
 
@@ -40,49 +47,72 @@ def landing_page_embed(request: HttpRequest, slug: str) -> HttpResponse:
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
-    return render(request, "capture/thanks.html", {"page": page, "preview": preview})
+    context = thanks_context(page=page, token=request.GET.get("t", ""))
+    return render(request, "capture/thanks.html", {**context, "preview": preview})
 
 
 @xframe_options_exempt
 def thanks_embed(request: HttpRequest, slug: str) -> HttpResponse:
     page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
+    context = thanks_context(page=page, token=request.GET.get("t", ""))
     response = render(
-        request, "capture/thanks.html", {"page": page, "preview": preview, "embed": True}
+        request, "capture/thanks.html", {**context, "preview": preview, "embed": True}
     )
     return _allow_framing(response, page=page)
 
 
+def page_image(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    """A page's hero image or its brand's logo, read through the storage API.
+
+    Served from our origin rather than the storage's own URL: the pages' CSP allows images
+    from 'self' only, and the type sent is the one the upload was checked to be.
+    """
+    page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
+    response = image_response(field=page_image_field(page=page, name=name))
+    if preview:  # an unpublished page's image is for staff: no shared cache keeps it
+        response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpResponse:
+    if (cached := _for_everyone(request, slug=slug, embed=embed)) is not None:
+        return cached
     page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
     status = 200
+    linked: Lead | None = None
     if request.method == "POST":
         if capture_rate_limited(request):
             response = render(request, "capture/rate_limited.html", {"page": page}, status=429)
             response["Retry-After"] = "60"
             return _allow_framing(response, page=page) if embed else response
-        form = CaptureForm(request.POST, page=page)
+        returning = _returning_lead(request) if not embed else None
+        form = CaptureForm(request.POST, page=page, returning=returning)
         if form.looks_automated():
             return _after_submit(page=page, embed=embed)
         if form.is_valid():
             data = form.cleaned_data
-            result = capture_submission(
-                page=page,
-                data={
-                    k: v
-                    for k, v in data.items()
-                    if k not in ("website", "started", "email_checked")
-                },
-                tracking=Tracking(
-                    utm={name: data[name] for name in UTM_FIELDS},
-                    referrer=data["referrer"],
-                    user_agent=request.headers.get("User-Agent", "")[:500],
-                    ip=request.META.get(settings.RATELIMIT_IP_META_KEY, ""),
-                ),
-                answer=data.get("answer", ""),
-                consent_given=bool(data.get("consent")),
-                sms_consent_given=bool(data.get("sms_consent")),
-            )
-            response = _after_submit(page=page, embed=embed)
+            visitor = anonymous.valid_visitor(request.COOKIES.get(anonymous.COOKIE_NAME))
+            with transaction.atomic():
+                result = capture_submission(
+                    page=page,
+                    data={
+                        k: v
+                        for k, v in data.items()
+                        if k not in ("website", "started", "email_checked")
+                    },
+                    tracking=Tracking(
+                        utm={name: data[name] for name in UTM_FIELDS},
+                        referrer=data["referrer"],
+                        user_agent=request.headers.get("User-Agent", "")[:500],
+                        ip=request.META.get(settings.RATELIMIT_IP_META_KEY, ""),
+                    ),
+                    answer=data.get("answer", ""),
+                    consent_given=bool(data.get("consent")),
+                    sms_consent_given=bool(data.get("sms_consent")),
+                )
+                # What this browser read before raising its hand joins the lead with it.
+                anonymous.join_visitor(visitor=visitor, lead_id=result.lead.pk, via="form")
+            response = _after_submit(page=page, embed=embed, lead=result.lead)
             if not embed:
                 # First-party only: inside another site's iframe the cookie would be a
                 # third-party one, which browsers drop anyway.
@@ -92,21 +122,64 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
     else:
         initial = {name: request.GET.get(name, "") for name in UTM_FIELDS}
         initial["referrer"] = request.headers.get("Referer", "")
-        form = CaptureForm(
-            page=page, initial={k: v[: TRACKING_FIELDS[k]] for k, v in initial.items()}
-        )
+        # A signed link from one of our emails (`?lf=`, the lf_id token) names the lead
+        # as the cookie would, and sets the cookie so the form's POST is read the same way.
+        linked = None if embed else lead_for_tracking_token(request.GET.get("lf", ""))
+        returning = linked or (_returning_lead(request) if not embed else None)
+        initial = {k: v[: TRACKING_FIELDS[k]] for k, v in initial.items()}
         if not preview:
-            LandingPage.objects.filter(pk=page.pk).update(view_count=F("view_count") + 1)
-    context = {
-        "page": page,
-        "form": form,
-        "preview": preview,
-        "embed": embed,
-        "body_html": render_markdown(page.body),
-    }
-    template = "capture/embed.html" if embed else "capture/landing_page.html"
-    response = render(request, template, context, status=status)
+            views_counter.count_view(page.pk)
+        if page_cache.cacheable(request, preview=preview, returning=returning):
+            # A new visitor: the page as rendered for everyone, with this visit's values.
+            response = page_cache.render_cached(
+                request, page=page, embed=embed, values=initial,
+                render=lambda marked: _render_page(
+                    request, page=page, preview=preview, embed=embed,
+                    form=CaptureForm(page=page, initial=dict(marked)),
+                ),
+            )  # fmt: skip
+            if embed:
+                return _allow_framing(response, page=page)
+            return _allow_redirect(response, page=page)
+        form = CaptureForm(page=page, initial=initial, returning=returning)
+    response = _render_page(request, page=page, preview=preview, embed=embed, form=form,
+                            status=status)  # fmt: skip
+    if linked is not None:
+        set_tracking_cookie(response, request=request, lead=linked)
     return _allow_framing(response, page=page) if embed else _allow_redirect(response, page=page)
+
+
+def _for_everyone(request: HttpRequest, *, slug: str, embed: bool) -> HttpResponse | None:
+    """An ad click's visit: a new, anonymous visitor's GET of a page this process rendered
+    a moment ago, answered from that copy without a query (capture.page_cache)."""
+    if (
+        request.method not in ("GET", "HEAD")
+        or request.user.is_authenticated
+        or "lf" in request.GET
+        or (not embed and COOKIE_NAME in request.COOKIES)
+    ):
+        return None
+    page = page_cache.fresh_page(slug=slug, embed=embed)
+    if page is None:
+        return None
+    views_counter.count_view(page.pk)
+    values = {name: request.GET.get(name, "")[: TRACKING_FIELDS[name]] for name in UTM_FIELDS}
+    values["referrer"] = request.headers.get("Referer", "")[: TRACKING_FIELDS["referrer"]]
+    try:
+        response = page_cache.render_cached(request, page=page, embed=embed, values=values,
+                                            render=None)  # fmt: skip
+    except LookupError:  # the copy was dropped a moment ago (the page was saved)
+        return None
+    return _allow_framing(response, page=page) if embed else _allow_redirect(response, page=page)
+
+
+def _render_page(
+    request: HttpRequest, *, page: LandingPage, preview: bool, embed: bool, form: CaptureForm,
+    status: int = 200,
+) -> HttpResponse:  # fmt: skip
+    context = {**page_context(page=page), "form": form, "preview": preview, "embed": embed}
+    template = "capture/embed.html" if embed else "capture/landing_page.html"
+    return render(request, template, context, status=status)
 
 
 def capture_rate_limited(request: HttpRequest) -> bool:
@@ -125,11 +198,26 @@ def capture_rate_limited(request: HttpRequest) -> bool:
         return False
 
 
-def _after_submit(*, page: LandingPage, embed: bool) -> HttpResponse:
+def _returning_lead(request: HttpRequest) -> Lead | None:
+    """The lead this browser's signed lf_id cookie names (set by an earlier submission).
+
+    Unquoted first: track.js renews the cookie percent-encoded (`:` as `%3A`); a token as we
+    set it has no `%`, so unquoting leaves it as it is.
+    """
+    token = unquote(request.COOKIES.get(COOKIE_NAME, ""))
+    return lead_for_tracking_token(token) if token else None
+
+
+def _after_submit(*, page: LandingPage, embed: bool, lead: Lead | None = None) -> HttpResponse:
     if page.redirect_url and not embed:
         return HttpResponseRedirect(page.redirect_url)
     name = "capture:thanks_embed" if embed else "capture:thanks"
-    return HttpResponseRedirect(reverse(name, kwargs={"slug": page.slug}))
+    url = reverse(name, kwargs={"slug": page.slug})
+    if lead is not None and page.kind == LandingPage.Kind.CONSULTATION:
+        # The thank-you page's next step is the lead's own (its booking calendar): a signed,
+        # short-lived token names it, as no cookie can inside another site's iframe.
+        url += "?" + urlencode({"t": thanks_token(lead=lead)})
+    return HttpResponseRedirect(url)
 
 
 # A bare scheme://host[:port]: anything else (";", quotes, paths) could add CSP directives.

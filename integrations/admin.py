@@ -24,8 +24,14 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from capture.models import Lead
-from integrations import forms, selectors
-from integrations.models import AudienceExport, LeadImport, PrivacyRequest
+from integrations import forms, selectors, tasks
+from integrations.models import (
+    AudienceExport,
+    AudienceSync,
+    AudienceSyncRun,
+    LeadImport,
+    PrivacyRequest,
+)
 from integrations.services import importing, privacy
 from integrations.services.audience import record_audience_export
 
@@ -200,6 +206,67 @@ class AudienceExportAdmin(_ReadOnlyHistory):
             return response
         context = self._context(request, "Export a retargeting audience", form=form)
         return TemplateResponse(request, "integrations/admin/audience_form.html", context)
+
+
+# Ad audiences ----------------------------------------------------------------------------
+
+
+class AudienceSyncRunInline(admin.TabularInline):
+    """The sync log: the latest runs, newest first."""
+
+    model = AudienceSyncRun
+    fields = ("started_at", "trigger", "status", "added", "removed", "error")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("-started_at",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AudienceSyncRun]:
+        return super().get_queryset(request).order_by("-started_at")
+
+
+@admin.register(AudienceSync)
+class AudienceSyncAdmin(admin.ModelAdmin):
+    list_display = ("segment", "platform", "audience_id", "enabled", "last_synced_at",
+                    "last_result")  # fmt: skip
+    list_filter = ("platform", "enabled")
+    fields = ("segment", "platform", "audience_id", "enabled", "consented_only",
+              "last_synced_at", "members_held")  # fmt: skip
+    readonly_fields = ("last_synced_at", "members_held")
+    inlines = [AudienceSyncRunInline]
+    actions = ["sync_now"]
+    change_form_template = "integrations/admin/audience_sync_change_form.html"
+
+    @admin.display(description="Last run")
+    def last_result(self, obj: AudienceSync) -> str:
+        run = obj.runs.order_by("-started_at").first()
+        if run is None:
+            return "never"
+        if run.status == AudienceSyncRun.Status.FAILED:
+            return f"failed: {run.error[:80]}"
+        return f"{run.get_status_display()}: +{run.added} / −{run.removed}"
+
+    @admin.display(description="People on the platform")
+    def members_held(self, obj: AudienceSync) -> int:
+        return obj.members.count() if obj.pk else 0
+
+    def _queue(self, request: HttpRequest, syncs: list[AudienceSync]) -> None:
+        for sync in syncs:
+            tasks.sync_audience.delay(sync.pk, "manual")
+        names = ", ".join(str(sync) for sync in syncs)
+        self.message_user(request, f"Sync started: {names}. The log below shows the result.",
+                          messages.SUCCESS)  # fmt: skip
+
+    @admin.action(description="Sync now", permissions=["change"])
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[AudienceSync]) -> None:
+        self._queue(request, list(queryset))
+
+    def response_change(self, request: HttpRequest, obj: AudienceSync) -> HttpResponse:
+        if "_sync_now" in request.POST:
+            self._queue(request, [obj])
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
 
 # Privacy requests ------------------------------------------------------------------------

@@ -133,3 +133,82 @@ class PrivacyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of lead {self.lead_uid}"
+
+
+class AudienceSync(models.Model):
+    """A segment kept in step with an ad platform's audience: Meta Custom Audiences or
+    Google Ads Customer Match (integrations.services.ad_sync)."""
+
+    class Platform(models.TextChoices):
+        META = "meta", "Meta Custom Audiences"
+        GOOGLE = "google", "Google Ads Customer Match"
+
+    segment = models.ForeignKey(
+        "segments.Segment", on_delete=models.CASCADE, related_name="audience_syncs"
+    )
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    audience_id = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The platform's audience (Meta) or user list (Google) id; leave empty to "
+        "have the first sync create one named after the segment.",
+    )
+    enabled = models.BooleanField(default=True, help_text="Synced on the schedule.")
+    consented_only = models.BooleanField(
+        default=True, help_text="Only leads who gave marketing consent on a form."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["segment__name", "platform"]
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "platform"], name="audience_sync_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment} → {self.get_platform_display()}"
+
+
+class AudienceMember(models.Model):
+    """A lead as this sync last uploaded it: the hashes the platform holds, so a lead who
+    leaves the segment (or is erased, or changes address) is removed by the same hashes."""
+
+    sync = models.ForeignKey(AudienceSync, on_delete=models.CASCADE, related_name="members")
+    # Not a foreign key: an erased lead's row must outlive the lead until its removal is sent.
+    lead_id = models.BigIntegerField()
+    email_hash = models.CharField(max_length=64)
+    phone_hash = models.CharField(max_length=64, blank=True)
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sync", "lead_id"], name="audience_member_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id} on {self.sync}"
+
+
+class AudienceSyncRun(models.Model):
+    """The sync log: one row per run, shown in the admin."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    sync = models.ForeignKey(AudienceSync, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=10, default="schedule")  # schedule / manual
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    added = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.sync} at {self.started_at:%Y-%m-%d %H:%M}: {self.get_status_display()}"

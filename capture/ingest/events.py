@@ -74,14 +74,14 @@ def page_views_for_beacon(*, lead_id: int, views: Sequence[Mapping[str, Any]]) -
         NewActivity(
             lead_id=lead_id,
             kind=Activity.Kind.PAGE_VIEWED,
-            occurred_at=_beacon_time(view.get("at"), now=now),
+            occurred_at=beacon_time(view.get("at"), now=now),
             metadata=_metadata({**view, "kind": Activity.Kind.PAGE_VIEWED}, source="tracking"),
         )
         for view in views
     ]
 
 
-def _beacon_time(at: datetime | None, *, now: datetime) -> datetime:
+def beacon_time(at: datetime | None, *, now: datetime) -> datetime:
     if at is None or not now - BEACON_PAST <= at <= now + BEACON_FUTURE:
         return now
     return min(at, now)

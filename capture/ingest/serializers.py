@@ -219,5 +219,19 @@ class TrackPageViewSerializer(serializers.Serializer):
 
 class TrackSerializer(_Batch):
     limit = MAX_BEACON
-    token = serializers.CharField(max_length=500, help_text="The `lf_id` cookie's value.")
+    token = serializers.CharField(
+        max_length=500, required=False, help_text="The `lf_id` cookie's value (a known lead)."
+    )
+    visitor = serializers.RegexField(
+        r"^[0-9a-f]{32}$",
+        required=False,
+        help_text="The `lf_vid` cookie's value: track.js's random id for this browser. Alone, "
+        "the views are kept anonymously; with a token, this browser's anonymous views are "
+        "joined to that lead.",
+    )
     events = TrackPageViewSerializer(many=True, allow_empty=False, max_length=MAX_BEACON)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("token") and not attrs.get("visitor"):
+            raise serializers.ValidationError({"token": ["Give a token or a visitor id."]})
+        return attrs

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,6 +24,7 @@ from api.idempotency import idempotent
 from api.parsers import JSONParser, PlainTextJSONParser
 from api.permissions import HasPermissions
 from api.throttling import AddressRateThrottle
+from capture import anonymous
 from capture.forms import CaptureForm
 from capture.ingest.events import activities_for_events, page_views_for_beacon
 from capture.ingest.schema import IngestError
@@ -244,7 +246,9 @@ class TrackView(_Public):
         tags=TAGS,
         summary="Collect page views from track.js (public)",
         description=(
-            "track.js's beacon: a tracking token and up to 50 page views. Accepts "
+            "track.js's beacon: a tracking token and/or the browser's visitor id, and up to 50 "
+            "page views (a visitor id alone: kept anonymously until that browser becomes a "
+            "lead; with a token: its earlier anonymous views join the lead). Accepts "
             "`text/plain` bodies holding JSON (navigator.sendBeacon). A forged, altered or "
             "expired token, or one of an erased lead, is refused with one generic message "
             "and nothing is recorded. Requests marked `Sec-GPC: 1` or `DNT: 1` are dropped "
@@ -263,11 +267,18 @@ class TrackView(_Public):
             return Response(status=status.HTTP_204_NO_CONTENT)
         shape = TrackSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        uid = lead_uid_for_tracking_token(shape.validated_data["token"])
+        token, visitor = shape.validated_data.get("token"), shape.validated_data.get("visitor")
+        views = shape.validated_data["events"]
+        if not token:
+            anonymous.record_anonymous(visitor=visitor, views=views)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        uid = lead_uid_for_tracking_token(token)
         lead_id = Lead.objects.filter(uid=uid).values_list("pk", flat=True).first() if uid else None
         if lead_id is None:
             raise exceptions.ValidationError({"token": ["This tracking token is not valid."]})
-        record_activities(
-            activities=page_views_for_beacon(lead_id=lead_id, views=shape.validated_data["events"])
-        )
+        with transaction.atomic():
+            if visitor:
+                # This browser is now known: what it read before joins the lead first.
+                anonymous.join_visitor(visitor=visitor, lead_id=lead_id, via="identified")
+            record_activities(activities=page_views_for_beacon(lead_id=lead_id, views=views))
         return Response(status=status.HTTP_204_NO_CONTENT)

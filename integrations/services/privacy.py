@@ -28,9 +28,10 @@ from django.utils import timezone
 
 from capture.models import ERASED_EMAIL_DOMAIN, Activity, Lead, Submission
 from integrations.models import PrivacyRequest
-from nurture.models import Delivery, SmsMessage, SmsSuppression, Suppression
+from nurture.models import ConsentRecord, Delivery, SmsMessage, SmsSuppression, Suppression
 from nurture.services.engagement import suppress
 from nurture.services.sms import suppress_number, valid_e164
+from nurture.topic_selectors import consent_log_for_export
 from sales.models import LeadChange, Note
 
 ERASED_DOMAIN = ERASED_EMAIL_DOMAIN
@@ -80,6 +81,8 @@ def export_lead_data(*, lead_id: int, actor: AbstractBaseUser | None = None) -> 
     data["nurture.delivery"] = [
         _row(row) for row in Delivery.objects.filter(enrollment__lead=lead).order_by("pk")
     ]
+    # The consent log in words (topic names, not ids): what the person agreed to, and when.
+    data["consent_log"] = consent_log_for_export(lead_id=lead.pk)
     now = timezone.now()
     PrivacyRequest.objects.create(kind=PrivacyRequest.Kind.EXPORT, lead_id=lead.pk,
                                   lead_uid=lead.uid, actor=actor, completed_at=now)  # fmt: skip
@@ -137,6 +140,7 @@ def erase_lead(*, lead_id: int, actor: AbstractBaseUser | None, reason: str) -> 
         lead.email, lead.answers = placeholder, {}
         lead.save(update_fields=[*_PII_FIELDS, "email", "answers", "uid", "updated_at"])
         Submission.objects.filter(lead=lead).update(data={}, referrer="", user_agent="", ip_hash="")
+        ConsentRecord.objects.filter(lead=lead).update(ip_hash="")
         _scrub_activities(lead_id=lead.pk)
         Note.objects.filter(lead=lead).update(body=ERASED_TEXT)
         LeadChange.objects.filter(lead=lead).exclude(reason="").update(reason=ERASED_TEXT)

@@ -1,6 +1,6 @@
-/* leadfunnel page-view tracking. <script src=".../track.js" data-endpoint=".../api/v1/track/"
- [data-require-consent] defer>. leadfunnel.identify(token), leadfunnel.consent(true|false).
- Sends nothing under Do Not Track or Global Privacy Control. */
+/* leadfunnel tracking: <script src=".../track.js" data-endpoint=".../api/v1/track/"
+ [data-require-consent] defer>; leadfunnel.identify(token), .consent(bool). Nothing under
+ DNT/GPC. A visitor not yet known has a random id (lf_vid). */
 (function (w, d, n) {
   "use strict";
   var s = d.currentScript || {getAttribute: function () { return null; }};
@@ -19,14 +19,25 @@
   }
   function allowed() { return !off && (!ask || get("lf_consent") === "1"); }
 
+  function vid() { // 128 random bits
+    var v = get("lf_vid"), b = new Uint8Array(16), i;
+    if (/^[0-9a-f]{32}$/.test(v)) return v;
+    w.crypto.getRandomValues(b);
+    for (v = "", i = 0; i < 16; i++) v += (b[i] | 256).toString(16).slice(1);
+    put("lf_vid", v, AGE);
+    return v;
+  }
+
   function flush() {
     clearTimeout(timer);
     timer = 0;
-    var token = get("lf_id");
-    if (!ep || !token || !q.length || !allowed()) return;
+    if (!ep || !q.length || !allowed()) return;
+    var token = get("lf_id"), who = {visitor: vid()};
+    if (token) who.token = token;
     while (q.length) {
-      var body = JSON.stringify({token: token, events: q.splice(0, 50)}), sent = false;
-      try { sent = n.sendBeacon(ep, body); } catch (e) { /* no beacons: fetch below */ }
+      who.events = q.splice(0, 50);
+      var body = JSON.stringify(who), sent = false;
+      try { sent = n.sendBeacon(ep, body); } catch (e) { /* fetch */ }
       if (!sent && w.fetch) {
         fetch(ep, {method: "POST", body: body, keepalive: true, mode: "no-cors", credentials: "omit",
           headers: {"Content-Type": "text/plain"}})["catch"](function () {});
@@ -50,15 +61,15 @@
     },
     consent: function (yes) {
       put("lf_consent", yes ? "1" : "0", AGE);
-      if (!yes) { q = []; held = ""; put("lf_id", "", 0); return; }
+      if (!yes) { q = []; held = ""; put("lf_id", "", 0); put("lf_vid", "", 0); return; }
       if (held) { put("lf_id", held, AGE); held = ""; }
       later();
     },
     page: page
   };
 
-  // Browsers cap a cookie at about 400 days: each visit renews it (the token lasts 2 years).
-  if (get("lf_id") && allowed()) put("lf_id", get("lf_id"), AGE);
+  // Browsers cap cookies at ~400 days: each visit renews them.
+  if (allowed()) ["lf_id", "lf_vid"].forEach(function (k) { if (get(k)) put(k, get(k), AGE); });
   d.addEventListener("visibilitychange", function () { if (d.visibilityState === "hidden") flush(); });
   w.addEventListener("pagehide", flush);
   page();

@@ -51,7 +51,7 @@ def test_the_landing_page_admin_shows_counts_preview_and_embed_snippet(
         capture_submission(page=page, data={"email": f"p{i}@example.com"}, tracking=Tracking())
     changelist = marketer_client.get(reverse("admin:capture_landingpage_changelist"))
     html = changelist.content.decode()
-    assert "50.0%" in html, "conversion = 2 submissions / 4 views"
+    assert "2 / 4 · 50.0%" in html, "conversion = 2 submissions / 4 views"
     change = marketer_client.get(reverse("admin:capture_landingpage_change", args=[page.pk]))
     html = change.content.decode()
     assert f"{settings.SITE_URL}/l/{page.slug}/embed/" in html
@@ -63,35 +63,39 @@ def test_a_marketer_creates_a_landing_page(marketer_client: Client) -> None:
     response = marketer_client.post(
         reverse("admin:capture_landingpage_add"),
         {
-            "title": "Webinar", "slug": "webinar", "headline": "Join us", "body": "",
-            "fields_shown": ["first_name", "company"], "fields_required": ["company"],
-            "qualifying_question": "", "qualifying_choices": "", "consent_text": "",
-            "cta_label": "Register", "thank_you_text": "See you there", "redirect_url": "",
-            "embed_origins": "https://www.example.com", "published": "on",
+            "kind": "webinar", "title": "Webinar", "slug": "webinar", "headline": "Join us",
+            "body": "", "ask_first_name": "optional", "ask_company": "required",
+            "ask_job_title": "later", "qualifying_question": "", "qualifying_choices": "",
+            "consent_text": "", "cta_label": "Register", "thank_you_text": "See you there",
+            "redirect_url": "", "embed_origins": "https://www.example.com", "published": "on",
             "testimonial": "", "testimonial_author": "",
         },
     )  # fmt: skip
     assert response.status_code == 302, response.content.decode()[:2000]
     page = LandingPage.objects.get(slug="webinar")
     assert page.fields_shown == ["first_name", "company"]
+    assert page.fields_required == ["company"]
+    assert page.fields_later == ["job_title"]
     assert Client().get("/l/webinar/").status_code == 200
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"fields_shown": ["first_name"], "fields_required": ["company"]},
-         "A required field must also be shown."),
+        ({"ask_company": "sometimes"}, "Select a valid choice."),
         ({"qualifying_question": "When?", "qualifying_choices": ""},
          "Give at least one answer for the question."),
         ({"embed_origins": "www.example.com/path"}, "is not an origin"),
+        ({"next_step_url": "javascript:alert(1)"}, "Enter a valid URL."),
+        ({"redirect_url": "ftp://files.example.com/x"},
+         "Enter a link that starts with https:// or http://."),
     ],
 )  # fmt: skip
 def test_the_landing_page_form_explains_bad_settings(
     marketer_client: Client, overrides: dict[str, Any], message: str
 ) -> None:
-    data = {"title": "T", "slug": "t", "headline": "H", "cta_label": "Send",
-            "thank_you_text": "Thanks", **overrides}  # fmt: skip
+    data = {"kind": "consultation", "title": "T", "slug": "t", "headline": "H",
+            "cta_label": "Send", "thank_you_text": "Thanks", **overrides}  # fmt: skip
     response = marketer_client.post(reverse("admin:capture_landingpage_add"), data)
     assert response.status_code == 200
     assert message in response.content.decode()

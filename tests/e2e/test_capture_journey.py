@@ -71,3 +71,22 @@ def test_the_form_works_on_a_phone(live_server: Any, browser: Any, demo: None) -
     expect(phone.get_by_role("heading", name="Thank you")).to_be_visible()
     assert Lead.objects.filter(email="mobile@example.com").exists()
     context.close()
+
+
+def test_the_demo_pages_form_ends_above_the_fold_on_a_laptop(
+    live_server: Any, page: Page, demo: None, screenshot_dir: Path
+) -> None:
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/l/free-consultation/")
+    button = page.get_by_role("button", name="Book my free consultation")
+    box = button.bounding_box()
+    page.screenshot(path=screenshot_dir / "e2e-demo-page-laptop.png")
+    assert box is not None and box["y"] + box["height"] <= 900, box
+    # Short: email, first name, company, job title, the question, consent and the demo's
+    # two topic opt-ins; the rest is asked of a returning lead.
+    names = page.eval_on_selector_all(
+        "form input:not([type=hidden]):not([type=submit]):not([name=website]), form select",
+        "els => [...new Set(els.map(e => e.name))]",
+    )
+    assert names == ["email", "first_name", "company", "job_title", "answer", "consent",
+                     "topic_newsletter", "topic_events"], names  # fmt: skip

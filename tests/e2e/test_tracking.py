@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from capture.models import Activity, LandingPage, Lead
+from capture.models import Activity, AnonymousView, LandingPage, Lead
 from capture.tracking import tracking_token
 from scoring.models import ScoringRule
 from tests.e2e.conftest import USER_AGENT, watch
@@ -129,7 +129,7 @@ def test_under_gpc_or_dnt_nothing_is_sent(
     base = company_site()
     page.goto(f"{base}/")
     page.evaluate("token => window.leadfunnel.identify(token)", tracking_token(lead.uid))
-    assert not [c for c in context.cookies() if c["name"] == "lf_id"], "not even an id"
+    assert not [c for c in context.cookies() if c["name"] in ("lf_id", "lf_vid")], "no id"
     page.get_by_role("link", name="Pricing").click()
     expect(page.get_by_role("heading", name="Pricing")).to_be_visible()
     assert page.evaluate("typeof window.leadfunnel.page") == "function", "track.js did load"
@@ -150,35 +150,75 @@ def test_with_data_require_consent_nothing_is_sent_until_consent(
     page.evaluate("token => window.leadfunnel.identify(token)", tracking_token(lead.uid))
     page.wait_for_timeout(2500)
     assert sent == []
-    assert not [c for c in page.context.cookies() if c["name"] == "lf_id"], "no id before consent"
+    assert not [c for c in page.context.cookies() if c["name"] in ("lf_id", "lf_vid")], (
+        "no id before consent"
+    )
     page.evaluate("window.leadfunnel.consent(true)")
     views = _views(lead)
     assert wait_until(lambda: views() == [f"{base}/"], timeout=10), views()
     page.evaluate("window.leadfunnel.consent(false)")
-    assert not [c for c in page.context.cookies() if c["name"] == "lf_id"], "withdrawn: forgotten"
+    assert not [c for c in page.context.cookies() if c["name"] in ("lf_id", "lf_vid")], (
+        "withdrawn: forgotten"
+    )
     page.get_by_role("link", name="Pricing").click()
     expect(page.get_by_role("heading", name="Pricing")).to_be_visible()
     page.wait_for_timeout(2500)
     assert views() == [f"{base}/"]
 
 
-def test_after_a_form_on_leadfunnel_its_landing_pages_report_the_prospects_visits(
+def test_what_a_visitor_read_before_the_form_joins_the_lead_with_the_real_snippet(
     live_server: Any, page: Page, settings: Any
 ) -> None:
     settings.CAPTURE_MIN_FILL_SECONDS = 0
-    landing: LandingPage = LandingPageFactory(fields_shown=[], fields_required=[],
-                                              qualifying_question="", consent_text="")  # fmt: skip
+    ScoringRule.objects.create(name="Pricing", kind="engagement", activity_kind="page_viewed",
+                               pattern="/l/pricing/", points=10)  # fmt: skip
+    pricing: LandingPage = LandingPageFactory(slug="pricing", title="Pricing")
+    landing: LandingPage = LandingPageFactory(slug="consultation", fields_shown=[],
+                                              fields_required=[], qualifying_question="",
+                                              consent_text="")  # fmt: skip
     sent = _beacons(page)
+    page.goto(f"{live_server.url}/l/{pricing.slug}/?utm_source=google")
     page.goto(f"{live_server.url}/l/{landing.slug}/")
-    page.wait_for_timeout(2500)
-    assert sent == [], "an anonymous visitor is not tracked"
+    # Anonymous views went out (leaving the pricing page) under the browser's random id.
+    assert wait_until(lambda: AnonymousView.objects.count() >= 1, timeout=10), sent
+    visitor = next(c for c in page.context.cookies() if c["name"] == "lf_vid")["value"]
+    assert len(visitor) == 32 and set(visitor) <= set("0123456789abcdef")
+    assert not [c for c in page.context.cookies() if c["name"] == "lf_id"], "not known yet"
+    assert not Activity.objects.filter(kind="page_viewed").exists()
+    page.wait_for_timeout(2500)  # past track.js's batching delay: the form page's view too
+    assert wait_until(lambda: AnonymousView.objects.count() == 2, timeout=10)
     page.get_by_label("Work email").fill("grace@example.com")
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     lead = Lead.objects.get(email="grace@example.com")
-    page.goto(f"{live_server.url}/l/{landing.slug}/?utm_source=again")
     views = _views(lead)
-    # The view of the form's own page, still queued when the prospect submitted, goes out
-    # when that page is left: by then the thank-you redirect has identified the browser.
-    url = f"{live_server.url}/l/{landing.slug}/"
-    assert wait_until(lambda: views() == [url, f"{url}?utm_source=again"], timeout=10), views()
+    base = live_server.url
+    assert views() == [f"{base}/l/pricing/?utm_source=google", f"{base}/l/consultation/"]
+    assert not AnonymousView.objects.exists(), "joined, not copied"
+    form_at = Activity.objects.get(lead=lead, kind="form_submitted").occurred_at
+    assert all(a.occurred_at <= form_at for a in Activity.objects.filter(kind="page_viewed"))
+    assert wait_until(lambda: Lead.objects.get(pk=lead.pk).score >= 10, timeout=10)
+    # From now on the browser is known: a later visit is the lead's at once.
+    page.goto(f"{base}/l/{pricing.slug}/?utm_source=again")
+    page.goto(f"{base}/l/{landing.slug}/")
+    assert wait_until(lambda: f"{base}/l/pricing/?utm_source=again" in views(), timeout=10)
+
+
+def test_a_company_sites_anonymous_views_join_the_lead_once_it_is_identified(
+    company_site: Callable[..., str], page: Page
+) -> None:
+    lead = LeadFactory()
+    base = company_site()
+    page.goto(f"{base}/")
+    page.get_by_role("link", name="Pricing").click()
+    expect(page.get_by_role("heading", name="Pricing")).to_be_visible()
+    assert wait_until(lambda: AnonymousView.objects.count() == 1, timeout=10)
+    page.wait_for_timeout(2500)
+    assert wait_until(lambda: AnonymousView.objects.count() == 2, timeout=10)
+    # What the company's form script does with the capture endpoint's answer.
+    page.evaluate("token => window.leadfunnel.identify(token)", tracking_token(lead.uid))
+    page.goto(f"{base}/")
+    views = _views(lead)
+    assert wait_until(lambda: len(views()) == 3, timeout=10), views()
+    assert views() == [f"{base}/", f"{base}/pricing", f"{base}/"]
+    assert not AnonymousView.objects.exists()

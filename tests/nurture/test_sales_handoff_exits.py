@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from capture.models import Activity, LandingPage, Lead
+from capture.models import Activity, LandingPage, Lead, Submission
 from capture.services import record_activity
 from leadfunnel.celery import app as celery_app
 from nurture.models import Delivery, Enrollment, Sequence
@@ -67,6 +67,12 @@ def _sign_up(submit: Callable[..., Any], page: LandingPage, *, job_title: str) -
     response = submit(page, email="pat@example.com", first_name="Pat", job_title=job_title,
                       answer="Just researching")  # fmt: skip
     assert response.status_code == 302, response.content.decode()[:500]
+    # The request only stores: the worker announces the submission (scores and enrolls).
+    assert wait_until(
+        lambda: Submission.objects.filter(lead__email="pat@example.com",
+                                          processed_at__isnull=False).exists(),
+        timeout=30,
+    )  # fmt: skip
     return Lead.objects.get(email="pat@example.com")
 
 

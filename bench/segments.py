@@ -1,0 +1,61 @@
+"""segments.count_1m: a segment's member count (three nested groups and an activity
+condition with a count and a window) and one changed lead's re-evaluation against five saved
+segments, on the sales bench's database (1,000,000 leads, 10,000,000 activities; filled as
+`sales.dashboard_1m` fills it, or reused with BENCH_SALES_REUSE=1).
+
+Targets (issue 15): the count under 1 s, the re-evaluation under 10 ms. The baseline in the
+same run is a plain `SELECT count(*) FROM capture_lead`.
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import stack
+from stack import BenchFailure, log
+
+import sales  # bench/sales.py: this folder is first on sys.path
+
+DRIVER = Path(__file__).with_name("segments_driver.py")
+TARGET_COUNT_MS = 1000.0
+TARGET_REFRESH_MS = 10.0
+
+
+def count_1m(options: Any) -> list[str]:
+    leads = int(os.environ.get("BENCH_SALES_LEADS", "1000000"))
+    url = os.environ.get("BENCH_SALES_DATABASE_URL", sales.DEFAULT_DATABASE_URL)
+    with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-segments-") as tmp:
+        env = stack.server_env(database_url=url, var_dir=Path(tmp))
+        if os.environ.get("BENCH_SALES_REUSE") == "1" and sales._filled(url, leads):
+            log(f"segments: reusing the {leads:,} leads already in {url}")
+            stack.manage(env, "migrate", "--noinput", "-v0")
+        else:
+            log(f"segments: recreating {url}, migrate, seed_demo, {leads:,} leads")
+            stack.recreate_database(url)
+            stack.manage(env, "migrate", "--noinput", "-v0")
+            stack.manage(env, "seed_demo")
+            sales._fill(url, leads)
+        done = subprocess.run(
+            [str(stack.VENV_BIN / "python"), str(DRIVER), "--repeats", "5", "--leads", "200"],
+            cwd=stack.ROOT, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise BenchFailure(f"segments driver failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if len(result["count"]) != 1:
+        raise BenchFailure(f"segments: the count changed between runs: {result['count']}")
+    count_ms, refresh_ms = result["count_ms"], result["refresh_ms"]
+    return [
+        f"segments.count_1m        {count_ms:.0f} ms to count {result['count'][0]:,} members of "
+        f"{result['leads']:,} leads (3 nested groups + an activity count in a window)  plain "
+        f"count(*) {result['plain_count_ms']:.0f} ms (baseline)  ratio="
+        f"{count_ms / max(result['plain_count_ms'], 0.001):.1f}  target < "
+        f"{TARGET_COUNT_MS:g} ms {'met' if count_ms < TARGET_COUNT_MS else 'MISSED'}",
+        f"segments.refresh_lead    median {refresh_ms:.1f} ms, p95 "
+        f"{result['refresh_p95_ms']:.1f} ms to re-evaluate one changed lead against "
+        f"{result['segments']} saved segments ({result['refreshed']} leads)  target < "
+        f"{TARGET_REFRESH_MS:g} ms {'met' if refresh_ms < TARGET_REFRESH_MS else 'MISSED'}",
+    ]

@@ -1,0 +1,113 @@
+"""segments.count_1m's Django side: time a segment's member count and one lead's
+re-evaluation on the sales bench's database (`bench/segments.py` runs this as a subprocess;
+prints one JSON object). Also run at a tiny size by tests/test_bench_smoke.py."""
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if __name__ == "__main__":
+    sys.path[0] = str(ROOT)  # bench/nurture.py would shadow the nurture app
+
+# Three nested groups and an activity condition with a count and a window, over the sales
+# bench's data (its page views are of https://example.com/blog/N).
+NESTED = {"match": "all", "conditions": [
+    {"field": "temperature", "op": "in", "value": ["hot", "warm"]},
+    {"match": "any", "conditions": [
+        {"field": "activity", "kind": "page_viewed", "url": "*/blog/1*", "op": "at_least",
+         "count": 2, "within_days": 30},
+        {"match": "all", "conditions": [
+            {"field": "source", "op": "is", "value": "linkedin"},
+            {"field": "score", "op": "at_least", "value": 50},
+        ]},
+    ]},
+]}  # fmt: skip
+# The saved segments a changed lead is re-evaluated against (one query each at most).
+SAVED = [
+    NESTED,
+    {"match": "all", "conditions": [{"field": "temperature", "op": "is", "value": "hot"}]},
+    {"match": "any", "conditions": [
+        {"field": "activity", "kind": "email_clicked", "op": "at_least", "count": 1,
+         "within_days": 14},
+        {"field": "score", "op": "at_least", "value": 80},
+    ]},
+    {"match": "none", "conditions": [
+        {"field": "activity", "kind": "email_opened", "op": "at_least", "count": 1,
+         "within_days": 30},
+    ]},
+    {"match": "all", "conditions": [{"field": "source", "op": "is", "value": "google"},
+                                    {"field": "stage", "op": "is", "value": "sales_ready"}]},
+]  # fmt: skip
+
+
+def setup_django() -> None:
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadfunnel.settings")
+    django.setup()
+
+
+def _median_ms(runs: list[float]) -> float:
+    return statistics.median(runs) * 1000
+
+
+def measure(*, repeats: int, lead_ids: list[int]) -> dict[str, Any]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from segments.models import Segment, SegmentMember
+    from segments.selectors import count_matching
+    from segments.services import refresh_lead
+
+    now = timezone.now()
+    Segment.objects.filter(name__startswith="Bench segment").delete()
+    for n, tree in enumerate(SAVED):
+        Segment.objects.create(name=f"Bench segment {n}", conditions=tree)
+    with connection.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute("SELECT count(*) FROM capture_lead")
+        plain = time.perf_counter() - started
+        (leads,) = cursor.fetchone()
+    counts, count_runs = set(), []
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        counts.add(count_matching(tree=NESTED, now=now))
+        count_runs.append(time.perf_counter() - started)
+    refresh_runs = []
+    for lead_id in lead_ids:
+        started = time.perf_counter()
+        refresh_lead(lead_id=lead_id, now=now)
+        refresh_runs.append(time.perf_counter() - started)
+    members = SegmentMember.objects.filter(segment__name__startswith="Bench segment").count()
+    return {
+        "leads": leads, "count": sorted(counts), "count_ms": _median_ms(count_runs[1:]),
+        "count_runs_ms": [round(r * 1000, 1) for r in count_runs[1:]],
+        "plain_count_ms": plain * 1000, "refresh_ms": _median_ms(refresh_runs[1:] or refresh_runs),
+        "refresh_p95_ms": sorted(refresh_runs)[int(len(refresh_runs) * 0.95) - 1] * 1000
+        if refresh_runs else 0.0,
+        "refreshed": len(refresh_runs), "segments": len(SAVED), "members_written": members,
+    }  # fmt: skip
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--leads", type=int, default=200)
+    args = parser.parse_args()
+    setup_django()
+    from capture.models import Lead
+
+    ids = list(Lead.objects.order_by("?").values_list("pk", flat=True)[: args.leads])
+    print(json.dumps(measure(repeats=args.repeats, lead_ids=ids)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

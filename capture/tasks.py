@@ -1,0 +1,21 @@
+from celery import shared_task
+
+from capture import anonymous, processing
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def process_submission(submission_id: int) -> None:
+    """Announce a stored submission (scoring, enrollment, journeys, webhooks)."""
+    processing.process_submission(submission_id=submission_id)
+
+
+@shared_task(ignore_result=True)
+def process_pending() -> int:
+    """The tick: submissions whose task never arrived (a broker outage) or failed."""
+    return processing.process_pending()
+
+
+@shared_task(ignore_result=True)
+def expire_anonymous() -> int:
+    """Hourly: anonymous page views that never became a lead's, past their time."""
+    return anonymous.expire_anonymous()
