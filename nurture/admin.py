@@ -4,7 +4,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import csrf_protect_m
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -12,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from capture.models import Lead
+from nurture.admin_figures import AdminFiguresMedia, email_counts, email_rates, rate_bar
 from nurture.models import (
     Delivery,
     Enrollment,
@@ -71,7 +73,16 @@ class StepInline(admin.StackedInline):
         if not step.pk:
             return "—"
         figures = step_figures(step_id=step.pk)
-        return format_html_join(" · ", "{}: {}", figures.items())
+        converted = Delivery.objects.filter(step_id=step.pk).aggregate(
+            n=email_counts()["converted"]
+        )["n"]
+        rest = {k: v for k, v in figures.items() if k not in ("sent", "opened", "clicked") and v}
+        return format_html(
+            "{}{}",
+            email_rates({**figures, "converted": converted}),
+            format_html('<div class="lf-figures-rest">{}</div>',
+                        format_html_join(" · ", "{}: {}", rest.items())) if rest else "",
+        )  # fmt: skip
 
     @admin.display(description="Preview")
     def preview_link(self, step: Step) -> str:
@@ -85,12 +96,15 @@ class StepInline(admin.StackedInline):
 class SequenceAdmin(admin.ModelAdmin):
     form = SequenceForm
     inlines = (StepInline,)
-    list_display = ("name", "status", "step_count", "active_enrollments", "hand_hot_leads_to_sales")
+    list_display = ("name", "status", "step_count", "active_enrollments", "sent", "open_rate",
+                    "click_rate", "conversion", "hands_to_sales")  # fmt: skip
     list_filter = ("status",)
     filter_horizontal = ("entry_pages",)
-    readonly_fields = ("timeline",)
+    readonly_fields = ("timeline", "step_figures_table")
+    Media = AdminFiguresMedia
     fieldsets = (
-        (None, {"fields": ("name", "status", "entry_pages", "timeline")}),
+        (None, {"fields": ("name", "status", "topic", "entry_pages", "timeline")}),
+        ("How each step does", {"fields": ("step_figures_table",)}),
         ("When to send", {"fields": ("window_start_hour", "window_end_hour", "weekdays",
                                      "fallback_time_zone")}),
         ("Exits and tracking", {"fields": ("hand_hot_leads_to_sales", "track_engagement")}),
@@ -98,12 +112,77 @@ class SequenceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Sequence]:
         # Journeys (graphs) have their own admin (admin_journeys); this one keeps day lists.
+        # The email figures are one grouped subquery each, not a join multiplying the rows.
+        def emails(name: str) -> Subquery:
+            counts = (
+                Delivery.objects.filter(step__sequence=OuterRef("pk"))
+                .values("step__sequence")
+                .annotate(n=email_counts()[name])
+                .values("n")
+            )
+            return Coalesce(Subquery(counts), 0)
+
         return Sequence.objects.filter(kind=Sequence.Kind.DAYS).annotate(
             step_count=Count("steps", distinct=True),
             active_enrollments=Count(
                 "enrollments", filter=Q(enrollments__state=Enrollment.State.ACTIVE), distinct=True
             ),
-        )
+            **{f"emails_{name}": emails(name) for name in ("sent", "opened", "clicked",
+                                                           "converted")},
+        )  # fmt: skip
+
+    @admin.display(description="Sent", ordering="emails_sent")
+    def sent(self, sequence: Sequence) -> int:
+        return sequence.emails_sent
+
+    # A short heading, so the row of figures fits a 1366 px screen.
+    @admin.display(description="To sales", boolean=True, ordering="hand_hot_leads_to_sales")
+    def hands_to_sales(self, sequence: Sequence) -> bool:
+        return sequence.hand_hot_leads_to_sales
+
+    @admin.display(description="Open rate")
+    def open_rate(self, sequence: Sequence) -> str:
+        return rate_bar(sequence.emails_opened, sequence.emails_sent, label="opened")
+
+    @admin.display(description="Click rate")
+    def click_rate(self, sequence: Sequence) -> str:
+        return rate_bar(sequence.emails_clicked, sequence.emails_sent, label="clicked")
+
+    @admin.display(description="Conversion")
+    def conversion(self, sequence: Sequence) -> str:
+        return rate_bar(sequence.emails_converted, sequence.emails_sent, label="reached the goal")
+
+    @admin.display(description="Per step")
+    def step_figures_table(self, sequence: Sequence) -> str:
+        """Every step's rates in one small table at the top (one grouped query), so nobody
+        scrolls through each step's form to compare them."""
+        steps = list(sequence.steps.order_by("day", "pk")) if sequence.pk else []
+        if not steps:
+            return "No steps yet."
+        counts = {
+            row["step_id"]: row
+            for row in Delivery.objects.filter(step__sequence=sequence)
+            .values("step_id").annotate(**email_counts()).order_by()
+        }  # fmt: skip
+        rows = []
+        for step in steps:
+            figures = counts.get(step.pk, {})
+            sent = figures.get("sent", 0)
+            rows.append((
+                step.day, step.subject, "" if step.is_active else " (off)", sent,
+                rate_bar(figures.get("opened", 0), sent, label="opened"),
+                rate_bar(figures.get("clicked", 0), sent, label="clicked"),
+                rate_bar(figures.get("converted", 0), sent, label="reached the goal"),
+            ))  # fmt: skip
+        return format_html(
+            '<table class="lf-step-figures" id="step-figures"><thead><tr><th scope="col">Step</th>'
+            '<th scope="col">Sent</th><th scope="col">Open rate</th><th scope="col">Click rate'
+            '</th><th scope="col">Conversion</th></tr></thead><tbody>{}</tbody></table>',
+            format_html_join(
+                "", "<tr><th scope=\"row\">Day {} · {}{}</th><td>{}</td><td>{}</td><td>{}</td>"
+                "<td>{}</td></tr>", rows,
+            ),
+        )  # fmt: skip
 
     @admin.display(description="Steps", ordering="step_count")
     def step_count(self, sequence: Sequence) -> int:
@@ -295,5 +374,5 @@ class SmsMessageAdmin(admin.ModelAdmin):
         return False
 
 
-# Journeys have their own admin module (registered on import).
-from nurture import admin_journeys  # noqa: E402, F401
+# Journeys, and topics with the consent log, have their own admin modules (registered on import).
+from nurture import admin_journeys, admin_topics  # noqa: E402, F401

@@ -1,16 +1,20 @@
 """Journeys in the admin: the list, and each journey's map, dry run and report."""
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncDate
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
+from nurture.admin_figures import AdminFiguresMedia, email_counts, rate_bar, sparkline
 from nurture.journey_views import map as journey_map
 from nurture.journey_views import reports
-from nurture.models import Enrollment, Journey, Sequence
+from nurture.models import Delivery, Enrollment, Journey, Sequence
 from nurture.sequence_forms import SequenceForm
 from nurture.services import editing
 
@@ -21,6 +25,7 @@ class JourneyForm(SequenceForm):
         fields = (
             "name",
             "status",
+            "topic",
             "reentry",
             "reentry_days",
             "window_start_hour",
@@ -45,10 +50,26 @@ class JourneyForm(SequenceForm):
         return cleaned
 
 
+SPARK_DAYS = 14
+
+
+def _emails(name: str) -> Coalesce:
+    """One email figure of the journey as a grouped subquery (no join multiplying rows)."""
+    counts = (
+        Delivery.objects.filter(enrollment__sequence=OuterRef("pk"))
+        .values("enrollment__sequence")
+        .annotate(n=email_counts()[name])
+        .values("n")
+    )
+    return Coalesce(Subquery(counts), 0)
+
+
 @admin.register(Journey)
 class JourneyAdmin(admin.ModelAdmin):
     form = JourneyForm
-    list_display = ("name", "status", "enrolled", "converted", "open_map")
+    list_display = ("name", "status", "enrolled", "sent", "open_rate", "click_rate", "converted",
+                    "open_map")  # fmt: skip
+    Media = AdminFiguresMedia
     list_filter = ("status",)
     search_fields = ("name",)
     fields = JourneyForm.Meta.fields
@@ -69,12 +90,52 @@ class JourneyAdmin(admin.ModelAdmin):
                     filter=Q(enrollments__state=Enrollment.State.ACTIVE),
                     distinct=True,
                 ),
+                **{f"emails_{name}": _emails(name) for name in ("sent", "opened", "clicked")},
             )
         )
 
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        """The page's journeys get their entries per day in one grouped query (the sparkline)."""
+        changelist = super().get_changelist_instance(request)
+        journeys = list(changelist.result_list)  # evaluated once; the template reuses them
+        zone = timezone.get_current_timezone()
+        today = timezone.localdate()
+        days = [today - timedelta(days=n) for n in range(SPARK_DAYS - 1, -1, -1)]
+        counts = {
+            (row["sequence_id"], row["day"]): row["n"]
+            for row in Enrollment.objects.filter(
+                sequence_id__in=[j.pk for j in journeys],
+                started_at__gte=datetime.combine(days[0], time(0), tzinfo=zone),
+            )
+            .annotate(day=TruncDate("started_at", tzinfo=zone))
+            .values("sequence_id", "day")
+            .annotate(n=Count("pk"))
+            .order_by()
+        }
+        for journey in journeys:
+            journey.daily_entries = [counts.get((journey.pk, day), 0) for day in days]
+        return changelist
+
+    @admin.display(description="Sent", ordering="emails_sent")
+    def sent(self, journey: Journey) -> int:
+        return journey.emails_sent
+
+    @admin.display(description="Open rate")
+    def open_rate(self, journey: Journey) -> str:
+        return rate_bar(journey.emails_opened, journey.emails_sent, label="opened")
+
+    @admin.display(description="Click rate")
+    def click_rate(self, journey: Journey) -> str:
+        return rate_bar(journey.emails_clicked, journey.emails_sent, label="clicked")
+
     @admin.display(description="Enrolled", ordering="enrolled_count")
     def enrolled(self, journey: Journey) -> str:
-        return f"{journey.enrolled_count} ({journey.active_count} now)"
+        values = getattr(journey, "daily_entries", [])
+        return format_html(
+            '{} <span class="lf-entries">{}</span>',
+            f"{journey.enrolled_count} ({journey.active_count} now)",
+            sparkline(values, label=f"Leads entering per day, last {SPARK_DAYS} days"),
+        )
 
     @admin.display(description="Converted", ordering="converted_count")
     def converted(self, journey: Journey) -> str:
@@ -83,7 +144,12 @@ class JourneyAdmin(admin.ModelAdmin):
             if (journey.enrolled_count)
             else ""
         )
-        return f"{journey.converted_count}{rate}"
+        return rate_bar(
+            journey.converted_count,
+            journey.enrolled_count,
+            label="converted",
+            text=f"{journey.converted_count}{rate}",
+        )
 
     @admin.display(description="Map")
     def open_map(self, journey: Journey) -> str:

@@ -2,10 +2,11 @@
 both admins, so the two check a time zone and the weekdays the same way."""
 
 import zoneinfo
+from typing import Any
 
 from django import forms
 
-from nurture.models import Sequence
+from nurture.models import DEFAULT_TOPIC_NAME, Sequence, SubscriptionTopic, default_topic_id
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -21,9 +22,21 @@ class SequenceForm(forms.ModelForm):
 
     class Meta:
         model = Sequence
-        fields = ("name", "status", "entry_pages", "window_start_hour", "window_end_hour",
+        fields = ("name", "status", "topic", "entry_pages", "window_start_hour", "window_end_hour",
                   "weekdays", "fallback_time_zone", "hand_hot_leads_to_sales",
                   "track_engagement")  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "topic" in self.fields:
+            # Left empty (or not sent, by a script), a sequence belongs to the default topic.
+            self.fields["topic"].required = False
+            self.fields["topic"].empty_label = f"{DEFAULT_TOPIC_NAME} (the default)"
+
+    def clean_topic(self) -> SubscriptionTopic:
+        return self.cleaned_data.get("topic") or SubscriptionTopic.objects.get(
+            pk=default_topic_id()
+        )
 
     def clean_fallback_time_zone(self) -> str:
         name = self.cleaned_data["fallback_time_zone"]

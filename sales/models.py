@@ -36,6 +36,14 @@ class RepProfile(models.Model):
         help_text="Where booked consultations take place (a video call link, https://…): "
         "the calendar invite's location.",
     )  # fmt: skip
+    location = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Where consultations take place when there is no meeting link "
+        "(an address, or “Phone: we call you”).",
+    )
+    # Part of the signed calendar-feed URL: a new key ("reset link") invalidates every old URL.
+    feed_key = models.UUIDField(default=uuid.uuid4, editable=False)
     last_assigned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
@@ -208,11 +216,23 @@ class SalesSettings(models.Model):
 
 
 class Task(models.Model):
-    """A follow-up a rep owes a lead, due at a time: made by hand, or by a journey's node."""
+    """A follow-up a rep owes a lead, due at a time: made by hand, by a journey's node, or
+    by a hand-off ("call within 5 minutes")."""
 
     class Source(models.TextChoices):
         MANUAL = "manual", "By hand"
         JOURNEY = "journey", "Journey"
+        HANDOFF = "handoff", "Hand-off"
+
+    class Outcome(models.TextChoices):
+        # "Done" for any task; the rest are a call's outcomes (Note.Outcome), for which
+        # completing the task logs the call too.
+        DONE = "done", "Done"
+        CONNECTED = "connected", "Connected"
+        VOICEMAIL = "voicemail", "Left a voicemail"
+        NO_ANSWER = "no_answer", "No answer"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+        MEETING_SET = "meeting_set", "Meeting set"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tasks")
     owner = models.ForeignKey(
@@ -233,6 +253,12 @@ class Task(models.Model):
     # Free for whoever made the task (the journey engine: its enrollment and node), never
     # parsed here.
     source_ref = models.CharField(max_length=200, blank=True)
+    # The hot episode whose "call within 5 minutes" this is: speed-to-lead reads it.
+    handoff = models.ForeignKey(
+        Handoff, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    # How it ended; tasks completed before outcomes existed have none.
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -242,6 +268,16 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=Q(completed_by__isnull=True) | Q(completed_at__isnull=False),
                 name="task_completed_by_when_completed",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="") | Q(completed_at__isnull=False),
+                name="task_outcome_when_completed",
+            ),
+            # One "call within 5 minutes" per hot episode, however often it is handed off.
+            models.UniqueConstraint(
+                fields=["handoff"],
+                condition=Q(source="handoff"),
+                name="task_one_call_per_handoff",
             ),
         ]
         indexes = [

@@ -17,6 +17,7 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -29,9 +30,9 @@ from django.db.models.expressions import RawSQL
 
 from capture.models import Activity, Lead
 from nurture.models import Delivery
-from sales.models import Handoff
+from sales.models import Handoff, Task
 from sales.selectors.describe import delivery_ids, describe_activity
-from sales.selectors.stats import medians_by
+from sales.selectors.stats import grouped_with_median
 from scoring.models import ScoreChange
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,16 @@ class RepSpeed:
     rep: str
     median: timedelta | None
     episodes: int
+    # The hand-offs' "call within 5 minutes" tasks of the same episodes: how many there were,
+    # how many were done by their due time, and how many are still open past it.
+    calls: int = 0
+    called_on_time: int = 0
+    calls_overdue: int = 0
+    median_to_call: timedelta | None = None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return 100 * self.called_on_time / self.calls if self.calls else None
 
 
 def _latest_activity() -> QuerySet[Activity]:
@@ -284,20 +295,44 @@ def recent_rep_speeds(*, now: datetime) -> list[RepSpeed]:
 
 def rep_speed_to_contact(*, now: datetime, window: timedelta = SPEED_WINDOW) -> list[RepSpeed]:
     """Each rep's median time from a lead turning hot to the first call or contact logged,
-    over the episodes of the last `window`."""
-    episodes = Handoff.objects.filter(turned_hot_at__gte=now - window, rep__isnull=False)
-    medians = medians_by(
-        episodes, key="rep__username", start="turned_hot_at", end="first_contact_at"
+    over the episodes of the last `window`, with their hand-off call tasks: done in time,
+    still overdue, and the median from turning hot to the task's completion."""
+    episodes = Handoff.objects.filter(
+        turned_hot_at__gte=now - window, turned_hot_at__lt=now, rep__isnull=False
     )
-    counts = dict(
-        episodes.values("rep__username")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("rep__username", "n")
+    # One grouped read each for the episodes and their call tasks (two on SQLite).
+    contacts = grouped_with_median(
+        episodes, key="rep__username", start="turned_hot_at", end="first_contact_at",
+        n=Count("pk"),
+    )  # fmt: skip
+    # The task's owner, not the episode's rep: a reassigned lead's call is the new rep's.
+    tasks = Task.objects.filter(
+        source=Task.Source.HANDOFF,
+        handoff__turned_hot_at__gte=now - window,
+        handoff__turned_hot_at__lt=now,
     )
+    calls = grouped_with_median(
+        tasks, key="owner__username", start="handoff__turned_hot_at", end="completed_at",
+        n=Count("pk"),
+        on_time=Count("pk", filter=Q(completed_at__lte=F("due_at"))),
+        overdue=Count("pk", filter=Q(completed_at__isnull=True, due_at__lt=now)),
+    )  # fmt: skip
+    speeds = []
+    for rep in set(contacts) | set(calls):
+        contact, call = contacts.get(rep, {}), calls.get(rep, {})
+        speeds.append(
+            RepSpeed(
+                rep=rep,
+                median=contact.get("median"),
+                episodes=contact.get("n", 0),
+                calls=call.get("n", 0),
+                called_on_time=call.get("on_time", 0),
+                calls_overdue=call.get("overdue", 0),
+                median_to_call=call.get("median"),
+            )
+        )
     return sorted(
-        (RepSpeed(rep=rep, median=medians.get(rep), episodes=n) for rep, n in counts.items()),
-        key=lambda speed: (speed.median is None, speed.median or timedelta(0), speed.rep),
+        speeds, key=lambda speed: (speed.median is None, speed.median or timedelta(0), speed.rep)
     )
 
 

@@ -1,8 +1,9 @@
-"""Activities in a rep's words: “clicked Day 5 “A client story””, “viewed /pricing”."""
+"""Activities in a rep's words: “clicked Day 5 “A client story””, “viewed /pricing”, and
+where a lead came from: “Google Ads · spring-push”, not “?utm_source=google&utm_medium=cpc”."""
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from capture.models import Activity, Lead
 from nurture.models import Delivery, Step
@@ -63,12 +64,62 @@ def describe_activity(activity: Activity, *, lead: Lead, deliveries: Mapping[int
     return _CUSTOM_EVENTS.get(event, event.replace("_", " ") or "custom event")
 
 
-def short_url(url: str, *, limit: int = 60) -> str:
-    parts = urlsplit(url)
-    shown = (
-        (parts.path or "/") + (f"?{parts.query}" if parts.query else "") if parts.netloc else url
-    )
+def short_url(url: str, *, limit: int = 60, with_host: bool = False) -> str:
+    """A URL as a short label: its path ("/pricing"), never its query string (UTM tags and
+    click ids are for `campaign_label`). `with_host` names the site too ("example.org/jobs"),
+    for links that may lead elsewhere."""
+    parts = urlsplit(url.strip())
+    if not parts.netloc:
+        shown = parts.path or url
+    else:
+        path = parts.path.rstrip("/") or "/"
+        host = parts.hostname or ""
+        host = host.removeprefix("www.")
+        shown = (host + ("" if path == "/" else path)) if with_host else path
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+# utm_source values as people name them; the medium says whether it was paid.
+_SOURCES = {
+    "google": "Google", "adwords": "Google", "bing": "Bing", "microsoft": "Bing",
+    "facebook": "Facebook", "fb": "Facebook", "meta": "Meta", "instagram": "Instagram",
+    "ig": "Instagram", "linkedin": "LinkedIn", "lnkd": "LinkedIn", "twitter": "X",
+    "x": "X", "youtube": "YouTube", "tiktok": "TikTok", "reddit": "Reddit",
+    "duckduckgo": "DuckDuckGo", "newsletter": "Newsletter", "email": "Email",
+}  # fmt: skip
+_PAID = {"cpc", "ppc", "paid", "paidsearch", "paid_search", "paid-search", "paidsocial",
+         "paid_social", "paid-social", "display", "cpm", "banner", "ads", "ad"}  # fmt: skip
+_SEARCH_ENGINES = {"Google", "Bing", "DuckDuckGo"}
+
+
+def campaign_label(*, source: str, medium: str = "", campaign: str = "") -> str:
+    """UTM parameters as a person says them: google/cpc/spring-push → "Google Ads ·
+    spring-push", newsletter/email → "Newsletter email", google/organic → "Google search"."""
+    source, medium, campaign = source.strip(), medium.strip().lower(), campaign.strip()
+    name = _SOURCES.get(source.lower(), source)
+    if not name and medium:
+        name = {"email": "Email", "social": "Social", "referral": "A referral"}.get(medium, medium)
+    elif medium in _PAID:
+        name = f"{name} Ads"
+    elif medium == "email" and name not in ("Email",):
+        name = f"{name} email"
+    elif medium == "organic" and name in _SEARCH_ENGINES:
+        name = f"{name} search"
+    return " · ".join(part for part in (name, campaign) if part)
+
+
+def url_campaign_label(url: str) -> str:
+    """`campaign_label` of the UTM parameters in a URL's query ("" when it has none)."""
+    query = parse_qs(urlsplit(url).query)
+
+    def first(name: str) -> str:
+        return (query.get(name) or [""])[0][:100]
+
+    if not any(first(name) for name in ("utm_source", "utm_medium", "utm_campaign")):
+        return ""
+    return campaign_label(
+        source=first("utm_source"), medium=first("utm_medium"), campaign=first("utm_campaign")
+    )
 
 
 def _metadata(activity: Activity) -> dict[str, Any]:

@@ -16,7 +16,13 @@ from capture.models import Activity, Lead, Submission
 from nurture.models import Delivery, Enrollment, SmsMessage
 from nurture.services.scheduling import lead_zone
 from sales.models import Booking, LeadChange, Note
-from sales.selectors.describe import describe_activity, short_url, step_label
+from sales.selectors.describe import (
+    campaign_label,
+    describe_activity,
+    short_url,
+    step_label,
+    url_campaign_label,
+)
 from scoring.models import ScoreChange
 
 TIMELINE_LENGTH = 200
@@ -120,10 +126,13 @@ def lead_workspace(*, lead: Lead, length: int = TIMELINE_LENGTH) -> Workspace:
 
 
 def _submission_entry(submission: Submission) -> TimelineEntry:
-    via = " / ".join(v for v in (submission.utm_source, submission.utm_medium) if v)
-    detail = " · ".join(
-        part for part in (f"via {via}" if via else "", submission.utm_campaign) if part
+    detail = campaign_label(
+        source=submission.utm_source,
+        medium=submission.utm_medium,
+        campaign=submission.utm_campaign,
     )
+    if not detail and submission.referrer:
+        detail = f"from {short_url(submission.referrer, with_host=True)}"
     return TimelineEntry(
         at=submission.created_at,
         kind="submission",
@@ -138,9 +147,13 @@ def _activity_entry(
     metadata = activity.metadata if isinstance(activity.metadata, dict) else {}
     detail = ""
     if activity.kind == Activity.Kind.EMAIL_CLICKED and metadata.get("link"):
-        detail = short_url(str(metadata["link"]), limit=100)
+        detail = f"to {short_url(str(metadata['link']), limit=100, with_host=True)}"
     elif activity.kind == Activity.Kind.PAGE_VIEWED and metadata.get("url"):
-        detail = str(metadata["url"])[:200]
+        # Where the visit came from, in words: its UTM tags, else the referring site.
+        detail = url_campaign_label(str(metadata["url"]))
+        referrer = str(metadata.get("referrer") or "")
+        if not detail and referrer.startswith(("http://", "https://")):
+            detail = f"from {short_url(referrer, with_host=True)}"
     text = describe_activity(activity, lead=lead, deliveries=deliveries)
     return TimelineEntry(
         at=activity.occurred_at, kind="activity", title=text[:1].upper() + text[1:], detail=detail

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -32,7 +33,86 @@ logger = logging.getLogger(__name__)
 BOOKING_LINK_MAX_AGE = timedelta(days=90)
 # Prospects cannot take a slot starting sooner than this: the rep needs time to prepare.
 MIN_NOTICE = timedelta(hours=2)
+# How far ahead the picker offers times: four weeks fill a month view.
+WINDOW_DAYS = 28
+FEED_SALT = "sales.calendar_feed"
+# The feed keeps cancelled meetings this long (STATUS:CANCELLED), so subscribed calendars
+# that saw them booked take them off; older ones are simply gone.
+FEED_PAST = timedelta(days=60)
 _CLOSED_STAGES = (Lead.Stage.WON, Lead.Stage.LOST)
+
+
+# The zones offered in the "Times in" select, named as people say them. A zone outside the
+# list (the lead's own, say) is offered too, named after its city.
+COMMON_ZONES: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Americas",
+        [
+            ("Pacific/Honolulu", "Hawaii Time (Honolulu)"),
+            ("America/Anchorage", "Alaska Time (Anchorage)"),
+            ("America/Los_Angeles", "Pacific Time (Los Angeles)"),
+            ("America/Vancouver", "Pacific Time (Vancouver)"),
+            ("America/Phoenix", "Mountain Time (Phoenix)"),
+            ("America/Denver", "Mountain Time (Denver)"),
+            ("America/Chicago", "Central Time (Chicago)"),
+            ("America/Mexico_City", "Central Time (Mexico City)"),
+            ("America/New_York", "Eastern Time (New York)"),
+            ("America/Toronto", "Eastern Time (Toronto)"),
+            ("America/Halifax", "Atlantic Time (Halifax)"),
+            ("America/Bogota", "Colombia Time (Bogotá)"),
+            ("America/Sao_Paulo", "Brasília Time (São Paulo)"),
+            ("America/Argentina/Buenos_Aires", "Argentina Time (Buenos Aires)"),
+        ],
+    ),
+    (
+        "Europe and Africa",
+        [
+            ("Europe/London", "UK Time (London)"),
+            ("Europe/Dublin", "Irish Time (Dublin)"),
+            ("Europe/Lisbon", "Western European Time (Lisbon)"),
+            ("Africa/Lagos", "West Africa Time (Lagos)"),
+            ("Europe/Paris", "Central European Time (Paris)"),
+            ("Europe/Berlin", "Central European Time (Berlin)"),
+            ("Europe/Madrid", "Central European Time (Madrid)"),
+            ("Europe/Rome", "Central European Time (Rome)"),
+            ("Europe/Amsterdam", "Central European Time (Amsterdam)"),
+            ("Europe/Stockholm", "Central European Time (Stockholm)"),
+            ("Europe/Warsaw", "Central European Time (Warsaw)"),
+            ("Africa/Johannesburg", "South Africa Time (Johannesburg)"),
+            ("Europe/Athens", "Eastern European Time (Athens)"),
+            ("Europe/Helsinki", "Eastern European Time (Helsinki)"),
+            ("Africa/Cairo", "Eastern European Time (Cairo)"),
+            ("Europe/Istanbul", "Turkey Time (Istanbul)"),
+            ("Africa/Nairobi", "East Africa Time (Nairobi)"),
+            ("Europe/Moscow", "Moscow Time"),
+        ],
+    ),
+    (
+        "Asia and Pacific",
+        [
+            ("Asia/Dubai", "Gulf Time (Dubai)"),
+            ("Asia/Karachi", "Pakistan Time (Karachi)"),
+            ("Asia/Kolkata", "India Time (Kolkata)"),
+            ("Asia/Bangkok", "Indochina Time (Bangkok)"),
+            ("Asia/Singapore", "Singapore Time"),
+            ("Asia/Shanghai", "China Time (Shanghai)"),
+            ("Asia/Hong_Kong", "Hong Kong Time"),
+            ("Australia/Perth", "Western Australia Time (Perth)"),
+            ("Asia/Tokyo", "Japan Time (Tokyo)"),
+            ("Asia/Seoul", "Korea Time (Seoul)"),
+            ("Australia/Brisbane", "Eastern Australia Time (Brisbane)"),
+            ("Australia/Sydney", "Eastern Australia Time (Sydney)"),
+            ("Pacific/Auckland", "New Zealand Time (Auckland)"),
+        ],
+    ),
+    ("Other", [("UTC", "Coordinated Universal Time (UTC)")]),
+]
+ZONE_LABELS = {key: label for _, zones in COMMON_ZONES for key, label in zones}
+
+
+def zone_label(key: str) -> str:
+    """ "America/New_York" → "Eastern Time (New York)"; others by their city."""
+    return ZONE_LABELS.get(key) or f"{key.rsplit('/', 1)[-1].replace('_', ' ')} time"
 
 
 class SlotTaken(Exception):
@@ -51,6 +131,21 @@ def lead_for_booking_token(*, token: str) -> Lead:
     return Lead.objects.get(uid=uid)
 
 
+def local_hours() -> tuple[time, time]:
+    """BOOKING_LOCAL_HOURS ("07:00-21:00"): the prospect's own hours a slot must fall in."""
+    start, _, end = settings.BOOKING_LOCAL_HOURS.partition("-")
+    try:
+        earliest, latest = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        earliest = latest = time(0)
+    if earliest >= latest:
+        raise ImproperlyConfigured(
+            f"BOOKING_LOCAL_HOURS={settings.BOOKING_LOCAL_HOURS!r}: use HH:MM-HH:MM,"
+            " the start before the end, e.g. 07:00-21:00."
+        )
+    return earliest, latest
+
+
 def bookable_reps() -> list[RepProfile]:
     return list(
         RepProfile.objects.filter(user__is_active=True, user__groups__name=SALES_REPS)
@@ -61,9 +156,17 @@ def bookable_reps() -> list[RepProfile]:
 
 
 def available_slots(
-    *, now: datetime | None = None, days: int = 14, reps: Iterable[RepProfile] | None = None
+    *,
+    now: datetime | None = None,
+    days: int = WINDOW_DAYS,
+    reps: Iterable[RepProfile] | None = None,
+    local_zone: ZoneInfo | None = None,
 ) -> list[Slot]:
-    """Every start time at least one rep is free, in the next `days`, earliest first."""
+    """Every start time at least one rep is free, in the next `days`, earliest first.
+
+    With `local_zone` (the prospect's), only slots that start and end inside
+    BOOKING_LOCAL_HOURS there: a rep's 10:00 in Berlin is no 04:00 call for New York.
+    """
     now = now or timezone.now()
     reps = list(reps) if reps is not None else bookable_reps()
     booked = set(
@@ -76,23 +179,48 @@ def available_slots(
         for slot in _rep_slots(rep=rep, now=now, days=days):
             if (rep.pk, slot.starts_at) not in booked:
                 slots.setdefault(slot.starts_at, slot)
-    return [slots[start] for start in sorted(slots)]
+    offered = [slots[start] for start in sorted(slots)]
+    if local_zone is None:
+        return offered
+    return [slot for slot in offered if _within_local_hours(slot=slot, zone=local_zone)]
 
 
-def book_slot(*, lead: Lead, starts_at: datetime, now: datetime | None = None) -> Booking:
+def _within_local_hours(*, slot: Slot, zone: ZoneInfo) -> bool:
+    earliest, latest = local_hours()
+    start, end = slot.starts_at.astimezone(zone), slot.ends_at.astimezone(zone)
+    # A slot ending at midnight or later belongs to the night, not to "until 21:00".
+    return (
+        start.date() == (end - timedelta(microseconds=1)).date()
+        and start.time() >= earliest
+        and end.time() <= latest
+        and end.time() != time(0)
+    )
+
+
+def book_slot(
+    *,
+    lead: Lead,
+    starts_at: datetime,
+    now: datetime | None = None,
+    time_zone: str = "",
+) -> Booking:
     """Book `starts_at` for `lead` with a free rep (its owner first), or raise SlotTaken.
 
     The partial unique index on (rep, starts_at) is what makes double booking impossible:
     two prospects racing for one slot both try the insert and exactly one wins.
+    `time_zone`: the zone the prospect chose on the booking page; it becomes the lead's, so
+    the confirmation (and every later email) speaks their time.
     """
     now = now or timezone.now()
     reps = bookable_reps()
-    offered = {slot.starts_at: slot for slot in available_slots(now=now, reps=reps)}
+    zone = _zone(time_zone or lead.time_zone) if (time_zone or lead.time_zone) else None
+    offered = {slot.starts_at: slot for slot in available_slots(now=now, reps=reps,
+                                                                local_zone=zone)}  # fmt: skip
     slot = offered.get(starts_at)
     if slot is None:
         raise SlotTaken
     candidates = [rep for rep in reps if starts_at in {
-        s.starts_at for s in _rep_slots(rep=rep, now=now, days=15)}]  # fmt: skip
+        s.starts_at for s in _rep_slots(rep=rep, now=now, days=WINDOW_DAYS + 1)}]  # fmt: skip
     candidates.sort(key=lambda rep: (rep.user_id != lead.owner_id, rep.pk))
     with transaction.atomic():
         # A reschedule: the new booking is the same calendar event, moved (same UID, higher
@@ -109,6 +237,9 @@ def book_slot(*, lead: Lead, starts_at: datetime, now: datetime | None = None) -
             lead=lead, slot=slot, candidates=candidates,
             calendar=(previous.calendar_uid, previous.calendar_sequence + 1) if previous else None,
         )  # fmt: skip
+        if time_zone and time_zone != lead.time_zone:
+            Lead.objects.filter(pk=lead.pk).update(time_zone=time_zone)
+            lead.time_zone = time_zone
         old_stage = lead.stage
         if (
             Lead.objects.filter(pk=lead.pk)
@@ -177,16 +308,26 @@ def calendar_invite(*, booking: Booking) -> bytes:
     is what clients compare with the sender. A rep without an address organizes from it.
     """
     cancelled = booking.status == Booking.Status.CANCELLED
-    rep, lead = booking.rep.user, booking.lead
-    sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//leadfunnel//booking//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if cancelled else "REQUEST")
-    event = icalendar.Event()
+    calendar.add_component(_calendar_event(booking=booking))
+    return calendar.to_ical()
+
+
+def calendar_event_uid(*, booking: Booking) -> str:
     # Globally unique (RFC 5545 §3.8.4.7): a random id at the sender's domain, the same for
-    # a booking's invite, its reschedules and its cancellation.
-    event.add("uid", f"{booking.calendar_uid}@{sender_domain(settings.DEFAULT_FROM_EMAIL)}")
+    # a booking's invite, its reschedules, its cancellation and the rep's feed.
+    return f"{booking.calendar_uid}@{sender_domain(settings.DEFAULT_FROM_EMAIL)}"
+
+
+def _calendar_event(*, booking: Booking) -> icalendar.Event:
+    cancelled = booking.status == Booking.Status.CANCELLED
+    rep, lead = booking.rep.user, booking.lead
+    sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    event = icalendar.Event()
+    event.add("uid", calendar_event_uid(booking=booking))
     event.add("dtstamp", timezone.now())
     event.add("dtstart", booking.starts_at)
     event.add("dtend", booking.ends_at)
@@ -209,8 +350,7 @@ def calendar_invite(*, booking: Booking) -> bytes:
     attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
     attendee.params["rsvp"] = icalendar.vText("TRUE")
     event.add("attendee", attendee)
-    calendar.add_component(event)
-    return calendar.to_ical()
+    return event
 
 
 def rep_name(*, booking: Booking) -> str:
@@ -218,8 +358,65 @@ def rep_name(*, booking: Booking) -> str:
 
 
 def meeting_place(*, booking: Booking) -> str:
-    """The invite's LOCATION: the rep's meeting link, else how the call happens."""
-    return booking.rep.meeting_url or f"Call with {rep_name(booking=booking)}"
+    """The invite's LOCATION: the rep's meeting link, else their place, else a call."""
+    rep = booking.rep
+    return rep.meeting_url or rep.location or f"Call with {rep_name(booking=booking)}"
+
+
+def feed_token(*, profile: RepProfile) -> str:
+    """The secret part of a rep's calendar-feed URL; a new `feed_key` invalidates it."""
+    return signing.dumps({"r": profile.pk, "k": profile.feed_key.hex}, salt=FEED_SALT)
+
+
+def rep_for_feed_token(*, token: str) -> RepProfile | None:
+    try:
+        data = signing.loads(token, salt=FEED_SALT)
+        return RepProfile.objects.select_related("user").get(
+            pk=int(data["r"]), feed_key=uuid.UUID(hex=str(data["k"]))
+        )
+    except (signing.BadSignature, RepProfile.DoesNotExist, KeyError, TypeError, ValueError):
+        return None
+
+
+def reset_feed(*, profile: RepProfile) -> RepProfile:
+    profile.feed_key = uuid.uuid4()
+    profile.save(update_fields=["feed_key"])
+    return profile
+
+
+def rep_calendar_feed(*, profile: RepProfile, now: datetime | None = None) -> bytes:
+    """The rep's bookings as a subscribable iCalendar feed (RFC 5545, no METHOD).
+
+    One VEVENT per calendar event: a reschedule's bookings share a UID (the invite's), so
+    only the latest of them is listed; a cancelled one stays as STATUS:CANCELLED for a while.
+    """
+    now = now or timezone.now()
+    latest: dict[uuid.UUID, Booking] = {}
+    # In Python, not DISTINCT ON: the development default is SQLite.
+    for booking in (
+        Booking.objects.filter(rep=profile, starts_at__gte=now - FEED_PAST)
+        .select_related("lead", "rep__user")
+        .order_by("calendar_uid", "-calendar_sequence", "-created_at")
+    ):
+        latest.setdefault(booking.calendar_uid, booking)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//leadfunnel//rep calendar//EN")
+    calendar.add("version", "2.0")
+    name = " ".join(profile.user.get_full_name().split()) or profile.user.get_username()
+    calendar.add("x-wr-calname", f"Consultations · {name}")
+    # Subscribed calendars poll; these ask for every 15 minutes (Google decides on its own).
+    calendar.add("refresh-interval", timedelta(minutes=15), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT15M")
+    for booking in sorted(latest.values(), key=lambda booking: booking.starts_at):
+        event = _calendar_event(booking=booking)
+        lead = booking.lead
+        who = " ".join(lead.full_name.split()) or lead.email
+        event["summary"] = icalendar.vText(f"Consultation: {who} with {name}")
+        details = [f"{who} <{lead.email}>", lead.company, lead.phone,
+                   settings.SITE_URL + reverse("sales:lead", args=[lead.pk])]  # fmt: skip
+        event["description"] = icalendar.vText("\n".join(filter(None, details)))
+        calendar.add_component(event)
+    return calendar.to_ical()
 
 
 def manage_url(*, lead: Lead) -> str:
@@ -236,7 +433,8 @@ def send_booking_emails(*, booking_id: int) -> None:
     prospect_zone = _zone(lead.time_zone)
     context = {"booking": booking, "lead": lead, "rep": rep, "manage_url": manage_url(lead=lead),
                "local_start": booking.starts_at.astimezone(prospect_zone),
-               "zone": prospect_zone.key, "rep_zone": booking.rep.time_zone or "UTC",
+               "zone": prospect_zone.key, "zone_label": zone_label(prospect_zone.key),
+               "rep_zone": booking.rep.time_zone or "UTC",
                "cancelled": booking.status == "cancelled", "rep_name": rep_name(booking=booking),
                "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60),
                "meeting_url": booking.rep.meeting_url,
@@ -301,7 +499,7 @@ def _rep_slots(*, rep: RepProfile, now: datetime, days: int) -> list[Slot]:
         day = today + timedelta(days=offset)
         if day in blocked:
             continue
-        for start_text, end_text in rep.weekly_hours.get(str(day.weekday()), []):
+        for start_text, end_text in (rep.weekly_hours or {}).get(str(day.weekday()), []):
             start = datetime.combine(day, time.fromisoformat(start_text), tzinfo=zone)
             end = datetime.combine(day, time.fromisoformat(end_text), tzinfo=zone)
             moment = start

@@ -3,13 +3,14 @@
 A Handoff row is one hot episode; the database allows one open episode per lead, so a storm
 of rescorings (or two workers announcing the same change) tells the rep once. The rep is
 the lead's owner, else the active rep least recently given a lead; round-robin picks are
-serialised on the SalesSettings row so two leads turning hot at once go to two reps.
+serialised on the SalesSettings row so two leads turning hot at once go to two reps. The rep
+gets a task, "call within 5 minutes", on the episode (one per episode: a partial unique index).
 Email and webhook go out after commit, outside the transaction; their failures are logged.
 """
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any
 
@@ -25,11 +26,14 @@ from capture.models import Lead
 from leadfunnel.groups import SALES_REPS
 from leadfunnel.mail import OutgoingEmail
 from leadfunnel.outbound import http
-from sales.models import Handoff, RepProfile, SalesSettings
+from sales.models import Handoff, RepProfile, SalesSettings, Task
 from sales.services.leads import set_owner_locked
+from sales.signals import task_created
 
 logger = logging.getLogger(__name__)
 WEBHOOK_TIMEOUT_SECONDS = 3
+# Speed to lead: a call in the first five minutes is the rule of thumb sales teams work to.
+HANDOFF_CALL_MINUTES = 5
 
 
 def on_temperature_changed(*, lead_id: int, old: str, new: str) -> None:
@@ -68,8 +72,26 @@ def open_handoff(*, lead_id: int, now: datetime | None = None) -> Handoff | None
             handoff.save(update_fields=["rep"])
             if lead.owner_id != rep.pk:
                 set_owner_locked(lead=lead, owner=rep, actor=None, reason="Turned hot: round-robin")
+            _call_task(handoff=handoff, lead=lead, rep=rep, now=now)
         transaction.on_commit(lambda: _notify_later(handoff_id=handoff.pk))
     return handoff
+
+
+def _call_task(*, handoff: Handoff, lead: Lead, rep: User, now: datetime) -> Task:
+    """The rep's "call within 5 minutes", due then: the lead is warmest right after it turns
+    hot. Written here rather than through sales.services.tasks.create_task, which picks
+    owners through this module; the lead is locked already."""
+    task = Task.objects.create(
+        lead=lead,
+        owner=rep,
+        title=f"Call within {HANDOFF_CALL_MINUTES} minutes: turned hot",
+        note=f"Turned hot with a score of {lead.score}.",
+        due_at=now + timedelta(minutes=HANDOFF_CALL_MINUTES),
+        source=Task.Source.HANDOFF,
+        handoff=handoff,
+    )
+    transaction.on_commit(lambda: task_created.send(sender=Task, task_id=task.pk, lead_id=lead.pk))
+    return task
 
 
 def _notify_later(*, handoff_id: int) -> None:

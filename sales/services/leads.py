@@ -21,7 +21,7 @@ from nurture.services.scheduling import (
     pause_enrollments,
     resume_enrollments,
 )
-from sales.models import Handoff, LeadChange, Note, RepProfile
+from sales.models import Handoff, LeadChange, Note, RepProfile, Task
 from sales.signals import stage_changed
 
 WORKABLE_STAGES = (Lead.Stage.CONTACTED, Lead.Stage.BOOKED, Lead.Stage.WON, Lead.Stage.LOST)
@@ -155,6 +155,11 @@ def add_note(
         note = Note.objects.create(lead=lead, author=author, kind=kind, outcome=outcome, body=body)
         if kind == Note.Kind.CALL:
             _first_contact(lead_id=lead.pk, at=note.created_at)
+            # A call logged on the lead is the hand-off's call, whoever made it: its task is
+            # done with the call's outcome (a task completed meanwhile keeps its own).
+            Task.objects.filter(
+                lead=lead, source=Task.Source.HANDOFF, completed_at__isnull=True
+            ).update(completed_at=note.created_at, completed_by=author, outcome=outcome)
     return note
 
 
@@ -233,9 +238,13 @@ def set_owner_locked(
         new_value=owner.get_username(),
         reason=reason,
     )
-    # The open hot episode follows the lead to its new rep until somebody has called.
+    # The open hot episode follows the lead to its new rep until somebody has called, and
+    # so does its "call within 5 minutes".
     Handoff.objects.filter(lead=lead, ended_at__isnull=True, first_contact_at__isnull=True).update(
         rep=owner
+    )
+    Task.objects.filter(lead=lead, source=Task.Source.HANDOFF, completed_at__isnull=True).update(
+        owner=owner
     )
     RepProfile.objects.filter(user_id=owner.pk).update(last_assigned_at=now)
     lead.owner_id = owner.pk

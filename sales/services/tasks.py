@@ -1,4 +1,5 @@
-"""Tasks for sales reps: made by hand, through the API or by a journey's node; completed once.
+"""Tasks for sales reps: made by hand, through the API, by a journey's node or by a hand-off
+(sales.services.handoff); completed once, with an outcome.
 
 A task goes to the rep asked for, else the lead's owner, else the round-robin pick the
 hand-offs use (who then owns the lead, as after a hand-off, so the lead's next task goes to
@@ -13,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from capture.models import Lead
-from sales.models import Task
+from sales.models import Note, Task
 from sales.services.handoff import round_robin_pick
-from sales.services.leads import ActionRefused, set_owner_locked
+from sales.services.leads import NOTE_MAX as CALL_NOTE_MAX
+from sales.services.leads import ActionRefused, add_note, set_owner_locked
 from sales.signals import task_created
 
 TITLE_MAX = 200
@@ -78,21 +80,49 @@ def create_task(
     return task
 
 
-def complete_task(*, task_id: int, actor: AbstractBaseUser, now: datetime | None = None) -> Task:
-    """Mark the task done by `actor`: its owner, or a rep allowed to complete anyone's.
+def complete_task(
+    *,
+    task_id: int,
+    actor: AbstractBaseUser,
+    outcome: str = Task.Outcome.DONE,
+    note: str = "",
+    now: datetime | None = None,
+) -> Task:
+    """Mark the task done by `actor` (its owner, or a rep allowed to complete anyone's)
+    with its outcome. A call's outcome (connected, voicemail…) logs the call on the lead as
+    "log a call" does, with `note` as its summary: the hot episode's first contact.
 
-    Completing a done task changes nothing. Raises Task.DoesNotExist, or ActionRefused (403)
-    for somebody else's task.
+    Completing a done task changes nothing. Raises Task.DoesNotExist, or ActionRefused: 400
+    for an unknown outcome or a note too long, 403 for somebody else's task.
     """
+    if outcome not in Task.Outcome.values:
+        outcomes = ", ".join(label.lower() for label in Task.Outcome.labels)
+        raise ActionRefused(f"Choose how it went ({outcomes}).")
+    note = note.strip()
+    if len(note) > CALL_NOTE_MAX:
+        raise ActionRefused(f"Keep the note under {CALL_NOTE_MAX} characters ({len(note)} now).")
     task = Task.objects.select_related("owner").get(pk=task_id)
     if not actor.has_perm(WORK_TASKS):
         raise ActionRefused("You cannot complete tasks.", status=403)
     if task.owner_id != actor.pk and not actor.has_perm(COMPLETE_ANY):
         raise ActionRefused(f"This is {task.owner.get_username()}'s task to complete.", status=403)
-    # The condition is the claim: of two completions racing, one UPDATE changes the row.
-    Task.objects.filter(pk=task.pk, completed_at__isnull=True).update(
-        completed_at=now or timezone.now(), completed_by=actor
-    )
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The lead first, as logging a call locks it: the two never wait on each other
+        # in opposite orders.
+        Lead.objects.select_for_update().filter(pk=task.lead_id).first()
+        # The condition is the claim: of two completions racing, one UPDATE changes the row.
+        claimed = Task.objects.filter(pk=task.pk, completed_at__isnull=True).update(
+            completed_at=now, completed_by=actor, outcome=outcome
+        )
+        if claimed and outcome != Task.Outcome.DONE:
+            add_note(
+                lead_id=task.lead_id,
+                author=actor,
+                kind=Note.Kind.CALL,
+                outcome=outcome,
+                body=note or task.title,
+            )
     task.refresh_from_db()
     return task
 

@@ -33,3 +33,13 @@ def money(value: object, currency: str = "") -> str:
 @register.filter
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f} %"
+
+
+@register.filter
+def tel_href(phone: str | None) -> str:
+    """A `tel:` link's target: the digits and a leading +, as RFC 3966 dials them ("" for none)."""
+    text = (phone or "").strip()
+    digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+    if not digits:
+        return ""
+    return "tel:" + ("+" if text.startswith("+") else "") + digits

@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 
 from leadfunnel.groups import CLAIM_LEAD
 from sales.forms import DashboardFilterForm
+from sales.models import Task
 from sales.selectors import (
     Cursor,
     DashboardFilters,
@@ -21,6 +22,7 @@ from sales.selectors import (
 )
 from sales.selectors.tasks import tasks_for_today
 from sales.services.tasks import WORK_TASKS
+from sales.templatetags.sales_tags import tel_href
 from sales.views.common import sales_view, zone_of
 
 POLL_SECONDS = 10
@@ -54,6 +56,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     first_query.pop("after", None)
     now = timezone.now()
     can_change = request.user.has_perm("capture.change_lead")
+    today_tasks = (
+        tasks_for_today(user=request.user, now=now, zone=zone_of(request))
+        if request.user.has_perm(WORK_TASKS)
+        else None
+    )
+    overdue = sum(1 for task in today_tasks or [] if task.due_at < now)
     rows = render_to_string(
         "sales/_rows.html",
         {
@@ -62,6 +70,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "can_claim": request.user.has_perm(CLAIM_LEAD),
             "here": request.get_full_path(),
             "csrf": get_token(request),
+            "tel": tel_href,
         },
         request=request,
         using="jinja2",
@@ -79,11 +88,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "poll_seconds": POLL_SECONDS,
         "can_change": can_change,
         # The rep's own day: only someone who works tasks has any (marketers do not).
-        "today_tasks": (
-            tasks_for_today(user=request.user, now=now, zone=zone_of(request))
-            if request.user.has_perm(WORK_TASKS)
-            else None
-        ),
+        "today_tasks": today_tasks,
+        "overdue_count": overdue,
+        "due_today_count": len(today_tasks or []) - overdue,
+        "task_outcomes": Task.Outcome.choices,
         "now": now,
     }
     return render(request, "sales/dashboard.html", context, status=400 if errors else 200)

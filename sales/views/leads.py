@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from capture.models import Lead
 from leadfunnel.groups import CLAIM_LEAD, SALES_REPS
-from sales.models import Note
+from nurture.topic_selectors import lead_consent_log, preferences_for
+from sales.models import Note, Task
 from sales.selectors import lead_get_for_user, lead_workspace
 from sales.selectors.tasks import lead_tasks
 from sales.services import leads as lead_services
@@ -55,10 +56,13 @@ def _lead_page(
         "reps": [rep for rep in reps if rep.pk != lead.owner_id],
         "stages": [(stage, Lead.Stage(stage).label) for stage in WORKABLE_STAGES],
         "call_outcomes": Note.Outcome.choices,
+        "task_outcomes": Task.Outcome.choices,
         "can_change": request.user.has_perm(CHANGE),
         "can_claim": request.user.has_perm(CLAIM_LEAD),
         "can_note": request.user.has_perm(CHANGE) and request.user.has_perm("sales.add_note"),
         "tasks": tasks,
+        "subscriptions": preferences_for(lead=lead),
+        "consent_log": lead_consent_log(lead_id=lead.pk),
         "now": timezone.now(),
         "can_add_task": request.user.has_perm("sales.add_task"),
         "error": error,

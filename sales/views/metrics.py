@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from sales.forms import MetricsForm
-from sales.selectors import funnel_metrics, metrics_csv_rows
+from sales.selectors import funnel_metrics, metrics_csv_rows, rep_speed_to_contact
 from sales.views.common import sales_view, zone_of
 
 DEFAULT_DAYS = 30
@@ -49,5 +49,12 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "sales/metrics.html",
-        {"form": form, "metrics": figures, "chart": chart, "csv_query": query.urlencode()},
+        {
+            "form": form,
+            "metrics": figures,
+            "chart": chart,
+            "csv_query": query.urlencode(),
+            # The reps' speed to lead over the hot episodes that began in the range.
+            "speeds": rep_speed_to_contact(now=end, window=end - start),
+        },
     )

@@ -1,4 +1,5 @@
-"""A rep's tasks: adding one on a lead's page, completing one there or on the dashboard."""
+"""A rep's tasks: adding one on a lead's page, completing one (with its outcome) there or on
+the dashboard."""
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -46,7 +47,13 @@ def add_task(request: HttpRequest, lead_id: int) -> HttpResponse:
 def complete_task(request: HttpRequest, task_id: int) -> HttpResponse:
     task = task_get_for_user(user=request.user, task_id=task_id)
     try:
-        task = task_services.complete_task(task_id=task.pk, actor=request.user)
+        task = task_services.complete_task(
+            task_id=task.pk,
+            actor=request.user,
+            # No outcome sent (an older page, a plain button): the task is simply done.
+            outcome=request.POST.get("outcome", Task.Outcome.DONE),
+            note=request.POST.get("note", ""),
+        )
     except ActionRefused as refused:
         if is_htmx(request):
             return HttpResponse(refused.message, status=refused.status, content_type="text/plain")

@@ -160,7 +160,8 @@ class TestTimeline:
         assert response.status_code == 200
         entries = response.json()["results"]
         assert [e["kind"] for e in entries] == ["note", "activity", "activity"]
-        assert entries[1]["detail"] == "https://example.com/4"
+        # In a rep's words: the page in the title, where the visit came from in the detail.
+        assert (entries[1]["title"], entries[1]["detail"]) == ("Viewed /4", "")
         assert len(rep_api.get(url(lead, "timeline")).json()["results"]) == 6
 
     @pytest.mark.parametrize("limit", ["0", "201", "many"])

@@ -43,7 +43,9 @@ def test_marketer_builds_and_publishes_a_page_and_sequence(
     page.locator("#id_headline").fill("Learn to score your leads in 45 minutes")
     page.locator("#id_body").fill("A live session with Q&A. Free, and recorded if you miss it.")
     page.locator("#id_cta_label").fill("Save my seat")
-    page.locator("#id_fields_shown").get_by_label("First name").check()
+    page.locator("#id_ask_first_name").select_option("optional")
+    page.locator("#id_qualifying_question").fill("")  # the new page's preset asks one
+    page.locator("#id_qualifying_choices").fill("")
     page.locator("#id_consent_text").fill("I agree to receive emails about the webinar.")
     page.get_by_role("button", name="Save and continue editing").click()
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")

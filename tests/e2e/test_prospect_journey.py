@@ -100,14 +100,14 @@ def test_prospect_signs_up_reads_clicks_and_unsubscribes(
     assert Activity.objects.filter(lead=lead, kind=Activity.Kind.EMAIL_CLICKED).exists()
     assert Delivery.objects.get(enrollment__lead=lead, step__day=1).clicked_at is not None
 
-    # One-click unsubscribe: a GET shows a button (mail scanners follow links), a click does it.
+    # Unsubscribe: a GET shows the preference page (mail scanners follow links), a click does it.
     page.set_content(html)
     page.get_by_role("link", name="Unsubscribe").click()
-    expect(page.get_by_role("heading", name="Unsubscribe")).to_be_visible()
+    expect(page.get_by_role("heading", name="Email preferences")).to_be_visible()
     assert not Suppression.objects.filter(email=email).exists(), "a GET changes nothing"
     check_a11y(page, "unsubscribe page")
     page.screenshot(path=screenshot_dir / "e2e-prospect-unsubscribe.png")
-    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_role("button", name="Unsubscribe from everything").click()
     expect(page.get_by_text("unsubscribed", exact=False).first).to_be_visible()
     check_a11y(page, "unsubscribed page")
     page.screenshot(path=screenshot_dir / "e2e-prospect-unsubscribed.png")

@@ -71,7 +71,10 @@ def test_rep_sees_a_lead_turn_hot_live_and_wins_it(
     prospect.set_content(html_of(wait_for_mail(sink, email, subject="We have your request")))
     prospect.get_by_role("link", name="Pick a time").click()
     expect(prospect.get_by_role("heading", name="Book your free consultation")).to_be_visible()
-    prospect.locator("button[name=slot]").first.click()
+    # The calendar opens on the first day with free times: take its first, then confirm.
+    prospect.locator("a.lf-time").first.click()
+    expect(prospect.get_by_role("heading", name="Confirm your consultation")).to_be_visible()
+    prospect.get_by_role("button", name="Confirm booking").click()
     expect(prospect.get_by_role("heading", name="You're booked!")).to_be_visible()
     lead.refresh_from_db()
     assert lead.temperature == Lead.Temperature.HOT

@@ -70,13 +70,15 @@ def test_the_day_seven_link_opens_the_booking_page_in_the_prospects_zone(client:
     _rep()
     lead = LeadFactory(time_zone="America/New_York")
     url = merge_context(lead=lead)["booking_url"].removeprefix("http://localhost:8000")
-    response = client.get(url)
+    response = client.get(url, headers={"accept-language": "en-US,en;q=0.9"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "America/New_York" in html
-    # 10:00 in Berlin is 04:00 in New York on 2 March (both on winter time).
-    assert 'value="2026-03-02T04:00:00-05:00"' in html
-    assert ">04:00<" in html
+    assert "Times are shown in <strong>Eastern Time (New York)</strong>" in html
+    # The rep's 10:00 in Berlin is 04:00 in New York: not offered before 07:00 there, so
+    # the day starts at 13:00 Berlin, 7:00 AM in New York (both on winter time).
+    assert "4:00 AM" not in html and "6:30 AM" not in html
+    times = re.findall(r'class="btn btn-outline-primary w-100 lf-time" href="[^"]+">([^<]+)<', html)
+    assert times[0] == "7:00 AM" and times[-1] == "10:30 AM", times
 
 
 def test_booking_a_slot_books_stops_the_sequence_and_sends_invites(client: Client) -> None:

@@ -257,8 +257,8 @@ def test_the_first_call_is_the_first_contact_and_reps_see_their_median_speed(
     client.force_login(ann)
     html = client.get(reverse("sales:dashboard")).content.decode()
     speed_table = html[html.index('id="speed"') :]
-    assert "<td>ann</td><td>20 min</td><td>3</td>" in speed_table
-    assert "<td>bob</td><td>10 min</td><td>3</td>" in speed_table
+    assert '<td>ann</td><td class="text-end">20 min</td><td class="text-end">3</td>' in speed_table
+    assert '<td>bob</td><td class="text-end">10 min</td><td class="text-end">3</td>' in speed_table
 
 
 @pytest.mark.django_db(transaction=True)

@@ -116,7 +116,7 @@ def test_the_timeline_merges_every_source_newest_first() -> None:
     assert [entry.at for entry in timeline] == sorted((e.at for e in timeline), reverse=True)
     assert timeline[3].detail == "Pricing page view (+10); Director title (+15)"
     assert timeline[1].actor == "ann" and timeline[1].detail == "Spoke, keen"
-    assert timeline[-2].detail == "via google / cpc · spring"
+    assert timeline[-2].detail == "Google Ads · spring"
 
 
 def test_the_page_shows_contact_answers_reasons_chart_and_sequence(client: Client) -> None:
@@ -159,7 +159,8 @@ def test_the_query_count_does_not_grow_with_the_history(
         Note.objects.create(lead=lead, author=lead.changes.first().actor, body=f"n{index}")
     client.force_login(sales_rep())
     # session, user, permissions (2), rep zone, lead, 8 timeline sources, tasks (open, done), reps
-    with django_assert_max_num_queries(18):  # 18th: the lead's texts (SMS)
+    # the lead's texts (SMS); topics with the lead's state, its suppression, its consent log
+    with django_assert_max_num_queries(21):
         assert client.get(reverse("sales:lead", args=[lead.pk])).status_code == 200
 
 

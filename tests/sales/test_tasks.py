@@ -55,7 +55,9 @@ def test_it_lists_my_tasks_due_by_the_end_of_my_day_overdue_first() -> None:
     assert response.status_code == 200
     html = response.content.decode()
     assert _today_titles(html) == ["Overdue call", "Later today", "Late evening"]
-    overdue = re.search(r'id="task-\d+">\s*<div class="me-auto">\s*(.*?)</strong>', html, re.S)
+    overdue = re.search(
+        r'id="task-\d+">\s*<div class="me-auto lf-task-body">\s*(.*?)</strong>', html, re.S
+    )
     assert overdue is not None and "Overdue</span> <strong>Overdue call" in overdue.group(1)
     assert html.count(">Overdue</span>") == 1
     assert "Tue 10 Mar 18:00" in html  # the due time in Rita's zone
@@ -114,7 +116,7 @@ def test_the_lead_page_shows_open_and_done_tasks_and_completes_one() -> None:
     page = client.get(f"/sales/leads/{lead.pk}/").content.decode()
     assert "Done: Send the proposal" in page  # the flash message
     assert "No open tasks." in page
-    assert "<s>Send the proposal</s> — rita" in page
+    assert "<s>Send the proposal</s> · Done — rita" in page
 
 
 @time_machine.travel(NOW, tick=False)

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from capture.models import Activity, Campaign, LandingPage, Lead
+from capture.processing import process_submission
 from capture.services import Tracking, capture_submission, record_activity
 from leadfunnel.groups import MARKETERS, SALES_REPS
 from nurture.demo import seed_default_sequence, seed_demo_journeys
@@ -71,15 +72,12 @@ class Command(BaseCommand):
                     "title": "Free consultation",
                     "headline": "Turn more of your visitors into customers",
                     "body": DEMO_PAGE_BODY,
-                    "fields_shown": [
-                        "first_name",
-                        "last_name",
-                        "company",
-                        "job_title",
-                        "company_size",
-                        "country",
-                    ],
+                    # Short, so the button is above a laptop's fold: the rest is asked of
+                    # a returning lead (progressive profiling), never twice.
+                    "kind": LandingPage.Kind.CONSULTATION,
+                    "fields_shown": ["first_name", "company", "job_title"],
                     "fields_required": ["first_name", "company"],
+                    "fields_later": ["last_name", "phone", "company_size", "country"],
                     "qualifying_question": "When would you like to start?",
                     "qualifying_choices": "\n".join(ANSWERS),
                     "consent_text": "I agree to receive emails about my inquiry. "
@@ -100,7 +98,7 @@ class Command(BaseCommand):
             RepProfile.objects.get_or_create(user=sales)
             if not page.submissions.exists():
                 for index, lead in enumerate(DEMO_LEADS):
-                    capture_submission(
+                    captured = capture_submission(
                         page=page,
                         data=lead,
                         tracking=Tracking(
@@ -113,6 +111,9 @@ class Command(BaseCommand):
                         answer=ANSWERS[index % len(ANSWERS)],
                         consent_given=True,
                     )
+                    # Announced here, not by a worker (none may run yet): the demo is
+                    # scored and enrolled when this command ends.
+                    process_submission(submission_id=captured.submission.pk)
                 for email, views in PRICING_VIEWS.items():
                     lead = Lead.objects.get(email=email)
                     for _ in range(views):
