@@ -933,36 +933,50 @@ def send_throughput(options: object) -> list[str]:
     ):
         var_dir = Path(tmp)
         env = app_env(db_url=db_url, var_dir=var_dir, email_url=f"smtp://127.0.0.1:{port}")
-        log(f"send_throughput: recreating {db_url}, migrate, seed_demo, {count} queued rows")
+        log(f"send_throughput: recreating {db_url}, migrate, seed_demo, {count} due rows")
         prepare_database(env)
         sequence = demo_sequence(db_url)
+        # The warm-up rows are queued and published directly; the measured ones are due and
+        # go the real way: the tick (dispatch_due) claims them and publishes send_batch tasks.
         add_leads(
-            db_url,
-            first=FIRST_LEAD_ID,
-            count=SEND_WARM_UP + count,
-            sequence=sequence,
-            status="queued",
-            due=sql.SQL("now()"),
-            one_step_each=True,
-        )
+            db_url, first=FIRST_LEAD_ID, count=SEND_WARM_UP, sequence=sequence,
+            status="queued", due=sql.SQL("now()"), one_step_each=True,
+        )  # fmt: skip
+        add_leads(
+            db_url, first=FIRST_LEAD_ID + SEND_WARM_UP, count=count, sequence=sequence,
+            status="scheduled", due=sql.SQL("now() - interval '1 minute'"), one_step_each=True,
+        )  # fmt: skip
         vacuum_analyze(db_url)
-        ids = _ids(db_url, "SELECT id FROM nurture_delivery WHERE status = 'queued' ORDER BY id")
-        warm_up, measured = ids[:SEND_WARM_UP], ids[SEND_WARM_UP:]
-        with celery_workers(env, count=1, concurrency=2, log_dir=var_dir) as workers:
+        warm_up = _ids(db_url, "SELECT id FROM nurture_delivery WHERE status = 'queued'")
+        total = SEND_WARM_UP + count
+        with celery_workers(env, count=1, concurrency=2, log_dir=var_dir,
+                            queues=SCALE_QUEUES) as workers:  # fmt: skip
             log("send_throughput: worker ready; warming up")
             publish(warm_up)
             wait_for_mail(sink, total=len(warm_up), workers=workers, what="warm-up")
             sink.keep = True
-            log(f"send_throughput: {count} rows in send_batch tasks through the worker")
+            log(f"send_throughput: {count} due rows through the tick and the worker")
             with CpuWindow(
                 "send_throughput worker", roots=workers.roots(), db_url=db_url
             ) as window:
-                started = time.monotonic()
-                publish(measured)
-                wait_for_mail(sink, total=len(ids), workers=workers, what="send_throughput")
-            worker_seconds = sink.arrivals[-1][0] - started
+                dispatcher = subprocess.Popen(
+                    [str(stack.VENV_BIN / "python"), str(DRIVER), "dispatch", "--low-water",
+                     env.get("NURTURE_DISPATCH_BATCH", "5000")],
+                    cwd=stack.ROOT, env=env, stdout=subprocess.PIPE, text=True,
+                )  # fmt: skip
+                try:
+                    wait_for_mail(sink, total=total, workers=workers, what="send_throughput")
+                finally:
+                    dispatcher.terminate()
+                    dispatcher.communicate(timeout=30)
+            # First to last measured arrival, as scale_100k: the dispatcher's own start
+            # (Django's setup) is no part of sending.
+            measured_arrivals = sink.arrivals[SEND_WARM_UP:total]
+            worker_seconds = (
+                (measured_arrivals[-1][0] - measured_arrivals[0][0]) * count / max(count - 1, 1)
+            )
             sink.keep = False
-            sent = _wait_until_sent(db_url, len(ids))
+            sent = _wait_until_sent(db_url, total)
         messages = write_messages(sink, var_dir / "messages.json")
         log(f"send_throughput: the same {count} messages through one smtplib connection")
         loop_seconds, loop_window = _replay_over_one_connection(messages, port, db_url=db_url)
@@ -977,7 +991,7 @@ def send_throughput(options: object) -> list[str]:
             processes=peer_processes,
         )  # fmt: skip
 
-    received = [recipient for _, recipient in sink.arrivals[SEND_WARM_UP : len(ids)]]
+    received = [recipient for _, recipient in sink.arrivals[SEND_WARM_UP:total]]
     worker_rate, loop_rate = count / worker_seconds, count / loop_seconds
     peer_rate = count / peer.seconds
     ratio = worker_rate / loop_rate
@@ -995,13 +1009,13 @@ def send_throughput(options: object) -> list[str]:
         + peer.window.note.replace("[noisy:", "[noisy post_office phase:")
     ]
     problems = []
-    if len(set(received)) != count or len(sink) != len(ids) + 2 * count:
+    if len(set(received)) != count or len(sink) != total + 2 * count:
         problems.append(
             f"the sink got {len(set(received))} distinct of {count} recipients from the worker "
-            f"and {len(sink)} messages in all (expected {len(ids) + 2 * count})"
+            f"and {len(sink)} messages in all (expected {total + 2 * count})"
         )
-    if sent != len(ids):
-        problems.append(f"{sent} of {len(ids)} deliveries are marked sent")
+    if sent != total:
+        problems.append(f"{sent} of {total} deliveries are marked sent")
     if peer.sent != count or sorted(peer.recipients) != sorted(received):
         problems.append(
             f"post_office marked {peer.sent} of {count} emails sent and the sink got "

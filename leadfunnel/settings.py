@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "scoring",
     "nurture",
     "sales",
+    "segments",
     "api",
     "webhooks",
     "integrations",
@@ -368,6 +369,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("NURTURE_TICK_SECONDS", default=5.0),
     },
     "api-purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 3600.0},
+    # Segments' full refresh: time windows ("in the last 14 days") move on without a signal.
+    "segments-refresh": {
+        "task": "segments.tasks.refresh_segments",
+        "schedule": env.float("SEGMENTS_REFRESH_SECONDS", default=900.0),
+    },
 }
 
 # REST API --------------------------------------------------------------------------------
@@ -436,8 +442,21 @@ CAPTURE_MIN_FILL_SECONDS = env.float("CAPTURE_MIN_FILL_SECONDS", default=2)
 CAPTURE_FORM_MAX_AGE_SECONDS = env.int("CAPTURE_FORM_MAX_AGE_SECONDS", default=86_400)
 # Per client IP, django-ratelimit syntax ("10/m"); "0" turns the limit off (load tests).
 CAPTURE_RATE_LIMIT = env.str("CAPTURE_RATE_LIMIT", default="10/m")
+# Landing-page views are added up per process and written at most this often per page
+# (capture.views_counter); 0 writes each view at once.
+CAPTURE_VIEW_COUNT_FLUSH_SECONDS = env.float("CAPTURE_VIEW_COUNT_FLUSH_SECONDS", default=1.0)
+# A landing page rendered once for every new visitor is kept this long per process
+# (capture.page_cache): what a save in another process needs to reach every visitor.
+CAPTURE_PAGE_CACHE_SECONDS = env.float("CAPTURE_PAGE_CACHE_SECONDS", default=5.0)
 CAPTURE_CHECK_MX = env.bool("CAPTURE_CHECK_MX", default=False)
 CAPTURE_BLOCK_DISPOSABLE = env.bool("CAPTURE_BLOCK_DISPOSABLE", default=True)
+# Landing-page logos and hero images (capture): the upload limit, and where the default
+# FileSystemStorage keeps them (an S3-compatible STORAGES["default"] ignores MEDIA_ROOT).
+CAPTURE_IMAGE_MAX_BYTES = env.int("CAPTURE_IMAGE_MAX_BYTES", default=2_000_000)
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# The thank-you page of a consultation page links the lead to its booking calendar; booking
+# lives to capture's right (DESIGN.md), so capture is told where its signed URL comes from.
+CAPTURE_BOOKING_URL_BUILDER = "nurture.services.composing.booking_url"
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 # A bare 200 view at /bench/bare/, the baseline of `make bench`; never on in production.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
@@ -447,7 +466,10 @@ BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 NURTURE_PUBLISH_TIMEOUT = env.float("NURTURE_PUBLISH_TIMEOUT", default=1.0)
 # A delivery queued or sending for longer than this is reclaimed (lost message, dead worker).
 NURTURE_LEASE_SECONDS = env.int("NURTURE_LEASE_SECONDS", default=300)
-NURTURE_DISPATCH_BATCH = env.int("NURTURE_DISPATCH_BATCH", default=500)
+# Most deliveries queued at once (each tick tops the queue up to this): it caps sending at
+# this many per tick (NURTURE_TICK_SECONDS), so it is sized for the workers' rate: 5,000 per
+# 5 s is 1,000 emails/s, well inside the lease for what a tick queues.
+NURTURE_DISPATCH_BATCH = env.int("NURTURE_DISPATCH_BATCH", default=5000)
 # Deliveries per send task: one worker sends them over one SMTP connection (or ESP session).
 NURTURE_SEND_BATCH = env.int("NURTURE_SEND_BATCH", default=100)
 NURTURE_MAX_ATTEMPTS = env.int("NURTURE_MAX_ATTEMPTS", default=5)
@@ -473,6 +495,8 @@ NURTURE_UNSUBSCRIBE_MAILTO = env.str("NURTURE_UNSUBSCRIBE_MAILTO", default="")
 # Where replies to marketing emails go ("Sales <sales@acme.com>"); unset, replies go to
 # DEFAULT_FROM_EMAIL. Hand-off emails reply to the lead, booking confirmations to the rep.
 NURTURE_REPLY_TO = env.str("NURTURE_REPLY_TO", default="")
+# Booking: only slots inside these hours of the prospect's own day are offered ("HH:MM-HH:MM").
+BOOKING_LOCAL_HOURS = env.str("BOOKING_LOCAL_HOURS", default="07:00-21:00")
 
 # SMS (Twilio) ----------------------------------------------------------------------------
 # A phone number typed without its country code is read as one of the lead's country, else
@@ -568,9 +592,46 @@ CELERY_BEAT_SCHEDULE["webhooks-retry-due"] = {
 # landing pages ("https://www.example.com,https://shop.example.com"). Beacons need no CORS;
 # this matters for track.js's fetch fallback. Origins are never allowed credentials.
 TRACKING_ALLOWED_ORIGINS = env.list("TRACKING_ALLOWED_ORIGINS", default=[])
+# Anonymous-visitor history (capture.anonymous): page views of a browser not yet a lead, kept
+# under track.js's visitor id at most this many per id, and deleted after this many days
+# unless the visitor became a lead (then they join its timeline and score).
+TRACKING_ANONYMOUS_MAX_EVENTS = env.int("TRACKING_ANONYMOUS_MAX_EVENTS", default=200)
+TRACKING_ANONYMOUS_DAYS = env.int("TRACKING_ANONYMOUS_DAYS", default=30)
+# The capture outbox (capture.processing): a submission a worker has not announced this long
+# after it was stored (its task was lost to a broker outage, or failed) is the tick's.
+CAPTURE_OUTBOX_GRACE_SECONDS = env.int("CAPTURE_OUTBOX_GRACE_SECONDS", default=10)
+CELERY_BEAT_SCHEDULE["capture-process-pending"] = {
+    "task": "capture.tasks.process_pending",
+    "schedule": env.float("NURTURE_TICK_SECONDS", default=5.0),
+}
+CELERY_BEAT_SCHEDULE["capture-expire-anonymous"] = {
+    "task": "capture.tasks.expire_anonymous",
+    "schedule": 3600.0,
+}
 CORS_ALLOW_METHODS = ("OPTIONS", "POST")
 CORS_ALLOW_HEADERS = ("accept", "content-type", "idempotency-key")
 CORS_EXPOSE_HEADERS = ("retry-after", "idempotent-replayed")
+
+# Ad audiences (integrations.services.ad_sync): segments kept in step with Meta Custom
+# Audiences and Google Ads Customer Match. Credentials only here (the environment); the API
+# base URLs are settings so that tests and staging point them at local fakes.
+ADS_META_ACCESS_TOKEN = env.str("ADS_META_ACCESS_TOKEN", default="")
+ADS_META_AD_ACCOUNT_ID = env.str("ADS_META_AD_ACCOUNT_ID", default="")
+ADS_META_API_URL = env.str("ADS_META_API_URL", default="https://graph.facebook.com/v25.0")
+ADS_GOOGLE_DEVELOPER_TOKEN = env.str("ADS_GOOGLE_DEVELOPER_TOKEN", default="")
+ADS_GOOGLE_CUSTOMER_ID = env.str("ADS_GOOGLE_CUSTOMER_ID", default="")
+ADS_GOOGLE_LOGIN_CUSTOMER_ID = env.str("ADS_GOOGLE_LOGIN_CUSTOMER_ID", default="")
+ADS_GOOGLE_CLIENT_ID = env.str("ADS_GOOGLE_CLIENT_ID", default="")
+ADS_GOOGLE_CLIENT_SECRET = env.str("ADS_GOOGLE_CLIENT_SECRET", default="")
+ADS_GOOGLE_REFRESH_TOKEN = env.str("ADS_GOOGLE_REFRESH_TOKEN", default="")
+ADS_GOOGLE_API_URL = env.str("ADS_GOOGLE_API_URL", default="https://googleads.googleapis.com/v22")
+ADS_GOOGLE_TOKEN_URL = env.str(
+    "ADS_GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token"
+)
+CELERY_BEAT_SCHEDULE["integrations-sync-audiences"] = {
+    "task": "integrations.tasks.sync_audiences",
+    "schedule": env.float("AUDIENCE_SYNC_HOURS", default=6.0) * 3600,
+}
 
 # Integrations: CSV import, audience export, privacy requests -----------------------------
 # The largest CSV the import accepts; 20 MB holds about 200,000 typical rows.

@@ -20,12 +20,18 @@ def _restore_data_migrations() -> None:
     importlib.import_module(
         "capture.migrations.0006_lead_claim_permission_embed_origins_https"
     ).grant_claim(apps, None)
+    importlib.import_module("capture.migrations.0009_page_branding").grant_brand_permissions(
+        apps, None
+    )
     importlib.import_module("scoring.migrations.0002_groups").grant_scoring_permissions(apps, None)
     importlib.import_module("nurture.migrations.0002_groups").grant_nurture_permissions(apps, None)
     importlib.import_module("nurture.migrations.0007_sms_groups").grant_sms_permissions(apps, None)
     importlib.import_module("nurture.migrations.0009_journey_groups").grant_journey_permissions(
         apps, None
     )
+    topics = importlib.import_module("nurture.migrations.0012_subscription_topics")
+    topics.seed_default_topic(apps, None)
+    topics.grant_topic_permissions(apps, None)
     importlib.import_module("sales.migrations.0003_groups").grant_sales_permissions(apps, None)
     importlib.import_module("sales.migrations.0005_task").grant_task_permissions(apps, None)
     importlib.import_module("api.migrations.0002_group_permissions").grant_api_permissions(
@@ -35,6 +41,9 @@ def _restore_data_migrations() -> None:
         apps, None
     )
     importlib.import_module("integrations.migrations.0002_groups").grant_integrations_permissions(
+        apps, None
+    )
+    importlib.import_module("segments.migrations.0002_groups").grant_segments_permissions(
         apps, None
     )
 

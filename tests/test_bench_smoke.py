@@ -3,23 +3,35 @@
 `make bench` runs by hand and rarely, and its loaders write raw INSERTs: a NOT NULL column
 added without a database default breaks them, unseen until someone wants a figure. Here
 every loader fills a few rows into today's schema, and the rows read back through the ORM.
+The django-post-office peer of send_throughput sends three real emails, so a change to the
+messages that the peer would mangle (or a post_office release that breaks it) shows here.
 """
 
+import gc
 import importlib.util
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.utils import parseaddr
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
+import psycopg2
 import pytest
+import time_machine
+from celery import signals
+from django.core import mail
 from django.db import connection
+from django.test import TestCase
 from psycopg2 import sql
 
 from capture.models import Activity, Lead
 from leadfunnel.groups import SALES_REPS
 from nurture.models import Delivery, Enrollment
+from nurture.services.scheduling import enroll_lead
 from sales.models import Handoff
-from tests.factories import UserFactory, playbook_sequence
+from tests.factories import LeadFactory, UserFactory, playbook_sequence
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -144,3 +156,102 @@ def test_it_runs_the_journey_tick_benches_at_a_tiny_size() -> None:
     sparse = driver.tick_sparse(due=5, small=40, large=100, repeats=2, batch=10, first=2_000_000)
     assert (sparse["small"]["rows"], sparse["large"]["rows"]) == (40, 100)
     assert sparse["at_email"] == 5 * 3 * 2
+
+
+# The django-post-office peer of nurture.send_throughput -----------------------------------
+
+
+def _day_one_emails(count: int) -> list[tuple[str, list[str], bytes]]:
+    """What the worker sends, as the sink receives it: the real Day-1 emails of `count` leads."""
+    sequence = playbook_sequence(weekdays=list(range(7)))
+    with (
+        time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        for number in range(count):
+            enroll_lead(
+                lead=LeadFactory(first_name=f"Zoë{number}", time_zone="Europe/Berlin"),
+                sequence=sequence,
+            )
+    assert len(mail.outbox) == count
+    # The envelope's addresses, as Django's SMTP backend gives them to the server.
+    return [
+        (
+            parseaddr(message.from_email)[1],
+            [parseaddr(recipient)[1] for recipient in message.recipients()],
+            message.message(policy=policy.SMTP).as_bytes(),
+        )
+        for message in mail.outbox
+    ]
+
+
+def _drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+    finally:
+        conn.close()
+
+
+@pytest.mark.django_db
+def test_django_post_office_sends_the_workers_messages_unchanged(
+    bench: SimpleNamespace, tmp_path: Path
+) -> None:
+    # The bench installs post_office into var/bench-peer/ on first use (pip, from PyPI).
+    sent_by_worker = _day_one_emails(3)
+    peer_url = f"{_database_url()}_bench_post_office"
+    with bench.nurture.smtp_sink() as (sink, port):
+        sink.kept = sent_by_worker
+        messages = bench.nurture.write_messages(sink, tmp_path / "messages.json")
+        sink.kept = []
+        sink.keep = True
+        try:
+            run = bench.nurture.post_office_peer(
+                messages, sink=sink, port=port, db_url=peer_url, var_dir=tmp_path
+            )
+        finally:
+            _drop_database(peer_url)
+
+    assert run.sent == 3
+    assert 0 < run.seconds < 60
+    assert sorted(run.recipients) == sorted(r.lower() for _, (r,), _ in sent_by_worker)
+    by_recipient = {recipients[0]: content for _, recipients, content in sink.kept}
+    for _, (recipient,), content in sent_by_worker:
+        ours = message_from_bytes(content, policy=policy.default)
+        theirs = message_from_bytes(by_recipient[recipient], policy=policy.default)
+        assert "Zoë" in ours["Subject"] and ours["List-Unsubscribe"] and ours["Feedback-ID"]
+        for header in ("Subject", "From", "To", "Reply-To", "List-Unsubscribe",
+                       "List-Unsubscribe-Post", "Feedback-ID"):  # fmt: skip
+            assert theirs[header] == ours[header], header
+        for kind in ("plain", "html"):
+            body = ours.get_body((kind,)).get_content()  # type: ignore[union-attr]
+            assert theirs.get_body((kind,)).get_content() == body, kind  # type: ignore[union-attr]
+
+
+def test_a_worker_freezes_its_heap_before_each_fork() -> None:
+    # Prefork children then keep sharing the parent's pages (scale_100k's memory figure).
+    gc.unfreeze()
+    try:
+        signals.worker_before_create_process.send(sender=None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.django_db
+def test_it_runs_the_segment_bench_at_a_tiny_size() -> None:
+    # bench/segments_driver.py times a nested count and one lead's re-evaluation: both here,
+    # on a few leads, so a change to the segment vocabulary that breaks its trees shows up.
+    driver = _bench_module("segments_driver")
+    hot = LeadFactory(temperature="hot", source="linkedin", score=60)
+    cold = LeadFactory(temperature="cold")
+    result = driver.measure(repeats=2, lead_ids=[hot.pk, cold.pk])
+    assert result["leads"] == 2
+    assert result["count"] == [1], "the hot linkedin lead with score 60, only"
+    assert result["refreshed"] == 2 and result["segments"] == len(driver.SAVED)
+    assert result["members_written"] >= 2  # the nested segment and "hot", for the hot lead

@@ -24,6 +24,7 @@ from nurture import tokens
 from nurture.models import Delivery
 from nurture.services.scheduling import enroll_lead
 from sales.models import Booking, RepProfile
+from sales.services.booking import feed_token
 from tests.factories import (
     FitRuleFactory,
     LandingPageFactory,
@@ -65,6 +66,9 @@ ROUTE_MODULES = (
     "routes_tasks",
     "routes_sms",
     "routes_board",
+    "routes_landing",
+    "routes_preferences",
+    "routes_segments",
 )
 
 
@@ -127,7 +131,12 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
     "t/c/<str:token>/": ("/t/c/{click}/", everyone(FOUND)),
     "email-test/<slug:kind>/": ("/email-test/unsubscribe/", everyone(OK)),
     "book/<str:token>/": ("/book/{booking}/", everyone(OK)),
-    "book/<str:token>/cancel/": ("/book/{booking}/cancel/", everyone(NOT_ALLOWED)),
+    # GET asks "are you sure?"; the signed token is the key, as for the booking page.
+    "book/<str:token>/cancel/": ("/book/{booking}/cancel/", everyone(OK)),
+    "book/feed/<str:token>/consultations.ics": (
+        "/book/feed/{feed}/consultations.ics",
+        everyone(OK),
+    ),
     "book/<str:token>/invite.ics": ("/book/{booking}/invite.ics", everyone(OK)),
     # Sales workspace.
     "sales/": ("/sales/", sales_page()),
@@ -302,6 +311,7 @@ def _objects() -> dict[str, object]:
             delivery_id=delivery.pk, lead_uid=lead.uid, url="https://example.com/guide?a=1&b=2"
         ),
         "booking": tokens.booking_token(lead_uid=str(lead.uid)),
+        "feed": feed_token(profile=rep),
     }
 
 
