@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.http import QueryDict
 
 from capture.models import Campaign, Lead
 from sales.selectors import DashboardFilters
@@ -140,3 +141,26 @@ class TaskForm(forms.Form):
 
     def error_text(self) -> str:
         return " ".join(str(error) for errors in self.errors.values() for error in errors)
+
+
+class SavedViewForm(forms.Form):
+    """Save the dashboard's current filters under a name (the query string is re-checked by
+    the filter form: only its own fields are kept, and only valid values)."""
+
+    name = forms.CharField(label="Name this view", max_length=100)
+    shared = forms.BooleanField(label="Share with the team", required=False)
+    query = forms.CharField(widget=forms.HiddenInput, required=False, max_length=1000)
+
+    def clean_query(self) -> str:
+        given = QueryDict(self.cleaned_data.get("query") or "")
+        filters = DashboardFilterForm(given)
+        if not filters.is_valid():
+            problems = "; ".join(str(e) for errors in filters.errors.values() for e in errors)
+            raise forms.ValidationError(f"These filters are not valid: {problems}")
+        kept = QueryDict(mutable=True)
+        for name in filters.fields:
+            if given.get(name):
+                kept[name] = given[name]
+        if not kept:
+            raise forms.ValidationError("Choose some filters first: this view would show all.")
+        return kept.urlencode()

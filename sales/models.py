@@ -292,3 +292,25 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.lead})"
+
+
+class SavedView(models.Model):
+    """A dashboard filter a rep saved under a name: theirs alone, or shared with the team."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=100)
+    # The dashboard's query string (its filter form's fields only), checked by that form.
+    query = models.CharField(max_length=1000)
+    shared = models.BooleanField(default=False, help_text="Shown to every rep.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_per_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

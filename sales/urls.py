@@ -3,11 +3,14 @@ from django.urls import path
 from sales import views
 from sales.views.availability import availability
 from sales.views.board import board, board_move
+from sales.views.saved_views import delete_view, save_view
 
 app_name = "sales"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("live/", views.live, name="live"),
+    path("views/", save_view, name="save_view"),
+    path("views/<int:view_id>/delete/", delete_view, name="delete_view"),
     path("metrics/", views.metrics, name="metrics"),
     path("board/", board, name="board"),
     path("board/leads/<int:lead_id>/move/", board_move, name="board_move"),

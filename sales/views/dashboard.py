@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from leadfunnel.groups import CLAIM_LEAD
-from sales.forms import DashboardFilterForm
+from sales.forms import DashboardFilterForm, SavedViewForm
 from sales.models import Task
 from sales.selectors import (
     Cursor,
@@ -20,6 +20,7 @@ from sales.selectors import (
     new_hot_leads,
     recent_rep_speeds,
 )
+from sales.selectors.saved_views import views_for
 from sales.selectors.tasks import tasks_for_today
 from sales.services.tasks import WORK_TASKS
 from sales.templatetags.sales_tags import tel_href
@@ -62,6 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         else None
     )
     overdue = sum(1 for task in today_tasks or [] if task.due_at < now)
+    my_views, shared_views = views_for(user=request.user)
     rows = render_to_string(
         "sales/_rows.html",
         {
@@ -93,6 +95,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "due_today_count": len(today_tasks or []) - overdue,
         "task_outcomes": Task.Outcome.choices,
         "now": now,
+        "my_views": my_views,
+        "shared_views": shared_views,
+        "save_view_form": SavedViewForm(initial={"query": first_query.urlencode()}),
     }
     return render(request, "sales/dashboard.html", context, status=400 if errors else 200)
 

@@ -199,8 +199,8 @@ def test_the_query_count_does_not_grow_with_leads_or_activities(
         Handoff.objects.create(lead=lead, turned_hot_at=NOW - timedelta(hours=1))
     client.force_login(sales_rep())
     # session, user, permissions (2), rep zone, campaigns, 3 temperatures, activities,
-    # deliveries, hand-offs, score changes, speed medians (2)
-    _dashboard_queries(client, django_assert_max_num_queries, 16)
+    # deliveries, hand-offs, score changes, speed medians (2), saved views
+    _dashboard_queries(client, django_assert_max_num_queries, 17)
 
 
 def test_new_hot_leads_since_you_looked(client: Client) -> None:

@@ -141,6 +141,9 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
     # Sales workspace.
     "sales/": ("/sales/", sales_page()),
     "sales/live/": ("/sales/live/?since=0", sales_page()),
+    # Saved dashboard views: POST only, for anyone who may see the dashboard.
+    "sales/views/": ("/sales/views/", sales_page(NOT_ALLOWED)),
+    "sales/views/<int:view_id>/delete/": ("/sales/views/1/delete/", sales_page(NOT_ALLOWED)),
     "sales/availability/": (
         "/sales/availability/",
         {ANON: LOGIN, REP: OK, MARKETER: FORBIDDEN, SUPERUSER: OK},
