@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 import stack
@@ -32,8 +33,6 @@ def _env_int(name: str, default: int) -> int:
 
 
 def database_url() -> str:
-    import urllib.parse
-
     parts = urllib.parse.urlsplit(stack.database_url())
     return parts._replace(path=f"{parts.path.rstrip('/')}_journeys").geturl()
 

@@ -120,13 +120,11 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
             return response
         status = 400
     else:
-        initial = {name: request.GET.get(name, "") for name in UTM_FIELDS}
-        initial["referrer"] = request.headers.get("Referer", "")
+        initial = _tracking_initial(request)
         # A signed link from one of our emails (`?lf=`, the lf_id token) names the lead
         # as the cookie would, and sets the cookie so the form's POST is read the same way.
         linked = None if embed else lead_for_tracking_token(request.GET.get("lf", ""))
         returning = linked or (_returning_lead(request) if not embed else None)
-        initial = {k: v[: TRACKING_FIELDS[k]] for k, v in initial.items()}
         if not preview:
             views_counter.count_view(page.pk)
         if page_cache.cacheable(request, preview=preview, returning=returning):
@@ -163,14 +161,21 @@ def _for_everyone(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
     if page is None:
         return None
     views_counter.count_view(page.pk)
-    values = {name: request.GET.get(name, "")[: TRACKING_FIELDS[name]] for name in UTM_FIELDS}
-    values["referrer"] = request.headers.get("Referer", "")[: TRACKING_FIELDS["referrer"]]
+    values = _tracking_initial(request)
     try:
         response = page_cache.render_cached(request, page=page, embed=embed, values=values,
                                             render=None)  # fmt: skip
     except LookupError:  # the copy was dropped a moment ago (the page was saved)
         return None
     return _allow_framing(response, page=page) if embed else _allow_redirect(response, page=page)
+
+
+def _tracking_initial(request: HttpRequest) -> dict[str, str]:
+    """The form's hidden tracking fields for this visit (UTM parameters, referrer), clipped
+    to their lengths: rendered into the page, or filled into its cached copy."""
+    values = {name: request.GET.get(name, "") for name in UTM_FIELDS}
+    values["referrer"] = request.headers.get("Referer", "")
+    return {name: value[: TRACKING_FIELDS[name]] for name, value in values.items()}
 
 
 def _render_page(

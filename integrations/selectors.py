@@ -1,8 +1,9 @@
 """Reads shared by the admin and the API: audience segments and their hashed export."""
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, QuerySet
@@ -74,15 +75,23 @@ def hash_email(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
-def hashed_audience_csv(leads: QuerySet[Lead]) -> Iterator[str]:
-    """The CSV's lines, read in primary-key pages: no long transaction or open cursor
-    while a slow client downloads."""
-    yield "email\n"
-    last = 0
+def keyset_rows(
+    rows: QuerySet[Any], *, key: str, fields: Sequence[str], page: int = BATCH
+) -> Iterator[tuple[Any, ...]]:
+    """`rows` as (key, *fields) tuples in `key` order, read a page at a time by keyset:
+    no long transaction or open cursor while the reader is slow, flat memory at any size."""
+    last: Any = None
     while True:
-        page = list(leads.filter(pk__gt=last).order_by("pk").values_list("pk", "email")[:BATCH])
-        for _pk, email in page:
-            yield hash_email(email) + "\n"
-        if len(page) < BATCH:
+        chunk = rows if last is None else rows.filter(**{f"{key}__gt": last})
+        found = list(chunk.order_by(key).values_list(key, *fields)[:page])
+        yield from found
+        if len(found) < page:
             return
-        last = page[-1][0]
+        last = found[-1][0]
+
+
+def hashed_audience_csv(leads: QuerySet[Lead]) -> Iterator[str]:
+    """The CSV's lines, read in primary-key pages while a slow client downloads."""
+    yield "email\n"
+    for _pk, email in keyset_rows(leads, key="pk", fields=["email"]):
+        yield hash_email(email) + "\n"

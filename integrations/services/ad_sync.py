@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from capture.models import Lead
 from integrations.models import AudienceMember, AudienceSync, AudienceSyncRun
+from integrations.selectors import keyset_rows
 from integrations.services.ad_platforms import AdPlatformError, AudienceClient, Hashes, client_for
 from integrations.services.privacy import ERASED_DOMAIN
 from nurture.models import Suppression
@@ -74,32 +75,18 @@ def wanted_leads(sync: AudienceSync):
 
 
 def _wanted(sync: AudienceSync, platform: AudienceClient) -> Iterator[tuple[int, Hashes]]:
-    last = 0
-    leads = wanted_leads(sync)
-    while True:
-        page = list(
-            leads.filter(pk__gt=last).order_by("pk").values_list("pk", "email", "phone")[:PAGE]
-        )
-        for pk, email, phone in page:
-            yield pk, platform.hashes(email=email, phone=phone)
-        if len(page) < PAGE:
-            return
-        last = page[-1][0]
+    for pk, email, phone in keyset_rows(
+        wanted_leads(sync), key="pk", fields=["email", "phone"], page=PAGE
+    ):
+        yield pk, platform.hashes(email=email, phone=phone)
 
 
 def _held(sync: AudienceSync) -> Iterator[tuple[int, Hashes]]:
-    last = 0
-    while True:
-        page = list(
-            AudienceMember.objects.filter(sync=sync, lead_id__gt=last)
-            .order_by("lead_id")
-            .values_list("lead_id", "email_hash", "phone_hash")[:PAGE]
-        )
-        for lead_id, email_hash, phone_hash in page:
-            yield lead_id, Hashes(email=email_hash, phone=phone_hash)
-        if len(page) < PAGE:
-            return
-        last = page[-1][0]
+    held = AudienceMember.objects.filter(sync=sync)
+    for lead_id, email_hash, phone_hash in keyset_rows(
+        held, key="lead_id", fields=["email_hash", "phone_hash"], page=PAGE
+    ):
+        yield lead_id, Hashes(email=email_hash, phone=phone_hash)
 
 
 class _Batches:
