@@ -157,7 +157,12 @@ def test_seed_demo_creates_the_journeys_and_pricing_views_start_one(
     monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-123")
-    with django_capture_on_commit_callbacks(execute=True):
+    # A Wednesday morning in Madrid (Maria's zone): inside the journeys' 9–17 window, so the
+    # pricing email goes now whatever the hour the suite runs at.
+    with (
+        time_machine.travel(datetime(2026, 12, 2, 10, 0, tzinfo=UTC), tick=True),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         call_command("seed_demo", stdout=StringIO())
 
     names = set(Sequence.objects.values_list("name", "kind"))
