@@ -71,11 +71,11 @@ SCALE_FULL = 100_000
 SCALE_DEFAULT = 5_000
 # The baseline run, for memory: this many rows, or a fifth of the big run when that is less.
 SCALE_SMALL = 10_000
-# One sending worker as production runs it (`-Q sending`), at send_throughput's concurrency.
+# One sending worker as production runs it (`-Q sending`, docker-compose.yml's `sender`).
 SCALE_WORKERS = 1
-SCALE_CONCURRENCY = 2
 SCALE_QUEUES = SEND_QUEUE
-SCALE_MEMORY_TARGET = 250 * 2**20  # PSS over the worker's processes, in all
+SCALE_MEMORY_TARGET = 250 * 2**20  # summed RSS over the worker's processes, in all
+COMPOSE_FILE = stack.ROOT / "docker-compose.yml"
 
 # Columns the set-based loaders fill; a new NOT NULL column without a default must be
 # added here, and the loader says so instead of failing with an opaque SQL error.
@@ -358,6 +358,26 @@ class Workers:
                 )
 
 
+@dataclass(frozen=True)
+class WorkerCommand:
+    pool: str
+    concurrency: int
+
+
+def sender_command() -> WorkerCommand:
+    """The sending worker's pool and concurrency as production runs it: docker-compose.yml's
+    `sender` command (the README and Procfile.dev say the same), so the figures measure that
+    command and not one of the bench's own. BENCH_NURTURE_POOL overrides the pool, to compare
+    (`prefork`)."""
+    import yaml
+
+    command = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["sender"]["command"]
+    pool = command[command.index("--pool") + 1] if "--pool" in command else "prefork"
+    concurrency = int(command[command.index("--concurrency") + 1])
+    return WorkerCommand(pool=os.environ.get("BENCH_NURTURE_POOL") or pool,
+                         concurrency=concurrency)  # fmt: skip
+
+
 def _broker_app() -> Celery:
     return Celery("nurture-bench", broker=BROKER_URL)
 
@@ -370,8 +390,9 @@ def celery_workers(
     concurrency: int,
     log_dir: Path,
     queues: str = f"celery,{SEND_QUEUE}",
+    pool: str = "prefork",
 ) -> Iterator[Workers]:
-    """`count` prefork worker processes, ready (they answer a ping) when the block starts."""
+    """`count` worker processes, ready (they answer a ping) when the block starts."""
     names = [f"nurture-bench-{uuid.uuid4().hex[:8]}-{index}" for index in range(count)]
     processes: list[subprocess.Popen[bytes]] = []
     logs = [log_dir / f"{name}.log" for name in names]
@@ -379,7 +400,7 @@ def celery_workers(
         for name, log_path in zip(names, logs, strict=True):
             command = [
                 str(stack.VENV_BIN / "celery"), "-A", "leadfunnel", "worker",
-                "-Q", queues, "--pool", "prefork", "--concurrency", str(concurrency),
+                "-Q", queues, "--pool", pool, "--concurrency", str(concurrency),
                 "--loglevel", "WARNING",
                 "--without-mingle", "--without-gossip", "--hostname", f"{name}@%h",
             ]  # fmt: skip
@@ -456,12 +477,14 @@ def publish(delivery_ids: list[int]) -> None:
 class PeakMemory:
     """Peaks, over 0.5 s samples, of the workers' process trees' memory summed three ways.
 
-    PSS (proportional set size: a page that n processes map counts 1/n in each) summed
-    over the tree is the memory the workers use in all; it is what psutil's
-    `memory_full_info().pss` reads, from the same /proc file. Summed RSS counts every
-    copy-on-write page a prefork child shares with its parent once per process, so it
-    overstates; summed USS (pages no other process maps) leaves shared ones out, so it
-    understates. Each peak is the largest sum in one sample.
+    Summed RSS (resident set size, psutil's `memory_info().rss`, one process after another)
+    is the figure the target is set in: it counts every page each process maps, so a
+    copy-on-write page a prefork child shares with its parent counts once per process. PSS
+    (proportional set size: such a page counts 1/n in each of the n; psutil's
+    `memory_full_info().pss`, from the same /proc file) is what the processes use between
+    them, and summed USS (pages no other process maps) leaves shared ones out. With the
+    threads pool there is one process and the three nearly agree. Each peak is the largest
+    sum in one sample.
     """
 
     KINDS = ("pss", "uss", "rss")
@@ -949,8 +972,9 @@ def send_throughput(options: object) -> list[str]:
         vacuum_analyze(db_url)
         warm_up = _ids(db_url, "SELECT id FROM nurture_delivery WHERE status = 'queued'")
         total = SEND_WARM_UP + count
-        with celery_workers(env, count=1, concurrency=2, log_dir=var_dir,
-                            queues=SCALE_QUEUES) as workers:  # fmt: skip
+        sender = sender_command()
+        with celery_workers(env, count=1, concurrency=sender.concurrency, log_dir=var_dir,
+                            queues=SCALE_QUEUES, pool=sender.pool) as workers:  # fmt: skip
             log("send_throughput: worker ready; warming up")
             publish(warm_up)
             wait_for_mail(sink, total=len(warm_up), workers=workers, what="warm-up")
@@ -999,7 +1023,8 @@ def send_throughput(options: object) -> list[str]:
         f"{_field('nurture.send_throughput')}worker={worker_rate:.1f} msgs/s  smtplib loop="
         f"{loop_rate:.1f} msgs/s (baseline)  ratio={ratio:.2f} of the loop (target >= 0.5)  "
         f"peer_post_office={peer_rate:.1f} msgs/s  vs_post_office={worker_rate / peer_rate:.2f}x "
-        f"(target >= 1.2)  [{count} messages, 1 worker --concurrency 2; post_office "
+        f"(target >= 1.2)  [{count} messages, 1 worker --pool {sender.pool} --concurrency "
+        f"{sender.concurrency}; post_office "
         f"{POST_OFFICE_REQUIREMENT.partition('==')[2]} send_queued_mail {peer_setting}]"
         + f"  [CPU per message, steadier than rates on a busy machine: worker "
         f"{_per_message(window, count)}, post_office {_per_message(peer.window, count)}, "
@@ -1219,16 +1244,18 @@ def _scale_run(
     before = len(sink)
     # The worker consumes the sending queue alone: were dispatch_due's send_batch tasks
     # routed anywhere else, nothing would arrive and the run would stall and fail.
+    sender = sender_command()
     with celery_workers(
         env,
         count=SCALE_WORKERS,
-        concurrency=SCALE_CONCURRENCY,
+        concurrency=sender.concurrency,
         log_dir=var_dir,
         queues=SCALE_QUEUES,
+        pool=sender.pool,
     ) as workers:
         log(
-            f"scale: {SCALE_WORKERS} worker -Q {SCALE_QUEUES} --concurrency "
-            f"{SCALE_CONCURRENCY} ready; dispatching {rows} deliveries"
+            f"scale: {SCALE_WORKERS} worker -Q {SCALE_QUEUES} --pool {sender.pool} "
+            f"--concurrency {sender.concurrency} ready; dispatching {rows} deliveries"
         )
         with PeakMemory(workers) as memory:
             dispatcher = subprocess.Popen(
@@ -1275,7 +1302,7 @@ def _megabytes(peak: dict[str, int]) -> str:
 
 def scale(options: object) -> list[str]:
     """Due deliveries sent end to end by one sending worker: emails/s and its peak memory
-    (PSS, in all), at BENCH_NURTURE_SCALE rows and, as the baseline, at a fifth of that or
+    (summed RSS, in all), at BENCH_NURTURE_SCALE rows and, as the baseline, at a fifth of that or
     10,000 rows."""
     total = _env_int("BENCH_NURTURE_SCALE", SCALE_DEFAULT)
     small = max(min(SCALE_SMALL, total // 5), 1)
@@ -1299,8 +1326,8 @@ def scale(options: object) -> list[str]:
         stack.flush_redis(env)
 
     baseline, big = runs
-    pss, base_pss = big.memory["pss"], baseline.memory["pss"]
-    pss_ratio = pss / base_pss if base_pss else float("inf")
+    rss, base_rss = big.memory["rss"], baseline.memory["rss"]
+    rss_ratio = rss / base_rss if base_rss else float("inf")
     shrunk = ""
     if total < SCALE_FULL and big.per_second:
         shrunk = (
@@ -1308,16 +1335,18 @@ def scale(options: object) -> list[str]:
             f"{SCALE_FULL / big.per_second / 60:.0f} min at this rate "
             f"(BENCH_NURTURE_SCALE={SCALE_FULL} for it)"
         )
-    met = "met" if pss < SCALE_MEMORY_TARGET else "NOT met"
+    met = "met" if rss < SCALE_MEMORY_TARGET else "NOT met"
+    sender = sender_command()
     return [
-        f"{_field('nurture.scale_100k')}{big.per_second:.1f} emails/s, worker's peak PSS "
-        f"{pss / 2**20:.0f} MB in all (summed RSS {big.memory['rss'] / 2**20:.0f} MB, USS "
-        f"{big.memory['uss'] / 2**20:.0f} MB) at {big.rows:,} rows  at {baseline.rows:,} rows "
-        f"(baseline): {baseline.per_second:.1f} emails/s, PSS {base_pss / 2**20:.0f} MB  "
-        f"pss ratio={pss_ratio:.2f} (target: send_throughput's rate, PSS < "
+        f"{_field('nurture.scale_100k')}{big.per_second:.1f} emails/s, worker's peak RSS "
+        f"{rss / 2**20:.0f} MB in all (summed over its processes; PSS "
+        f"{big.memory['pss'] / 2**20:.0f} MB, USS {big.memory['uss'] / 2**20:.0f} MB) at "
+        f"{big.rows:,} rows  at {baseline.rows:,} rows (baseline): "
+        f"{baseline.per_second:.1f} emails/s, RSS {base_rss / 2**20:.0f} MB  "
+        f"rss ratio={rss_ratio:.2f} (target: send_throughput's rate, summed RSS < "
         f"{SCALE_MEMORY_TARGET / 2**20:.0f} MB: {met}, memory flat)  [CPU per email: worker "
-        f"and dispatcher {big.cpu_per_email}]  [{SCALE_WORKERS} worker "
-        f"-Q {SCALE_QUEUES} --concurrency {SCALE_CONCURRENCY}, {big.processes} processes, "
-        f"send_batch tasks of NURTURE_SEND_BATCH rows; PSS/USS from /proc/<pid>/smaps_rollup"
-        f"{shrunk}]" + big.note + baseline.note
+        f"and dispatcher {big.cpu_per_email}]  [{SCALE_WORKERS} worker -Q {SCALE_QUEUES} "
+        f"--pool {sender.pool} --concurrency {sender.concurrency}, {big.processes} "
+        f"process(es), send_batch tasks of NURTURE_SEND_BATCH rows; RSS/PSS/USS from "
+        f"/proc/<pid>/smaps_rollup{shrunk}]" + big.note + baseline.note
     ]

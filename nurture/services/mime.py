@@ -17,6 +17,7 @@ part, to what the email package makes of the same message.
 import binascii
 import email.policy
 import random
+import smtplib
 import sys
 from datetime import UTC, datetime
 from email.charset import QP, Charset
@@ -30,7 +31,8 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.timezone import get_current_timezone
 
 # RFC 5322's 998, as NurtureMessage's policy: a long List-Unsubscribe URL stays one line.
-POLICY = email.policy.SMTP.clone(max_line_length=998)
+MAX_LINE_LENGTH = 998  # RFC 5322
+POLICY = email.policy.SMTP.clone(max_line_length=MAX_LINE_LENGTH)
 _CRLF = b"\r\n"
 _UTF8_QUOTED_PRINTABLE = Charset("utf-8")
 _UTF8_QUOTED_PRINTABLE.body_encoding = QP
@@ -54,7 +56,7 @@ def smtp_bytes(message: EmailMultiAlternatives) -> bytes | None:
         or message.bcc
         or len(message.to) != 1
         or len(message.alternatives) != 1
-        or message.alternatives[0].mimetype != "text/html"
+        or message.alternatives[0][1] != "text/html"  # (content, mimetype)
         or any(name.lower() == "bcc" for name in message.extra_headers)
     ):
         return None
@@ -93,7 +95,7 @@ def smtp_bytes(message: EmailMultiAlternatives) -> bytes | None:
             boundary,
             _CRLF,
             _PART_HEAD % b"text/html",
-            _quoted_printable(str(message.alternatives[0].content)),
+            _quoted_printable(str(message.alternatives[0][0])),
             _CRLF,
             boundary,
             b"--\r\n",
@@ -115,6 +117,8 @@ def send_over_smtp(backend: SmtpBackend, message: EmailMultiAlternatives) -> Non
     if sign is not None:
         raw = sign(raw)
     recipients = [_envelope(backend, address) for address in message.recipients()]
+    if backend.connection is None:
+        raise smtplib.SMTPServerDisconnected("the batch opens the connection before sending")
     backend.connection.sendmail(_sender_envelope(backend, message.from_email), recipients, raw)
 
 
@@ -161,7 +165,7 @@ def _plain(name: str, value: str) -> bool:
         value.isascii()
         and value.isprintable()
         and "=?" not in value
-        and len(name) + 2 + len(value) <= POLICY.max_line_length
+        and len(name) + 2 + len(value) <= MAX_LINE_LENGTH
     )
 
 

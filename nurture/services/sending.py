@@ -3,6 +3,7 @@
 import logging
 import smtplib
 import socket
+import threading
 from collections.abc import Iterable
 from collections.abc import Sequence as Ids
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import mailers
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import connection as db
 from django.db import transaction
@@ -19,21 +21,31 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from capture.models import Lead
+from leadfunnel.outbound.backoff import backoff_seconds
 from nurture import topic_selectors as topics
 from nurture.models import Delivery, Enrollment, Step, Suppression
 from nurture.services import esp_batch, exits
 from nurture.services.composing import build_message
+from nurture.services.engagement import suppress
+from nurture.services.exiting import exit_enrollments
 from nurture.services.mime import send_over_smtp
-from nurture.services.scheduling import exit_enrollments
 
 logger = logging.getLogger(__name__)
 # Send-time checks that end the lead's enrollments (the rest of a batch is cancelled then).
 EXITS = frozenset({"suppressed", "exited", "handed to sales"})
-_STAGE_EXITS = {
+_STAGE_EXITS: dict[str, str] = {
     Lead.Stage.BOOKED: Enrollment.ExitReason.BOOKED,
     Lead.Stage.WON: Enrollment.ExitReason.WON,
     Lead.Stage.LOST: Enrollment.ExitReason.LOST,
 }
+# One message (or one ESP call) in flight per worker process, whatever the pool. Held from
+# handing a message over until it is recorded `sent`: a SIGKILLed process can resend only
+# what is inside. The sending worker runs the threads pool (one process, two threads:
+# docker-compose.yml's `sender`), whose threads would otherwise each hold one, so a kill
+# would resend two. The other thread still claims, loads and renders meanwhile; only the
+# waits on the mail server and the one UPDATE are taken in turn. Re-entrant: a failure
+# recorded inside announces on commit, and an eager task run from that (tests) may send.
+_IN_FLIGHT = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,8 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
     second copy of the task finds nothing to claim. It is loaded in one query and the
     suppression list read once; each message is then sent and recorded `sent` before the
     next goes, so a worker killed mid-batch resends at most the one in flight (its row is
-    still `sending`, reclaimed after the lease). The SMTP or ESP calls happen outside any
+    still `sending`, reclaimed after the lease), one a process across its threads
+    (`_IN_FLIGHT`). The SMTP or ESP calls happen outside any
     transaction; a connection that drops mid-batch is opened again for the next message.
     """
     now = timezone.now()
@@ -79,7 +92,7 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
     mail = None
     # With an ESP that sends in batches, the messages are collected and go one API call a
     # step after the checks (esp_batch); otherwise each goes over the connection in turn.
-    esp = mailers.default
+    esp: BaseEmailBackend | None = mailers.default
     if not esp_batch.is_batch_esp(esp):
         esp = None
     for_esp: list[Delivery] = []
@@ -113,29 +126,34 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
                 for_esp.append(delivery)
                 continue
             message = build_message(delivery=delivery)
-            try:
-                if mail is None:
-                    opening = mailers.default  # a new backend instance: one connection
-                    opening.open()
-                    mail = opening
-                if isinstance(mail, SmtpBackend):
-                    send_over_smtp(mail, message)  # the bytes written directly: mime.py
-                else:
-                    mail.send_messages([message])
-            except Exception as error:
-                failure = classify_failure(error)
-                outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure, now=now)
-                if mail is None:
-                    unreachable = SendFailure(temporary=True, reason=f"not sent: {failure.reason}")
-                elif _connection_lost(error):
-                    _close_quietly(mail)
-                    mail = None
-                continue
-            status = getattr(message, "anymail_status", None)
-            esp_id = getattr(status, "message_id", None) if status is not None else None
-            # An ESP's own id is what its webhooks quote back; SMTP has only our Message-ID.
-            message_id = esp_id if isinstance(esp_id, str) else message.extra_headers["Message-ID"]
-            _mark_sent(delivery=delivery, message_id=message_id)
+            with _IN_FLIGHT:
+                try:
+                    if mail is None:
+                        opening = mailers.default  # a new backend instance: one connection
+                        opening.open()
+                        mail = opening
+                    if isinstance(mail, SmtpBackend):
+                        send_over_smtp(mail, message)  # the bytes written directly: mime.py
+                    else:
+                        mail.send_messages([message])
+                except Exception as error:
+                    failure = classify_failure(error)
+                    outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure,
+                                                            now=now)  # fmt: skip
+                    if mail is None:
+                        unreachable = SendFailure(temporary=True,
+                                                  reason=f"not sent: {failure.reason}")  # fmt: skip
+                    elif _connection_lost(error):
+                        _close_quietly(mail)
+                        mail = None
+                    continue
+                status = getattr(message, "anymail_status", None)
+                esp_id = getattr(status, "message_id", None) if status is not None else None
+                # An ESP's own id is what its webhooks quote back; SMTP has only our Message-ID.
+                message_id = (
+                    esp_id if isinstance(esp_id, str) else message.extra_headers["Message-ID"]
+                )
+                _mark_sent(delivery=delivery, message_id=message_id)
             outcomes[delivery.pk] = "sent"
             done.append(delivery)
         if for_esp:
@@ -160,7 +178,14 @@ def _send_through_esp(
     now: datetime,
 ) -> None:
     """One API call per step and chunk; the rows of a call are recorded together the
-    moment it returns (a worker killed mid-batch resends at most the one call in flight)."""
+    moment it returns, before the next call goes.
+
+    A batch call is all or nothing to us: the ESP takes its messages together and its
+    answer is the only news of them. So a worker killed while a call is open resends at
+    most that call's messages (at most MAILJET_MESSAGES_PER_CALL, once): the calls before
+    it are recorded `sent`, the rows after it were never handed over, and with one call in
+    flight a process (`_IN_FLIGHT`) the other thread's call waits rather than joins it.
+    """
     if exited:
         # An exit found by the checks after a row was collected still cancels it.
         for delivery in [d for d in deliveries if _ended_in_batch(d, exited)]:
@@ -173,24 +198,25 @@ def _send_through_esp(
         if key not in templates:
             templates[key] = esp_batch.step_template(call[0])
         message = esp_batch.batch_message(template=templates[key], deliveries=call)
-        try:
-            esp.send_messages([message])
-        except Exception as error:
-            failure = classify_failure(error)
+        with _IN_FLIGHT:  # one call in flight a process, until its rows are recorded
+            try:
+                esp.send_messages([message])
+            except Exception as error:
+                failure = classify_failure(error)
+                for delivery in call:
+                    outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure,
+                                                            now=now)  # fmt: skip
+                continue
+            statuses = message.anymail_status.recipients
+            accepted: list[tuple[Delivery, str]] = []
+            refused: list[tuple[Delivery, str]] = []
             for delivery in call:
-                outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure,
-                                                        now=now)  # fmt: skip
-            continue
-        statuses = message.anymail_status.recipients
-        accepted: list[tuple[Delivery, str]] = []
-        refused: list[tuple[Delivery, str]] = []
-        for delivery in call:
-            status = statuses.get(delivery.enrollment.lead.email)
-            if status is not None and status.status in ("sent", "queued") and status.message_id:
-                accepted.append((delivery, str(status.message_id)))
-            else:
-                refused.append((delivery, status.status if status is not None else "no status"))
-        _mark_all_sent(accepted)
+                status = statuses.get(delivery.enrollment.lead.email)
+                if status is not None and status.status in ("sent", "queued") and status.message_id:
+                    accepted.append((delivery, str(status.message_id)))
+                else:
+                    refused.append((delivery, status.status if status is not None else "no status"))
+            _mark_all_sent(accepted)
         for delivery, _ in accepted:
             outcomes[delivery.pk] = "sent"
             done.append(delivery)
@@ -400,7 +426,14 @@ def _after_sent(deliveries: list[Delivery]) -> None:
 def _record_failure(*, delivery: Delivery, failure: SendFailure, now: datetime) -> str:
     attempts = delivery.attempts + 1
     if failure.temporary and attempts < settings.NURTURE_MAX_ATTEMPTS:
-        backoff = timedelta(seconds=settings.NURTURE_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+        # The one backoff webhooks use too: doubling, capped, jitter as configured.
+        wait = backoff_seconds(
+            attempts=attempts,
+            base=settings.NURTURE_RETRY_BASE_SECONDS,
+            cap=settings.NURTURE_RETRY_MAX_SECONDS,
+            jitter=settings.NURTURE_RETRY_JITTER,
+        )
+        backoff = timedelta(seconds=wait)
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
             status=Delivery.Status.SCHEDULED, due_at=now + backoff, attempts=attempts,
             last_error=failure.reason[:2000], status_changed_at=timezone.now(),
@@ -415,8 +448,6 @@ def _record_failure(*, delivery: Delivery, failure: SendFailure, now: datetime) 
     logger.warning("delivery %s failed: %s", delivery.pk, failure.reason)
     _wake_journey(delivery)
     if failure.bounced:
-        from nurture.services.engagement import suppress
-
         suppress(email=delivery.enrollment.lead.email, reason=Suppression.Reason.BOUNCED,
                  detail=failure.reason)  # fmt: skip
     return "failed"

@@ -4,7 +4,9 @@ It checks what Mailjet would refuse (auth, at most 50 messages a call, one recip
 message in a batch, every `{{var:…}}` given a value), answers each message with its own
 MessageID, refuses the addresses it is told to (a partial failure: HTTP 400 with a status
 per message, as Mailjet does), and renders each message as Mailjet's template language
-would fill it, so a test can read exactly what each recipient gets.
+would fill it, so a test can read exactly what each recipient gets. Told to, it takes a
+call's messages and then holds the request open unanswered (`hold_from`): the ESP has them,
+the sender never hears so, as when the sender is killed mid-call.
 """
 
 import base64
@@ -40,6 +42,10 @@ class FakeMailjet:
     rendered: list[Rendered] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
     fail_with: int = 0  # answer every call with this HTTP status (a 500, a 429)
+    # Calls from this one on (1-based; 0: none) are taken, then held open until `release`.
+    hold_from: int = 0
+    holding: list[int] = field(default_factory=list)  # the indexes in `calls` held open
+    release: threading.Event = field(default_factory=threading.Event)
     problems: list[str] = field(default_factory=list)
     _next_id: int = 288230376151711744
 
@@ -113,7 +119,12 @@ def fake_mailjet() -> Iterator[FakeMailjet]:
                 self._reply(401, {"ErrorMessage": "API key authentication/authorization failure"})
                 return
             length = int(self.headers.get("Content-Length", 0))
-            status, body = fake.answer(json.loads(self.rfile.read(length)))
+            call = json.loads(self.rfile.read(length))
+            status, body = fake.answer(call)
+            index = next(i for i, made in enumerate(fake.calls) if made is call)
+            if fake.hold_from and index + 1 >= fake.hold_from and not fake.release.is_set():
+                fake.holding.append(index)
+                fake.release.wait()
             self._reply(status, body)
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
@@ -134,5 +145,6 @@ def fake_mailjet() -> Iterator[FakeMailjet]:
     try:
         yield fake
     finally:
+        fake.release.set()
         server.shutdown()
         server.server_close()
