@@ -9,6 +9,9 @@ settings; one signed-in sales rep asks, one request at a time, for each page bel
 figure is the time from request to full response on loopback, against a bare view on the same
 server in the same run (the baseline: same middleware, no work).
 
+The fill bypasses the services, so the funnel facts the metrics page reads are recounted
+(`manage.py rebuild_funnel_facts`: the triggers noted every lead written) before measuring.
+
 Pages: the dashboard's first page; a page deep inside the 25,000 leads that share a score
 (a keyset cursor taken from the database); a search by company; a hot lead's page; the
 metrics page for the last month, quarter and year.
@@ -225,6 +228,7 @@ def dashboard_1m(options: Any) -> list[str]:
         stack.manage(env, "collectstatic", "--noinput", "-v0")
         if os.environ.get("BENCH_SALES_REUSE") == "1" and _filled(url, leads):
             log(f"sales: reusing the {leads:,} leads already in {url} (BENCH_SALES_REUSE=1)")
+            stack.manage(env, "migrate", "--noinput", "-v0")
         else:
             log(f"sales: recreating {url}, migrate, seed_demo")
             stack.recreate_database(url)
@@ -232,6 +236,12 @@ def dashboard_1m(options: Any) -> list[str]:
             stack.manage(env, "seed_demo")
             log(f"sales: generating {leads:,} leads")
             _fill(url, leads)
+        # The fill's SQL went past the services: the triggers noted every lead it wrote, and
+        # the funnel facts the metrics page reads are recounted here, once, as the minute's
+        # beat task would (after a reuse: whatever a new migration noted).
+        started = time.perf_counter()
+        stack.manage(env, "rebuild_funnel_facts")
+        log(f"sales: funnel facts recounted in {time.perf_counter() - started:.0f} s")
         hot_ids = [row[0] for row in _fetch(
             url, "SELECT id FROM capture_lead WHERE temperature = 'hot' AND email LIKE 'lead%%'"
         )]  # fmt: skip

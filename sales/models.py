@@ -5,7 +5,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
-from capture.models import Lead
+from capture.models import Campaign, Lead
 from leadfunnel.outbound.safety import validate_webhook_url
 
 
@@ -314,3 +314,95 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FunnelFact(models.Model):
+    """What the funnel metrics count about one lead, kept as the lead moves
+    (`sales.services.funnel`): the metrics page reads this narrow table (and its hourly
+    rollup) instead of re-running six per-lead subqueries over a cohort of a million leads.
+    Every value is the recount `sales.services.funnel.fact_values` makes from the source
+    tables; `rebuild_funnel_facts` puts them right after a bulk load that bypassed the
+    services."""
+
+    lead = models.OneToOneField(
+        Lead, primary_key=True, on_delete=models.CASCADE, related_name="funnel_fact"
+    )
+    created_at = models.DateTimeField()
+    # The dimensions the metrics page groups by: first-touch campaign and source, and the
+    # utm_medium of the lead's first submission (null: it never submitted a form).
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=100, blank=True)
+    medium = models.CharField(max_length=100, null=True, blank=True)
+    nurtured = models.BooleanField(default=False)
+    quality = models.BooleanField(default=False, help_text="Ever warm or hot, or warm/hot now.")
+    hot = models.BooleanField(default=False, help_text="Ever hot, or hot now.")
+    booked = models.BooleanField(default=False)
+    won = models.BooleanField(default=False)
+    first_email_at = models.DateTimeField(null=True, blank=True)
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="funnelfact_created_idx"),
+            # The medians read only the leads that have the interval.
+            models.Index(
+                fields=["created_at", "first_email_at"],
+                name="funnelfact_email_idx",
+                condition=Q(first_email_at__isnull=False),
+            ),
+            models.Index(
+                fields=["created_at", "first_contact_at"],
+                name="funnelfact_contact_idx",
+                condition=Q(first_contact_at__isnull=False),
+            ),
+            # The sweep's "enrolled, Day-1 email not sent yet" (no signal says it went).
+            models.Index(
+                fields=["created_at"],
+                name="funnelfact_email_due_idx",
+                condition=Q(nurtured=True, first_email_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"funnel facts of lead {self.lead_id}"
+
+
+class FunnelHour(models.Model):
+    """FunnelFact summed per UTC hour and dimension. Written only by PostgreSQL triggers on
+    sales_funnelfact (migration 0011), in the same transaction as the facts, so it cannot
+    drift from them whatever writes the facts (a refresh, a rebuild, a lead's cascade
+    delete). A viewer's local day is a whole number of these hours in every zone with a
+    whole-hour offset; other zones, and SQLite, read the facts."""
+
+    hour = models.DateTimeField()
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    medium = models.CharField(max_length=100, null=True, blank=True)
+    leads = models.IntegerField(default=0)
+    nurtured = models.IntegerField(default=0)
+    quality = models.IntegerField(default=0)
+    hot = models.IntegerField(default=0)
+    booked = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+
+    # Its unique index on (hour, campaign_id, source, medium) NULLS NOT DISTINCT, the
+    # triggers' ON CONFLICT target, is made with the triggers (PostgreSQL only).
+
+    def __str__(self) -> str:
+        return f"{self.leads} leads in the hour of {self.hour:%Y-%m-%d %H:00}"
+
+
+class FunnelRecount(models.Model):
+    """A lead whose FunnelFact needs a recount. PostgreSQL triggers on the tables the facts
+    come from (leads, submissions, score changes, enrollments, deliveries, bookings, calls,
+    stage changes) add the lead in the writing transaction, whichever app, bulk loader or
+    admin action wrote, so no movement goes unseen (the Day-1 email's send has no signal at
+    all). `sales.services.funnel.recount_pending` empties it: every minute, and before the
+    metrics are read. No foreign key: a deleted lead's row is simply dropped."""
+
+    lead_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id} to recount"

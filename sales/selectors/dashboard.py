@@ -10,8 +10,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.db.models import (
     BooleanField,
@@ -30,6 +31,7 @@ from django.db.models.expressions import RawSQL
 
 from capture.models import Activity, Lead
 from nurture.models import Delivery
+from sales import lead_sets
 from sales.models import Handoff, Task
 from sales.selectors.describe import delivery_ids, describe_activity
 from sales.selectors.stats import grouped_with_median
@@ -37,8 +39,13 @@ from scoring.models import ScoreChange
 
 logger = logging.getLogger(__name__)
 
-TEMPERATURE_ORDER = (Lead.Temperature.HOT, Lead.Temperature.WARM, Lead.Temperature.COLD)
+TEMPERATURE_ORDER: tuple[str, ...] = (
+    Lead.Temperature.HOT,
+    Lead.Temperature.WARM,
+    Lead.Temperature.COLD,
+)
 PAGE_SIZE = 25  # as HubSpot lists: a screenful, and half the rendering of 50
+SEARCH_SET = 500  # a search matching at most this many leads reads them once (see below)
 SPEED_WINDOW = timedelta(days=30)
 SPEED_CACHE_KEY = "sales:rep-speed-to-contact"
 SPEED_CACHE_SECONDS = 60
@@ -56,6 +63,7 @@ class DashboardFilters:
     created_from: datetime | None = None  # inclusive
     created_before: datetime | None = None  # exclusive
     search: str = ""
+    lead_set: str = ""  # one of lead_sets' choices (a segment), "" for any
 
 
 @dataclass(frozen=True)
@@ -126,9 +134,7 @@ def _latest_activity() -> QuerySet[Activity]:
     return Activity.objects.filter(lead=OuterRef("pk")).order_by("-occurred_at")
 
 
-def filtered_leads(
-    *, filters: DashboardFilters, user: AbstractBaseUser | AnonymousUser
-) -> QuerySet[Lead]:
+def filtered_leads(*, filters: DashboardFilters, user: User | AnonymousUser) -> QuerySet[Lead]:
     leads = Lead.objects.all()
     if filters.temperature:
         leads = leads.filter(temperature=filters.temperature)
@@ -146,6 +152,9 @@ def filtered_leads(
         leads = leads.filter(created_at__gte=filters.created_from)
     if filters.created_before is not None:
         leads = leads.filter(created_at__lt=filters.created_before)
+    sets = lead_sets.provider()
+    if filters.lead_set and sets is not None:
+        leads = leads.filter(pk__in=sets.lead_ids(filters.lead_set))
     for term in filters.search.split()[:5]:
         leads = leads.filter(
             Q(first_name__icontains=term)
@@ -159,7 +168,7 @@ def filtered_leads(
 def dashboard_page(
     *,
     filters: DashboardFilters,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     after: Cursor | None = None,
     size: int | None = None,
 ) -> DashboardPage:
@@ -169,9 +178,11 @@ def dashboard_page(
     whatever the number of leads and activities.
     """
     size = size or PAGE_SIZE
+    base = filtered_leads(filters=filters, user=user)
+    if filters.search:
+        base = _narrowed_to_matches(base)
     base = (
-        filtered_leads(filters=filters, user=user)
-        .select_related("owner", "campaign")
+        base.select_related("owner", "campaign")
         # Computed only for the rows on the page: the LIMIT stops the scan before it.
         .annotate(last_activity_id=Subquery(_latest_activity().values("pk")[:1]))
     )
@@ -202,6 +213,18 @@ def dashboard_page(
     )
 
 
+def _narrowed_to_matches(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """A search usually matches a few dozen leads: find them once (one trigram read, ids
+    only) and read each temperature's page among those ids, instead of repeating the trigram
+    read for hot, warm and cold (two thirds of a search's SQL at 1,000,000 leads). A search
+    matching more than SEARCH_SET leads keeps the three reads: walking each temperature's
+    index in dashboard order finds a page of such common matches at once."""
+    ids = list(leads.order_by().values_list("pk", flat=True)[: SEARCH_SET + 1])
+    if len(ids) > SEARCH_SET:
+        return leads
+    return Lead.objects.filter(pk__in=ids)
+
+
 def _after_in_order(after: Cursor) -> RawSQL:
     # Django has no documented row-value lookup; the values are parameters, the names ours.
     table = Lead._meta.db_table
@@ -212,7 +235,8 @@ def _after_in_order(after: Cursor) -> RawSQL:
     )
 
 
-def _rows_for(leads: list[Lead]) -> list[DashboardRow]:
+def _rows_for(leads: list[Any]) -> list[DashboardRow]:
+    # The leads of dashboard_page, each annotated with its last_activity_id.
     if not leads:
         return []
     activities = Activity.objects.in_bulk(
@@ -322,7 +346,7 @@ def rep_speed_to_contact(*, now: datetime, window: timedelta = SPEED_WINDOW) -> 
         contact, call = contacts.get(rep, {}), calls.get(rep, {})
         speeds.append(
             RepSpeed(
-                rep=rep,
+                rep=str(rep),
                 median=contact.get("median"),
                 episodes=contact.get("n", 0),
                 calls=call.get("n", 0),

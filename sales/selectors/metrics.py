@@ -1,32 +1,36 @@
 """Funnel figures per campaign and per source for leads captured in a date range.
 
 Each lead counts once, in the cohort of the day it was captured: a lead captured in March
-and won in May counts as won in March's figures. Counts are SQL aggregates over the
-leads (EXISTS per fact); medians are PostgreSQL's percentile_cont, or Python's on SQLite.
+and won in May counts as won in March's figures. The figures are read from the per-lead
+facts (FunnelFact, recounted as leads move: `sales.services.funnel`) and, on PostgreSQL, the
+counts from their hourly rollup (FunnelHour): a year of a million leads is a sum over some
+thousands of rollup rows, not a million rows with six subqueries each. Medians are
+PostgreSQL's percentile_cont over the facts that have the interval, or Python's on SQLite.
 """
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Least, TruncDate
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
-from capture.models import Campaign, Lead, Submission
-from capture.selectors import neutralise_csv_cell
-from nurture.models import Delivery, Enrollment
-from sales.models import Booking, LeadChange, Note
+from capture.models import Campaign
+from leadfunnel.csvcells import neutralise_csv_cell
+from sales.models import FunnelFact, FunnelHour
 from sales.selectors.stats import Median, database_has_median, python_median
-from scoring.models import ScoreChange
+from sales.services.funnel import recount_pending_logged, recount_window
 
-HOT, WARM = Lead.Temperature.HOT, Lead.Temperature.WARM
 DAILY_SOURCES = 6  # the busiest sources get a line each; the rest share “other”
+COUNTS = ("leads", "nurtured", "quality", "hot", "booked", "won")
+SPEEDS = {"speed_to_lead": "first_email_at", "speed_to_contact": "first_contact_at"}
+TOTAL = ("total",)
 
 
 @dataclass
@@ -81,107 +85,99 @@ class Metrics:
         ]
 
 
-def cohort(*, start: datetime, end: datetime) -> QuerySet[Lead]:
-    """Leads captured in [start, end)."""
-    return Lead.objects.filter(created_at__gte=start, created_at__lt=end)
+def cohort(*, start: datetime, end: datetime) -> QuerySet[FunnelFact]:
+    """The facts of the leads captured in [start, end)."""
+    return FunnelFact.objects.filter(created_at__gte=start, created_at__lt=end)
 
 
-def _facts() -> dict[str, Any]:
-    """Per-lead facts as expressions on the outer lead, for aggregates to count."""
-    lead = OuterRef("pk")
-    first_call = Note.objects.filter(lead=lead, kind=Note.Kind.CALL).order_by("created_at")
-    first_contacted = LeadChange.objects.filter(
-        lead=lead, field=LeadChange.Field.STAGE, new_value=Lead.Stage.CONTACTED
-    ).order_by("at")
-    call_at = Subquery(first_call.values("created_at")[:1])
-    contacted_at = Subquery(first_contacted.values("at")[:1])
-    return {
-        "reached_warm": Exists(
-            ScoreChange.objects.filter(lead=lead, new_temperature__in=[WARM, HOT])
-        ),
-        "reached_hot": Exists(ScoreChange.objects.filter(lead=lead, new_temperature=HOT)),
-        "nurtured": Exists(Enrollment.objects.filter(lead=lead)),
-        "booked": Exists(Booking.objects.filter(lead=lead, status=Booking.Status.BOOKED)),
-        "first_email_at": Subquery(
-            Delivery.objects.filter(enrollment__lead=lead, step__day=1, sent_at__isnull=False)
-            .order_by("sent_at")
-            .values("sent_at")[:1]
-        ),
-        # LEAST ignores NULLs on PostgreSQL but not on SQLite: coalesce each side first.
-        "first_contact_at": Least(Coalesce(call_at, contacted_at), Coalesce(contacted_at, call_at)),
-    }
+def _rollup_covers(*, start: datetime, end: datetime, zone: ZoneInfo) -> bool:
+    """The hourly rollup answers for this window and zone: PostgreSQL (the triggers keep it),
+    the window on whole UTC hours, and every local midnight in it on a whole UTC hour too,
+    so each hour falls in one local day (not so in India or Nepal: those read the facts)."""
+    if connection.vendor != "postgresql":
+        return False
+    if start.timestamp() % 3600 or end.timestamp() % 3600:
+        return False
+    day, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    while day <= last:
+        offset = datetime.combine(day, time(0), tzinfo=zone).utcoffset()
+        if offset is None or offset.total_seconds() % 3600:
+            return False
+        day += timedelta(days=1)
+    return True
 
 
-def _figures() -> dict[str, Any]:
-    # The facts are written into each aggregate rather than annotated once: Django cannot
-    # aggregate over a queryset's own annotations without wrapping it in a subquery.
-    facts = _facts()
-    figures: dict[str, Any] = {
-        "leads": Count("pk"),
-        "nurtured": Count("pk", filter=Q(facts["nurtured"])),
-        "quality": Count("pk", filter=Q(facts["reached_warm"]) | Q(temperature__in=[WARM, HOT])),
-        "hot": Count("pk", filter=Q(facts["reached_hot"]) | Q(temperature=HOT)),
-        "booked": Count("pk", filter=Q(facts["booked"])),
-        "won": Count("pk", filter=Q(stage=Lead.Stage.WON)),
-    }
-    if database_has_median():
-        figures["speed_to_lead"] = Median(facts["first_email_at"] - F("created_at"))
-        figures["speed_to_contact"] = Median(facts["first_contact_at"] - F("created_at"))
-    return figures
+def _cells(
+    facts: QuerySet[FunnelFact], *, start: datetime, end: datetime, zone: ZoneInfo
+) -> QuerySet[Any]:
+    """The counts per local day, campaign, source and medium: every count on the page is a
+    sum of these."""
+    keys = ("day", "campaign_id", "source", "medium")
+    if _rollup_covers(start=start, end=end, zone=zone):
+        hours = FunnelHour.objects.filter(hour__gte=start, hour__lt=end)
+        return (
+            hours.annotate(day=TruncDate("hour", tzinfo=zone))
+            .values(*keys)
+            .annotate(**{name: Sum(name) for name in COUNTS})
+            .order_by()
+        )
+    return (
+        facts.annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values(*keys)
+        .annotate(
+            leads=Count("pk"),
+            **{name: Count("pk", filter=Q(**{name: True})) for name in COUNTS[1:]},
+        )
+        .order_by()
+    )
 
 
-def _python_medians(leads: QuerySet[Lead], *keys: str) -> dict[Any, dict[str, Any]]:
-    """SQLite: the medians computed from one row per lead."""
-    to_lead: dict[Any, list[timedelta]] = defaultdict(list)
-    to_contact: dict[Any, list[timedelta]] = defaultdict(list)
-    facts = _facts()
-    rows = leads.annotate(
-        first_email_at=facts["first_email_at"], first_contact_at=facts["first_contact_at"]
-    ).values_list(*keys, "created_at", "first_email_at", "first_contact_at")
-    for *group, created_at, first_email_at, first_contact_at in rows.iterator(2000):
-        group_key = tuple(group)
-        if first_email_at is not None:
-            to_lead[group_key].append(first_email_at - created_at)
-        if first_contact_at is not None:
-            to_contact[group_key].append(first_contact_at - created_at)
-    return {
-        group_key: {
-            "speed_to_lead": python_median(to_lead.get(group_key, [])),
-            "speed_to_contact": python_median(to_contact.get(group_key, [])),
-        }
-        for group_key in set(to_lead) | set(to_contact)
-    }
-
-
-def _grouped(leads: QuerySet[Lead], *keys: str) -> list[dict[str, Any]]:
-    rows = list(leads.values(*keys).annotate(**_figures()).order_by())
-    if not database_has_median():
-        medians = _python_medians(leads, *keys)
-        for row in rows:
-            row.update(medians.get(tuple(row[k] for k in keys), {}))
-    return rows
+def _medians(facts: QuerySet[FunnelFact]) -> dict[tuple[Any, ...], dict[str, timedelta]]:
+    """Median speeds in total, per campaign and per (source, medium), over the facts that
+    have the interval (partial indexes: the others are never read)."""
+    found: dict[tuple[Any, ...], dict[str, timedelta]] = defaultdict(dict)
+    for name, field_name in SPEEDS.items():
+        having = facts.filter(**{f"{field_name}__isnull": False})
+        if database_has_median():
+            speed = Median(F(field_name) - F("created_at"))
+            median = having.aggregate(median=speed)["median"]
+            if median is not None:
+                found[TOTAL][name] = median
+            for campaign_id, median in (
+                having.values("campaign_id").annotate(median=speed).order_by().values_list(
+                    "campaign_id", "median"
+                )
+            ):  # fmt: skip
+                found[("campaign", campaign_id)][name] = median
+            for source, medium, median in (
+                having.values("source", "medium").annotate(median=speed).order_by()
+                .values_list("source", "medium", "median")
+            ):  # fmt: skip
+                found[("source", source, medium)][name] = median
+            continue
+        spans: dict[tuple[Any, ...], list[timedelta]] = defaultdict(list)
+        rows = having.values_list("campaign_id", "source", "medium", "created_at", field_name)
+        for campaign_id, source, medium, created_at, at in rows.iterator(2000):
+            for key in (TOTAL, ("campaign", campaign_id), ("source", source, medium)):
+                spans[key].append(at - created_at)
+        for key, values in spans.items():
+            median = python_median(values)
+            if median is not None:
+                found[key][name] = median
+    return found
 
 
 def _row(label: str, values: dict[str, Any], **extra: Any) -> FunnelRow:
-    names = (
-        "leads",
-        "nurtured",
-        "quality",
-        "hot",
-        "booked",
-        "won",
-        "speed_to_lead",
-        "speed_to_contact",
-    )
-    return FunnelRow(
-        label=label, **{n: values.get(n) or (None if "speed" in n else 0) for n in names}, **extra
-    )
+    fields: dict[str, Any] = {name: values.get(name) or 0 for name in COUNTS}
+    fields |= {name: values.get(name) for name in SPEEDS}
+    return FunnelRow(label=label, **fields, **extra)
 
 
 @contextmanager
 def _without_jit() -> Iterator[None]:
-    """PostgreSQL's just-in-time compilation of these many-subplan aggregates costs more than
-    it saves: a month of 82,000 leads (of a million) took 9.4 s with it, 6.0 s without."""
+    """PostgreSQL's just-in-time compilation of these aggregates costs more than it saves
+    (a month of 82,000 leads took 9.4 s with it, 6.0 s without, when the figures were
+    subqueries per lead; over the facts it only adds its compile time)."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -190,23 +186,45 @@ def _without_jit() -> Iterator[None]:
 
 
 def funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metrics:
+    """The figures as of now: the leads that moved since the last recount (the triggers
+    noted them; usually a handful, the beat task takes the rest every minute) are recounted
+    first. SQLite has no triggers and recounts the window's leads instead."""
+    if connection.vendor == "postgresql":
+        recount_pending_logged()
+    else:
+        recount_window(start=start, end=end)
     with _without_jit():
         return _funnel_metrics(start=start, end=end, zone=zone)
 
 
-def _funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metrics:
-    leads = cohort(start=start, end=end)
-    total_values = leads.aggregate(**_figures())
-    if not database_has_median():
-        total_values.update(_python_medians(leads).get((), {}))
+def _add(into: dict[str, Any], cell: dict[str, Any]) -> None:
+    for name in COUNTS:
+        into[name] = into.get(name, 0) + (cell[name] or 0)
 
-    campaign_rows = _grouped(leads, "campaign_id")
-    campaigns = Campaign.objects.in_bulk(
-        [r["campaign_id"] for r in campaign_rows if r["campaign_id"]]
-    )
+
+def _funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metrics:
+    facts = cohort(start=start, end=end)
+    total_values: dict[str, Any] = {}
+    by_campaign_id: dict[int | None, dict[str, Any]] = defaultdict(dict)
+    by_source_medium: dict[tuple[str, str | None], dict[str, Any]] = defaultdict(dict)
+    per_day: Counter[tuple[date, str]] = Counter()
+    for cell in _cells(facts, start=start, end=end, zone=zone):
+        if not cell["leads"]:
+            continue  # a rollup row whose leads all moved away
+        _add(total_values, cell)
+        _add(by_campaign_id[cell["campaign_id"]], cell)
+        _add(by_source_medium[(cell["source"], cell["medium"])], cell)
+        per_day[(cell["day"], cell["source"])] += cell["leads"]
+    medians = _medians(facts)
+    total_values.update(medians.get(TOTAL, {}))
+
+    campaigns = Campaign.objects.in_bulk([pk for pk in by_campaign_id if pk is not None])
     by_campaign = []
-    for values in campaign_rows:
-        campaign = campaigns.get(values["campaign_id"])
+    for campaign_id, values in by_campaign_id.items():
+        if not values.get("leads"):
+            continue
+        values.update(medians.get(("campaign", campaign_id), {}))
+        campaign = campaigns.get(campaign_id)
         if campaign is None:
             by_campaign.append(_row("No campaign", values))
         else:
@@ -215,12 +233,12 @@ def _funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metric
             )
     by_campaign.sort(key=lambda row: (-row.leads, row.label))
 
-    first_medium = Submission.objects.filter(lead=OuterRef("pk")).order_by("created_at", "pk")
-    with_medium = leads.annotate(medium=Subquery(first_medium.values("utm_medium")[:1]))
-    by_source = [
-        _row(f"{values['source'] or '(direct)'} / {values['medium'] or '(none)'}", values)
-        for values in _grouped(with_medium, "source", "medium")
-    ]
+    by_source = []
+    for (source, medium), values in by_source_medium.items():
+        if not values.get("leads"):
+            continue
+        values.update(medians.get(("source", source, medium), {}))
+        by_source.append(_row(f"{source or '(direct)'} / {medium or '(none)'}", values))
     by_source.sort(key=lambda row: (-row.leads, row.label))
 
     spends = [row.spend for row in by_campaign if row.spend is not None]
@@ -237,22 +255,17 @@ def _funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metric
         total=total,
         campaigns=by_campaign,
         sources=by_source,
-        daily=_daily(leads, start=start, end=end, zone=zone),
+        daily=_daily(per_day, start=start, end=end, zone=zone),
     )
 
 
-def _daily(leads: QuerySet[Lead], *, start: datetime, end: datetime, zone: ZoneInfo) -> dict:
+def _daily(
+    counts: Counter[tuple[date, str]], *, start: datetime, end: datetime, zone: ZoneInfo
+) -> dict:
     """Leads per local day and source, for a stacked chart."""
-    counts = (
-        leads.annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day", "source")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("day", "source", "n")
-    )
     per_source: Counter[str] = Counter()
     cells: dict[tuple[date, str], int] = Counter()
-    for day, source, n in counts:
+    for (day, source), n in counts.items():
         name = source or "(direct)"
         per_source[name] += n
         cells[(day, name)] += n
