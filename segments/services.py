@@ -2,7 +2,8 @@
 
 Membership is kept two ways that must agree (tests/segments/test_membership.py):
 - `refresh_lead`: a lead changed (a signal the apps already send), so that one lead is
-  re-evaluated against every segment in ONE query, and its rows inserted or deleted;
+  re-evaluated against every segment in ONE query (each segment's SQL compiled once per
+  version, segments.compiling.lead_check_statement), and its rows inserted or deleted;
 - `refresh_segment`: the periodic full refresh (beat), set-based — one DELETE of the
   leads that no longer match and one INSERT … SELECT of those that now do — for the time
   windows ("in the last 14 days") that move on without any lead changing.
@@ -15,12 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, Value, When
 from django.utils import timezone
 
 from capture.models import Lead
 from segments import queueing
-from segments.compiling import matching_leads, members_q, whole_table_query
+from segments.compiling import lead_check_statement, matching_leads, whole_table_query
 from segments.models import Segment, SegmentMember
 from segments.signals import segment_joined, segment_left
 
@@ -58,22 +58,22 @@ def refresh_lead(*, lead_id: int, now: datetime | None = None) -> dict[str, list
     now = now or timezone.now()
     with transaction.atomic():
         # Locked, so two facts about one lead at once cannot leave a stale row: the second
-        # evaluates after the first has written, on data committed since.
-        lead = Lead.objects.select_for_update().filter(pk=lead_id).values("pk").first()
-        segments = list(Segment.objects.values_list("pk", "conditions"))
-        if lead is None or not segments:
+        # evaluates after the first has written, on data committed since. The same
+        # statement reads the segments the lead is in now (one round trip fewer); `of`
+        # because FOR UPDATE cannot lock the nullable side of the outer join.
+        rows = list(
+            Lead.objects.select_for_update(of=("self",)).filter(pk=lead_id).order_by()
+            .values_list("pk", "segment_memberships__segment_id")
+        )  # fmt: skip
+        segments = list(Segment.objects.order_by().values_list("pk", "conditions"))
+        if not rows or not segments:
             return {"joined": [], "left": []}
-        verdicts = {
-            f"s{pk}": Case(When(members_q(tree, now=now), then=Value(True)), default=Value(False),
-                           output_field=BooleanField())
-            for pk, tree in segments
-        }  # fmt: skip
-        # One query for all segments: a row of booleans.
-        row = Lead.objects.filter(pk=lead_id).annotate(**verdicts).values(*verdicts).get()
-        matched = {pk for pk, _ in segments if row[f"s{pk}"]}
-        current = set(
-            SegmentMember.objects.filter(lead_id=lead_id).values_list("segment_id", flat=True)
-        )
+        current = {segment_id for _, segment_id in rows if segment_id is not None}
+        # One statement for all segments, each compiled once per version (compiling.py).
+        sql, params = lead_check_statement(dict(segments), lead_id=lead_id, now=now)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            matched = {segment_id for (segment_id,) in cursor.fetchall()}
         joined = _insert_members(lead_id=lead_id, segment_ids=sorted(matched - current), now=now)
         left = sorted(current - matched)
         if left:
@@ -150,7 +150,8 @@ def _insert_members(*, lead_id: int, segment_ids: list[int], now: datetime) -> l
 
 
 def _sql(queryset: Any) -> tuple[str, tuple[Any, ...]]:
-    return queryset.query.get_compiler(using=queryset.db).as_sql()
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return str(sql), tuple(params)
 
 
 def _announce_on_commit(signal: Any, *, segment_id: int, lead_ids: list[int]) -> None:

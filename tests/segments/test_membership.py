@@ -131,7 +131,7 @@ def test_it_reevaluates_one_lead_in_one_query_per_step(
     with CaptureQueriesContext(connection) as queries:
         result = refresh_lead(lead_id=lead.pk, now=NOW)
     # savepoint, lock, segments, the one evaluation of all segments, current rows, insert
-    evaluations = [q for q in queries if "CASE WHEN" in q["sql"]]
+    evaluations = [q for q in queries if "AS verdict" in q["sql"]]
     assert len(evaluations) == 1
     assert len(queries) <= 8
     assert result["joined"] == [Segment.objects.get(name="Hot").pk]
