@@ -20,6 +20,8 @@ RUN pip install --no-deps -r requirements/base.lock
 
 # One directory per line: `COPY a b ./` would flatten the directories' contents together.
 COPY manage.py manage.py
+# gunicorn reads it from the working directory: threaded workers (see the file).
+COPY gunicorn.conf.py gunicorn.conf.py
 COPY leadfunnel leadfunnel
 COPY capture capture
 COPY scoring scoring

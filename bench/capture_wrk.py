@@ -2,8 +2,9 @@
 
 The Python load generator of the `capture` figure is itself the limit on the bare view (it
 sits at one CPU), which flatters every ratio against it. Here Debian's `wrk` drives the same
-gunicorn (2 workers, production settings) for three phases of BENCH_WRK_SECONDS (10) with
-BENCH_WRK_CONNECTIONS (32) connections on 2 threads:
+gunicorn (2 workers of 8 threads as gunicorn.conf.py sets them for production, production
+settings) for three phases of BENCH_WRK_SECONDS (10) with BENCH_WRK_CONNECTIONS (32)
+connections on 2 threads:
 
 - `capture.wrk_bare`: GET /bench/bare/, a view doing nothing behind the full middleware
   stack: the baseline;

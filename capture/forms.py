@@ -1,16 +1,17 @@
 """The public capture form, built per landing page."""
 
+import copy
 import json
 import time
-import zoneinfo
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.http import QueryDict
 from django.utils.functional import cached_property
 from django_countries import countries
 
@@ -24,9 +25,9 @@ from capture.emailtypos import (
 from capture.models import SMS_CONSENT_TEXT, LandingPage, Lead
 from capture.services import normalise_email
 from capture.validators import normalise_phone, validate_person_name
+from leadfunnel.zones import is_time_zone
 
 _started_signer = signing.TimestampSigner(salt="capture.form-started")
-_TIME_ZONES = zoneinfo.available_timezones()
 _DISPOSABLE_DOMAINS = frozenset(
     {
         "10minutemail.com", "guerrillamail.com", "mailinator.com", "maildrop.cc",
@@ -108,6 +109,19 @@ def known_fields(lead: Lead | None) -> frozenset[str]:
 # Fields higher apps add to a page's form (nurture: the page's subscription-topic opt-ins),
 # registered in their AppConfig.ready: capture sits below them and imports none of them.
 EXTRA_FIELDS: list[Callable[[LandingPage], dict[str, forms.Field]]] = []
+# The same for every form; built once, not per form (a POST never renders it).
+_TYPO_RULES = json.dumps(
+    {"domains": COMMON_DOMAINS, "tlds": TLD_TYPOS, "real": sorted(REAL_DOMAINS),
+     "min": MIN_NAME_LENGTH}, separators=(",", ":")
+)  # fmt: skip
+
+
+def form_extra_fields(page: LandingPage) -> dict[str, forms.Field]:
+    """The fields higher apps add to `page`'s form (EXTRA_FIELDS), as they stand now."""
+    fields: dict[str, forms.Field] = {}
+    for extra in EXTRA_FIELDS:
+        fields.update(extra(page))
+    return fields
 
 
 class CaptureForm(forms.Form):
@@ -124,6 +138,7 @@ class CaptureForm(forms.Form):
         page: LandingPage,
         suggest_corrections: bool = True,
         returning: Lead | None = None,
+        extra_fields: Mapping[str, forms.Field] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -168,8 +183,10 @@ class CaptureForm(forms.Form):
             self.fields["sms_consent"] = forms.BooleanField(
                 label=SMS_CONSENT_TEXT, required=False, initial=False
             )
-        for extra in EXTRA_FIELDS:
-            self.fields.update(extra(page))
+        if extra_fields is None:
+            self.fields.update(form_extra_fields(page))
+        else:  # kept from an earlier form of this page: each form gets its own copies
+            self.fields.update(copy.deepcopy(dict(extra_fields)))
         for name in TRACKING_FIELDS:
             self.fields[name] = forms.CharField(
                 widget=forms.HiddenInput, required=False, strip=True
@@ -179,10 +196,7 @@ class CaptureForm(forms.Form):
                 self.fields[name].widget.attrs["autocomplete"] = token
         self.fields["website"].widget.attrs.update(tabindex="-1", autocomplete="off")
         # emailcheck.js suggests before submit by the same rules as suggest_email().
-        self.fields["email"].widget.attrs["data-typo-rules"] = json.dumps(
-            {"domains": COMMON_DOMAINS, "tlds": TLD_TYPOS, "real": sorted(REAL_DOMAINS),
-             "min": MIN_NAME_LENGTH}, separators=(",", ":")
-        )  # fmt: skip
+        self.fields["email"].widget.attrs["data-typo-rules"] = _TYPO_RULES
         if not self.is_bound:
             self.initial.setdefault("started", form_started_token())
 
@@ -228,8 +242,9 @@ class CaptureForm(forms.Form):
                 self.data.get("started", ""), max_age=settings.CAPTURE_FORM_MAX_AGE_SECONDS
             )
         except signing.SignatureExpired:
-            self.data = self.data.copy()  # request.POST is immutable
-            self.data["started"] = form_started_token()
+            data = cast(QueryDict, self.data).copy()  # request.POST is immutable
+            data["started"] = form_started_token()
+            self.data = data
             return True
         except signing.BadSignature:
             pass  # a forged token is looks_automated's; the headless API sends none
@@ -244,20 +259,22 @@ class CaptureForm(forms.Form):
         if suggestion and self.data.get("email_checked", "").strip().lower() != email.lower():
             # Asked once (the browser script asks before submit; this is for no JS): the
             # form shown again remembers the address, so sending it unchanged keeps it.
-            self.data = self.data.copy()  # request.POST is immutable
-            self.data["email_checked"] = email
+            data = cast(QueryDict, self.data).copy()  # request.POST is immutable
+            data["email_checked"] = email
+            self.data = data
             raise forms.ValidationError(
                 f"Did you mean {suggestion}? If {email} is right, send the form again."
             )
         return email
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self._renew_if_expired():
             self.add_error(None, FORM_EXPIRED)
         for name, limit in TRACKING_FIELDS.items():
             cleaned[name] = (cleaned.get(name) or "")[:limit]
-        if cleaned["time_zone"] not in _TIME_ZONES:
+        if not is_time_zone(cleaned["time_zone"]):
             # Reported by the browser, not typed: unknown means "use the fallback".
             cleaned["time_zone"] = ""
         if cleaned.get("phone"):

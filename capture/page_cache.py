@@ -24,12 +24,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
+from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.html import escape
 
-from capture.forms import form_started_token
+from capture.forms import form_extra_fields, form_started_token
 from capture.models import LandingPage
 
 MAX_PAGES = 256
@@ -40,6 +41,8 @@ _STARTED = re.compile(r'(name="started" value=")([^"]+)(")')
 # (slug, embed) → (fresh until, page, body with markers, status, headers)
 _Entry = tuple[float, LandingPage, bytes, int, dict[str, str]]
 _pages: "OrderedDict[tuple[str, bool], _Entry]" = OrderedDict()
+# slug → (fresh until, page, its form's extra fields): what a POST needs (kept_form).
+_forms: dict[str, tuple[float, LandingPage, Mapping[str, forms.Field]]] = {}
 
 
 def marker(name: str) -> str:
@@ -103,10 +106,32 @@ def render_cached(
     return response
 
 
+def kept_form(*, slug: str) -> tuple[LandingPage, Mapping[str, forms.Field]] | None:
+    """For a form POSTed to a published page: its row and the fields higher apps add to its
+    form (topic opt-ins), as this process read them within PAGE_CACHE_SECONDS, or None.
+
+    A POST takes the page as the GET that showed the form did, stale by as long and dropped
+    with it: under an ad spike this saves every POST two queries."""
+    entry = _forms.get(slug)
+    return (entry[1], entry[2]) if entry is not None and entry[0] >= time.monotonic() else None
+
+
+def keep_form(page: LandingPage) -> Mapping[str, forms.Field]:
+    """Keep a published page's row and its form's extra fields for `kept_form`."""
+    extra_fields = form_extra_fields(page)
+    _forms[page.slug] = (time.monotonic() + settings.CAPTURE_PAGE_CACHE_SECONDS, page,
+                         extra_fields)  # fmt: skip
+    if len(_forms) > MAX_PAGES:  # more pages than that in PAGE_CACHE_SECONDS: start afresh
+        _forms.clear()
+    return extra_fields
+
+
 def forget(slug: str | None = None) -> None:
     """Drop this process's copies: of one page (saved), or all (tests)."""
     if slug is None:
         _pages.clear()
+        _forms.clear()
         return
     for key in [key for key in _pages if key[0] == slug]:
         _pages.pop(key, None)
+    _forms.pop(slug, None)

@@ -9,6 +9,13 @@ def process_submission(submission_id: int) -> None:
     processing.process_submission(submission_id=submission_id)
 
 
+@shared_task(ignore_result=True, acks_late=True)
+def process_submissions(submission_ids: list[int]) -> None:
+    """Announce stored submissions woken together (capture.queueing batches a spike's)."""
+    for submission_id in submission_ids:
+        processing.process_submission(submission_id=submission_id)
+
+
 @shared_task(ignore_result=True)
 def process_pending() -> int:
     """The tick: submissions whose task never arrived (a broker outage) or failed."""

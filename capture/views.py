@@ -1,5 +1,7 @@
 import logging
 import re
+from contextlib import nullcontext
+from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 from django.conf import settings
@@ -77,7 +79,14 @@ def page_image(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpResponse:
     if (cached := _for_everyone(request, slug=slug, embed=embed)) is not None:
         return cached
-    page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
+    kept = page_cache.kept_form(slug=slug) if request.method == "POST" else None
+    if kept is not None:  # a published page, the same for everyone
+        (page, extra_fields), preview = kept, False
+    else:
+        page, preview = landing_page_get_for_visitor(user=request.user, slug=slug)
+        extra_fields = None
+        if request.method == "POST" and not preview:
+            extra_fields = page_cache.keep_form(page)
     status = 200
     linked: Lead | None = None
     if request.method == "POST":
@@ -86,13 +95,17 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
             response["Retry-After"] = "60"
             return _allow_framing(response, page=page) if embed else response
         returning = _returning_lead(request) if not embed else None
-        form = CaptureForm(request.POST, page=page, returning=returning)
+        form = CaptureForm(request.POST, page=page, returning=returning,
+                           extra_fields=extra_fields)  # fmt: skip
         if form.looks_automated():
             return _after_submit(page=page, embed=embed)
         if form.is_valid():
             data = form.cleaned_data
             visitor = anonymous.valid_visitor(request.COOKIES.get(anonymous.COOKIE_NAME))
-            with transaction.atomic():
+            # With no anonymous history to join (an ad's click: a new visitor) the capture
+            # is one statement and its own transaction; BEGIN and COMMIT around it would
+            # only add two round trips to PostgreSQL to every POST.
+            with transaction.atomic() if visitor else nullcontext():
                 result = capture_submission(
                     page=page,
                     data={
@@ -235,7 +248,10 @@ def _with_policy(response: HttpResponse, **directives: list[str]) -> HttpRespons
     ContentSecurityPolicyMiddleware leaves a response that already has the header alone,
     so this is the only policy sent: one header, never a second one from the middleware.
     """
-    policy = {**settings.SECURE_CSP, **{k.replace("_", "-"): v for k, v in directives.items()}}
+    policy: dict[str, Any] = {
+        **settings.SECURE_CSP,
+        **{k.replace("_", "-"): v for k, v in directives.items()},
+    }
     # str(): a StrEnum key passes Django but not WSGI servers that demand exact str (wsgiref).
     response[str(CSP.HEADER_ENFORCE)] = build_policy(policy)
     return response

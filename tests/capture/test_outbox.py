@@ -26,12 +26,11 @@ def broker_down(monkeypatch: pytest.MonkeyPatch) -> None:
     """What kombu raises when Redis or RabbitMQ cannot be reached."""
     import capture.tasks  # noqa: F401  (registers the task)
 
-    task = current_app.tasks[queueing.PROCESS_SUBMISSION]
-
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(task, "apply_async", refuse)
+    for name in (queueing.PROCESS_SUBMISSION, queueing.PROCESS_SUBMISSIONS):
+        monkeypatch.setattr(current_app.tasks[name], "apply_async", refuse)
 
 
 def _post(client: Client, page: Any, **data: Any) -> Any:
@@ -155,3 +154,69 @@ def test_a_task_and_the_tick_at_once_announce_a_submission_once(client: Client) 
         lead_captured.disconnect(dispatch_uid="test.count")
     assert sorted(results) == [False, True]
     assert announced == [submission.pk]
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """What the web process's publishing thread sends, with eager mode off (as in
+    production); each entry is the ids one task carries."""
+    import capture.tasks  # noqa: F401  (registers the tasks)
+
+    sent: list[list[int]] = []
+    single = current_app.tasks[queueing.PROCESS_SUBMISSION]
+    batch = current_app.tasks[queueing.PROCESS_SUBMISSIONS]
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    monkeypatch.setattr(single, "apply_async", lambda args, **kw: sent.append([args[0]]))
+    monkeypatch.setattr(batch, "apply_async", lambda args, **kw: sent.append(list(args[0])))
+    yield sent
+    assert queueing.flush()
+
+
+def test_the_request_hands_the_wake_up_to_a_thread_that_publishes_it(
+    published: list[list[int]],
+) -> None:
+    assert queueing.process_soon(7) is True
+    assert queueing.flush()
+    assert published == [[7]]
+
+
+def test_a_spike_s_wake_ups_are_published_together_in_batches(
+    published: list[list[int]],
+) -> None:
+    ids = list(range(100, 100 + 3 * queueing.WAKE_BATCH))
+    for submission_id in ids:
+        queueing.process_soon(submission_id)
+    assert queueing.flush()
+    assert sorted(i for batch in published for i in batch) == ids
+    assert all(len(batch) <= queueing.WAKE_BATCH for batch in published)
+    assert len(published) < len(ids) / 2
+
+
+def test_with_the_broker_down_the_thread_gives_the_wake_ups_to_the_tick(
+    monkeypatch: pytest.MonkeyPatch, broker_down: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    for submission_id in range(3):
+        assert queueing.process_soon(submission_id) is True  # the request never waits on it
+    assert queueing.flush()
+    assert "wait for the tick" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_announces_what_the_thread_published(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    page = LandingPageFactory()
+    playbook_sequence(page=page)
+    # The published task runs as a worker would run it (here, in the thread that publishes).
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    import capture.tasks  # noqa: F401
+
+    for name in (queueing.PROCESS_SUBMISSION, queueing.PROCESS_SUBMISSIONS):
+        task = current_app.tasks[name]
+        monkeypatch.setattr(task, "apply_async", lambda args, task=task, **kw: task(*args))
+    response = _post(Client(), page)
+    assert response.status_code == 302
+    assert queueing.flush()
+    assert Submission.objects.get().processed_at is not None
+    assert Enrollment.objects.count() == 1

@@ -127,3 +127,46 @@ def test_unpublishing_drops_the_copy_at_once(renders: list[str]) -> None:
     page.published = False
     page.save()
     assert Client().get(_url(page)).status_code == 404
+
+
+def _tables_read(queries: list[dict[str, Any]]) -> list[str]:
+    return [
+        table
+        for query in queries
+        if query["sql"].startswith("SELECT")
+        for table in re.findall(r'FROM "(\w+)"', query["sql"])[:1]
+    ]
+
+
+def test_a_post_takes_the_page_and_its_topic_fields_as_this_process_read_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from capture import queueing
+    from nurture.models import SubscriptionTopic
+
+    # Only the request's own queries: the worker's part (inline in tests) is not counted.
+    monkeypatch.setattr(queueing, "process_soon", lambda submission_id: True)
+    page = LandingPageFactory()
+    topic = SubscriptionTopic.objects.create(name="Events", slug="events", consent_text="Yes")
+    topic.landing_pages.add(page)
+    url = reverse("capture:landing_page", args=[page.slug])
+    with CaptureQueriesContext(connection) as first:
+        assert Client().post(url, valid_form_data(email="a@example.com")).status_code == 302
+    with CaptureQueriesContext(connection) as second:
+        response = Client().post(url, valid_form_data(email="b@example.com", **{
+            "topic_events": "on"}))  # fmt: skip
+        assert response.status_code == 302
+    assert "capture_landingpage" in _tables_read(first.captured_queries)
+    assert "nurture_subscriptiontopic" in _tables_read(first.captured_queries)
+    read = _tables_read(second.captured_queries)
+    assert "capture_landingpage" not in read and "nurture_subscriptiontopic" not in read
+    # The kept topic field is on the form: the ticked box is in the submission.
+    assert Lead.objects.get(email="b@example.com").submissions.get().data["topic_events"] is True
+    page.headline = "Saved"
+    page.save()  # drops this process's copy
+    with CaptureQueriesContext(connection) as third:
+        assert Client().post(url, valid_form_data(email="c@example.com")).status_code == 302
+    assert "capture_landingpage" in _tables_read(third.captured_queries)
