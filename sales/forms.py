@@ -8,6 +8,7 @@ from django import forms
 from django.http import QueryDict
 
 from capture.models import Campaign, Lead
+from sales import lead_sets
 from sales.selectors import DashboardFilters
 from sales.services.tasks import NOTE_MAX, TITLE_MAX
 
@@ -40,6 +41,12 @@ class DashboardFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        sets = lead_sets.provider()
+        if sets is not None:
+            # A segment (registered by the segments app): one more select, only then.
+            self.fields["in_set"] = forms.ChoiceField(
+                label=sets.label, choices=[("", sets.any_label), *sets.choices()], required=False
+            )
         for bound in self.fields.values():
             select = isinstance(bound.widget, forms.Select)
             bound.widget.attrs["class"] = (
@@ -70,6 +77,7 @@ class DashboardFilterForm(forms.Form):
             created_from=_start_of(start, zone) if start else None,
             created_before=_start_of(end + timedelta(days=1), zone) if end else None,
             search=data.get("q", "").strip(),
+            lead_set=data.get("in_set", ""),
         )
 
     @property

@@ -9,9 +9,10 @@ class SegmentsConfig(AppConfig):
         from capture.signals import activity_recorded, lead_captured
         from nurture.services import conditions
         from nurture.signals import journey_converted, journey_entered
+        from sales import lead_sets
         from sales.signals import lead_created, stage_changed
         from scoring.signals import score_changed, temperature_changed
-        from segments import compiling, receivers
+        from segments import compiling, receivers, selectors
         from segments.signals import segment_joined
 
         # "Is in segment S" for journey branches, without nurture importing segments.
@@ -24,6 +25,15 @@ class SegmentsConfig(AppConfig):
                 describe=compiling.describe_in_segment,
                 choices=compiling.segment_choices,
             ),
+        )
+        # The sales dashboard's "Segment" filter (and so the reps' saved views).
+        lead_sets.register(
+            lead_sets.LeadSets(
+                label="Segment",
+                any_label="Any segment",
+                choices=selectors.segment_filter_choices,
+                lead_ids=selectors.member_lead_ids,
+            )
         )
         # Every fact that can change what a lead matches re-evaluates that lead only.
         for signal, name in (
