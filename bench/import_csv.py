@@ -57,7 +57,8 @@ def _csv(path: Path, rows: int) -> None:
             email = f"row{i}@company{i % 500}.example" if i % 100 else f"row{i}-at-nowhere"
             out.write(
                 f"{email},First{i},Last{i},Company {i % 5000},{titles[i % 5]},"
-                f"{('GB', 'DE', 'US', 'JP', 'FR')[i % 5]},{zones[i % 5]},+44 20 7946 {i:05d}\r\n"
+                f"{('GB', 'DE', 'US', 'JP', 'FR')[i % 5]},{zones[i % 5]},"
+                f"+44 20 7946 {i % 10000:04d}\r\n"  # a valid UK number: capture checks phones
             )
 
 

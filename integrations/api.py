@@ -12,6 +12,7 @@ from api.permissions import HasPermissions
 from api.schema import error_responses
 from capture.models import Lead
 from integrations.services import privacy
+from leadfunnel.auth import signed_in
 
 _FULFIL = HasPermissions.of("integrations.fulfil_privacy_request")
 
@@ -49,7 +50,7 @@ class PrivacyExportView(GenericAPIView):
     )
     def get(self, request: Request, lead_id: int) -> Response:
         lead = get_object_or_404(Lead.objects.only("pk"), pk=lead_id)
-        return Response(privacy.export_lead_data(lead_id=lead.pk, actor=request.user))
+        return Response(privacy.export_lead_data(lead_id=lead.pk, actor=signed_in(request.user)))
 
 
 class EraseView(GenericAPIView):
@@ -72,7 +73,9 @@ class EraseView(GenericAPIView):
         body.is_valid(raise_exception=True)
         lead = get_object_or_404(Lead.objects.only("pk"), pk=lead_id)
         done = privacy.erase_lead(
-            lead_id=lead.pk, actor=request.user, reason=body.validated_data.get("reason", "")
+            lead_id=lead.pk,
+            actor=signed_in(request.user),
+            reason=body.validated_data.get("reason", ""),
         )
         payload = {"lead_id": done.lead_id, "lead_uid": done.lead_uid, "request_id": done.pk,
                    "completed_at": done.completed_at}  # fmt: skip

@@ -66,19 +66,22 @@ class MappingForm(forms.Form):
             )
             self.columns.append((name, header))
         if lead_import.status != LeadImport.Status.UPLOADED:
-            self.initial |= {
-                "dedupe": lead_import.dedupe,
-                "sequence": lead_import.sequence_id,
-                "consent": lead_import.consent_confirmed,
-                "consent_text": lead_import.consent_text or DEFAULT_CONSENT_TEXT,
-            }
+            self.initial.update(
+                {
+                    "dedupe": lead_import.dedupe,
+                    "sequence": lead_import.sequence_id,
+                    "consent": lead_import.consent_confirmed,
+                    "consent_text": lead_import.consent_text or DEFAULT_CONSENT_TEXT,
+                }
+            )
 
     def column_fields(self) -> list[forms.BoundField]:
         return [self[name] for name, _header in self.columns]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        chosen = [cleaned.get(name) for name, _header in self.columns if cleaned.get(name)]
+        super().clean()
+        cleaned = self.cleaned_data
+        chosen = [cleaned[name] for name, _header in self.columns if cleaned.get(name)]
         if "email" not in chosen:
             raise ValidationError("Choose the column that holds the email address.")
         repeated = sorted({FIELDS[name] for name in chosen if chosen.count(name) > 1})

@@ -5,7 +5,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -37,7 +37,7 @@ class Behaviour:
 def audience_leads(
     *,
     filters: DashboardFilters,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     behaviour: str = Behaviour.ANYONE,
     days: int = 7,
     consented_only: bool = False,

@@ -3,7 +3,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import (
     Http404,
@@ -16,16 +15,16 @@ from django.http import (
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
-from scoring import tasks
 from scoring.engine import describe, signed
 from scoring.models import ScoreChange, ScoringConfig, ScoringRule
 from scoring.selectors import rule_match_counts, simulate_rule_change
+from scoring.services import request_rescore
 
 
 def _rescore_every_lead(cause: str) -> None:
     """Queue the set-based rescoring after the change commits; a broker outage is logged
     (robust) and the nightly run applies the change instead."""
-    transaction.on_commit(lambda: tasks.decay_scores.delay(cause), robust=True)
+    request_rescore(cause=cause)
 
 
 class _RuleChangeList(ChangeList):
@@ -39,7 +38,7 @@ class _RuleChangeList(ChangeList):
 
 
 @admin.register(ScoringRule)
-class ScoringRuleAdmin(admin.ModelAdmin):
+class ScoringRuleAdmin(admin.ModelAdmin[ScoringRule]):
     list_display = ("name", "kind", "condition", "points_display", "active", "matching")
     list_display_links = ("name",)
     list_filter = ("kind", "active")
@@ -140,7 +139,7 @@ class ScoringRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScoringConfig)
-class ScoringConfigAdmin(admin.ModelAdmin):
+class ScoringConfigAdmin(admin.ModelAdmin[ScoringConfig]):
     fieldsets = (
         ("Temperature", {"fields": ("hot_threshold", "warm_threshold")}),
         ("Decay", {"fields": ("half_life_days",)}),
@@ -169,7 +168,7 @@ class ScoringConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScoreChange)
-class ScoreChangeAdmin(admin.ModelAdmin):
+class ScoreChangeAdmin(admin.ModelAdmin[ScoreChange]):
     list_display = ("at", "lead_link", "scores", "temperatures", "cause", "reason_summary")
     list_filter = ("cause", "new_temperature", "at")
     search_fields = ("lead__email",)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from scoring.models import ScoreChange, ScoringConfig, ScoringRule
-from scoring.services import decay_scores
+from scoring.services import rescore_all_leads
 
 NIGHTLY_TASK_NAME = "scoring: nightly decay"
 Kind, Field, Op = ScoringRule.Kind, ScoringRule.Field, ScoringRule.Operator
@@ -47,7 +47,7 @@ def seed_default_scoring() -> None:
         )  # fmt: skip
         PeriodicTask.objects.get_or_create(
             name=NIGHTLY_TASK_NAME,
-            defaults={"crontab": schedule, "task": "scoring.tasks.decay_scores",
+            defaults={"crontab": schedule, "task": "scoring.tasks.rescore_all_leads",
                       "kwargs": '{"cause": "decay"}'},
         )  # fmt: skip
         if ScoringRule.objects.exists():
@@ -57,4 +57,4 @@ def seed_default_scoring() -> None:
             rule.full_clean()
             rule.save()
         # Leads captured before the rules existed get their scores now.
-        decay_scores(cause=ScoreChange.Cause.RULES)
+        rescore_all_leads(cause=ScoreChange.Cause.RULES)

@@ -4,38 +4,17 @@ from django.db import models
 from django.db.models.functions import Now
 
 from capture.models import Activity, Lead
+from scoring.choices import RuleField, RuleKind, RuleOperator
+from scoring.engine import rule_problems
 
 
 class ScoringRule(models.Model):
     """One line of the scoring model: who a lead is (fit) or what it did (engagement)."""
 
-    class Kind(models.TextChoices):
-        FIT = "fit", "Fit (who the lead is)"
-        ENGAGEMENT = "engagement", "Engagement (what the lead does)"
-
-    class Field(models.TextChoices):
-        EMAIL_DOMAIN = "email_domain", "Email domain"
-        JOB_TITLE = "job_title", "Job title"
-        COMPANY = "company", "Company"
-        COMPANY_SIZE = "company_size", "Company size"
-        INDUSTRY = "industry", "Industry"
-        COUNTRY = "country", "Country"
-        TIME_ZONE = "time_zone", "Time zone"
-        SOURCE = "source", "Source (first-touch utm_source)"
-        ANSWER = "answer", "Answer to the qualifying question"
-
-    class Operator(models.TextChoices):
-        EQUALS = "equals", "equals"
-        ONE_OF = "one_of", "is one of"
-        CONTAINS = "contains", "contains"
-        STARTS_WITH = "starts_with", "starts with"
-        ENDS_WITH = "ends_with", "ends with"
-        GREATER_THAN = "greater_than", "is greater than"
-        LESS_THAN = "less_than", "is less than"
-        IS_SET = "is_set", "is set"
-        FREE_MAIL = "free_mail", "is a free-mail domain"
-        CORPORATE_EMAIL = "corporate_email", "is a corporate domain"
-        COUNTRY_IN = "country_in", "is one of these countries"
+    # Defined in scoring.choices, which the engine imports instead of this module.
+    Kind = RuleKind
+    Field = RuleField
+    Operator = RuleOperator
 
     name = models.CharField(
         max_length=120, help_text="Shown to sales reps as the reason, e.g. “Director title”."
@@ -99,8 +78,6 @@ class ScoringRule(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from scoring.engine import rule_problems  # the engine is the one place that knows
-
         # The form hides the other kind's fields; what was typed there must not linger.
         if self.kind == self.Kind.FIT:
             self.activity_kind, self.pattern, self.max_occurrences = "", "", None
@@ -108,13 +85,13 @@ class ScoringRule(models.Model):
             self.field, self.question, self.operator, self.value = "", "", "", ""
         if self.field != self.Field.ANSWER:
             self.question = ""
-        errors = rule_problems(self)
+        errors = rule_problems(self)  # the engine is the one place that knows
         if errors:
             raise ValidationError(errors)
 
 
 class ScoringConfig(models.Model):
-    """The one row of thresholds and decay; read through `scoring.selectors.scoring_config`."""
+    """The one row of thresholds and decay; read through `scoring.active_rules.scoring_config`."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     hot_threshold = models.IntegerField("hot at", default=60, help_text="Score at or above.")

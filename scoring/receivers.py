@@ -1,7 +1,7 @@
 """One-line receivers of capture's facts and of rule edits (connected in ScoringConfig.ready).
 
 Rescoring runs in capture's on-commit callback, after the prospect's data is safe: if it
-fails, the error is logged and the capture still answers; the nightly decay_scores run
+fails, the error is logged and the capture still answers; the nightly rescore_all_leads run
 recomputes every lead from scratch, so a missed rescoring heals within a day.
 """
 

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from capture.models import Activity, Lead
+from scoring.active_rules import current_rules, load_rules
 from scoring.engine import (
     ACTIVITY_COLUMNS,
     LEAD_COLUMNS,
@@ -25,15 +26,10 @@ from scoring.engine import (
     compute,
     rule_problems,
 )
-from scoring.models import ScoreChange, ScoringConfig, ScoringRule
+from scoring.models import ScoreChange, ScoringRule
 from scoring.sql import engagement_match_counts_sql, fit_match_counts_sql, scored_leads_sql
 
 TEMPERATURES = tuple(Lead.Temperature.values)  # hot, warm, cold: plain strings for JSON
-
-
-def scoring_config() -> ScoringConfig:
-    """The settings row, or the defaults while nobody has saved it (no write here)."""
-    return ScoringConfig.objects.filter(pk=1).first() or ScoringConfig()
 
 
 # A lead's breakdown ------------------------------------------------------------------------
@@ -57,8 +53,6 @@ class Breakdown:
 def score_breakdown(*, lead_id: int, now: datetime | None = None, history: int = 50) -> Breakdown:
     """Why a lead scores what it does now: its reasons under the current rules, and the
     latest ScoreChanges. Raises Lead.DoesNotExist."""
-    from scoring.services.rules import current_rules  # services import this module
-
     rules = current_rules()
     lead = Lead.objects.get(pk=lead_id)
     rows = Activity.objects.filter(lead_id=lead_id, kind__in=rules.activity_kinds)
@@ -117,11 +111,13 @@ def rule_match_counts(*, rules: Iterable[ScoringRule]) -> dict[int, int | None]:
                 counts.update(zip((r.id for r in compiled_rules), cursor.fetchone(), strict=True))
         return counts
     # SQLite (make run): few leads, counted in Python with the same tests.
-    for rule in fit:
-        counts[rule.id] = sum(rule.matches(lead) for lead in _all_lead_facts())
-    for rule in engagement:
-        leads = {lead_id for lead_id, activity in _all_activities() if rule.matches(activity)}
-        counts[rule.id] = len(leads)
+    for fit_rule in fit:
+        counts[fit_rule.id] = sum(fit_rule.matches(lead) for lead in _all_lead_facts())
+    for engagement_rule in engagement:
+        leads = {
+            lead_id for lead_id, activity in _all_activities() if engagement_rule.matches(activity)
+        }
+        counts[engagement_rule.id] = len(leads)
     return counts
 
 
@@ -175,8 +171,6 @@ def simulate_rule_change(*, rule: ScoringRule, now: datetime | None = None) -> S
 
     Nothing is written: on PostgreSQL it is one SELECT grouping the pairs.
     """
-    from scoring.services.rules import load_rules  # services import this module
-
     current = load_rules()
     now = now or timezone.now()
     fit = [r for r in current.fit if r.id != rule.pk or rule.pk is None]

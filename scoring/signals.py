@@ -4,7 +4,7 @@ temperature_changed: sender=ScoreChange, lead_id (int), old (str), new (str): a 
 temperature ("hot", "warm", "cold") moved, by a rescoring or the nightly job.
 score_changed: sender=ScoreChange, lead_id (int), old (int), new (int): a rescoring of one
 lead (score_lead: a capture, an activity) moved its score. The set-based rescoring of every
-lead (decay_scores) does not send it: decay only lowers scores, and a rule change's catch-up
+lead (rescore_all_leads) does not send it: decay only lowers scores, and a rule change's catch-up
 would send one per lead of the whole table.
 """
 

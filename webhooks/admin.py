@@ -3,14 +3,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import ActionLocation, csrf_protect_m
+from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.csrf import csrf_protect
 
 from webhooks import services
 from webhooks.models import SUBSCRIBABLE, Endpoint, WebhookDelivery
@@ -19,7 +21,7 @@ from webhooks.signing import SIGNATURE_HEADER
 MIN_SECRET_LENGTH = 24
 
 
-class EndpointForm(forms.ModelForm):
+class EndpointForm(forms.ModelForm[Endpoint]):
     events = forms.MultipleChoiceField(
         choices=SUBSCRIBABLE, widget=forms.CheckboxSelectMultiple,
         help_text="The events this endpoint receives.",
@@ -31,7 +33,7 @@ class EndpointForm(forms.ModelForm):
         fields = ("name", "url", "events", "is_active", "secret")
 
     def clean_secret(self) -> str:
-        secret = self.cleaned_data["secret"].strip()
+        secret = str(self.cleaned_data["secret"]).strip()
         if len(secret) < MIN_SECRET_LENGTH:
             raise forms.ValidationError(
                 f"Use at least {MIN_SECRET_LENGTH} characters, or keep the generated one."
@@ -40,7 +42,7 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(admin.ModelAdmin[Endpoint]):
     form = EndpointForm
     list_display = ("name", "url", "event_list", "is_active", "delivery_log", "created_at")
     list_filter = ("is_active",)
@@ -100,7 +102,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     """The delivery log: read-only, with a replay (selected rows, or one row's button)."""
 
     list_display = ("endpoint", "event_type", "status", "attempts", "last_status_code",
@@ -160,7 +162,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         count = services.replay_deliveries(delivery_ids=list(queryset.values_list("pk", flat=True)))
         messages.success(request, f"{count} deliver{'y' if count == 1 else 'ies'} sent again.")
 
-    @csrf_protect_m
+    @method_decorator(csrf_protect)  # admin's csrf_protect_m, which the stubs leave untyped
     def replay_view(self, request: HttpRequest, delivery_id: int) -> HttpResponse:
         if not self.has_replay_permission(request):
             raise PermissionDenied

@@ -1,7 +1,7 @@
 """Outbound webhooks: endpoints marketers register, the events we announce, one delivery each.
 
 PostgreSQL is the source of truth for every delivery: the broker only carries "deliver N now",
-and beat's `retry_due` picks up whatever is due, lost or stuck (DESIGN.md).
+and beat's `hand_out_due` picks up whatever is due, lost or stuck (DESIGN.md).
 """
 
 import secrets

@@ -4,14 +4,13 @@ A delivery moves pending → queued (handed to the broker) → sending (a worker
 succeeded, or retrying (back to queued when due) until WEBHOOKS_MAX_ATTEMPTS, then failed.
 Every move is a conditional UPDATE, so a duplicated task message or two workers at once send a
 row once; a row stuck queued or sending past its lease (`next_attempt_at` is the lease's end
-while in flight) is picked up again by `retry_due`. Delivery is at-least-once: a worker that
+while in flight) is picked up again by `hand_out_due`. Delivery is at-least-once: a worker that
 dies after the POST but before recording it makes the row go out again, and receivers dedupe
 by the event's `id`.
 """
 
 import json
 import logging
-import random
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,8 +22,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from leadfunnel.outbound import http
-from webhooks import payloads, signing
+from leadfunnel.outbound import backoff, http
+from webhooks import payloads, queueing, signing
 from webhooks.models import Endpoint, Event, EventType, WebhookDelivery, new_secret
 
 logger = logging.getLogger(__name__)
@@ -174,7 +173,7 @@ def hand_out(*, delivery_ids: Sequence[int]) -> int:
     """Queue a task per pending delivery; with the broker down they stay pending for beat.
 
     Rows go pending → queued before their message is sent, so beat does not hand them out a
-    second time while the message waits in the broker (a lease: see `retry_due`).
+    second time while the message waits in the broker (a lease: see `hand_out_due`).
     """
     ids = list(delivery_ids)
     now = timezone.now()
@@ -184,7 +183,7 @@ def hand_out(*, delivery_ids: Sequence[int]) -> int:
     return _send_messages(delivery_ids=ids, now=now)
 
 
-def retry_due(*, now: datetime | None = None) -> int:
+def hand_out_due(*, now: datetime | None = None) -> int:
     """Beat's tick: hand out what is due (retries, pending rows the broker never got, rows
     whose queued or sending lease ran out). Returns how many were due."""
     now = now or timezone.now()
@@ -207,20 +206,12 @@ def retry_due(*, now: datetime | None = None) -> int:
 def _send_messages(*, delivery_ids: list[int], now: datetime) -> int:
     """One "deliver N now" message per queued row; what the broker refuses goes back to
     pending at once, so beat's next tick tries again instead of waiting out the lease."""
-    from webhooks.tasks import deliver_webhook
-
-    for index, delivery_id in enumerate(delivery_ids):
-        try:
-            deliver_webhook.apply_async(args=[delivery_id], retry=False)
-        except Exception:
-            # Broad on purpose: kombu and redis raise many kinds when the broker is down.
-            logger.warning("Broker unreachable; %s webhook deliveries left for beat",
-                           len(delivery_ids) - index, exc_info=True)  # fmt: skip
-            WebhookDelivery.objects.filter(
-                pk__in=delivery_ids[index:], status=Status.QUEUED
-            ).update(status=Status.PENDING, next_attempt_at=now)
-            return index
-    return len(delivery_ids)
+    sent = queueing.deliver_soon(delivery_ids=delivery_ids)
+    if sent < len(delivery_ids):
+        WebhookDelivery.objects.filter(pk__in=delivery_ids[sent:], status=Status.QUEUED).update(
+            status=Status.PENDING, next_attempt_at=now
+        )
+    return sent
 
 
 def replay_deliveries(*, delivery_ids: Sequence[int]) -> int:
@@ -298,18 +289,15 @@ def event_body(event: Event) -> bytes:
     return json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 
-def backoff_seconds(*, attempts: int, jitter: float | None = None) -> float:
-    """Wait after the `attempts`-th failure: base × 2^(attempts−1), capped, plus 0–20 %.
-
-    The jitter spreads the retries of many deliveries that failed together (a receiver's
-    outage) so they do not all come back in the same second.
-    """
-    jitter = random.random() if jitter is None else jitter  # noqa: S311 (not a secret)
-    delay = min(
-        settings.WEBHOOKS_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0),
-        settings.WEBHOOKS_RETRY_MAX_SECONDS,
+def retry_wait(*, attempts: int, draw: float | None = None) -> float:
+    """Seconds to wait after the `attempts`-th failure: the one backoff (doubling, capped,
+    0–20 % jitter) with webhooks' base and cap."""
+    return backoff.backoff_seconds(
+        attempts=attempts,
+        base=settings.WEBHOOKS_RETRY_BASE_SECONDS,
+        cap=settings.WEBHOOKS_RETRY_MAX_SECONDS,
+        draw=draw,
     )
-    return delay * (1 + 0.2 * jitter)
 
 
 def _record(*, delivery: WebhookDelivery, outcome: http.Outcome, give_up: bool = False) -> str:
@@ -328,7 +316,7 @@ def _record(*, delivery: WebhookDelivery, outcome: http.Outcome, give_up: bool =
         fields.update(status=Status.FAILED, next_attempt_at=None,
                       last_error=reason.strip()[:ERROR_CHARS])  # fmt: skip
     else:
-        wait = timedelta(seconds=backoff_seconds(attempts=attempt))
+        wait = timedelta(seconds=retry_wait(attempts=attempt))
         fields.update(status=Status.RETRYING, next_attempt_at=now + wait)
     # Only while still ours: a replay or a reclaim after the lease took the row meanwhile.
     if not WebhookDelivery.objects.filter(

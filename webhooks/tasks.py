@@ -10,6 +10,13 @@ def deliver_webhook(delivery_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
-def retry_due() -> int:
+def hand_out_due() -> int:
     """Beat's tick: hand out due retries and deliveries that were lost or stuck."""
-    return services.retry_due()
+    return services.hand_out_due()
+
+
+@shared_task(ignore_result=True, name="webhooks.tasks.retry_due")
+def retry_due() -> int:
+    """The old name of `hand_out_due`, still registered: a beat running the old schedule, or
+    a message already queued, names it."""
+    return services.hand_out_due()

@@ -1,9 +1,11 @@
-"""The two ad platforms' audience APIs, as small clients over `requests`.
+"""The two ad platforms' audience APIs, as small clients over the one outbound HTTP client.
 
 Written by hand on purpose: the official SDKs (facebook-business; google-ads, which brings
 gRPC and protobuf) are large dependencies for the four calls a sync makes, and both platforms
 document these JSON-over-HTTPS endpoints. The base URLs are settings, so tests (and a staging
-setup) point them at local fakes; nothing here talks to a URL anyone typed.
+setup) point them at local fakes. Nobody types these URLs, yet they go through the same
+SSRF-guarded, address-pinned client as webhooks (leadfunnel.outbound.http): one way out of
+the server, and a fake on a private address needs WEBHOOKS_ALLOW_PRIVATE_NETWORKS as any.
 
 Identifiers are normalised and SHA-256 hashed here, the way each platform asks:
 - Meta: email trimmed and lower-cased; phone as digits with the country code, no "+".
@@ -17,11 +19,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
-import requests
 from django.conf import settings
 
+from leadfunnel.outbound import http
+
 TIMEOUT = 30
+# The platforms' answers are small JSON documents, but a partial failure lists every bad row.
+RESPONSE_BYTES = 4 * 1024 * 1024
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
@@ -69,24 +75,43 @@ class AudienceClient(Protocol):
     def finish(self) -> None: ...
 
 
-def _check(response: requests.Response, *, doing: str) -> dict[str, Any]:
+def _check(outcome: http.Outcome, *, doing: str) -> dict[str, Any]:
+    if outcome.status_code is None:  # refused by the guard, unreachable or timed out
+        raise AdPlatformError(f"{doing}: {outcome.error}")
     try:
-        body = response.json()
+        body = json.loads(outcome.response)
     except ValueError:
         body = {}
-    if not response.ok:
+    if not outcome.ok:
         error = body.get("error") if isinstance(body, dict) else None
-        message = error.get("message") if isinstance(error, dict) else response.text[:200]
-        raise AdPlatformError(f"{doing}: HTTP {response.status_code}: {message}")
+        message = error.get("message") if isinstance(error, dict) else outcome.response[:200]
+        raise AdPlatformError(f"{doing}: HTTP {outcome.status_code}: {message}")
     return body if isinstance(body, dict) else {}
 
 
-def _call(method: str, url: str, *, doing: str, **kwargs: Any) -> dict[str, Any]:
-    try:
-        response = requests.request(method, url, timeout=TIMEOUT, **kwargs)
-    except requests.RequestException as error:
-        raise AdPlatformError(f"{doing}: {type(error).__name__}") from error
-    return _check(response, doing=doing)
+def _call(
+    method: str,
+    url: str,
+    *,
+    doing: str,
+    data: dict[str, str] | None = None,
+    json_body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One API call, form-encoded (`data`, Meta and OAuth) or JSON (`json_body`, Google)."""
+    if json_body is not None:
+        body, content_type = json.dumps(json_body).encode(), "application/json"
+    else:
+        body, content_type = urlencode(data or {}).encode(), "application/x-www-form-urlencoded"
+    outcome = http.request(
+        method=method,
+        url=url,
+        body=body,
+        headers={**(headers or {}), "Content-Type": content_type, "Accept": "application/json"},
+        timeout=TIMEOUT,
+        response_bytes=RESPONSE_BYTES,
+    )
+    return _check(outcome, doing=doing)
 
 
 class MetaAudiences:
@@ -171,7 +196,9 @@ class GoogleCustomerMatch:
         return self._headers
 
     def _post(self, path: str, body: dict[str, Any], doing: str) -> dict[str, Any]:
-        return _call("POST", f"{self.api}/{path}", doing=doing, json=body, headers=self._auth())
+        return _call(
+            "POST", f"{self.api}/{path}", doing=doing, json_body=body, headers=self._auth()
+        )
 
     def create_audience(self, *, name: str, description: str) -> str:
         body = self._post(

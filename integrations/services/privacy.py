@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.apps import apps
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
@@ -65,7 +65,7 @@ def is_erased(lead: Lead) -> bool:
 # Export ----------------------------------------------------------------------------------
 
 
-def export_lead_data(*, lead_id: int, actor: AbstractBaseUser | None = None) -> dict[str, Any]:
+def export_lead_data(*, lead_id: int, actor: User | None = None) -> dict[str, Any]:
     """Everything stored about one lead, as JSON-ready data; the request is audited."""
     lead = Lead.objects.get(pk=lead_id)
     data: dict[str, Any] = {
@@ -75,7 +75,10 @@ def export_lead_data(*, lead_id: int, actor: AbstractBaseUser | None = None) -> 
     # Every table that points at the lead, so a model added later is exported too.
     for relation in Lead._meta.related_objects:
         if relation.one_to_many:
-            manager = getattr(lead, relation.get_accessor_name())
+            accessor = relation.get_accessor_name()
+            if accessor is None:  # only a symmetrical many-to-many on itself has none
+                raise ValueError(f"{relation} has no accessor")
+            manager = getattr(lead, accessor)
             key = relation.related_model._meta.label_lower
             data[key] = [_row(row) for row in manager.all().order_by("pk")]
     data["nurture.delivery"] = [
@@ -108,7 +111,7 @@ def _row(instance: models.Model) -> dict[str, Any]:
 # Erase -----------------------------------------------------------------------------------
 
 
-def erase_lead(*, lead_id: int, actor: AbstractBaseUser | None, reason: str) -> PrivacyRequest:
+def erase_lead(*, lead_id: int, actor: User | None, reason: str) -> PrivacyRequest:
     """Anonymise the lead everywhere in one transaction, after suppressing its address.
 
     Keeps every row (so counts and funnel figures stay right), the lead's id (its uid is
@@ -222,7 +225,8 @@ def _sweep(*, email: str, placeholder: str, values: list[str]) -> None:
                 continue
             text, jsonb = [], []
             for field in meta.concrete_fields:
-                if (meta.app_label, meta.model_name, field.name) in _SWEEP_SKIPPED:
+                skipped = (meta.app_label, meta.model_name, field.name) in _SWEEP_SKIPPED
+                if skipped or field.column is None:  # a concrete field always has a column
                     continue
                 if isinstance(field, models.JSONField):
                     jsonb.append(connection.ops.quote_name(field.column))

@@ -1,6 +1,8 @@
-"""Every HTTP request the server makes to a URL someone typed: guarded against SSRF.
+"""Every HTTP request the server makes, guarded against SSRF, and the one retry backoff.
 
-Outbound webhooks (webhooks/) and the sales hand-off's Slack-style post (sales/) both send
-through `http.post`, which checks the URL with `safety` and connects to the checked address.
-It lives in the project package, below both, because sales may not import webhooks.
+Outbound webhooks (webhooks/), the sales hand-off's Slack-style post (sales/), the journeys'
+webhook action (nurture/) and the ad platforms' audience APIs (integrations/) all send through
+`http.request`, which checks the URL with `safety` and connects to the checked address.
+`backoff.backoff_seconds` spaces the retries of webhooks and of emails. It lives in the
+project package, below every app, because sales may not import webhooks.
 """

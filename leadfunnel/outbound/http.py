@@ -1,4 +1,7 @@
-"""The one outside call: POST a body to a typed-in URL, pinned to a checked address.
+"""The one outside call: send a body to a URL, pinned to a checked address.
+
+Every outbound request goes through `request` (webhooks, the sales hand-off's post, the ad
+platforms' audience APIs): a typed-in URL and a configured one pass the same SSRF guard.
 
 urllib3 (what requests is built on, already a runtime dependency) is used directly because it
 lets us connect to the address `safety.resolve_target` checked while still sending the host's
@@ -34,6 +37,23 @@ class Outcome:
 
 def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
     """POST `body`; never raises for what the network or the receiver does."""
+    return request(method="POST", url=url, body=body, headers=headers, timeout=timeout)
+
+
+def request(
+    *,
+    method: str,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    response_bytes: int = RESPONSE_BYTES,
+) -> Outcome:
+    """Send `body` with `method`; never raises for what the network or the receiver does.
+
+    At most `response_bytes` of the answer are read: a webhook receiver's answer is only
+    shown to the marketer, an API's answer (JSON) is parsed and needs all of it.
+    """
     try:
         target = resolve_target(url)
     except UnsafeURL as error:
@@ -43,36 +63,40 @@ def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float) -> O
     *others, last = target.addresses
     for address in others:
         try:
-            return _post_to(target, address=address, body=body, headers=headers,
-                            timeout=timeout, started=started)  # fmt: skip
+            return _send_to(target, method=method, address=address, body=body,
+                            headers=headers, timeout=timeout, started=started,
+                            response_bytes=response_bytes)  # fmt: skip
         except exceptions.NewConnectionError:
             continue  # e.g. localhost's ::1 refused: try its 127.0.0.1
     try:
-        return _post_to(target, address=last, body=body, headers=headers,
-                        timeout=timeout, started=started)  # fmt: skip
+        return _send_to(target, method=method, address=last, body=body, headers=headers,
+                        timeout=timeout, started=started,
+                        response_bytes=response_bytes)  # fmt: skip
     except exceptions.NewConnectionError as error:
         reason = str(error).split(": ", 1)[-1]  # drop the pool's repr (it names the address)
         return Outcome(response_ms=_ms(started), error=f"Could not connect: {reason}")
 
 
-def _post_to(
+def _send_to(
     target: Target,
     *,
+    method: str,
     address: str,
     body: bytes,
     headers: dict[str, str],
     timeout: float,
     started: float,
+    response_bytes: int,
 ) -> Outcome:
     """One try at one address; NewConnectionError is left to the caller (next address)."""
     pool = _pool(scheme=target.scheme, address=address, port=target.port, host=target.host,
                  timeout=timeout)  # fmt: skip
     try:
-        response = pool.urlopen("POST", target.path, body=body, headers=headers,
+        response = pool.urlopen(method, target.path, body=body, headers=headers,
                                 redirect=False, retries=False, assert_same_host=False,
                                 preload_content=False)  # fmt: skip
         try:
-            text = response.read(RESPONSE_BYTES).decode("utf-8", errors="replace")
+            text = response.read(response_bytes).decode("utf-8", errors="replace")
         finally:
             response.release_conn()
     except exceptions.NewConnectionError:
@@ -86,27 +110,23 @@ def _post_to(
     finally:
         pool.close()
     status = response.status
-    error = "" if 200 <= status < 300 else f"The receiver answered {status}."
+    message = "" if 200 <= status < 300 else f"The receiver answered {status}."
     if 300 <= status < 400:
-        error += " Redirects are not followed: register the final URL."
-    return Outcome(status_code=status, response_ms=_ms(started), response=text, error=error)
+        message += " Redirects are not followed: register the final URL."
+    return Outcome(status_code=status, response_ms=_ms(started), response=text, error=message)
 
 
 def _pool(
     *, scheme: str, address: str, port: int, host: str, timeout: float
 ) -> urllib3.HTTPConnectionPool:
-    options = {
-        "port": port,
-        "timeout": urllib3.Timeout(connect=timeout, read=timeout, total=timeout),
-        "retries": False,
-        "maxsize": 1,
-    }
+    limit = urllib3.Timeout(connect=timeout, read=timeout, total=timeout)
     if scheme == "https":
         return urllib3.HTTPSConnectionPool(
-            address, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(), **options,
+            address, port=port, timeout=limit, retries=False, maxsize=1,
+            server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
         )  # fmt: skip
-    return urllib3.HTTPConnectionPool(address, **options)
+    return urllib3.HTTPConnectionPool(address, port=port, timeout=limit, retries=False, maxsize=1)
 
 
 def _ms(started: float) -> int:

@@ -14,7 +14,7 @@ MICRO = 1_000_000
 def decay_weight(*, now_epoch: float, occurred_at: datetime, half_life_seconds: float) -> float:
     # date_part('epoch', …) in SQL gives the same float as datetime.timestamp().
     age = max(0.0, now_epoch - occurred_at.timestamp())
-    return 0.5 ** (age / half_life_seconds)
+    return float(0.5 ** (age / half_life_seconds))
 
 
 def micro_points(points: int, weight: float) -> int:
@@ -65,11 +65,11 @@ def compute(
     """A lead's score, temperature and reasons under `rules` at `now`, in Python."""
     reasons: list[Reason] = []
     fit_points = 0
-    for rule in rules.fit:
-        if rule.matches(lead):
-            fit_points += rule.points
-            reasons.append(Reason(rule.id, rule.name, rule.points,
-                                  f"{rule.name} {signed(rule.points)}"))  # fmt: skip
+    for fit_rule in rules.fit:
+        if fit_rule.matches(lead):
+            fit_points += fit_rule.points
+            reasons.append(Reason(fit_rule.id, fit_rule.name, fit_rule.points,
+                                  f"{fit_rule.name} {signed(fit_rule.points)}"))  # fmt: skip
     # Most recent first: a cap counts the latest occurrences (ties broken by id, as in SQL).
     recent = sorted(activities, key=lambda a: (a.occurred_at, a.id), reverse=True)
     now_epoch = now.timestamp()

@@ -4,17 +4,18 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django_countries import countries
 
 from capture.models import Lead
+from scoring.choices import RuleField, RuleOperator
 from scoring.freemail import FREE_MAIL_DOMAINS, FREE_MAIL_FAMILIES, FREE_MAIL_TYPOS
-from scoring.models import ScoringRule
 
-Op = ScoringRule.Operator
-Field = ScoringRule.Field
+Op = RuleOperator
+Field = RuleField
 SIZE_ORDER = tuple(Lead.CompanySize.values)  # smallest first
 NUMBER = "[+-]?[0-9]+([.][0-9]+)?"
 _FREE_FAMILY = re.compile(FREE_MAIL_FAMILIES)
@@ -32,13 +33,17 @@ OPERATORS_BY_FIELD: Mapping[str, tuple[str, ...]] = {
 NEEDS_NO_VALUE = (Op.IS_SET, Op.FREE_MAIL, Op.CORPORATE_EMAIL)
 
 
+# What the fragments bind: values the database adapter turns into SQL literals.
+SqlValue = bool | int | float | Decimal | str | datetime | list[Any] | None
+
+
 class Params:
     """Named query parameters: a fragment may use a value twice and still bind it in order."""
 
     def __init__(self) -> None:
-        self.values: dict[str, object] = {}
+        self.values: dict[str, SqlValue] = {}
 
-    def __call__(self, value: object) -> str:
+    def __call__(self, value: SqlValue) -> str:
         name = f"p{len(self.values)}"
         self.values[name] = value
         return f"%({name})s"

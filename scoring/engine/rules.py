@@ -3,9 +3,10 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capture.models import Activity, Lead
+from scoring.choices import RuleKind
 from scoring.engine.conditions import (
     Condition,
     Field,
@@ -15,7 +16,9 @@ from scoring.engine.conditions import (
     json_text,
     pattern_condition,
 )
-from scoring.models import ScoringRule
+
+if TYPE_CHECKING:  # the model imports the engine (to validate), not the reverse
+    from scoring.models import ScoringRule
 
 # Which metadata a pattern is matched against, per activity kind.
 PATTERN_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -168,8 +171,8 @@ class EngagementRule:
         return singular if count == 1 else plural
 
 
-def compile_rule(rule: ScoringRule) -> FitRule | EngagementRule:
-    if rule.kind == ScoringRule.Kind.FIT:
+def compile_rule(rule: "ScoringRule") -> FitRule | EngagementRule:
+    if rule.kind == RuleKind.FIT:
         return FitRule(
             id=rule.pk,
             name=rule.name,
@@ -235,7 +238,7 @@ class RuleSet:
         )
 
 
-def rule_set(*, rules: Iterable[ScoringRule], config: Any, only_active: bool = True) -> RuleSet:
+def rule_set(*, rules: Iterable["ScoringRule"], config: Any, only_active: bool = True) -> RuleSet:
     compiled = [compile_rule(rule) for rule in rules if rule.active or not only_active]
     return RuleSet(
         fit=tuple(rule for rule in compiled if isinstance(rule, FitRule)),

@@ -1,8 +1,10 @@
 """What marketers are told about a rule: its problems, and one line describing it."""
 
 import re
+from typing import TYPE_CHECKING
 
 from capture.models import Activity
+from scoring.choices import RuleKind
 from scoring.engine.conditions import (
     COUNTRY_CODES,
     NEEDS_NO_VALUE,
@@ -14,17 +16,19 @@ from scoring.engine.conditions import (
     split_values,
 )
 from scoring.engine.rules import PATTERN_KEYS
-from scoring.models import ScoringRule
+
+if TYPE_CHECKING:  # the model imports the engine (to validate), not the reverse
+    from scoring.models import ScoringRule
 
 # Validation --------------------------------------------------------------------------------
 
 
-def rule_problems(rule: ScoringRule) -> dict[str, str]:
+def rule_problems(rule: "ScoringRule") -> dict[str, str]:
     """What is wrong with a rule, by form field, in words a marketer can act on."""
     problems: dict[str, str] = {}
     if rule.points == 0:
         problems["points"] = "Give the rule some points (negative ones lower the score)."
-    if rule.kind == ScoringRule.Kind.ENGAGEMENT:
+    if rule.kind == RuleKind.ENGAGEMENT:
         if not rule.activity_kind:
             problems["activity_kind"] = "Choose the activity this rule counts."
         elif rule.pattern.strip() and rule.activity_kind not in PATTERN_KEYS:
@@ -79,9 +83,9 @@ def rule_problems(rule: ScoringRule) -> dict[str, str]:
     return problems
 
 
-def describe(rule: ScoringRule) -> str:
+def describe(rule: "ScoringRule") -> str:
     """One line for the rule list: “Job title contains director, head”."""
-    if rule.kind == ScoringRule.Kind.ENGAGEMENT:
+    if rule.kind == RuleKind.ENGAGEMENT:
         text = Activity.Kind(rule.activity_kind).label if rule.activity_kind else "?"
         if rule.pattern:
             text += f" matching {rule.pattern}"

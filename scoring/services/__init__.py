@@ -1,15 +1,17 @@
 """Scoring's writes: score one lead at once, rescore every lead set-based."""
 
-from scoring.services.bulk import DecayResult, decay_scores
-from scoring.services.rules import current_rules, invalidate_rules, load_rules
+from scoring.active_rules import current_rules, invalidate_rules, load_rules
+from scoring.services.bulk import RescoreResult, rescore_all_leads
+from scoring.services.requests import request_rescore
 from scoring.services.scoring import ScoreResult, score_lead
 
 __all__ = [
-    "DecayResult",
+    "RescoreResult",
     "ScoreResult",
     "current_rules",
-    "decay_scores",
     "invalidate_rules",
     "load_rules",
+    "request_rescore",
+    "rescore_all_leads",
     "score_lead",
 ]

@@ -1,4 +1,5 @@
-"""Rescoring every lead at once: the nightly decay, and the catch-up after a rule change."""
+"""Rescoring every lead at once (`rescore_all_leads`): the nightly run that lets engagement
+decay, and the catch-up after a rule change or an import."""
 
 import logging
 import time
@@ -11,9 +12,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from capture.models import Lead
+from scoring.active_rules import load_rules
 from scoring.engine import Params, RuleSet
 from scoring.models import ScoreChange
-from scoring.services.rules import load_rules
 from scoring.services.scoring import STAGES_BEFORE_SALES, score_lead
 from scoring.signals import temperature_changed
 from scoring.sql import scored_leads_sql
@@ -21,7 +22,7 @@ from scoring.sql import scored_leads_sql
 logger = logging.getLogger(__name__)
 # Two runs at once would update the same rows in different orders and deadlock.
 _ADVISORY_LOCK = 0x5C0E_DECA
-_LABELS = {
+_LABELS: dict[str, str] = {
     ScoreChange.Cause.DECAY: "Engagement points decayed",
     ScoreChange.Cause.RULES: "Scoring rules changed",
     ScoreChange.Cause.MANUAL: "Rescored on request",
@@ -29,7 +30,7 @@ _LABELS = {
 
 
 @dataclass(frozen=True)
-class DecayResult:
+class RescoreResult:
     rescored: int  # leads whose score or temperature changed
     temperature_changes: int
     seconds: float  # all of it, announcing included
@@ -37,12 +38,12 @@ class DecayResult:
     skipped: bool = False  # another run was under way
 
 
-def decay_scores(
+def rescore_all_leads(
     *,
     cause: str = ScoreChange.Cause.DECAY,
     now: datetime | None = None,
     rules: RuleSet | None = None,
-) -> DecayResult:
+) -> RescoreResult:
     """Recompute every lead's score set-based and store those that moved.
 
     On PostgreSQL this is one statement: the scores of all leads are computed in SQL
@@ -102,8 +103,8 @@ def decay_scores(
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_ADVISORY_LOCK])
         if not cursor.fetchone()[0]:
-            logger.info("decay_scores: another run is under way; skipping")
-            return DecayResult(0, 0, time.monotonic() - started, skipped=True)
+            logger.info("rescore_all_leads: another run is under way; skipping")
+            return RescoreResult(0, 0, time.monotonic() - started, skipped=True)
         # Sorting and hashing a few million activities in memory, not on disk.
         work_mem = getattr(settings, "SCORING_WORK_MEM", "256MB")
         cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
@@ -112,7 +113,7 @@ def decay_scores(
         changes = list(zip(ids or [], olds or [], news or [], strict=True))
         announcing: list[float] = []
         transaction.on_commit(lambda: announcing.append(_announce(changes)))
-    return DecayResult(rescored, len(changes), time.monotonic() - started, sum(announcing))
+    return RescoreResult(rescored, len(changes), time.monotonic() - started, sum(announcing))
 
 
 def _announce(changes: Sequence[tuple[int, str, str]]) -> float:
@@ -134,7 +135,7 @@ def _announce(changes: Sequence[tuple[int, str, str]]) -> float:
 
 def _decay_lead_by_lead(
     *, cause: str, now: datetime, rules: RuleSet, started: float
-) -> DecayResult:
+) -> RescoreResult:
     rescored = moved = 0
     for lead_id in Lead.objects.order_by("id").values_list("id", flat=True).iterator(2000):
         try:
@@ -144,4 +145,4 @@ def _decay_lead_by_lead(
             continue
         rescored += result.changed
         moved += result.temperature != result.old_temperature
-    return DecayResult(rescored, moved, time.monotonic() - started)
+    return RescoreResult(rescored, moved, time.monotonic() - started)

@@ -10,6 +10,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from capture.models import Activity, Lead
+from scoring.active_rules import current_rules
 from scoring.engine import (
     ACTIVITY_COLUMNS,
     LEAD_COLUMNS,
@@ -19,7 +20,6 @@ from scoring.engine import (
     compute,
 )
 from scoring.models import ScoreChange
-from scoring.services.rules import current_rules
 from scoring.signals import score_changed, temperature_changed
 
 logger = logging.getLogger(__name__)

@@ -25,6 +25,12 @@ pytestmark = pytest.mark.django_db
 HOT = {"match": "all", "conditions": [{"field": "temperature", "op": "is", "value": "hot"}]}
 
 
+@pytest.fixture(autouse=True)
+def _local_fakes_allowed(settings: Any) -> None:
+    # The fakes listen on 127.0.0.1: the outbound client's SSRF guard would refuse them.
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True
+
+
 @pytest.fixture
 def meta(settings: Any) -> Iterator[Any]:
     with serve(MetaHandler) as (url, state):
@@ -184,6 +190,35 @@ def test_a_bad_token_fails_with_the_platforms_message(
     assert run.status == "failed"
     assert "HTTP 401: Invalid OAuth access token." in run.error
     assert not AudienceMember.objects.exists()
+
+
+def test_the_platform_calls_go_through_the_ssrf_guarded_client(
+    meta: Any, hot_segment: Segment, settings: Any
+) -> None:
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
+    _lead("ada@example.com")
+    _refresh(hot_segment)
+    sync = AudienceSync.objects.create(segment=hot_segment, platform="meta")
+    run = ad_sync.sync_audience(sync_id=sync.pk)
+    assert run.status == "failed"
+    assert "Meta: create the audience: Refused: 127.0.0.1 points to 127.0.0.1" in run.error
+    assert meta.calls == [], "nothing left the server"
+
+
+def test_an_unreachable_platform_fails_the_run_with_the_reason(
+    hot_segment: Segment, settings: Any
+) -> None:
+    with serve(MetaHandler) as (url, _state):
+        pass  # closed again: nothing listens on that port now
+    settings.ADS_META_API_URL = f"{url}/v25.0"
+    settings.ADS_META_ACCESS_TOKEN = META_TOKEN
+    settings.ADS_META_AD_ACCOUNT_ID = "act_1234567"
+    _lead("ada@example.com")
+    _refresh(hot_segment)
+    sync = AudienceSync.objects.create(segment=hot_segment, platform="meta")
+    run = ad_sync.sync_audience(sync_id=sync.pk)
+    assert run.status == "failed"
+    assert "Meta: create the audience: Could not connect" in run.error
 
 
 def test_missing_credentials_fail_the_run_with_what_to_set(

@@ -13,7 +13,7 @@ from capture.models import Activity, Lead
 from scoring.engine import OPERATORS_BY_FIELD, PATTERN_KEYS, SIZE_ORDER
 from scoring.models import ScoreChange, ScoringConfig, ScoringRule
 from scoring.selectors import _temperature_pairs, python_scores
-from scoring.services import decay_scores, load_rules, score_lead
+from scoring.services import load_rules, rescore_all_leads, score_lead
 from tests.scoring.conftest import NOW
 
 Field, Op = ScoringRule.Field, ScoringRule.Operator
@@ -196,7 +196,7 @@ def _check(rules: list[Any], leads: list[dict[str, Any]], activities: list[Any],
         transaction.set_rollback(True)
     ScoreChange.objects.all().delete()
 
-    decay_scores(now=NOW, rules=rule_set)
+    rescore_all_leads(now=NOW, rules=rule_set)
 
     bulk = {lead.pk: (lead.score, lead.temperature) for lead in Lead.objects.all()}
     assert bulk == expected

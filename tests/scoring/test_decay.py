@@ -13,7 +13,7 @@ from capture.models import Activity, Lead
 from scoring import tasks
 from scoring.demo import NIGHTLY_TASK_NAME, seed_default_scoring
 from scoring.models import ScoreChange, ScoringRule
-from scoring.services import decay_scores, load_rules, score_lead
+from scoring.services import load_rules, rescore_all_leads, score_lead
 from scoring.services.bulk import _decay_lead_by_lead
 from scoring.signals import temperature_changed
 from tests.factories import ActivityFactory, EngagementRuleFactory, FitRuleFactory, LeadFactory
@@ -42,7 +42,7 @@ def test_engagement_fades_overnight_across_the_thresholds(booking_rule: ScoringR
     assert (lead.score, lead.temperature) == (80, "hot")
 
     with time_machine.travel(NOW + timedelta(days=14), tick=False):
-        result = decay_scores()
+        result = rescore_all_leads()
 
     lead.refresh_from_db()
     assert (lead.score, lead.temperature) == (40, "warm")
@@ -58,7 +58,7 @@ def test_it_touches_only_leads_whose_score_moved(booking_rule: ScoringRule) -> N
     lead = hot_clicker()
     quiet = LeadFactory()
     with time_machine.travel(NOW + timedelta(days=1), tick=False):
-        result = decay_scores()
+        result = rescore_all_leads()
     assert result.rescored == 1  # the quiet lead stays at 0, cold: not written
     lead.refresh_from_db()
     assert (lead.score, lead.temperature) == (76, "hot")  # 80 · 0.5^(1/14) = 76.1
@@ -72,7 +72,7 @@ def test_it_catches_up_with_rules_and_moves_new_hot_leads_to_sales(frozen: Any) 
     booked = LeadFactory(job_title="Director", stage="booked")
     FitRuleFactory(value="director", points=70)
 
-    decay_scores(cause=ScoreChange.Cause.RULES)
+    rescore_all_leads(cause=ScoreChange.Cause.RULES)
 
     waiting.refresh_from_db()
     booked.refresh_from_db()
@@ -96,7 +96,7 @@ def test_temperature_changes_are_announced_after_commit(
             django_capture_on_commit_callbacks(execute=False) as callbacks,
             time_machine.travel(NOW + timedelta(days=60), tick=False),
         ):
-            decay_scores()
+            rescore_all_leads()
         assert received == []
         for callback in callbacks:
             callback()
@@ -114,7 +114,7 @@ def test_a_lead_rescored_while_the_job_runs_keeps_the_newer_result() -> None:
 
     def run_job() -> None:
         try:
-            results.append(decay_scores(now=NOW + timedelta(days=14)))
+            results.append(rescore_all_leads(now=NOW + timedelta(days=14)))
         finally:
             connection.close()
 
@@ -159,7 +159,7 @@ def test_the_sqlite_fallback_gives_the_same_scores(booking_rule: ScoringRule) ->
     Lead.objects.update(score=0, temperature="cold")
     for lead in leads:
         Lead.objects.filter(pk=lead.pk).update(score=80, temperature="hot")
-    decay_scores(now=later, rules=rules)
+    rescore_all_leads(now=later, rules=rules)
     assert {lead.pk: (lead.score, lead.temperature) for lead in Lead.objects.all()} == by_lead
 
 
@@ -169,7 +169,7 @@ def test_a_second_run_at_once_is_skipped(booking_rule: ScoringRule) -> None:
         with other.cursor() as cursor:
             cursor.execute("BEGIN")
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x5C0E_DECA])
-            result = decay_scores()
+            result = rescore_all_leads()
             cursor.execute("ROLLBACK")
     finally:
         other.close()
@@ -179,13 +179,26 @@ def test_a_second_run_at_once_is_skipped(booking_rule: ScoringRule) -> None:
 def test_the_command_and_the_task_rescore_every_lead(booking_rule: ScoringRule) -> None:
     lead = hot_clicker()
     with time_machine.travel(NOW + timedelta(days=14), tick=False):
-        call_command("decay_scores", stdout=(out := _Out()))
+        call_command("rescore_all_leads", stdout=(out := _Out()))
     assert "Rescored 1 leads (1 changed temperature)" in out.text
     lead.refresh_from_db()
     assert lead.temperature == "warm"
     with time_machine.travel(NOW + timedelta(days=60), tick=False):
-        assert tasks.decay_scores.delay().get()["rescored"] == 1
+        assert tasks.rescore_all_leads.delay().get()["rescored"] == 1
     assert ScoreChange.objects.filter(cause="manual").count() == 1
+
+
+def test_the_old_names_still_rescore_every_lead(booking_rule: ScoringRule) -> None:
+    # Saved beat schedules, queued messages and cron lines may still say decay_scores.
+    lead = hot_clicker()
+    with time_machine.travel(NOW + timedelta(days=14), tick=False):
+        call_command("decay_scores", stdout=(out := _Out()))
+    assert "Rescored 1 leads" in out.text
+    assert tasks.decay_scores.name == "scoring.tasks.decay_scores"
+    with time_machine.travel(NOW + timedelta(days=60), tick=False):
+        assert tasks.decay_scores.delay().get()["rescored"] == 1
+    lead.refresh_from_db()
+    assert lead.temperature == "cold"
 
 
 def test_seeding_the_defaults_is_idempotent_and_schedules_the_nightly_run() -> None:
@@ -194,7 +207,7 @@ def test_seeding_the_defaults_is_idempotent_and_schedules_the_nightly_run() -> N
     seed_default_scoring()
     assert ScoringRule.objects.count() == 9
     task = PeriodicTask.objects.get(name=NIGHTLY_TASK_NAME)
-    assert task.task == "scoring.tasks.decay_scores"
+    assert task.task == "scoring.tasks.rescore_all_leads"
     assert (task.crontab.hour, task.crontab.minute, str(task.crontab.timezone)) == ("3", "0", "UTC")
     director.refresh_from_db()
     assert director.score == 25, "corporate email +10, director title +15: scored at once"

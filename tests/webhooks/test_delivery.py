@@ -9,6 +9,7 @@ import time_machine
 from django.db import connection
 from kombu.exceptions import OperationalError
 
+from leadfunnel.outbound import backoff
 from tests.webhooks.factories import EndpointFactory
 from tests.webhooks.receiver import Receiver
 from webhooks import services, signing, tasks
@@ -85,9 +86,9 @@ def test_it_retries_a_500_with_exponential_backoff_until_it_succeeds(
         assert NOW + timedelta(seconds=60) <= first.next_attempt_at <= NOW + timedelta(seconds=72)
 
         clock.move_to(NOW + timedelta(seconds=59))
-        assert services.retry_due() == 0, "not due yet"
+        assert services.hand_out_due() == 0, "not due yet"
         clock.move_to(first.next_attempt_at)
-        assert tasks.retry_due() == 1
+        assert tasks.hand_out_due() == 1
         second = _delivery()
         assert (second.status, second.attempts, second.last_status_code) == (
             Status.RETRYING, 2, 503)  # fmt: skip
@@ -95,7 +96,7 @@ def test_it_retries_a_500_with_exponential_backoff_until_it_succeeds(
         assert timedelta(seconds=120) <= wait <= timedelta(seconds=144), "60 s × 2^1"
 
         clock.move_to(second.next_attempt_at)
-        services.retry_due()
+        services.hand_out_due()
     done = _delivery()
     assert (done.status, done.attempts, done.last_status_code) == (Status.SUCCEEDED, 3, 200)
     assert done.last_error == "" and done.next_attempt_at is None
@@ -106,10 +107,19 @@ def test_it_retries_a_500_with_exponential_backoff_until_it_succeeds(
 
 def test_the_backoff_doubles_with_jitter_and_a_cap(settings: Any) -> None:
     settings.WEBHOOKS_RETRY_BASE_SECONDS, settings.WEBHOOKS_RETRY_MAX_SECONDS = 60, 3600
-    assert [services.backoff_seconds(attempts=n, jitter=0) for n in range(1, 9)] == [
+    assert [services.retry_wait(attempts=n, draw=0) for n in range(1, 9)] == [
         60, 120, 240, 480, 960, 1920, 3600, 3600]  # fmt: skip
-    assert services.backoff_seconds(attempts=1, jitter=1) == pytest.approx(72)
-    assert all(60 <= services.backoff_seconds(attempts=1) <= 72 for _ in range(50))
+    assert services.retry_wait(attempts=1, draw=1) == pytest.approx(72)
+    assert all(60 <= services.retry_wait(attempts=1) <= 72 for _ in range(50))
+
+
+def test_one_backoff_serves_webhooks_and_emails() -> None:
+    # leadfunnel.outbound.backoff: the webhooks' settings above, nurture's for email retries.
+    wait = backoff.backoff_seconds
+    waits = [wait(attempts=n, base=60, cap=300, jitter=0) for n in range(1, 5)]
+    assert waits == [60, 120, 240, 300]
+    assert wait(attempts=3, base=60, cap=300, jitter=0.5, draw=1) == 360
+    assert wait(attempts=0, base=60, cap=300, draw=0) == 60, "no attempt yet waits the base"
 
 
 def test_a_receiver_slower_than_the_timeout_is_retried_with_the_reason(
@@ -140,12 +150,12 @@ def test_it_gives_up_after_the_last_attempt(
         _publish(django_capture_on_commit_callbacks)
         for _ in range(2):
             clock.move_to(_delivery().next_attempt_at)
-            services.retry_due()
+            services.hand_out_due()
         failed = _delivery()
         assert (failed.status, failed.attempts, failed.next_attempt_at) == (Status.FAILED, 3, None)
         assert failed.last_error == "The receiver answered 500. Gave up after 3 attempts."
         clock.move_to(NOW + timedelta(days=2))
-        assert services.retry_due() == 0
+        assert services.hand_out_due() == 0
     assert len(receiver.received) == 3
 
 
@@ -213,7 +223,7 @@ def test_an_endpoint_switched_off_after_publishing_is_not_called(
     _publish(django_capture_on_commit_callbacks)
     Endpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
     WebhookDelivery.objects.update(next_attempt_at=datetime.now(tz=UTC))
-    services.retry_due()
+    services.hand_out_due()
     delivery = _delivery()
     assert delivery.status == Status.FAILED
     assert delivery.last_error.startswith("The endpoint is switched off.")
@@ -242,9 +252,9 @@ def test_with_the_broker_down_the_delivery_waits_for_beat(
         patch.setattr(tasks.deliver_webhook, "apply_async", broker_down)
         _publish(django_capture_on_commit_callbacks)
         assert _delivery().status == Status.PENDING
-        assert services.retry_due() == 1 and _delivery().status == Status.PENDING
+        assert services.hand_out_due() == 1 and _delivery().status == Status.PENDING
     assert receiver.received == []
-    assert services.retry_due() == 1, "the broker is back"
+    assert services.hand_out_due() == 1, "the broker is back"
     assert _delivery().status == Status.SUCCEEDED and len(receiver.received) == 1
 
 
@@ -260,10 +270,10 @@ def test_rows_stuck_in_flight_past_the_lease_are_sent_again(
             next_attempt_at=NOW + timedelta(seconds=300),
         )  # fmt: skip
     with time_machine.travel(NOW + timedelta(seconds=299), tick=False):
-        assert services.retry_due() == 0, "still within the lease"
+        assert services.hand_out_due() == 0, "still within the lease"
         assert services.deliver_webhook(delivery_id=lost.pk + 1000) == "skipped"
     with time_machine.travel(NOW + timedelta(seconds=301), tick=False):
-        assert services.retry_due() == 2
+        assert services.hand_out_due() == 2
     assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {
         (Status.SUCCEEDED, 2)}  # fmt: skip
     assert len(receiver.received) == 2
@@ -313,7 +323,17 @@ def test_two_workers_with_one_delivery_send_it_once(receiver: Receiver) -> None:
     assert (delivery.status, delivery.attempts) == (Status.SUCCEEDED, 1)
 
 
-def test_beat_runs_retry_due_every_half_minute(settings: Any) -> None:
-    entry = settings.CELERY_BEAT_SCHEDULE["webhooks-retry-due"]
-    assert entry == {"task": tasks.retry_due.name, "schedule": 30.0}
+def test_beat_hands_out_what_is_due_every_half_minute(settings: Any) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["webhooks-hand-out-due"]
+    assert entry == {"task": tasks.hand_out_due.name, "schedule": 30.0}
+    assert tasks.hand_out_due.name == "webhooks.tasks.hand_out_due"
+
+
+def test_the_old_task_name_still_hands_out_what_is_due(
+    receiver: Receiver, endpoint: Endpoint
+) -> None:
+    # A beat still running the schedule from before the rename, or a queued message.
+    services.publish_event(type=EventType.LEAD_CREATED, payload={})  # not handed out: no commit
     assert tasks.retry_due.name == "webhooks.tasks.retry_due"
+    assert tasks.retry_due() == 1
+    assert len(receiver.received) == 1

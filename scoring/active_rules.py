@@ -1,5 +1,8 @@
 """The active rules, compiled once per process and reloaded when a marketer changes them.
 
+Rule loading lives here, in one place below both selectors (a lead's breakdown, the admin's
+simulation) and services (scoring one lead, rescoring all), so neither imports the other.
+
 Every process keeps its compiled RuleSet beside a version token read from the shared cache
 (Redis in production); saving or deleting a rule or the settings writes a new token on
 commit, so the next score in any process reloads. Reading the token costs one cache GET;
@@ -17,13 +20,17 @@ from django.conf import settings
 from django.core.cache import cache
 
 from scoring.engine import RuleSet, rule_problems, rule_set
-from scoring.models import ScoringRule
-from scoring.selectors import scoring_config
+from scoring.models import ScoringConfig, ScoringRule
 
 logger = logging.getLogger(__name__)
 VERSION_KEY = "scoring:rules-version"
 _lock = threading.Lock()
 _loaded: tuple[str, float, RuleSet] | None = None
+
+
+def scoring_config() -> ScoringConfig:
+    """The settings row, or the defaults while nobody has saved it (no write here)."""
+    return ScoringConfig.objects.filter(pk=1).first() or ScoringConfig()
 
 
 def load_rules() -> RuleSet:

@@ -1,4 +1,8 @@
-"""Set-based INSERT and UPDATE for the import's chunks: one statement per table per chunk.
+"""Set-based INSERT and UPDATE for bulk writes (a CSV import's chunks): one statement per
+table per chunk.
+
+In the project package, below every app, so the app that owns a table (capture's leads and
+activities, through `capture.services.import_leads`) writes it, not the app importing.
 
 Django's bulk_create and bulk_update spend most of a 100,000-row import building model
 instances and SQL in Python (bulk_update's CASE per row grows with the square of the batch);
@@ -36,7 +40,7 @@ def insert_rows(
     ]
     arrays = [_column(field, rows, now) for field in fields]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(_column_name(field)) for field in fields)
     suffix = ""
     if ignore_conflicts_on:
         suffix += f" ON CONFLICT ({', '.join(map(quote, ignore_conflicts_on))}) DO NOTHING"
@@ -47,7 +51,7 @@ def insert_rows(
         if connection.vendor != "postgresql":
             # SQLite (`make run`'s default) has no unnest: a statement per row, in-process.
             sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-            found = []
+            found: list[Any] = []
             for values in zip(*arrays, strict=True):
                 cursor.execute(sql + suffix, values)
                 found += cursor.fetchall() if returning else []
@@ -65,13 +69,13 @@ def update_rows(
     if not rows:
         return
     meta = model._meta
-    fields = [meta.pk, *(meta.get_field(name) for name in attnames)]
+    fields = [meta.pk, *(_concrete_field(model, name) for name in attnames)]
     arrays = [
         [field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows]
         for field in fields
     ]
     quote = connection.ops.quote_name
-    names = [quote(field.column) for field in fields]
+    names = [quote(_column_name(field)) for field in fields]
     if connection.vendor != "postgresql":
         sets = ", ".join(f"{name} = %s" for name in names[1:])
         sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {names[0]} = %s"  # noqa: S608
@@ -89,6 +93,21 @@ def update_rows(
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, arrays)
+
+
+def _concrete_field(model: type[models.Model], name: str) -> models.Field:
+    """The field named `name`, which must have a column (not a reverse relation)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise ValueError(f"{model.__name__}.{name} is a relation without a column")
+    return field
+
+
+def _column_name(field: models.Field) -> str:
+    """The field's column: only a concrete field has one, as every field here does."""
+    if field.column is None:
+        raise ValueError(f"{field} has no column")
+    return field.column
 
 
 def _column(field: models.Field, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[Any]:

@@ -1,6 +1,5 @@
-"""CSV import: validation, dry run, dedupe policies, consent, enrollment, chunks and progress."""
+"""CSV import, the run: consent, dedupe, enrollment, chunks, progress (importing.running)."""
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -9,135 +8,18 @@ from django.contrib.auth.models import User
 from capture.models import Activity, Lead
 from integrations.models import LeadImport
 from integrations.services import importing
+from integrations.services.importing import running
 from nurture.models import Delivery, Enrollment, Suppression
 from tests.factories import (
     CampaignFactory,
     FitRuleFactory,
     LeadFactory,
+    StepFactory,
     playbook_sequence,
 )
-from tests.integrations.factories import marketer
+from tests.integrations.importing.support import CONSENT, Runner, WorkerLost, mapped, upload
 
 pytestmark = pytest.mark.django_db
-
-HEADER = "Email,First Name,Last Name,Company,Job Title,Time zone,Country,Campaign\n"
-CONSENT = "Met us at the 2026 expo and asked to hear from us."
-
-
-@pytest.fixture
-def user() -> User:
-    return marketer()
-
-
-def upload(user: User, body: str, *, header: str = HEADER, name: str = "leads.csv") -> LeadImport:
-    return importing.create_import(file_name=name, raw=(header + body).encode(), user=user)
-
-
-def mapped(lead_import: LeadImport, **options: Any) -> LeadImport:
-    return importing.save_mapping(
-        lead_import=lead_import,
-        mapping=lead_import.mapping,
-        dedupe=options.get("dedupe", LeadImport.Dedupe.FILL_EMPTY),
-        sequence=options.get("sequence"),
-        consent_text=CONSENT,
-    )
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks: Any) -> Callable[[LeadImport], LeadImport]:
-    """Start the import and run what it queues on commit (Celery is eager in tests)."""
-
-    def start(lead_import: LeadImport) -> LeadImport:
-        with django_capture_on_commit_callbacks(execute=True):
-            importing.start_run(import_id=lead_import.pk, dry_run=False)
-        lead_import.refresh_from_db()
-        return lead_import
-
-    return start
-
-
-Runner = Callable[[LeadImport], LeadImport]
-
-
-class WorkerLost(BaseException):
-    """A killed worker: nothing in the process gets to handle it."""
-
-
-def test_it_guesses_the_mapping_from_the_headers(user: User) -> None:
-    lead_import = upload(user, "ada@example.com,Ada,Lovelace,AE,CEO,Europe/London,GB,\n")
-
-    assert lead_import.mapping == {
-        "Email": "email", "First Name": "first_name", "Last Name": "last_name",
-        "Company": "company", "Job Title": "job_title", "Time zone": "time_zone",
-        "Country": "country", "Campaign": "campaign",
-    }  # fmt: skip
-    assert lead_import.total_rows == 1
-    assert lead_import.status == LeadImport.Status.UPLOADED
-
-
-def test_it_reads_excel_utf8_with_a_bom_and_semicolons(user: User) -> None:
-    raw = "\ufeffE-mail;Vorname\r\njürgen@example.de;Jürgen\r\n\r\nzoë@example.com;Zoë\r\n"
-
-    lead_import = importing.create_import(file_name="x.csv", raw=raw.encode(), user=user)
-
-    assert lead_import.delimiter == ";"
-    assert lead_import.headers == ["E-mail", "Vorname"]
-    assert lead_import.mapping == {"E-mail": "email"}
-    assert lead_import.total_rows == 2  # the blank line is not a row
-
-
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        ("email\n".encode("utf-16"), "not UTF-8"),
-        (b"", "empty"),
-        (b"email\n", "no leads"),
-        (b"email\n" + b"a@example.com\n" * 10, "larger than"),
-    ],
-)
-def test_it_refuses_a_file_it_cannot_import(
-    user: User, raw: bytes, message: str, settings: Any
-) -> None:
-    settings.INTEGRATIONS_IMPORT_MAX_BYTES = 100
-
-    with pytest.raises(importing.ImportFileError, match=message):
-        importing.create_import(file_name="x.csv", raw=raw, user=user)
-
-    assert not LeadImport.objects.exists()
-
-
-def test_the_dry_run_reports_row_errors_and_counts_and_writes_nothing(user: User) -> None:
-    LeadFactory(email="known@example.com", company="")
-    campaign = CampaignFactory(utm_campaign="expo-2026")
-    body = (
-        "new@example.com,New,Lead,Acme,CTO,Europe/Paris,FR,expo-2026\n"  # row 2: fine
-        "not-an-email,Bad,Email,,,,,\n"  # row 3
-        f"long@example.com,{'x' * 101},,,,,,\n"  # row 4: first name too long
-        "NEW@example.com ,Again,,,,,,\n"  # row 5: duplicate of row 2 once normalised
-        "tz@example.com,,,,,Mars/Olympus,,\n"  # row 6: bad time zone
-        "known@example.com,,,Filled Ltd,,,,\n"  # row 7: existing lead, empty company filled
-        "country@example.com,,,,,,Atlantis,nope\n"  # row 8: bad country, unknown campaign
-    )
-    lead_import = mapped(upload(user, body))
-    leads_before = list(Lead.objects.values_list("pk", "email", "company", "updated_at"))
-
-    result = importing.dry_run_now(import_id=lead_import.pk)
-
-    assert result.status == LeadImport.Status.DRY_RUN
-    assert result.is_dry_run
-    assert (result.total_rows, result.processed_rows) == (7, 7)
-    assert (result.created_count, result.updated_count, result.skipped_count) == (1, 1, 0)
-    assert result.error_count == 5
-    problems = {(error["row"], error["field"]) for error in result.row_errors}
-    assert problems == {
-        (3, "email"), (4, "first_name"), (5, "email"), (6, "time_zone"),
-        (8, "country"), (8, "campaign"),
-    }  # fmt: skip
-    duplicate = next(error for error in result.row_errors if error["row"] == 5)
-    assert duplicate["message"] == "Duplicate of row 2 in this file."
-    assert list(Lead.objects.values_list("pk", "email", "company", "updated_at")) == leads_before
-    assert not Activity.objects.exists()
-    assert campaign.leads.count() == 0
 
 
 def test_the_import_creates_leads_with_consent_and_skips_bad_rows(user: User, run: Runner) -> None:
@@ -217,14 +99,29 @@ def test_the_import_enrolls_leads_and_leaves_day_one_to_the_dispatcher(
     assert Lead.objects.get(email="new@example.com").stage == Lead.Stage.NURTURING
 
 
+def test_a_day_list_step_without_a_day_is_left_out_of_the_enrollment(
+    user: User, run: Runner
+) -> None:
+    # The day-list admin saves a step with its day left blank (the field is optional for
+    # journeys' emails); it has no place in the list, as nurture's to_journey also treats it.
+    sequence = playbook_sequence()
+    StepFactory(sequence=sequence, day=None)
+
+    lead_import = run(mapped(upload(user, "new@example.com,,,,,,,\n"), sequence=sequence))
+
+    assert lead_import.status == LeadImport.Status.DONE
+    days = Delivery.objects.filter(enrollment__lead__email="new@example.com")
+    assert sorted(days.values_list("step__day", flat=True)) == [1, 2, 3, 5, 7]
+
+
 def test_the_task_works_in_chunks_with_progress_and_resumes_after_a_crash(
     user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(running, "CHUNK_ROWS", 2)
     body = "".join(f"lead{n}@example.com,Lead,{n},,,,,\n" for n in range(5))
     lead_import = mapped(upload(user, body))
     seen: list[int] = []
-    real_process = importing._process_chunk
+    real_process = running._process_chunk
 
     def crash_on_third_chunk(**kwargs: Any) -> bool:
         seen.append(LeadImport.objects.get(pk=lead_import.pk).processed_rows)
@@ -233,7 +130,7 @@ def test_the_task_works_in_chunks_with_progress_and_resumes_after_a_crash(
         return real_process(**kwargs)
 
     importing.start_run(import_id=lead_import.pk, dry_run=False)
-    monkeypatch.setattr(importing, "_process_chunk", crash_on_third_chunk)
+    monkeypatch.setattr(running, "_process_chunk", crash_on_third_chunk)
     with pytest.raises(WorkerLost):
         importing.run_import(import_id=lead_import.pk, budget_seconds=None)
 
@@ -243,7 +140,7 @@ def test_the_task_works_in_chunks_with_progress_and_resumes_after_a_crash(
     assert Lead.objects.count() == 4
 
     # A second delivery of the task carries on after the last committed chunk.
-    monkeypatch.setattr(importing, "_process_chunk", real_process)
+    monkeypatch.setattr(running, "_process_chunk", real_process)
     assert importing.run_import(import_id=lead_import.pk, budget_seconds=None) is True
     lead_import.refresh_from_db()
     assert lead_import.status == LeadImport.Status.DONE
@@ -254,7 +151,7 @@ def test_the_task_works_in_chunks_with_progress_and_resumes_after_a_crash(
 def test_a_spent_time_budget_hands_the_rest_to_a_new_task(
     user: User, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(running, "CHUNK_ROWS", 2)
     body = "".join(f"lead{n}@example.com,,,,,,,\n" for n in range(5))
     lead_import = mapped(upload(user, body))
     importing.start_run(import_id=lead_import.pk, dry_run=False)  # its task not run yet
@@ -275,9 +172,9 @@ def test_a_spent_time_budget_hands_the_rest_to_a_new_task(
 def test_a_failing_chunk_marks_the_import_failed_and_keeps_earlier_chunks(
     user: User, run: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(running, "CHUNK_ROWS", 1)
     lead_import = mapped(upload(user, "a@example.com,,,,,,,\nb@example.com,,,,,,,\n"))
-    real_write = importing._write_chunk
+    real_write = running._write_chunk
     calls = []
 
     def fails_the_second_time(**kwargs: Any) -> None:
@@ -286,10 +183,82 @@ def test_a_failing_chunk_marks_the_import_failed_and_keeps_earlier_chunks(
             raise ValueError("database hiccup")
         real_write(**kwargs)
 
-    monkeypatch.setattr(importing, "_write_chunk", fails_the_second_time)
+    monkeypatch.setattr(running, "_write_chunk", fails_the_second_time)
     lead_import = run(lead_import)
 
     assert lead_import.status == LeadImport.Status.FAILED
     assert "database hiccup" in lead_import.failure
     assert lead_import.processed_rows == 1
     assert list(Lead.objects.values_list("email", flat=True)) == ["a@example.com"]
+
+
+def test_leads_and_their_activity_are_written_through_captures_import_leads(
+    user: User, run: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from capture import services as capture_services
+
+    LeadFactory(email="known@example.com", company="")
+    LeadFactory(email="same@example.com", company="Kept")
+    batches: list[int] = []
+
+    def counted(**kwargs: Any) -> capture_services.ImportedLeads:
+        batches.append(len(kwargs["rows"]))
+        return capture_services.import_leads(**kwargs)
+
+    monkeypatch.setattr(running, "import_leads", counted)
+    body = (
+        "new@example.com,New,,,,,,\nknown@example.com,,,Filled Ltd,,,,\nsame@example.com,,,,,,,\n"
+    )
+    lead_import = run(mapped(upload(user, body), dedupe=LeadImport.Dedupe.SKIP))
+
+    assert batches == [3], "one set-based call per chunk"
+    assert (lead_import.created_count, lead_import.skipped_count) == (1, 2)
+    touched = Activity.objects.filter(metadata__name="lead_imported")
+    assert list(touched.values_list("lead__email", flat=True)) == ["new@example.com"], (
+        "an activity for each lead created or changed, none for the skipped"
+    )
+
+
+def test_import_leads_merges_existing_leads_through_the_callers_policy(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.utils import timezone
+
+    from capture.services import import_leads
+
+    known = LeadFactory(email="known@example.com", company="")
+    untouched = LeadFactory(email="same@example.com", company="Kept")
+    seen: list[str] = []
+
+    def fill_company(lead: Lead, values: Any) -> bool:
+        seen.append(lead.email)
+        if lead.company or not values.get("company"):
+            return False
+        lead.company = values["company"]
+        return True
+
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = import_leads(
+            rows={
+                "new@example.com": {"email": "new@example.com", "first_name": "New"},
+                "known@example.com": {"email": "known@example.com", "company": "Filled Ltd"},
+                "same@example.com": {"email": "same@example.com", "company": "Other"},
+            },
+            merge=fill_company,
+            columns=["company"],
+            consent_text=CONSENT,
+            activity={"name": "lead_imported", "import_id": 7},
+            now=now,
+        )
+    assert callbacks == [], "no per-lead announcement: the importer asks for one rescoring"
+    assert sorted(seen) == ["known@example.com", "same@example.com"]
+    assert [email for _id, email, _zone in result.created] == ["new@example.com"]
+    assert [lead.pk for lead in result.changed] == [known.pk]
+    created = Lead.objects.get(email="new@example.com")
+    assert (created.first_name, created.consent_text, created.stage) == ("New", CONSENT, "new")
+    known.refresh_from_db()
+    untouched.refresh_from_db()
+    assert (known.company, untouched.company) == ("Filled Ltd", "Kept")
+    assert sorted(result.touched_ids) == sorted([created.pk, known.pk])
+    assert Activity.objects.filter(metadata={"name": "lead_imported", "import_id": 7}).count() == 2
