@@ -11,6 +11,8 @@ from django.templatetags.static import static
 from django.urls import URLPattern, include, path
 from django.views.generic import RedirectView
 
+from sales.urls import booking_urlpatterns
+
 admin.site.site_header = "leadfunnel"
 admin.site.site_title = "leadfunnel admin"
 admin.site.index_title = "Marketing"
@@ -65,7 +67,7 @@ urlpatterns = [
     path("", include("nurture.urls")),
     path("anymail/", include((_esp_webhooks(), "anymail"))),
     path("sales/", include("sales.urls")),
-    path("book/", include("sales.booking_urls")),
+    path("book/", include((booking_urlpatterns, "booking"))),
     path("api/", include("api.urls")),
 ]
 if settings.BENCH_ENDPOINTS:

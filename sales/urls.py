@@ -1,6 +1,7 @@
 from django.urls import path
 
 from sales import views
+from sales.views import booking
 from sales.views.availability import availability
 from sales.views.board import board, board_move
 from sales.views.saved_views import delete_view, save_view
@@ -25,4 +26,14 @@ urlpatterns = [
     path("leads/<int:lead_id>/tasks/", views.add_task, name="add_task"),
     path("tasks/<int:task_id>/complete/", views.complete_task, name="complete_task"),
     path("leads/<int:lead_id>/sequences/pause/", views.pause_sequence, name="pause_sequence"),
+]
+
+# The prospect's booking pages, at /book/ in a namespace of their own ("booking"): reached
+# from a signed link, not behind the sales login as the pages above are.
+booking_urlpatterns = [
+    # A rep's private calendar feed, to subscribe to from Google Calendar or Outlook.
+    path("feed/<str:token>/consultations.ics", booking.rep_feed, name="rep_feed"),
+    path("<str:token>/", booking.book, name="book"),
+    path("<str:token>/cancel/", booking.cancel, name="cancel"),
+    path("<str:token>/invite.ics", booking.invite, name="invite"),
 ]

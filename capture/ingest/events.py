@@ -53,7 +53,8 @@ def activities_for_events(
             lead_id = by_email.get(normalise_email(event["email"]))
             problem = {"email": ["No lead with this email."]}
         else:
-            lead_id = by_uid.get(uids[index])
+            uid = uids[index]
+            lead_id = by_uid.get(uid) if uid is not None else None
             problem = {"tracking_token": ["This tracking token is not valid."]}
         errors.append({} if lead_id is not None else problem)
         if lead_id is not None:

@@ -6,7 +6,8 @@ from rest_framework import serializers
 class IngestErrorDetail(serializers.Serializer):
     code = serializers.CharField(help_text="Machine-readable: invalid, throttled, not_found, …")
     message = serializers.CharField(help_text="For people.")
-    fields = serializers.DictField(
+    # The stubs read this as Serializer.fields; DRF's metaclass takes declared fields off.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text='Validation errors per field, e.g. {"events[3].url": ["Enter a valid URL."]}.',

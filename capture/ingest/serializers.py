@@ -199,7 +199,8 @@ def as_indexed_list(detail: Any) -> Any:
 
 class ActivityBatchSerializer(_Batch):
     limit = MAX_BATCH
-    events = ActivityEventSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+    # many=True hands max_length on to the ListSerializer; the stubs check the child's.
+    events = ActivityEventSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)  # type: ignore[call-arg]
 
 
 class IngestAcceptedSerializer(serializers.Serializer):
@@ -229,7 +230,7 @@ class TrackSerializer(_Batch):
         "the views are kept anonymously; with a token, this browser's anonymous views are "
         "joined to that lead.",
     )
-    events = TrackPageViewSerializer(many=True, allow_empty=False, max_length=MAX_BEACON)
+    events = TrackPageViewSerializer(many=True, allow_empty=False, max_length=MAX_BEACON)  # type: ignore[call-arg]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("token") and not attrs.get("visitor"):

@@ -142,7 +142,7 @@ class CaptureView(_Public):
         form = CaptureForm(values, page=page, suggest_corrections=False)
         if not form.is_valid():
             raise exceptions.ValidationError(
-                {name: list(errors) for name, errors in form.errors.items()}
+                {name: [str(error) for error in errors] for name, errors in form.errors.items()}
             )
         data = form.cleaned_data
         result = capture_submission(

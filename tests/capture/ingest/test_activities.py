@@ -11,7 +11,7 @@ from capture.models import Activity, Lead
 from capture.signals import activity_recorded
 from capture.tracking import tracking_token
 from scoring.models import ScoringRule
-from tests.capture_api.support import error_fields, post_json, token_client
+from tests.capture.ingest.support import error_fields, post_json, token_client
 from tests.factories import LeadFactory, marketer, sales_rep
 
 pytestmark = pytest.mark.django_db

@@ -11,6 +11,7 @@ import calendar
 import zoneinfo
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -24,10 +25,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from capture.models import Lead
+from leadfunnel.zones import is_time_zone
 from sales.models import Booking
 from sales.services import booking as booking_service
 
-_ZONES = zoneinfo.available_timezones()
 SESSION_ZONE = "booking_zone"
 COMMON_ZONES = booking_service.COMMON_ZONES
 zone_label = booking_service.zone_label
@@ -281,7 +282,7 @@ def _viewer(request: HttpRequest, token: str) -> Viewer | None:
         (
             name
             for name in (chosen, request.session.get(SESSION_ZONE), lead.time_zone)
-            if name in _ZONES
+            if is_time_zone(name)
         ),
         "UTC",
     )
@@ -300,7 +301,7 @@ def _viewer(request: HttpRequest, token: str) -> Viewer | None:
 def _chosen_zone(request: HttpRequest) -> str | None:
     source = request.POST if request.method == "POST" else request.GET
     name = source.get("tz", "")
-    return name if name in _ZONES else None
+    return name if is_time_zone(name) else None
 
 
 def _twelve_hour(accept_language: str) -> bool:
@@ -359,9 +360,9 @@ def _month_grid(
     weeks = calendar.Calendar(firstweekday=first_weekday).monthdatescalendar(
         month.year, month.month
     )
-    grid = []
+    grid: list[list[dict[str, object]]] = []
     for week in weeks:
-        row = []
+        row: list[dict[str, object]] = []
         for day in week:
             count = len(by_day.get(day, []))
             inside = day.month == month.month
@@ -401,7 +402,7 @@ def _framed(response: HttpResponse, viewer: Viewer) -> HttpResponse:
     """`?embed=1`: framable by the site itself only (the thank-you page), nobody else."""
     if viewer.embed:
         response["X-Frame-Options"] = "SAMEORIGIN"
-        policy = {**settings.SECURE_CSP, "frame-ancestors": [CSP.SELF]}
+        policy: dict[str, Any] = {**settings.SECURE_CSP, "frame-ancestors": [CSP.SELF]}
         # The middleware leaves a response that has the header alone: this is the only one.
         response[str(CSP.HEADER_ENFORCE)] = build_policy(policy)
     return response

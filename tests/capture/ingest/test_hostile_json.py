@@ -17,7 +17,7 @@ from api.parsers import MAX_JSON_DEPTH
 from api.throttling import AddressRateThrottle
 from capture.models import Activity, LandingPage
 from capture.tracking import tracking_token
-from tests.capture_api.support import api_capture_data, counts, post_json, token_client
+from tests.capture.ingest.support import api_capture_data, counts, post_json, token_client
 from tests.factories import LandingPageFactory, LeadFactory, marketer
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from capture.models import Activity, LandingPage, Lead, Submission
 from capture.tracking import lead_for_tracking_token, lead_uid_for_tracking_token
-from tests.capture_api.support import api_capture_data, counts, post_json
+from tests.capture.ingest.support import api_capture_data, counts, post_json
 from tests.conftest import valid_form_data
 from tests.factories import FitRuleFactory, LandingPageFactory, marketer
 

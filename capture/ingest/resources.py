@@ -1,4 +1,4 @@
-"""Landing pages, campaigns and submissions over the API (/api/v1/).
+"""Landing pages, campaigns and submissions over the API (/api/v1/): capture's resources.
 
 Reading needs the model's view permission (both groups); writing pages and campaigns is
 the Marketers' (api.permissions.ModelPermissions). Validation is the admin's.
@@ -6,13 +6,14 @@ the Marketers' (api.permissions.ModelPermissions). Validation is the admin's.
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Model, ProtectedError, QuerySet
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 
+from api.crud import ConstraintsDecide, crud_schema
 from api.errors import Conflict
 from api.schema import error_responses
 from capture.models import Campaign, LandingPage, Submission
@@ -105,21 +106,8 @@ class SubmissionFilterSerializer(serializers.Serializer):
     )
 
 
-class _Writes(viewsets.ModelViewSet):
+class _Writes(ConstraintsDecide, viewsets.ModelViewSet):
     """Database constraints have the last word: a write they refuse is a 409, not a 500."""
-
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        self._save(serializer)
-
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        self._save(serializer)
-
-    def _save(self, serializer: serializers.BaseSerializer) -> None:
-        try:
-            with transaction.atomic():
-                serializer.save()
-        except IntegrityError as exc:
-            raise Conflict("This conflicts with another record (a duplicate?).") from exc
 
     def perform_destroy(self, instance: Model) -> None:
         try:
@@ -129,29 +117,17 @@ class _Writes(viewsets.ModelViewSet):
             raise Conflict("Still in use (it has submissions); unpublish it instead.") from exc
 
 
-def _crud_schema(tag: str, serializer: type[serializers.Serializer]) -> Any:
-    """Tags and documented errors of a ModelViewSet's six actions."""
-    return extend_schema_view(
-        list=extend_schema(tags=[tag], responses={200: serializer(many=True),
-                                                  **error_responses(400, 404)}),
-        retrieve=extend_schema(tags=[tag], responses={200: serializer, **error_responses(404)}),
-        create=extend_schema(tags=[tag], responses={201: serializer,
-                                                    **error_responses(400, 409)}),
-        update=extend_schema(tags=[tag], responses={200: serializer,
-                                                    **error_responses(400, 404, 409)}),
-        partial_update=extend_schema(tags=[tag], responses={200: serializer,
-                                                            **error_responses(400, 404, 409)}),
-        destroy=extend_schema(tags=[tag], responses={204: None, **error_responses(404, 409)}),
-    )  # fmt: skip
+# A page or campaign still in use is refused: a 409 on delete too.
+_DESTROY = {204: None, **error_responses(404, 409)}
 
 
-@_crud_schema("campaigns", CampaignSerializer)
+@crud_schema("campaigns", CampaignSerializer, destroy=_DESTROY)
 class CampaignViewSet(_Writes):
     queryset = Campaign.objects.order_by("-id")
     serializer_class = CampaignSerializer
 
 
-@_crud_schema("landing pages", LandingPageSerializer)
+@crud_schema("landing pages", LandingPageSerializer, destroy=_DESTROY)
 class LandingPageViewSet(_Writes):
     queryset = LandingPage.objects.select_related("campaign").order_by("-id")
     serializer_class = LandingPageSerializer
@@ -184,8 +160,13 @@ class SubmissionViewSet(viewsets.ReadOnlyModelViewSet):
         return submissions
 
 
-_COLLECTION = {"get": "list", "post": "create"}
-_MEMBER = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+_COLLECTION: dict[str, Any] = {"get": "list", "post": "create"}
+_MEMBER: dict[str, Any] = {
+    "get": "retrieve",
+    "put": "update",
+    "patch": "partial_update",
+    "delete": "destroy",
+}
 urlpatterns = [
     path("landing-pages/", LandingPageViewSet.as_view(_COLLECTION), name="landing-pages"),
     path("landing-pages/<int:pk>/", LandingPageViewSet.as_view(_MEMBER), name="landing-page"),

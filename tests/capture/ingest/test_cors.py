@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from capture.models import LandingPage
-from tests.capture_api.support import api_capture_data, post_json
+from tests.capture.ingest.support import api_capture_data, post_json
 from tests.factories import LandingPageFactory
 
 pytestmark = pytest.mark.django_db
