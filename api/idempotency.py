@@ -43,7 +43,7 @@ def idempotent(handler: Handler) -> Handler:
             )
         caller = f"user:{request.user.pk}" if request.user.is_authenticated else "anonymous"
         fingerprint = hashlib.sha256(
-            request.method.encode() + b" " + request.path.encode() + b"\n" + request.body
+            (request.method or "").encode() + b" " + request.path.encode() + b"\n" + request.body
         ).hexdigest()
         with transaction.atomic():
             try:
@@ -51,7 +51,7 @@ def idempotent(handler: Handler) -> Handler:
                     record = IdempotencyKey.objects.create(
                         caller=caller,
                         key=key,
-                        method=request.method,
+                        method=request.method or "",
                         path=request.path[:2000],
                         fingerprint=fingerprint,
                     )

@@ -4,6 +4,8 @@ Every error the API answers has the shape api.errors writes; endpoints list the 
 they can answer with `error_responses(400, 404, ...)` so the schema documents them.
 """
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -18,17 +20,18 @@ _DESCRIPTIONS = {
 }
 
 
-class ErrorDetailSerializer(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Machine-readable, e.g. `invalid`, `not_found`.")
     message = serializers.CharField(help_text="For people.")
-    fields = serializers.DictField(
+    # The stubs read this as Serializer.fields; DRF's metaclass takes declared fields off.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Validation errors by field name (nested fields as `items[0].email`).",
     )
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     error = ErrorDetailSerializer()
 
 

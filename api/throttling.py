@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 class _FailOpen:
     def allow_request(self, request: Request, view: "APIView") -> bool:
         try:
-            return super().allow_request(request, view)  # type: ignore[misc]
+            return bool(super().allow_request(request, view))  # type: ignore[misc]
         except Exception:  # the cache backend's connection errors vary by client library
             logger.warning("API throttle skipped: the cache did not answer", exc_info=True)
             return True

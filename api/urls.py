@@ -1,4 +1,5 @@
-"""/api/v1/ gathers each app's `api.py` routes; /api/schema/ and /api/docs/ describe them.
+"""/api/v1/ gathers each app's API routes (its `api.py`, or its API package's `urls.py`);
+/api/schema/ and /api/docs/ describe them.
 
 This module imports every app's API, like the project's urls.py imports every app's views.
 """
@@ -8,11 +9,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 v1 = [
     # Each app appends its routes here as it gains an API.
-    path("", include("capture.api")),  # landing pages, campaigns, submissions
     path("", include("nurture.api")),  # sequences, steps, enrollments
     path("", include("nurture.api_journeys")),  # journeys, nodes, edges, triggers, paths
     path("", include("sales.api")),  # leads, timeline, notes, stage, owner, metrics
-    path("", include("capture.ingest.urls")),  # public capture, activities ingest, tracking
+    # Landing pages, campaigns, submissions; public capture, activities ingest, tracking.
+    path("", include("capture.ingest.urls")),
     path("", include("integrations.api")),  # privacy export and erase
     path("", include("segments.api")),  # segments and their members
 ]

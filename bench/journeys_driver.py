@@ -155,13 +155,12 @@ def analyze_tick_tables() -> None:
 
 def time_tick(*, batch: int) -> tuple[float, int]:
     """Batches of `advance_due` until nothing is due: seconds and enrollments advanced."""
-    from nurture import queueing
     from nurture.services import advancing
 
     # Nothing is queued (the window is closed today); this keeps a stray publish out too,
     # and is put back after (the smoke test runs this inside the test process).
-    after_advance = queueing.after_advance
-    queueing.after_advance = lambda **kwargs: None
+    after_advance = advancing.after_advance
+    advancing.after_advance = lambda **kwargs: None
     advanced = 0
     try:
         started = time.perf_counter()
@@ -172,7 +171,7 @@ def time_tick(*, batch: int) -> tuple[float, int]:
                 break
         return time.perf_counter() - started, advanced
     finally:
-        queueing.after_advance = after_advance
+        advancing.after_advance = after_advance
 
 
 def load_plain(*, count: int) -> None:

@@ -24,7 +24,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 BROKER_URL = "redis://127.0.0.1:6379/14"
 DEMO_PASSWORD = "bench-password"
 # Only these are inherited: the rest of the caller's environment (a DATABASE_URL, a
-# CAPTURE_CHECK_MX, a GUNICORN_CMD_ARGS...) would make runs differ from machine to machine.
+# CAPTURE_RATE_LIMIT, a GUNICORN_CMD_ARGS...) would make runs differ from machine to machine.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
 
 

@@ -1,7 +1,7 @@
 import base64
 import csv
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.conf import settings
@@ -26,6 +26,18 @@ from capture.models import Activity, Brand, Campaign, LandingPage, Lead, Submiss
 from capture.pages import page_context
 from capture.selectors import landing_pages_with_counts, lead_export_rows
 from capture.validators import image_type, normalise_phone
+
+
+class PageCounts(TypedDict):
+    """What `selectors.landing_pages_with_counts` annotates on each page of the list."""
+
+    submission_count: int
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    PageRow = WithAnnotations[LandingPage, PageCounts]
 
 
 class StoredImageInput(forms.ClearableFileInput):
@@ -95,7 +107,8 @@ class LandingPageAdminForm(forms.ModelForm):
             self.fields["kind"].widget.attrs["data-presets"] = json.dumps(PRESETS)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         modes = {
             value: cleaned.get(_mode_field_name(value)) or "hidden"
             for value, _ in LandingPage.Field.choices
@@ -255,7 +268,7 @@ class LandingPageAdmin(admin.ModelAdmin):
         return format_html("{}<br><small>/l/{}/</small>", page.title, page.slug)
 
     @admin.display(description="Submissions / views", ordering="submission_count")
-    def conversion_rate(self, page: LandingPage) -> str:
+    def conversion_rate(self, page: "PageRow") -> str:
         if not page.view_count:
             return f"{page.submission_count} / 0"
         rate = 100 * page.submission_count / page.view_count
@@ -374,7 +387,8 @@ class LeadAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         """The phone rule every way in shares (capture.validators)."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("phone"):
             try:
                 cleaned["phone"] = normalise_phone(

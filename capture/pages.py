@@ -35,6 +35,8 @@ def page_image_field(*, page: LandingPage, name: str) -> FieldFile:
 
 
 def image_response(*, field: FieldFile) -> HttpResponse:
+    if not field.name:
+        raise Http404("No such image")
     try:
         with field.storage.open(field.name, "rb") as stored:
             content = stored.read(settings.CAPTURE_IMAGE_MAX_BYTES + 1)

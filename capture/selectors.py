@@ -2,22 +2,22 @@
 
 from collections.abc import Iterator
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from capture.models import LandingPage, Lead
+from leadfunnel.csvcells import neutralise_csv_cell
 
 LEAD_EXPORT_COLUMNS = (
     "email", "first_name", "last_name", "phone", "company", "job_title", "company_size",
     "industry", "country", "time_zone", "stage", "score", "temperature", "source",
     "campaign", "created_at",
 )  # fmt: skip
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def landing_page_get_for_visitor(
-    *, user: AbstractBaseUser | AnonymousUser, slug: str
+    *, user: User | AnonymousUser, slug: str
 ) -> tuple[LandingPage, bool]:
     """The page at `slug` and whether this is a preview of an unpublished page.
 
@@ -36,12 +36,6 @@ def landing_page_get_for_visitor(
 
 def landing_pages_with_counts() -> QuerySet[LandingPage]:
     return LandingPage.objects.annotate(submission_count=Count("submissions"))
-
-
-def neutralise_csv_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: formulas (= + - @) are defused with a quote."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_PREFIXES) else text
 
 
 def lead_export_rows(*, leads: QuerySet[Lead]) -> Iterator[list[str]]:

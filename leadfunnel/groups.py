@@ -20,7 +20,7 @@ def grant(apps: Apps, *, group: str, app_label: str, codenames: Iterable[str]) -
     # Permissions are normally made after migrate finishes; make them now for this app.
     app_config = apps.get_app_config(app_label)
     if getattr(app_config, "models_module", None) is None:  # a historical app has none
-        app_config.models_module = True
+        app_config.models_module = True  # type: ignore[assignment]  # any truthy value
     create_permissions(app_config, apps=apps, verbosity=0)
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")

@@ -51,7 +51,7 @@ class OutgoingEmail(EmailMultiAlternatives):
         if not any(name.lower() == "message-id" for name in self.extra_headers):
             self.extra_headers["Message-ID"] = make_msgid(domain=sender_domain(self.from_email))
 
-    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+    def message(self, *, policy: email.policy.Policy | None = email.policy.default) -> Any:
         message = super().message(policy=policy)
         for part in message.walk():
             is_text = part.get_content_maintype() == "text"
@@ -85,7 +85,7 @@ class DkimEmailBackend(SmtpBackend):
             # At the first send, not the thousandth: a bad key would fail every message.
             raise InvalidMailer(
                 f"DKIM_PRIVATE_KEY is not an RSA private key in PEM form: {error}",
-                alias=self.alias,
+                alias=self.alias,  # type: ignore[attr-defined]  # Django 6.1's mailers; no stub yet
             ) from error
 
     def sign(self, raw: bytes) -> bytes:
@@ -110,6 +110,8 @@ class DkimEmailBackend(SmtpBackend):
         recipients = [self.prep_address(address) for address in email_message.recipients()]
         raw = email_message.message(policy=email.policy.SMTP).as_bytes()
         try:
+            if self.connection is None:
+                raise smtplib.SMTPServerDisconnected("send_messages opens the connection first")
             self.connection.sendmail(from_email, recipients, self.sign(raw))
         except smtplib.SMTPException:
             if not self.fail_silently:

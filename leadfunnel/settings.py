@@ -8,11 +8,17 @@ SECRET_KEY and ALLOWED_HOSTS have no usable default, and `check --deploy` is cle
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+
+# Lets the code write the type checker's generic forms at run time (`ModelAdmin[Lead]`,
+# `ModelForm[Lead]`): classes Django does not make subscriptable itself.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -80,7 +86,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, as django-cors-headers requires; which origins may call
-    # which endpoint is decided per landing page (capture.api), not here.
+    # which endpoint is decided per landing page (capture.ingest.cors), not here.
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -407,7 +413,7 @@ REST_FRAMEWORK = {
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "leadfunnel API",
     "DESCRIPTION": (
         "Push leads and behaviour from other sites, pull leads, timelines and funnel figures. "
@@ -425,7 +431,7 @@ SPECTACULAR_SETTINGS = {
 }
 # Retried POSTs with the same Idempotency-Key replay the first answer for this long.
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
-# django-cors-headers: no origin is allowed globally; capture.api allows a landing page's
+# django-cors-headers: no origin is allowed globally; capture.ingest.cors allows a page's
 # embed origins on its own endpoints (the check_request_enabled signal).
 CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_URLS_REGEX = r"^/api/v1/(capture|track)/.*$"
@@ -448,7 +454,6 @@ CAPTURE_VIEW_COUNT_FLUSH_SECONDS = env.float("CAPTURE_VIEW_COUNT_FLUSH_SECONDS",
 # A landing page rendered once for every new visitor is kept this long per process
 # (capture.page_cache): what a save in another process needs to reach every visitor.
 CAPTURE_PAGE_CACHE_SECONDS = env.float("CAPTURE_PAGE_CACHE_SECONDS", default=5.0)
-CAPTURE_CHECK_MX = env.bool("CAPTURE_CHECK_MX", default=False)
 CAPTURE_BLOCK_DISPOSABLE = env.bool("CAPTURE_BLOCK_DISPOSABLE", default=True)
 # Landing-page logos and hero images (capture): the upload limit, and where the default
 # FileSystemStorage keeps them (an S3-compatible STORAGES["default"] ignores MEDIA_ROOT).
@@ -474,6 +479,11 @@ NURTURE_DISPATCH_BATCH = env.int("NURTURE_DISPATCH_BATCH", default=5000)
 NURTURE_SEND_BATCH = env.int("NURTURE_SEND_BATCH", default=100)
 NURTURE_MAX_ATTEMPTS = env.int("NURTURE_MAX_ATTEMPTS", default=5)
 NURTURE_RETRY_BASE_SECONDS = env.int("NURTURE_RETRY_BASE_SECONDS", default=60)
+# Email retries use the webhooks' backoff (leadfunnel/outbound/backoff.py): doubling, capped,
+# plus up to this fraction of jitter. No jitter by default: an ESP batch's rows retry together
+# as one call, and the per-second quota already spreads a tick's retries.
+NURTURE_RETRY_MAX_SECONDS = env.int("NURTURE_RETRY_MAX_SECONDS", default=6 * 3600)
+NURTURE_RETRY_JITTER = env.float("NURTURE_RETRY_JITTER", default=0.0)
 # Clicks this soon after sending come from mail scanners, not people.
 NURTURE_SCANNER_WINDOW_SECONDS = env.int("NURTURE_SCANNER_WINDOW_SECONDS", default=10)
 # ESP quotas; 0 means no limit. The per-second one spreads each tick's batch over the tick.
@@ -550,7 +560,7 @@ LOGGING = {
     },
 }
 
-# REST API resources (capture/api.py, nurture/api.py, sales/api/) ---------------------------
+# REST API resources (capture/ingest/, nurture/api.py, sales/api/) -------------------------
 # One OpenAPI enum per choice set that several fields share.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
@@ -577,13 +587,14 @@ WEBHOOKS_RETRY_MAX_SECONDS = env.int("WEBHOOKS_RETRY_MAX_SECONDS", default=6 * 3
 # worker), so an event is delayed, never dropped.
 WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=300)
 WEBHOOKS_RETRY_BATCH = env.int("WEBHOOKS_RETRY_BATCH", default=200)
-# SSRF guard (leadfunnel/outbound/safety.py, for webhooks and the sales hand-off's webhook):
+# SSRF guard (leadfunnel/outbound/safety.py, for every outbound request: webhooks, the sales
+# hand-off's webhook, the ad platforms' APIs):
 # plain http:// beyond loopback hosts, and private, loopback or link-local targets, are
 # refused unless switched on (development only).
 WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=DEBUG)
-CELERY_BEAT_SCHEDULE["webhooks-retry-due"] = {
-    "task": "webhooks.tasks.retry_due",
+CELERY_BEAT_SCHEDULE["webhooks-hand-out-due"] = {
+    "task": "webhooks.tasks.hand_out_due",
     "schedule": env.float("WEBHOOKS_TICK_SECONDS", default=30.0),
 }
 
@@ -637,3 +648,10 @@ CELERY_BEAT_SCHEDULE["integrations-sync-audiences"] = {
 # The largest CSV the import accepts; 20 MB holds about 200,000 typical rows.
 INTEGRATIONS_IMPORT_MAX_BYTES = env.int("INTEGRATIONS_IMPORT_MAX_BYTES", default=20_000_000)
 INTEGRATIONS_IMPORT_MAX_COLUMNS = env.int("INTEGRATIONS_IMPORT_MAX_COLUMNS", default=200)
+
+# Sales funnel facts (sales.services.funnel): the leads the triggers noted as moved are
+# recounted every minute (the metrics page recounts whatever is left before it reads).
+CELERY_BEAT_SCHEDULE["sales-recount-funnel-facts"] = {
+    "task": "sales.tasks.recount_funnel_facts",
+    "schedule": 60.0,
+}

@@ -17,7 +17,7 @@ class Request(WSGIRequest):
 
     def _set_content_type_params(self, meta: dict[str, Any]) -> None:
         try:
-            super()._set_content_type_params(meta)
+            super()._set_content_type_params(meta)  # type: ignore[misc]  # private: no stub
         except LookupError:
             self._encoding = None
 

@@ -1,4 +1,5 @@
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from capture.models import Lead
+from leadfunnel.auth import signed_in
 from nurture.admin_figures import AdminFiguresMedia, email_counts, email_rates, rate_bar
 from nurture.models import (
     Delivery,
@@ -23,16 +25,29 @@ from nurture.models import (
     Step,
     Suppression,
 )
-from nurture.rendering import (
-    BUTTON_LINK_HELP,
-    MERGE_FIELDS,
-    is_button_link,
-    unknown_merge_fields,
-)
 from nurture.selectors import PREVIEW_CHOICES, is_suppressed, mailable_leads, step_figures
 from nurture.sequence_forms import SequenceForm
 from nurture.services import scheduling
 from nurture.services.composing import build_preview, build_test_message, sample_lead
+from nurture.services.steps import remove_step, step_saved
+from nurture.validators import email_content_errors
+
+
+class SequenceFigures(TypedDict):
+    """What `SequenceAdmin.get_queryset` annotates on each day list of the list."""
+
+    step_count: int
+    active_enrollments: int
+    emails_sent: int
+    emails_opened: int
+    emails_clicked: int
+    emails_converted: int
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    SequenceRow = WithAnnotations[Sequence, SequenceFigures]
 
 
 class StepForm(forms.ModelForm):
@@ -46,18 +61,17 @@ class StepForm(forms.ModelForm):
         fields = ("day", "subject", "preheader", "body", "cta_label", "cta_url",
                   "only_temperatures", "click_condition", "is_active")  # fmt: skip
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only a journey's email step has no day; a day list's step is scheduled by it.
+        self.fields["day"].required = True
+
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        allowed = ", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS)
-        for name in ("subject", "preheader", "body", "cta_url"):
-            unknown = unknown_merge_fields(cleaned.get(name) or "")
-            if unknown:
-                self.add_error(name, f"Unknown merge field {', '.join(unknown)}. Use {allowed}.")
-        if bool(cleaned.get("cta_label")) != bool(cleaned.get("cta_url")):
-            self.add_error("cta_url", "A button needs both a label and a link.")
-        url = cleaned.get("cta_url") or ""
-        if url and not is_button_link(url):
-            self.add_error("cta_url", BUTTON_LINK_HELP)
+        super().clean()
+        cleaned = self.cleaned_data
+        errors = email_content_errors(cleaned.get)
+        if errors:
+            self.add_error(None, errors)
         return cleaned
 
 
@@ -113,7 +127,7 @@ class SequenceAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Sequence]:
         # Journeys (graphs) have their own admin (admin_journeys); this one keeps day lists.
         # The email figures are one grouped subquery each, not a join multiplying the rows.
-        def emails(name: str) -> Subquery:
+        def emails(name: str) -> Coalesce:
             counts = (
                 Delivery.objects.filter(step__sequence=OuterRef("pk"))
                 .values("step__sequence")
@@ -132,7 +146,7 @@ class SequenceAdmin(admin.ModelAdmin):
         )  # fmt: skip
 
     @admin.display(description="Sent", ordering="emails_sent")
-    def sent(self, sequence: Sequence) -> int:
+    def sent(self, sequence: "SequenceRow") -> int:
         return sequence.emails_sent
 
     # A short heading, so the row of figures fits a 1366 px screen.
@@ -141,15 +155,15 @@ class SequenceAdmin(admin.ModelAdmin):
         return sequence.hand_hot_leads_to_sales
 
     @admin.display(description="Open rate")
-    def open_rate(self, sequence: Sequence) -> str:
+    def open_rate(self, sequence: "SequenceRow") -> str:
         return rate_bar(sequence.emails_opened, sequence.emails_sent, label="opened")
 
     @admin.display(description="Click rate")
-    def click_rate(self, sequence: Sequence) -> str:
+    def click_rate(self, sequence: "SequenceRow") -> str:
         return rate_bar(sequence.emails_clicked, sequence.emails_sent, label="clicked")
 
     @admin.display(description="Conversion")
-    def conversion(self, sequence: Sequence) -> str:
+    def conversion(self, sequence: "SequenceRow") -> str:
         return rate_bar(sequence.emails_converted, sequence.emails_sent, label="reached the goal")
 
     @admin.display(description="Per step")
@@ -166,7 +180,7 @@ class SequenceAdmin(admin.ModelAdmin):
         }  # fmt: skip
         rows = []
         for step in steps:
-            figures = counts.get(step.pk, {})
+            figures: Mapping[str, Any] = counts.get(step.pk, {})
             sent = figures.get("sent", 0)
             rows.append((
                 step.day, step.subject, "" if step.is_active else " (off)", sent,
@@ -185,11 +199,11 @@ class SequenceAdmin(admin.ModelAdmin):
         )  # fmt: skip
 
     @admin.display(description="Steps", ordering="step_count")
-    def step_count(self, sequence: Sequence) -> int:
+    def step_count(self, sequence: "SequenceRow") -> int:
         return sequence.step_count
 
     @admin.display(description="Active leads", ordering="active_enrollments")
-    def active_enrollments(self, sequence: Sequence) -> int:
+    def active_enrollments(self, sequence: "SequenceRow") -> int:
         return sequence.active_enrollments
 
     @admin.display(description="Timeline")
@@ -206,25 +220,21 @@ class SequenceAdmin(admin.ModelAdmin):
         )  # fmt: skip
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Steps change through nurture.services.steps, as the API changes them: the same
+        row lock (the admin's view runs in one transaction) and the same rescheduling."""
         if formset.model is not Step:
             return super().save_formset(request, form, formset, change)
         steps = formset.save(commit=False)
         for step in formset.deleted_objects:
-            scheduling.cancel_pending_for_step(step_id=step.pk)
-            if step.deliveries.filter(status=Delivery.Status.SENT).exists():
-                # Its sent emails are history a marketer still wants to see: switch it off.
-                Step.objects.filter(pk=step.pk).update(is_active=False)
+            if not remove_step(step_id=step.pk):
+                # Its sent emails are history a marketer still wants to see: switched off.
                 messages.info(request, f"“{step}” was already sent, so it is now off instead.")
-            else:
-                step.delete()
         for step in steps:
-            is_new = step.pk is None
-            was_active = is_new or Step.objects.get(pk=step.pk).is_active
+            was_active = step.pk is not None and (
+                Step.objects.select_for_update().get(pk=step.pk).is_active
+            )
             step.save()
-            if step.is_active and (is_new or not was_active):
-                scheduling.schedule_new_step(step=step)
-            elif not step.is_active and was_active:
-                scheduling.cancel_pending_for_step(step_id=step.pk)
+            step_saved(step=step, was_active=was_active)
         formset.save_m2m()
         return None
 
@@ -261,11 +271,12 @@ class StepAdmin(admin.ModelAdmin):
             # Nothing is rendered or sent for a lead that may not be mailed.
             return TemplateResponse(request, "admin/nurture/step_preview.html", context, status=400)
         if request.method == "POST":
-            if not self.has_change_permission(request) or not request.user.email:
+            address = signed_in(request.user).email
+            if not self.has_change_permission(request) or not address:
                 messages.error(request, "Add an email address to your account to get tests.")
             else:
-                build_test_message(step=step, lead=lead, to=request.user.email).send()
-                messages.success(request, f"Test sent to {request.user.email}.")
+                build_test_message(step=step, lead=lead, to=address).send()
+                messages.success(request, f"Test sent to {address}.")
             chosen = f"?lead={lead.pk}" if lead.pk else ""
             return redirect(request.path + chosen)
         context["message"] = build_preview(step=step, lead=lead)

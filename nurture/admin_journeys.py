@@ -1,7 +1,7 @@
 """Journeys in the admin: the list, and each journey's map, dry run and report."""
 
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
@@ -37,7 +37,8 @@ class JourneyForm(SequenceForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # Publishing from the settings form is held to the map's publish rules.
         if (
             self.instance.pk
@@ -51,6 +52,25 @@ class JourneyForm(SequenceForm):
 
 
 SPARK_DAYS = 14
+
+
+class JourneyFigures(TypedDict):
+    """What `JourneyAdmin.get_queryset` annotates on each journey of the list."""
+
+    enrolled_count: int
+    converted_count: int
+    active_count: int
+    emails_sent: int
+    emails_opened: int
+    emails_clicked: int
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    JourneyRow = WithAnnotations[Journey, JourneyFigures]
+else:
+    JourneyRow = Journey
 
 
 def _emails(name: str) -> Coalesce:
@@ -117,19 +137,19 @@ class JourneyAdmin(admin.ModelAdmin):
         return changelist
 
     @admin.display(description="Sent", ordering="emails_sent")
-    def sent(self, journey: Journey) -> int:
+    def sent(self, journey: JourneyRow) -> int:
         return journey.emails_sent
 
     @admin.display(description="Open rate")
-    def open_rate(self, journey: Journey) -> str:
+    def open_rate(self, journey: JourneyRow) -> str:
         return rate_bar(journey.emails_opened, journey.emails_sent, label="opened")
 
     @admin.display(description="Click rate")
-    def click_rate(self, journey: Journey) -> str:
+    def click_rate(self, journey: JourneyRow) -> str:
         return rate_bar(journey.emails_clicked, journey.emails_sent, label="clicked")
 
     @admin.display(description="Enrolled", ordering="enrolled_count")
-    def enrolled(self, journey: Journey) -> str:
+    def enrolled(self, journey: JourneyRow) -> str:
         values = getattr(journey, "daily_entries", [])
         return format_html(
             '{} <span class="lf-entries">{}</span>',
@@ -138,7 +158,7 @@ class JourneyAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Converted", ordering="converted_count")
-    def converted(self, journey: Journey) -> str:
+    def converted(self, journey: JourneyRow) -> str:
         rate = (
             f" ({journey.converted_count / journey.enrolled_count:.0%})"
             if (journey.enrolled_count)

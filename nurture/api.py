@@ -4,10 +4,9 @@ Both groups read; Marketers write sequences and steps (validated as the admin's 
 validate), and enroll leads. Exiting an enrollment needs nurture.change_enrollment.
 """
 
-import zoneinfo
-from typing import Any
+from typing import Any, cast
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -21,20 +20,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.crud import ConstraintsDecide, crud_schema, save_or_conflict
 from api.errors import Conflict
 from api.idempotency import idempotent
 from api.permissions import HasPermissions
 from api.schema import error_responses, idempotency_key
 from capture.models import Lead
+from leadfunnel.zones import validate_time_zone
 from nurture.models import Enrollment, Sequence, Step
-from nurture.rendering import (
-    BUTTON_LINK_HELP,
-    MERGE_FIELDS,
-    is_button_link,
-    unknown_merge_fields,
-)
 from nurture.services import scheduling
 from nurture.services.steps import remove_step, step_saved
+from nurture.validators import email_content_errors
 
 _BIGINT = 2**63 - 1
 
@@ -57,24 +53,15 @@ class StepSerializer(serializers.ModelSerializer):
         validators: list[Any] = []  # (sequence, day) is the constraint's: a 409, see _save
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """What the admin's StepForm.clean checks, on the step as it will be saved."""
+        """The email checks every editor shares (nurture.validators), on the step as it will be
+        saved, and that a step stays in its sequence."""
 
         def value(name: str) -> Any:
             return attrs.get(name, getattr(self.instance, name, ""))
 
-        errors: dict[str, list[str]] = {}
-        allowed = ", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS)
-        for name in ("subject", "preheader", "body", "cta_url"):
-            unknown = unknown_merge_fields(value(name) or "")
-            if unknown:
-                errors[name] = [f"Unknown merge field {', '.join(unknown)}. Use {allowed}."]
-        if bool(value("cta_label")) != bool(value("cta_url")):
-            errors.setdefault("cta_url", []).append("A button needs both a label and a link.")
-        url = value("cta_url") or ""
-        if url and not is_button_link(url):
-            errors.setdefault("cta_url", []).append(BUTTON_LINK_HELP)
-        moved = self.instance is not None and "sequence" in attrs
-        if moved and attrs["sequence"].pk != self.instance.sequence_id:
+        errors = email_content_errors(value)
+        step = self.instance
+        if step is not None and "sequence" in attrs and attrs["sequence"].pk != step.sequence_id:
             errors["sequence"] = ["A step stays in its sequence."]
         if errors:
             raise serializers.ValidationError(errors)
@@ -85,7 +72,7 @@ class StepSerializer(serializers.ModelSerializer):
 
 class NestedStepSerializer(StepSerializer):
     class Meta(StepSerializer.Meta):
-        read_only_fields = StepSerializer.Meta.fields
+        read_only_fields = StepSerializer.Meta.fields  # type: ignore[assignment]
 
 
 class SequenceSerializer(serializers.ModelSerializer):
@@ -108,9 +95,7 @@ class SequenceSerializer(serializers.ModelSerializer):
         extra_kwargs = {"entry_pages": {"required": False}}
 
     def validate_fallback_time_zone(self, value: str) -> str:
-        if value not in zoneinfo.available_timezones():
-            raise serializers.ValidationError("Use an IANA time zone name, such as Europe/Paris.")
-        return value
+        return validate_time_zone(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start = attrs.get("window_start_hour", getattr(self.instance, "window_start_hour", 9))
@@ -155,47 +140,13 @@ class StepFilterSerializer(serializers.Serializer):
     sequence = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
 
 
-class _ConstraintsDecide:
-    """A write the database's constraints refuse answers 409, not 500."""
-
-    def _save(self, serializer: serializers.BaseSerializer) -> Any:
-        try:
-            with transaction.atomic():
-                return serializer.save()
-        except IntegrityError as exc:
-            raise Conflict("This conflicts with another record (a duplicate?).") from exc
-
-
-def _crud_schema(tag: str, serializer: type[serializers.Serializer], **extra: Any) -> Any:
-    """Tags and documented errors of a ModelViewSet's six actions."""
-    return extend_schema_view(
-        list=extend_schema(tags=[tag], parameters=extra.get("parameters"),
-                           responses={200: serializer(many=True), **error_responses(400, 404)}),
-        retrieve=extend_schema(tags=[tag], responses={200: serializer, **error_responses(404)}),
-        create=extend_schema(tags=[tag], responses={201: serializer,
-                                                    **error_responses(400, 409)}),
-        update=extend_schema(tags=[tag], responses={200: serializer,
-                                                    **error_responses(400, 404, 409)}),
-        partial_update=extend_schema(tags=[tag], responses={200: serializer,
-                                                            **error_responses(400, 404, 409)}),
-        destroy=extend_schema(tags=[tag], responses=extra.get("destroy")
-                              or {204: None, **error_responses(404)}),
-    )  # fmt: skip
-
-
-@_crud_schema("sequences", SequenceSerializer)
-class SequenceViewSet(_ConstraintsDecide, viewsets.ModelViewSet):
+@crud_schema("sequences", SequenceSerializer)
+class SequenceViewSet(ConstraintsDecide, viewsets.ModelViewSet):
     serializer_class = SequenceSerializer
     queryset = Sequence.objects.prefetch_related("steps", "entry_pages").order_by("-id")
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        self._save(serializer)
 
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        self._save(serializer)
-
-
-@_crud_schema(
+@crud_schema(
     "sequences",
     StepSerializer,
     parameters=[StepFilterSerializer],
@@ -207,7 +158,9 @@ class SequenceViewSet(_ConstraintsDecide, viewsets.ModelViewSet):
         **error_responses(404),
     },
 )
-class StepViewSet(_ConstraintsDecide, viewsets.ModelViewSet):
+class StepViewSet(viewsets.ModelViewSet):
+    """A write the database's constraints refuse answers 409, not 500."""
+
     serializer_class = StepSerializer
 
     def get_queryset(self) -> QuerySet[Step]:
@@ -221,13 +174,14 @@ class StepViewSet(_ConstraintsDecide, viewsets.ModelViewSet):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         with transaction.atomic():
-            step = self._save(serializer)
+            step = save_or_conflict(serializer)
             step_saved(step=step, was_active=False)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         with transaction.atomic():
-            was_active = Step.objects.select_for_update().get(pk=serializer.instance.pk).is_active
-            step = self._save(serializer)
+            step_id = cast(Step, serializer.instance).pk  # an update has its instance
+            was_active = Step.objects.select_for_update().get(pk=step_id).is_active
+            step = save_or_conflict(serializer)
             step_saved(step=step, was_active=was_active)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -265,7 +219,7 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_permissions(self) -> list[Any]:
         if self.action == "exit":
             return [HasPermissions.of("nurture.view_enrollment", "nurture.change_enrollment")()]
-        return super().get_permissions()
+        return list(super().get_permissions())
 
     @extend_schema(
         tags=["enrollments"],
@@ -310,8 +264,13 @@ class AlreadyEnrolled(Conflict):
     default_code = "already_enrolled"
 
 
-_COLLECTION = {"get": "list", "post": "create"}
-_MEMBER = {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+_COLLECTION: dict[str, Any] = {"get": "list", "post": "create"}
+_MEMBER: dict[str, Any] = {
+    "get": "retrieve",
+    "put": "update",
+    "patch": "partial_update",
+    "delete": "destroy",
+}
 urlpatterns = [
     path("sequences/", SequenceViewSet.as_view(_COLLECTION), name="sequences"),
     path("sequences/<int:pk>/", SequenceViewSet.as_view(_MEMBER), name="sequence"),

@@ -7,8 +7,8 @@ the map uses (nurture.services.journeys and editing), each in one transaction, s
 the services refuse leaves nothing behind and answers 400 with the fields at fault.
 """
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -174,7 +174,7 @@ def _goal(config: Mapping[str, Any]) -> list[str]:
     return []
 
 
-_CONFIG_CHECKS = {
+_CONFIG_CHECKS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
     Node.Kind.WAIT: _wait, Node.Kind.WAIT_UNTIL: _wait_until, Node.Kind.BRANCH: _branch,
     Node.Kind.SPLIT: _split, Node.Kind.SMS: _sms, Node.Kind.TASK: _task,
     Node.Kind.NOTIFY: _notify, Node.Kind.UPDATE: _update, Node.Kind.GOAL: _goal,
@@ -218,13 +218,14 @@ def trigger_config_errors(kind: str, config: Any) -> list[str]:
 class EmailContentSerializer(StepSerializer):
     """An email node's content, checked as a step is (merge fields, the button's link)."""
 
-    sequence = None
-    day = None
-    only_temperatures = None
+    # DRF's way to drop an inherited field; the stubs type the field, not the idiom.
+    sequence = None  # type: ignore[assignment]
+    day = None  # type: ignore[assignment]
+    only_temperatures = None  # type: ignore[assignment]
 
     class Meta(StepSerializer.Meta):
-        fields = EMAIL_FIELDS
-        read_only_fields = ()
+        fields = EMAIL_FIELDS  # type: ignore[assignment]
+        read_only_fields = ()  # type: ignore[assignment]
 
 
 class NodeSerializer(serializers.ModelSerializer):
@@ -273,8 +274,9 @@ class EdgeSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         if journey is not None:
             nodes = Node.objects.filter(sequence=journey)
-            self.fields["source"].queryset = nodes
-            self.fields["target"].queryset = nodes
+            for name in ("source", "target"):
+                field = cast(serializers.PrimaryKeyRelatedField, self.fields[name])
+                field.queryset = nodes  # type: ignore[arg-type]  # the stubs read a descriptor
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         source, target, port = attrs["source"], attrs["target"], attrs["port"]
@@ -308,7 +310,7 @@ class JourneySerializer(SequenceSerializer):
     """A journey's settings, with its graph (read only here: see the nodes, edges and
     triggers endpoints)."""
 
-    steps = None
+    steps = None  # type: ignore[assignment]  # DRF: the inherited field dropped
     start_node = serializers.PrimaryKeyRelatedField(
         queryset=Node.objects.all(), required=False, allow_null=True
     )
@@ -335,18 +337,19 @@ class JourneySerializer(SequenceSerializer):
         # From the prefetched nodes (see JourneyViewSet.queryset): no query per journey.
         edges = sorted((edge for node in journey.nodes.all() for edge in node.edges.all()),
                        key=lambda edge: edge.pk)  # fmt: skip
-        return EdgeSerializer(edges, many=True).data
+        return list(EdgeSerializer(edges, many=True).data)
 
 
 class GraphNodeSerializer(NodeSerializer):
     key = serializers.CharField(max_length=50, help_text="Names the node in `edges` and `start`.")
 
     class Meta(NodeSerializer.Meta):
-        fields = ("key", *NodeSerializer.Meta.fields)
+        fields = ("key", *NodeSerializer.Meta.fields)  # type: ignore[assignment]
 
 
 class GraphEdgeSerializer(serializers.Serializer):
-    source = serializers.CharField(max_length=50, help_text="A node's key.")
+    # The stubs read this as Field.source; DRF's metaclass takes declared fields off the class.
+    source = serializers.CharField(max_length=50, help_text="A node's key.")  # type: ignore[assignment]
     port = serializers.CharField(max_length=20, default="next")
     target = serializers.CharField(max_length=50, help_text="A node's key.")
 
@@ -356,16 +359,18 @@ class JourneyCreateSerializer(JourneySerializer):
     key and the triggers. It is created paused unless `status` is "active", which publishes
     it (and is refused, with nothing created, if it could not go live)."""
 
-    start_node = None
+    start_node = None  # type: ignore[assignment]  # DRF: the inherited field dropped
     status = serializers.ChoiceField(choices=Sequence.Status.choices, default="paused")
     nodes = GraphNodeSerializer(many=True, write_only=True)
-    edges = GraphEdgeSerializer(many=True, write_only=True, required=False)
+    edges = GraphEdgeSerializer(many=True, write_only=True, required=False)  # type: ignore[assignment]
     start = serializers.CharField(max_length=50, write_only=True, help_text="The first node's key.")
     triggers = TriggerSerializer(many=True, write_only=True, required=False)
 
     class Meta(JourneySerializer.Meta):
-        fields = tuple(name for name in JourneySerializer.Meta.fields if name != "start_node")
-        fields = (*fields, "start")
+        fields = (  # type: ignore[assignment]
+            *(name for name in JourneySerializer.Meta.fields if name != "start_node"),
+            "start",
+        )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
@@ -751,8 +756,8 @@ class EnrollmentPathView(generics.GenericAPIView):
         )
 
 
-_COLLECTION = {"get": "list", "post": "create"}
-_MEMBER = {"get": "retrieve", "put": "update", "patch": "partial_update"}
+_COLLECTION: dict[str, Any] = {"get": "list", "post": "create"}
+_MEMBER: dict[str, Any] = {"get": "retrieve", "put": "update", "patch": "partial_update"}
 urlpatterns = [
     path("journeys/", JourneyViewSet.as_view(_COLLECTION), name="journeys"),
     path("journeys/<int:pk>/", JourneyViewSet.as_view(_MEMBER), name="journey"),

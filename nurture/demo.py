@@ -174,7 +174,7 @@ def seed_demo_topics(*, page: LandingPage) -> list[SubscriptionTopic]:
 CONSULTATION_JOURNEY = "Consultation journey"
 PRICING_JOURNEY = "Pricing interest"
 JOURNEY_PAGE_SUFFIX = "-journey"
-_DAY2_BODY = PLAYBOOK[1]["body"].replace(
+_DAY2_BODY = str(PLAYBOOK[1]["body"]).replace(
     "\nTomorrow: how to follow up without becoming the email everyone ignores.\n", ""
 )
 

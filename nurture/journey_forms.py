@@ -7,16 +7,17 @@ here, not a copy of it.
 """
 
 import contextlib
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from capture.models import LandingPage, Lead
 from nurture.models import Node, Trigger
-from nurture.rendering import BUTTON_LINK_HELP, MERGE_FIELDS, is_button_link, unknown_merge_fields
+from nurture.rendering import MERGE_FIELDS
 from nurture.services import conditions, goals, splits, timing
 from nurture.services.sms_segments import count_segments
+from nurture.validators import email_content_errors
 
 UNIT_CHOICES = [
     (timing.HOURS, "hours"),
@@ -61,6 +62,11 @@ SIGNIFICANCE_TEXT = (
     "Two-proportion z-test on click rates of the two best variants; the winner is picked "
     "when p < {p} (confidence {confidence}) and every variant has the minimum sends."
 )
+
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """A form's choice field, typed as one, for setting its choices when the form is built."""
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 class NodeForm(forms.Form):
@@ -115,17 +121,11 @@ class EmailNodeForm(NodeForm):
         return {**initial, "same_day_ok": bool(node.config.get("same_day_ok"))}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        allowed = ", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS)
-        for name in ("subject", "preheader", "body", "cta_url"):
-            unknown = unknown_merge_fields(cleaned.get(name) or "")
-            if unknown:
-                self.add_error(name, f"Unknown merge field {', '.join(unknown)}. Use {allowed}.")
-        if bool(cleaned.get("cta_label")) != bool(cleaned.get("cta_url")):
-            self.add_error("cta_url", "A button needs both a label and a link.")
-        url = cleaned.get("cta_url") or ""
-        if url and not is_button_link(url):
-            self.add_error("cta_url", BUTTON_LINK_HELP)
+        super().clean()
+        cleaned = self.cleaned_data
+        errors = email_content_errors(cleaned.get)
+        if errors:
+            self.add_error(None, errors)
         return cleaned
 
     def to_config(self) -> dict[str, Any]:
@@ -144,7 +144,7 @@ class WaitForm(NodeForm):
         super().__init__(*args, node=node, **kwargs)
         if node.config.get("unit") == timing.JOURNEY_DAY:
             # A migrated day list: "day N" counts from enrollment, as it always did.
-            self.fields["unit"].choices = [
+            choice_field(self, "unit").choices = [
                 *UNIT_CHOICES,
                 (timing.JOURNEY_DAY, "day of the journey"),
             ]
@@ -174,7 +174,7 @@ class WaitUntilForm(NodeForm):
 
     def __init__(self, *args: Any, node: Node, **kwargs: Any) -> None:
         super().__init__(*args, node=node, **kwargs)
-        self.fields["email_node"].choices = _email_nodes(node)
+        choice_field(self, "email_node").choices = _email_nodes(node)
 
     def initial_from(self, node: Node) -> dict[str, Any]:
         event = node.config.get("event") or {"field": "clicked"}
@@ -188,7 +188,8 @@ class WaitUntilForm(NodeForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("event") == "visited" and not (cleaned.get("url") or "").strip():
             self.add_error("url", "Give the page (a URL or a pattern such as */pricing*).")
         return cleaned
@@ -225,11 +226,12 @@ class ConditionForm(forms.Form):
 
     def __init__(self, *args: Any, emails: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["email_node"].choices = emails
-        self.fields["segment"].choices = [("", "—"), *segment_choices()]
+        choice_field(self, "email_node").choices = emails
+        choice_field(self, "segment").choices = [("", "—"), *segment_choices()]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not cleaned.get("field"):
             return cleaned
         try:
@@ -451,7 +453,8 @@ class NotifyForm(NodeForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("to") == "team" and not cleaned.get("address"):
             self.add_error("address", "Give the team's address.")
         if cleaned.get("to") == "webhook" and not cleaned.get("url"):
@@ -482,7 +485,8 @@ class UpdateForm(NodeForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         action = cleaned.get("action")
         if action == "stage" and not cleaned.get("stage"):
             self.add_error("stage", "Choose the stage to set.")
@@ -511,7 +515,8 @@ class GoalForm(NodeForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("event") == goals.STAGE and not cleaned.get("stage"):
             self.add_error("stage", "Choose the stage that counts as converted.")
         return cleaned
@@ -573,7 +578,7 @@ class TriggerForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["segment"].choices = [("", "—"), *segment_choices()]
+        choice_field(self, "segment").choices = [("", "—"), *segment_choices()]
 
     REQUIRED: ClassVar[dict[str, tuple[str, str]]] = {
         Trigger.Kind.PAGE_VIEW: ("url", "Give the page's URL or a pattern such as */pricing*."),
@@ -591,7 +596,8 @@ class TriggerForm(forms.Form):
         return cls(initial=initial, prefix=f"trigger-{trigger.pk}", **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         needed = self.REQUIRED.get(cleaned.get("kind", ""))
         if needed and cleaned.get(needed[0]) in (None, ""):
             self.add_error(needed[0], needed[1])

@@ -1,8 +1,10 @@
 """Reads about journeys that the map, the report and the API share."""
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q
@@ -56,7 +58,7 @@ def node_figures(*, journey: Sequence) -> dict[int, NodeFigures]:
     )
     figures: dict[int, NodeFigures] = defaultdict(NodeFigures)
     for node_id in Node.objects.filter(sequence=journey).values_list("pk", flat=True):
-        email = emails.get(node_id, {})
+        email: Mapping[str, Any] = emails.get(node_id, {})
         figures[node_id] = NodeFigures(
             entered=entered.get(node_id, 0),
             waiting=waiting.get(node_id, 0),

@@ -1,3 +1,5 @@
+from typing import Any, ClassVar
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -161,13 +163,13 @@ class JourneyManager(models.Manager["Journey"]):
 class Journey(Sequence):
     """The journeys (kind "journey") of the Sequence table, as the admin and API show them."""
 
-    objects = JourneyManager()
+    objects: ClassVar[JourneyManager] = JourneyManager()
 
     class Meta:
         proxy = True
         verbose_name = "journey"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.kind = Sequence.Kind.JOURNEY
         super().save(*args, **kwargs)
 
@@ -648,5 +650,5 @@ class ConsentRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        about = self.topic.name if self.topic_id is not None else "all emails"
+        about = self.topic.name if self.topic is not None else "all emails"
         return f"{self.get_action_display()} {about} ({self.get_source_display()})"

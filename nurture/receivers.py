@@ -1,8 +1,13 @@
 """One-line receivers of lower apps' facts (connected in NurtureConfig.ready).
 
-Journey entry runs in the sender's on-commit callback, after the lead's data is safe: a
-failure is logged, never raised into the capture, the tracking beacon or the rescoring that
-announced the fact (the lead simply does not enter; nothing is half-written).
+Each runs after the fact's write is committed and calls one service. A failure is the
+announcer's to log (leadfunnel.announce: with the lead's id, the other receivers still
+run), never raised into the capture, the tracking beacon or the rescoring that announced
+the fact: the lead simply does not enter, and nothing is half-written.
+
+Two facts are not yet announced that way, so their receivers keep a guard of their own
+(`_logged`) until they are: `lead_captured` (capture/processing.py sends it inside the
+outbox's transaction) and `temperature_changed` (scoring/services/scoring.py).
 """
 
 import logging
@@ -43,9 +48,9 @@ def enter_journeys_on_capture(*, lead_id: int, landing_page_id: int, **kwargs: A
 def enter_journeys_on_activity(
     *, lead_id: int, activity_id: int, kind: str, activity_ids: Any = None, **kwargs: Any
 ) -> None:
-    with _logged(kind, lead_id):
-        triggers.on_activity(lead_id=lead_id, activity_id=activity_id, kind=kind,
-                             activity_ids=activity_ids)  # fmt: skip
+    triggers.on_activity(
+        lead_id=lead_id, activity_id=activity_id, kind=kind, activity_ids=activity_ids
+    )
 
 
 def hand_hot_lead_to_sales(*, lead_id: int, new: str, **kwargs: Any) -> None:
@@ -59,13 +64,15 @@ def enter_journeys_on_temperature(*, lead_id: int, old: str, new: str, **kwargs:
 
 
 def enter_journeys_on_score(*, lead_id: int, old: int, new: int, **kwargs: Any) -> None:
-    with _logged("score", lead_id):
-        triggers.on_score_changed(lead_id=lead_id, old=old, new=new)
+    triggers.on_score_changed(lead_id=lead_id, old=old, new=new)
 
 
 def esp_tracking_event(*, event: Any, esp_name: str, **kwargs: Any) -> None:
     engagement.record_esp_event(
-        event_type=event.event_type, recipient=event.recipient or "",
-        message_id=event.message_id or "", user_agent=event.user_agent or "",
-        url=event.click_url or "", description=event.description or "",
-    )  # fmt: skip
+        event_type=event.event_type,
+        recipient=event.recipient or "",
+        message_id=event.message_id or "",
+        user_agent=event.user_agent or "",
+        url=event.click_url or "",
+        description=event.description or "",
+    )

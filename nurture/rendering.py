@@ -16,11 +16,15 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import unescape
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from django.utils.html import escape
 
 from capture.rendering import render_markdown
+
+if TYPE_CHECKING:
+    from capture.models import Lead
 
 MERGE_FIELD = re.compile(r"{{\s*([a-z_]+)\s*}}")
 MERGE_FIELDS = {
@@ -40,6 +44,20 @@ URL_FIELDS = frozenset({"booking_url", "unsubscribe_url", "site_url"})
 _FIELD_NAMES = tuple(MERGE_FIELDS)
 _LINK = re.compile(r'href="(https?://[^"]+)"')
 _URL_ATTRIBUTE = re.compile(r'\b(?:href|src)="[^"]*"')
+
+
+def lead_fields(lead: "Lead") -> dict[str, str]:
+    """The lead's part of every merge context, and the only lead values a template sees:
+    an email being sent (with its links, composing.merge_context) and a subject shown back
+    to a rep as the lead saw it (sales' timeline) both start here."""
+    return {
+        "first_name": lead.first_name or "there",
+        "last_name": lead.last_name,
+        "full_name": lead.full_name,
+        "company": lead.company,
+        "job_title": lead.job_title,
+        "email": lead.email,
+    }
 
 
 @dataclass(frozen=True)

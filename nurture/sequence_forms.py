@@ -1,11 +1,11 @@
 """The form for a day list's and a journey's settings (send window, weekdays, zone), shared by
 both admins, so the two check a time zone and the weekdays the same way."""
 
-import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
+from leadfunnel.zones import validate_time_zone
 from nurture.models import DEFAULT_TOPIC_NAME, Sequence, SubscriptionTopic, default_topic_id
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
@@ -30,8 +30,9 @@ class SequenceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "topic" in self.fields:
             # Left empty (or not sent, by a script), a sequence belongs to the default topic.
-            self.fields["topic"].required = False
-            self.fields["topic"].empty_label = f"{DEFAULT_TOPIC_NAME} (the default)"
+            topic = cast(forms.ModelChoiceField, self.fields["topic"])
+            topic.required = False
+            topic.empty_label = f"{DEFAULT_TOPIC_NAME} (the default)"
 
     def clean_topic(self) -> SubscriptionTopic:
         return self.cleaned_data.get("topic") or SubscriptionTopic.objects.get(
@@ -39,7 +40,4 @@ class SequenceForm(forms.ModelForm):
         )
 
     def clean_fallback_time_zone(self) -> str:
-        name = self.cleaned_data["fallback_time_zone"]
-        if name not in zoneinfo.available_timezones():
-            raise forms.ValidationError("Use an IANA time zone name, such as Europe/Paris.")
-        return name
+        return validate_time_zone(self.cleaned_data["fallback_time_zone"])

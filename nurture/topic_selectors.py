@@ -87,9 +87,10 @@ def blocked_topics(*, pairs: Collection[tuple[int, int]]) -> dict[tuple[int, int
 def batch_topic_holds(*, deliveries: Iterable[Delivery]) -> dict[tuple[int, int], str]:
     """`blocked_topics` for a send batch's marketing emails (loaded with their sequence)."""
     pairs = {
-        (delivery.enrollment.lead_id, delivery.enrollment.sequence.topic_id)
+        (delivery.enrollment.lead_id, topic_id)
         for delivery in deliveries
         if not exits.is_confirmation(delivery.step)
+        and (topic_id := delivery.enrollment.sequence.topic_id) is not None
     }
     return blocked_topics(pairs=pairs)
 
@@ -99,13 +100,17 @@ def topic_hold_reason(delivery: Delivery, *, blocked: Mapping[tuple[int, int], s
     enrollment = delivery.enrollment
     if exits.is_confirmation(delivery.step):
         return None
-    name = blocked.get((enrollment.lead_id, enrollment.sequence.topic_id))
+    topic_id = enrollment.sequence.topic_id
+    if topic_id is None:
+        return None
+    name = blocked.get((enrollment.lead_id, topic_id))
     return f"not subscribed to the topic “{name}”" if name is not None else None
 
 
-def topic_blocks(*, lead_id: int, topic_id: int) -> bool:
-    """One lead and topic: enrollment's check (a day list then schedules its Day 1 only)."""
-    return bool(blocked_topics(pairs={(lead_id, topic_id)}))
+def topic_blocks(*, lead_id: int, topic_id: int | None) -> bool:
+    """One lead and topic: enrollment's check (a day list then schedules its Day 1 only).
+    A sequence without a topic blocks nobody."""
+    return topic_id is not None and bool(blocked_topics(pairs={(lead_id, topic_id)}))
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class SalesSettingsAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # type: ignore[override]
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         SalesSettings.load()
         return HttpResponseRedirect(reverse("admin:sales_salessettings_change", args=[1]))
 

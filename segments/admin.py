@@ -7,7 +7,7 @@ what is wrong and where; `sample/` answers 20 of the leads.
 """
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin
@@ -18,11 +18,12 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 
+from leadfunnel.auth import signed_in
 from segments import catalog, selectors, services
 from segments.models import Segment
 
 
-class SegmentForm(forms.ModelForm):
+class SegmentForm(forms.ModelForm[Segment]):
     class Meta:
         model = Segment
         fields = ("name", "description", "conditions")
@@ -33,8 +34,20 @@ class SegmentForm(forms.ModelForm):
         help_texts = {"conditions": "Built with the conditions above; the JSON is what is saved."}
 
 
+class SegmentCounts(TypedDict):
+    """What `SegmentAdmin.get_queryset` annotates on each segment of the list."""
+
+    members_now: int
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    SegmentRow = WithAnnotations[Segment, SegmentCounts]
+
+
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(admin.ModelAdmin[Segment]):
     form = SegmentForm
     list_display = ("name", "member_count", "refreshed_at", "updated_at")
     search_fields = ("name", "description")
@@ -42,15 +55,16 @@ class SegmentAdmin(admin.ModelAdmin):
     change_form_template = "segments/change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Segment]:
-        return super().get_queryset(request).annotate(members_now=Count("members"))
+        queryset: QuerySet[Segment] = super().get_queryset(request)
+        return queryset.annotate(members_now=Count("members"))
 
     @admin.display(description="members", ordering="members_now")
-    def member_count(self, segment: Segment) -> int:
+    def member_count(self, segment: "SegmentRow") -> int:
         return segment.members_now
 
     def save_model(self, request: HttpRequest, obj: Segment, form: Any, change: bool) -> None:
         if not change:
-            obj.created_by = request.user
+            obj.created_by = signed_in(request.user)
         services.save_segment(segment=obj)
 
     def render_change_form(self, request: HttpRequest, context: dict[str, Any],

@@ -23,7 +23,7 @@ from segments.models import Segment, SegmentMember
 TAG = "segments"
 
 
-class SegmentSerializer(serializers.ModelSerializer):
+class SegmentSerializer(serializers.ModelSerializer[Segment]):
     member_count = serializers.IntegerField(read_only=True, help_text="At the last change.")
     conditions = serializers.JSONField(
         help_text='A group: {"match": "all" | "any" | "none", "conditions": [condition or '
@@ -58,7 +58,7 @@ class SegmentSerializer(serializers.ModelSerializer):
         return services.update_segment(segment=instance, **validated_data)
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(serializers.ModelSerializer[SegmentMember]):
     lead = serializers.IntegerField(source="lead_id", read_only=True)
     email = serializers.EmailField(source="lead.email", read_only=True)
     name = serializers.CharField(source="lead.full_name", read_only=True)
@@ -81,15 +81,15 @@ class MemberSerializer(serializers.ModelSerializer):
                                                         **error_responses(400, 404)}),
     destroy=extend_schema(tags=[TAG], responses={204: None, **error_responses(404)}),
 )  # fmt: skip
-class SegmentViewSet(viewsets.ModelViewSet):
+class SegmentViewSet(viewsets.ModelViewSet[Segment]):
     serializer_class = SegmentSerializer
 
     def get_queryset(self) -> QuerySet[Segment]:
         return Segment.objects.annotate(member_count=Count("members")).order_by("-id")
 
     def get_object(self) -> Segment:
-        segment = super().get_object()
-        segment.member_count = segment.members.count()
+        segment: Segment = super().get_object()
+        segment.member_count = segment.members.count()  # type: ignore[attr-defined]  # shown
         return segment
 
 
@@ -98,7 +98,7 @@ class SegmentViewSet(viewsets.ModelViewSet):
     responses={200: MemberSerializer(many=True), **error_responses(404)},
     description="The segment's leads now, newest member first, with cursor paging.",
 )
-class SegmentMembersView(generics.ListAPIView):
+class SegmentMembersView(generics.ListAPIView[SegmentMember]):
     serializer_class = MemberSerializer
     pagination_class = NewestFirst
     permission_classes = [HasPermissions.of("segments.view_segment", "capture.view_lead")]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -6,7 +8,7 @@ from capture.models import Lead
 from segments.trees import EMPTY_TREE, referenced_segments, validate_tree
 
 
-def _empty_tree() -> dict:
+def _empty_tree() -> dict[str, Any]:
     return {**EMPTY_TREE, "conditions": []}
 
 

@@ -42,11 +42,12 @@ def leaves(tree: Any) -> Iterator[Mapping[str, Any]]:
 
 
 def referenced_segments(tree: Any) -> set[int]:
-    found = set()
+    found: set[int] = set()
     for leaf in leaves(tree):
         if leaf.get("field") == SEGMENT_FIELD:
+            value: Any = leaf.get("value")
             try:
-                found.add(int(leaf.get("value")))
+                found.add(int(value))
             except (TypeError, ValueError):
                 continue
     return found

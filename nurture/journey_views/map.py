@@ -145,16 +145,16 @@ def map_data(journey: Journey) -> dict[str, Any]:
         by_port = {edge.port: edge for edge in edges.get(pk, [])}
         arrows = []
         for port in [*editing.ports(node), *[p for p in by_port if p not in editing.ports(node)]]:
-            edge = by_port.get(port)
+            out = by_port.get(port)
             arrows.append(
                 {
                     "port": port,
                     "label": editing.port_label(node, port, node_names=names),
-                    "target": edge.target_id if edge else None,
-                    "targetName": names.get(edge.target_id, "") if edge else "",
-                    "edge": edge.pk if edge else None,
-                    "insertUrl": f"{base}edge/{edge.pk}/insert/" if edge else "",
-                    "addUrl": "" if edge else f"{base}node/{pk}/add/{port}/",
+                    "target": out.target_id if out else None,
+                    "targetName": names.get(out.target_id, "") if out else "",
+                    "edge": out.pk if out else None,
+                    "insertUrl": f"{base}edge/{out.pk}/insert/" if out else "",
+                    "addUrl": "" if out else f"{base}node/{pk}/add/{port}/",
                 }
             )
         row: dict[str, Any] = {
@@ -330,6 +330,8 @@ def _insert_panel(
         label = editing.port_label(edge.source, edge.port)
         where += f" (on “{label}”)" if label else ""
     else:
+        if node is None:
+            raise ValueError("an insert panel is for an arrow or a node's port")
         label = editing.port_label(node, port)
         where = f"after “{node}”" + (f" (on “{label}”)" if label else "")
     return {

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.contrib import admin
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -16,7 +17,7 @@ from nurture.services import dry_run
 ONE_LEAD, SAMPLE = "lead", "sample"
 
 
-def journey_get_for_user(*, user: object, journey_id: int) -> Journey:
+def journey_get_for_user(*, user: AbstractUser | AnonymousUser, journey_id: int) -> Journey:
     """The journey, if this user may read journeys (404 for none, 403 for no permission)."""
     if not (user.has_perm("nurture.view_journey") or user.has_perm("nurture.view_sequence")):
         raise PermissionDenied

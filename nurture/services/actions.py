@@ -73,7 +73,7 @@ def _perform(
         return f"{outcome.outcome}: {outcome.reason}", "done", None
     if node.kind == Node.Kind.NOTIFY:
         return _notify(node=node, enrollment=enrollment), "done", None
-    action = {Node.Kind.TASK: "task"}.get(node.kind) or str(config.get("action", "stage"))
+    action = "task" if node.kind == Node.Kind.TASK else str(config.get("action", "stage"))
     replies = journey_action.send_robust(
         sender=Node,
         action=action,
@@ -116,7 +116,7 @@ def _notify(*, node: Node, enrollment: Enrollment) -> str:
     if target not in ("owner", "team"):
         return f"refused: unknown recipient “{target}” (owner, team or webhook)"
     address = ""
-    if target == "owner" and lead.owner_id and lead.owner.email:
+    if target == "owner" and lead.owner is not None and lead.owner.email:
         address = lead.owner.email
     # The team address: asked for, or the owner's stand-in when the lead has none.
     address = address or str(config.get("address") or "").strip()

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from nurture import queueing
 from nurture.models import Delivery, Edge, Enrollment, Node, PathStep, Sequence
-from nurture.services import goals
+from nurture.services import dispatching, goals
 from nurture.services.nodes import End, Outcome, Visit, Wait, registry
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Runner:
     calendar: dict[int, list] = field(default_factory=dict)
 
     # -- Context for handlers ---------------------------------------------------------
-    def add_delivery(self, delivery: Delivery) -> None:
+    def add_delivery(self, delivery: object) -> None:  # an email.Planned
         self.deliveries.append(delivery)
 
     def add_effect(self, enrollment_id: int, node_id: int, again: bool = False) -> None:
@@ -295,9 +295,16 @@ class Runner:
                 now=self.now,
             )
         effects_all = self.effects + self.requeue
-        transaction.on_commit(
-            lambda: queueing.after_advance(delivery_ids=queued, effects=effects_all)
-        )
+        transaction.on_commit(lambda: after_advance(delivery_ids=queued, effects=effects_all))
+
+
+def after_advance(*, delivery_ids: list[int], effects: list[tuple[int, int]]) -> None:
+    """On commit of a pass: the emails due now to the dispatcher, the effects to a worker."""
+    if delivery_ids:
+        dispatching.publish(delivery_ids=delivery_ids)
+    for enrollment_id, node_id in effects:
+        if not queueing.send(queueing.EFFECT, enrollment_id, node_id):
+            break
 
 
 def _insert_path(rows: list[tuple]) -> set[tuple[int, int]]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.utils import formataddr, parseaddr
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,7 +30,7 @@ from capture.models import Lead
 from leadfunnel.mail import OutgoingEmail
 from nurture import tokens
 from nurture.models import Delivery, Node, Step
-from nurture.rendering import links_in, merge_url, render_email, rewrite_links
+from nurture.rendering import lead_fields, links_in, merge_url, render_email, rewrite_links
 from nurture.services.mime import smtp_bytes
 
 # The kinds of link a test email carries, each answered by the test-link page.
@@ -55,10 +55,10 @@ LAYOUT = "nurture/email.mjml"
 
 
 class NurtureMessage(OutgoingEmail):
-    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+    def message(self, *, policy: email.policy.Policy | None = email.policy.default) -> Any:
         # At 78 columns Python folds a long List-Unsubscribe URL into RFC 2047 encoded words,
         # which mail clients do not read as a URL: keep header lines whole (RFC 5322: 998).
-        policy = policy.clone(max_line_length=998)
+        policy = (policy or email.policy.default).clone(max_line_length=998)
         # The bytes the sender puts on the wire (mime.smtp_bytes), read back: whatever
         # looks at the message (a test, the file or console backend) sees exactly those.
         raw = smtp_bytes(self)
@@ -217,7 +217,8 @@ def html_layout() -> Template:
     in per email by Django's escaping templates. Keyed on the source, so an edited layout
     is compiled anew where templates are re-read (development), and never per email.
     """
-    return _compiled_layout(get_template(LAYOUT).template.source)
+    # The Django engine's templates (the loader's type is any engine's).
+    return _compiled_layout(cast(Template, get_template(LAYOUT)).template.source)
 
 
 # Where the compiled layout may break a line: between table rows and cells, after a block
@@ -229,7 +230,7 @@ _LAYOUT_LINE_BREAK = re.compile(r"(</tr>|</td>|<tbody>|</tbody>|</style>|</head>
 @functools.lru_cache(maxsize=4)
 def _compiled_layout(source: str) -> Template:
     html = mjml2html(source, disable_comments=True)
-    return engines["django"].from_string(_LAYOUT_LINE_BREAK.sub("\\1\n", html))
+    return cast(Template, engines["django"].from_string(_LAYOUT_LINE_BREAK.sub("\\1\n", html)))
 
 
 def step_links(*, step: Step, lead: Lead) -> frozenset[str]:
@@ -252,12 +253,7 @@ def booking_url(*, lead: Lead) -> str:
 def merge_context(*, lead: Lead, unsubscribe_url: str = "", booking: str = "") -> dict[str, str]:
     """The only values an email template sees: the lead's public fields and its links."""
     return {
-        "first_name": lead.first_name or "there",
-        "last_name": lead.last_name,
-        "full_name": lead.full_name,
-        "company": lead.company,
-        "job_title": lead.job_title,
-        "email": lead.email,
+        **lead_fields(lead),
         "booking_url": booking or booking_url(lead=lead),
         "unsubscribe_url": unsubscribe_url,
         "site_url": settings.SITE_URL,

@@ -150,12 +150,12 @@ def as_q(
     if field == "owner" and value in ("", None):
         return Q(owner__isnull=op == "is")
     ops = NUMBER_OPS if field in NUMBERS else TEXT_OPS
-    lookup = ops.get(op)
-    if lookup is None:
+    field_lookup = ops.get(op)
+    if field_lookup is None:
         raise ValidationError(f"“{op}” does not apply to {field}.")
     if field == "campaign" and value in ("", None):
         return Q(campaign__isnull=op == "is")
-    q = Q(**{f"{column}__{lookup}": value})
+    q = Q(**{f"{column}__{field_lookup}": value})
     return ~q if op == "is_not" else q
 
 
@@ -233,7 +233,8 @@ def describe(condition: Mapping[str, Any], *, node_names: Mapping[int, str] | No
         return "has an owner" if _truthy(condition.get("value")) else "has no owner"
     if field in {"opened", "clicked", "not_opened", "not_clicked"}:
         node = condition.get("node")
-        name = (node_names or {}).get(int(node), "an email") if node else "any email"
+        names = node_names if node_names is not None else {}  # not `or`: a lookup may be empty
+        name = names.get(int(node), "an email") if node else "any email"
         return f"{label} “{name}”" if node else f"{label} {name}"
     if field == "visited":
         window = f" in {condition['within_days']} days" if condition.get("within_days") else ""
@@ -300,7 +301,7 @@ def _truthy(value: Any) -> bool:
 def _more_q(condition: Mapping[str, Any], *, now: datetime, whole_table: bool) -> Q:
     field = condition["field"]
     op = condition.get("op", "is")
-    value = condition.get("value")
+    value: Any = condition.get("value")
     if field == "utm":
         column = str(condition.get("key"))
         submissions = Submission.objects.filter(lead=OuterRef("pk"))

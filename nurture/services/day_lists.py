@@ -88,6 +88,8 @@ def _build_chain(*, sequence: Sequence, steps: list[Step]) -> dict[int, Node]:
             Edge.objects.create(source=previous, port="next", target=node)
 
     for step in steps:
+        if step.day is None:
+            raise ValueError(f"step {step.pk} of a day list has no day")
         if step.day > 1:
             wait = Node.objects.create(
                 sequence=sequence,

@@ -17,6 +17,7 @@ from nurture import queueing
 from nurture.models import Delivery
 from nurture.models import Sequence as NurtureSequence
 from nurture.services import exits
+from nurture.services.exiting import expire_unconfirmed
 
 logger = logging.getLogger(__name__)
 # After a failed publish, this process leaves deliveries to the next tick for a while
@@ -132,8 +133,6 @@ def sending_allowance(*, now: datetime | None = None) -> int:
 
 
 def dispatch_due(*, limit: int | None = None, now: datetime | None = None) -> DispatchResult:
-    from nurture.services.scheduling import expire_unconfirmed
-
     reclaimed = reclaim_stale(now=now)
     expire_unconfirmed(now=now)
     allowance = sending_allowance(now=now) if limit is None else limit

@@ -10,6 +10,7 @@ Wait-untils take their timed-out path (the future is unknown), which the path sa
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -136,7 +137,7 @@ def dry_run(*, journey: Sequence, leads: list[Lead], now: datetime | None = None
 
 
 def _messages(
-    steps: list[advancing.Step], *, zone: ZoneInfo, email_active: dict[int, bool | None]
+    steps: list[advancing.Step], *, zone: ZoneInfo, email_active: Mapping[int, bool | None]
 ) -> list[Message]:
     """A message goes out when the lead leaves its node: the next line's time."""
     messages = []

@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from capture.models import Activity, Lead
 from capture.services import normalise_email, record_activity
+from leadfunnel.announce import announce_on_commit
 from nurture.models import Delivery, Enrollment, Suppression
 from nurture.selectors import delivery_for_link
 from nurture.services.composing import is_own_page, step_links
-from nurture.services.scheduling import exit_enrollments
+from nurture.services.exiting import exit_enrollments
 from nurture.signals import lead_unsubscribed
 
 # Mail security scanners fetch every link of a message as it arrives; people do not.
@@ -54,7 +55,7 @@ def unsubscribe(*, lead_id: int, delivery_id: int | None = None) -> Lead:
         if not already:
             record_activity(lead=lead, kind=Activity.Kind.UNSUBSCRIBED,
                             metadata={"delivery_id": delivery_id})  # fmt: skip
-            transaction.on_commit(lambda: lead_unsubscribed.send(sender=Lead, lead_id=lead.pk))
+            announce_on_commit(lead_unsubscribed, Lead, lead_id=lead.pk)
     return lead
 
 

@@ -13,9 +13,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from capture.models import Activity, Lead
+from leadfunnel.announce import announce_on_commit
 from nurture.models import Enrollment, Node, Sequence
 from nurture.services import conditions
-from nurture.services.scheduling import exit_enrollments
+from nurture.services.exiting import exit_enrollments
 from nurture.signals import journey_converted
 
 BOOKED, WON, STAGE, CLICKED = "booked", "won", "stage", "clicked"
@@ -90,13 +91,12 @@ def end_converted(*, lead_id: int, sequence_id: int, note: str, now: datetime) -
         )
         Enrollment.objects.filter(pk__in=live).update(converted_at=now, next_at=None)
         for enrollment_id in live:
-            transaction.on_commit(
-                lambda pk=enrollment_id: journey_converted.send_robust(
-                    sender=Enrollment,
-                    enrollment_id=pk,
-                    lead_id=lead_id,
-                    journey_id=sequence_id,
-                    goal=note,
-                )
+            announce_on_commit(
+                journey_converted,
+                Enrollment,
+                enrollment_id=enrollment_id,
+                lead_id=lead_id,
+                journey_id=sequence_id,
+                goal=note,
             )
     return len(live)

@@ -2,32 +2,44 @@
 
 import logging
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from capture.models import LandingPage, Lead
+from leadfunnel.zones import zone_or
 from nurture.models import Delivery, Enrollment, Sequence, Step
 from nurture.services import exits
+from nurture.services.dispatching import publish_on_commit
+
+# Ending and pausing enrollments lives in exiting (triggers, goals and dispatching use it
+# without this module); re-exported here for the callers outside nurture.
+from nurture.services.exiting import (  # noqa: F401
+    LIVE_STATES,
+    exit_enrollments,
+    exit_hot_lead,
+    expire_unconfirmed,
+    pause_enrollments,
+    resume_enrollments,
+)
+from nurture.services.triggers import enter_journey
 from nurture.topic_selectors import topic_blocks
 
 logger = logging.getLogger(__name__)
 # Enrollments that may still send: a paused one waits, but still exits and gets new steps.
-LIVE_STATES = (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
 
 
 def lead_zone(*, lead: Lead, sequence: Sequence) -> ZoneInfo:
-    for name in (lead.time_zone, sequence.fallback_time_zone, "UTC"):
-        if not name:
-            continue  # an unknown zone falls back to the sequence's, not straight to UTC
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
+    # An unknown zone falls back to the sequence's, not straight to UTC.
+    return zone_or(lead.time_zone, sequence.fallback_time_zone)
+
+
+def day_of(step: Step) -> int:
+    """A day list's step's day (only a journey's email steps have none)."""
+    if step.day is None:
+        raise ValueError(f"step {step.pk} is a journey's email, not a day of a day list")
+    return step.day
 
 
 def compute_due_at(
@@ -74,14 +86,10 @@ def enroll_lead(
     already (see exits) gets only that confirmation from a hand-off sequence: the
     enrollment is written with no later steps and exits at once.
     """
-    from nurture.services.dispatching import publish_on_commit
-
     now = now or timezone.now()
     if sequence.kind == Sequence.Kind.JOURNEY:
         # A journey (a migrated day list too) is entered at its first node, not by writing a
-        # row per step. triggers imports this module, so the import waits for the call.
-        from nurture.services.triggers import enter_journey
-
+        # row per step.
         return enter_journey(lead=lead, journey=sequence, now=now, trigger="Enrolled by hand",
                              needs_confirmation=needs_confirmation)  # fmt: skip
     with transaction.atomic():
@@ -150,7 +158,7 @@ def schedule_new_step(*, step: Step, now: datetime | None = None) -> int:
     for enrollment in enrollments.iterator(chunk_size=1000):
         zone = lead_zone(lead=enrollment.lead, sequence=enrollment.sequence)
         due_at = compute_due_at(
-            enrolled_at=enrollment.started_at, day=step.day, zone=zone, sequence=step.sequence
+            enrolled_at=enrollment.started_at, day=day_of(step), zone=zone, sequence=step.sequence
         )
         if due_at >= now - timedelta(hours=1):
             deliveries.append(Delivery(enrollment=enrollment, step=step, due_at=max(due_at, now)))
@@ -165,46 +173,10 @@ def cancel_pending_for_step(*, step_id: int) -> int:
     )
 
 
-def exit_enrollments(*, lead_id: int, reason: str, sequence_id: int | None = None) -> int:
-    """Stop mailing a lead: its active enrollments end and pending deliveries are cancelled.
-
-    A hand-off to sales leaves a pending Day-1 confirmation to go (see exits).
-    """
-    now = timezone.now()
-    enrollments = Enrollment.objects.filter(lead_id=lead_id, state__in=LIVE_STATES)
-    if sequence_id is not None:
-        enrollments = enrollments.filter(sequence_id=sequence_id)
-    with transaction.atomic():
-        ids = list(enrollments.select_for_update().values_list("pk", flat=True))
-        pending = Delivery.objects.filter(
-            Q(status=Delivery.Status.SCHEDULED) | Q(status=Delivery.Status.QUEUED),
-            enrollment_id__in=ids,
-        )
-        if reason == Enrollment.ExitReason.HANDED_TO_SALES:
-            pending = pending.exclude(
-                Q(step__day__lte=exits.CONFIRMATION_DAY) | Q(step__transactional=True)
-            )
-        pending.update(status=Delivery.Status.CANCELLED, status_changed_at=now)
-        Enrollment.objects.filter(pk__in=ids).update(
-            state=Enrollment.State.EXITED, exit_reason=reason, ended_at=now
-        )
-    return len(ids)
-
-
-def exit_hot_lead(*, lead_id: int) -> int:
-    """A lead that turned hot leaves the sequences set to hand hot leads to sales."""
-    count = 0
-    for sequence_id in Enrollment.objects.filter(
-        lead_id=lead_id, state__in=LIVE_STATES, sequence__hand_hot_leads_to_sales=True
-    ).values_list("sequence_id", flat=True):
-        count += exit_enrollments(
-            lead_id=lead_id, reason=Enrollment.ExitReason.HANDED_TO_SALES, sequence_id=sequence_id
-        )
-    return count
-
-
 def _delivery_for(*, enrollment: Enrollment, step: Step, zone: ZoneInfo, now: datetime) -> Delivery:
-    due_at = compute_due_at(enrolled_at=now, day=step.day, zone=zone, sequence=enrollment.sequence)
+    due_at = compute_due_at(
+        enrolled_at=now, day=day_of(step), zone=zone, sequence=enrollment.sequence
+    )
     immediate = due_at <= now
     return Delivery(
         enrollment=enrollment,
@@ -229,7 +201,7 @@ def confirm_enrollments(*, lead_id: int, now: datetime | None = None) -> int:
             pending = enrollment.deliveries.filter(status=Delivery.Status.SCHEDULED)
             for delivery in pending.select_related("step"):
                 delivery.due_at = compute_due_at(
-                    enrolled_at=now, day=delivery.step.day, zone=zone,
+                    enrolled_at=now, day=day_of(delivery.step), zone=zone,
                     sequence=enrollment.sequence,
                 )  # fmt: skip
                 delivery.save(update_fields=["due_at"])
@@ -242,40 +214,3 @@ def confirm_enrollments(*, lead_id: int, now: datetime | None = None) -> int:
             enrollment.save(update_fields=fields)
             confirmed += 1
     return confirmed
-
-
-def expire_unconfirmed(*, now: datetime | None = None) -> int:
-    """Leads who never confirmed a double opt-in are never mailed again."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.NURTURE_CONFIRMATION_DAYS)
-    expired = Enrollment.objects.filter(
-        state=Enrollment.State.ACTIVE, needs_confirmation=True, confirmed_at__isnull=True,
-        started_at__lt=cutoff,
-    )  # fmt: skip
-    with transaction.atomic():
-        ids = list(expired.select_for_update(skip_locked=True).values_list("pk", flat=True))
-        if not ids:
-            return 0
-        Delivery.objects.filter(enrollment_id__in=ids, status=Delivery.Status.SCHEDULED).update(
-            status=Delivery.Status.CANCELLED, status_changed_at=now
-        )
-        Enrollment.objects.filter(pk__in=ids).update(
-            state=Enrollment.State.EXITED, exit_reason=Enrollment.ExitReason.UNCONFIRMED,
-            ended_at=now,
-        )  # fmt: skip
-    return len(ids)
-
-
-def pause_enrollments(*, lead_id: int, sequence_id: int | None = None) -> int:
-    """Hold a lead's emails: nothing goes out until resumed (what fell due goes out then)."""
-    enrollments = Enrollment.objects.filter(lead_id=lead_id, state=Enrollment.State.ACTIVE)
-    if sequence_id is not None:
-        enrollments = enrollments.filter(sequence_id=sequence_id)
-    return enrollments.update(state=Enrollment.State.PAUSED)
-
-
-def resume_enrollments(*, lead_id: int, sequence_id: int | None = None) -> int:
-    enrollments = Enrollment.objects.filter(lead_id=lead_id, state=Enrollment.State.PAUSED)
-    if sequence_id is not None:
-        enrollments = enrollments.filter(sequence_id=sequence_id)
-    return enrollments.update(state=Enrollment.State.ACTIVE)

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.conf import settings
@@ -27,6 +27,7 @@ from twilio.rest.api.v2010.account.message import MessageList
 from twilio.twiml.messaging_response import MessagingResponse
 
 from capture.models import Lead
+from leadfunnel.zones import zone_or
 from nurture.models import SmsMessage, SmsSuppression
 from nurture.services.sms_segments import count_segments
 
@@ -110,13 +111,7 @@ def sms_zone(*, lead: Lead, number: str) -> ZoneInfo:
     zones = number_zones.time_zones_for_number(phonenumbers.parse(number))
     if len(zones) == 1:
         names.append(zones[0])
-    for name in (*names, settings.SMS_FALLBACK_TIME_ZONE):
-        try:
-            if name:
-                return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
+    return zone_or(*names, settings.SMS_FALLBACK_TIME_ZONE)
 
 
 def quiet_hours_end(*, at: datetime, zone: ZoneInfo) -> datetime | None:

@@ -9,7 +9,9 @@ on every lead gets the winner.
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -80,7 +82,7 @@ def stats(node: Node) -> SplitResult:
     for index, variant in enumerate(variants(node)):
         port = f"v{index}"
         target = targets.get(port)
-        found = counts.get(target, {})
+        found: Mapping[str, Any] = counts.get(target, {}) if target is not None else {}
         rows.append(
             VariantStats(
                 port=port,

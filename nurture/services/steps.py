@@ -1,4 +1,4 @@
-"""Editing a sequence's steps outside the admin (the API): what the admin's formset does.
+"""Editing a sequence's steps, for the admin's formset and the API alike.
 
 A step switched on (or new) reaches the live enrollments not yet past its day; a step
 switched off or removed cancels its deliveries not yet on their way; a step already sent

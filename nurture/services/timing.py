@@ -7,9 +7,9 @@ never shorter than the marketer set (a spring-forward gap rounds forward, not ba
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from leadfunnel.zones import zone_or
 from nurture.models import Sequence
 
 UTC = ZoneInfo("UTC")
@@ -66,17 +66,9 @@ def next_send_time(
     return earliest
 
 
-@lru_cache(maxsize=512)
 def zone_named(lead_zone_name: str, fallback: str) -> ZoneInfo:
-    """The lead's zone, else the journey's fallback, else UTC (cached: the tick asks once
-    per lead, and most leads share a handful of zones)."""
-    for name in (lead_zone_name, fallback):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return UTC
+    """The lead's zone, else the journey's fallback, else UTC."""
+    return zone_or(lead_zone_name, fallback)
 
 
 def zone_of(enrollment: object) -> ZoneInfo:

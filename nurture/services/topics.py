@@ -25,7 +25,7 @@ from nurture.models import (
     TopicSubscription,
 )
 from nurture.services import engagement
-from nurture.services.scheduling import LIVE_STATES, exit_enrollments
+from nurture.services.exiting import LIVE_STATES, exit_enrollments
 from nurture.topic_selectors import is_subscribed
 
 # A form's checkbox for topic `slug` is the field `topic_<slug>` (see topic_form_fields).
@@ -180,7 +180,7 @@ def record_form_opt_ins(*, submission_id: int) -> list[ConsentRecord]:
                                 now=submission.created_at)  # fmt: skip
 
 
-def topic_form_fields(*, landing_page_id: int) -> dict[str, forms.BooleanField]:
+def topic_form_fields(*, landing_page_id: int) -> dict[str, forms.Field]:
     """The checkboxes a landing page's form adds for its topics: unticked, optional, labelled
     with the topic's consent text (what the lead agrees to, logged with the opt-in)."""
     return {

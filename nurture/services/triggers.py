@@ -20,10 +20,11 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from capture.models import ERASED_EMAIL_DOMAIN, Activity, LandingPage, Lead
+from leadfunnel.announce import announce
 from nurture import queueing
 from nurture.models import Enrollment, Node, Sequence, Trigger
 from nurture.services import conditions, exits, goals
-from nurture.services.scheduling import exit_enrollments
+from nurture.services.exiting import exit_enrollments
 from nurture.signals import journey_entered, journeys_entered
 
 logger = logging.getLogger(__name__)
@@ -103,15 +104,15 @@ def enter_journeys(
     )
     if journeys is not None:
         triggers = triggers.filter(sequence_id__in=list(journeys))
-    triggers = list(triggers.order_by("sequence_id", "pk"))
-    if not triggers:
+    found = list(triggers.order_by("sequence_id", "pk"))
+    if not found:
         return []
     lead = Lead.objects.filter(pk=lead_id).first()
     if lead is None or lead.is_erased:
         return []
     entered = []
     seen: set[int] = set()
-    for trigger in triggers:
+    for trigger in found:
         if trigger.sequence_id in seen or not matches(trigger, lead=lead, facts=facts, now=now):
             continue
         seen.add(trigger.sequence_id)
@@ -355,20 +356,24 @@ def _insert_entering(
 def _announce_entered(*, entered: Seq[tuple[int, int]], journey_id: int, trigger: str) -> None:
     if len(entered) == 1:
         ((enrollment_id, lead_id),) = entered
-        replies = journey_entered.send_robust(
-            sender=Enrollment, enrollment_id=enrollment_id, lead_id=lead_id,
-            journey_id=journey_id, trigger=trigger,
-        )  # fmt: skip
+        announce(
+            journey_entered,
+            Enrollment,
+            enrollment_id=enrollment_id,
+            lead_id=lead_id,
+            journey_id=journey_id,
+            trigger=trigger,
+        )
     else:
         # An import's thousands of entries: one announcement, so a receiver can do set-based
         # work (or, with nobody listening, none) instead of a query per lead.
-        replies = journeys_entered.send_robust(
-            sender=Enrollment, entries=list(entered), journey_id=journey_id, trigger=trigger
+        announce(
+            journeys_entered,
+            Enrollment,
+            entries=list(entered),
+            journey_id=journey_id,
+            trigger=trigger,
         )
-    for receiver, error in replies:
-        if isinstance(error, Exception):
-            logger.error("journey_entered receiver %r failed for journey %s (%s leads)",
-                         receiver, journey_id, len(entered), exc_info=error)  # fmt: skip
 
 
 def describe(trigger: Trigger, facts: Mapping[str, Any]) -> str:
@@ -409,7 +414,7 @@ def on_capture(*, lead_id: int, landing_page_id: int) -> list[Enrollment]:
 
 
 # What each activity kind can start, and which waiting leads it may wake.
-ACTIVITY_TRIGGERS = {
+ACTIVITY_TRIGGERS: dict[str, str] = {
     Activity.Kind.PAGE_VIEWED: Trigger.Kind.PAGE_VIEW,
     Activity.Kind.EMAIL_CLICKED: Trigger.Kind.LINK_CLICK,
     Activity.Kind.CUSTOM: Trigger.Kind.CUSTOM_EVENT,

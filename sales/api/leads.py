@@ -21,6 +21,7 @@ from api.idempotency import idempotent
 from api.permissions import HasPermissions, ModelPermissions
 from api.schema import error_responses, idempotency_key
 from capture.models import Lead
+from leadfunnel.auth import signed_in
 from leadfunnel.groups import CLAIM_LEAD
 from sales.api.serializers import (
     ContactSerializer,
@@ -128,8 +129,9 @@ class LeadListView(GenericAPIView):
         rows = []
         for row in page.rows:
             lead = row.lead
-            lead.last_activity = row.last_activity
-            lead.hot_since = row.hot_since
+            # Read by LeadRowSerializer's fields of the same names.
+            lead.last_activity = row.last_activity  # type: ignore[attr-defined]
+            lead.hot_since = row.hot_since  # type: ignore[attr-defined]
             rows.append(lead)
         next_url = None
         if page.next_cursor is not None:
@@ -173,7 +175,8 @@ class DuplicateEmail(Conflict):
 
 def _detail(lead: Lead) -> dict[str, Any]:
     latest = ScoreChange.objects.filter(lead=lead).order_by("-at", "-id").first()
-    lead.score_reasons = [r for r in (latest.reasons if latest else []) if isinstance(r, dict)]
+    # Read by LeadDetailSerializer's field of the same name.
+    lead.score_reasons = [r for r in (latest.reasons if latest else []) if isinstance(r, dict)]  # type: ignore[attr-defined]
     return LeadDetailSerializer(lead).data
 
 
@@ -230,7 +233,7 @@ class LeadStageView(LeadActionView):
             _act(
                 lambda: lead_services.move_stage(
                     lead_id=lead.pk,
-                    actor=request.user,
+                    actor=signed_in(request.user),
                     stage=values["stage"],
                     reason=values.get("reason", ""),
                 )
@@ -261,13 +264,13 @@ class LeadOwnerView(LeadActionView):
         if owner_id is None or owner_id == request.user.pk:
             if not request.user.has_perm(CLAIM_LEAD):
                 raise exceptions.PermissionDenied("Only sales reps can claim a lead.")
-            _act(lambda: lead_services.claim_lead(lead_id=lead.pk, actor=request.user))
+            _act(lambda: lead_services.claim_lead(lead_id=lead.pk, actor=signed_in(request.user)))
         else:
             try:
                 _act(
                     lambda: lead_services.reassign_lead(
                         lead_id=lead.pk,
-                        actor=request.user,
+                        actor=signed_in(request.user),
                         owner_id=owner_id,
                         reason=data.validated_data.get("reason", ""),
                     )
@@ -283,6 +286,7 @@ class LeadNotesView(GenericAPIView):
     serializer_class = NoteSerializer
 
     def get_permissions(self) -> list[Any]:
+        perms: tuple[str, ...]
         if self.request.method == "POST":
             perms = ("capture.view_lead", "capture.change_lead", "sales.add_note")
         else:
@@ -320,14 +324,14 @@ class LeadNotesView(GenericAPIView):
         if values.get("kind", Note.Kind.NOTE) == Note.Kind.CALL:
             action = lambda: lead_services.log_call(  # noqa: E731
                 lead_id=lead.pk,
-                author=request.user,
+                author=signed_in(request.user),
                 body=values["body"],
                 outcome=values.get("outcome", ""),
             )
         else:
             action = lambda: lead_services.add_note(  # noqa: E731
                 lead_id=lead.pk,
-                author=request.user,
+                author=signed_in(request.user),
                 body=values["body"],
                 outcome=values.get("outcome", ""),
             )

@@ -15,6 +15,7 @@ from api.idempotency import idempotent
 from api.permissions import HasPermissions, ModelPermissions
 from api.schema import error_responses, idempotency_key
 from capture.models import Lead
+from leadfunnel.auth import signed_in
 from sales.api.leads import Refused
 from sales.models import Task
 from sales.selectors.tasks import task_get_for_user, task_list
@@ -149,7 +150,7 @@ class TaskCompleteView(GenericAPIView):
     def post(self, request: Request, pk: int) -> Response:
         task = task_get_for_user(user=request.user, task_id=pk)
         try:
-            task_services.complete_task(task_id=task.pk, actor=request.user)
+            task_services.complete_task(task_id=task.pk, actor=signed_in(request.user))
         except ActionRefused as refused:
             if refused.status == status.HTTP_403_FORBIDDEN:
                 raise exceptions.PermissionDenied(refused.message) from refused

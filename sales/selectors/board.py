@@ -8,7 +8,7 @@ number of leads.
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count
 
 from capture.models import Lead
@@ -36,7 +36,7 @@ class BoardColumn:
 
 def pipeline_board(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     owner: str = "",
     per_column: int = CARDS_PER_COLUMN,
 ) -> list[BoardColumn]:

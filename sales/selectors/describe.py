@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from capture.models import Activity, Lead
 from nurture.models import Delivery, Step
-from nurture.rendering import merge
+from nurture.rendering import lead_fields, merge
 
 _CUSTOM_EVENTS = {
     "automated_click": "link checked by a mail scanner",
@@ -17,14 +17,7 @@ _CUSTOM_EVENTS = {
 
 def lead_context(lead: Lead) -> dict[str, str]:
     """The merge fields a step subject may use, for showing it as the lead saw it."""
-    return {
-        "first_name": lead.first_name or "there",
-        "last_name": lead.last_name,
-        "full_name": lead.full_name,
-        "company": lead.company,
-        "job_title": lead.job_title,
-        "email": lead.email,
-    }
+    return lead_fields(lead)
 
 
 def step_label(step: Step, *, lead: Lead) -> str:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from capture.models import Activity, Lead, Submission
-from nurture.models import Delivery, Enrollment, SmsMessage
+from nurture.models import Delivery, Enrollment, SmsMessage, Step
 from nurture.services.scheduling import lead_zone
 from sales.models import Booking, LeadChange, Note
 from sales.selectors.describe import (
@@ -71,7 +71,7 @@ class Workspace:
         return [{"at": c.at.isoformat(), "score": c.new_score} for c in self.score_history]
 
 
-def lead_get_for_user(*, user: AbstractBaseUser | AnonymousUser, lead_id: int) -> Lead:
+def lead_get_for_user(*, user: User | AnonymousUser, lead_id: int) -> Lead:
     """The one way views reach a lead: every sales rep and marketer sees every lead."""
     if not user.has_perm("capture.view_lead"):
         raise PermissionDenied
@@ -242,6 +242,11 @@ def _booking_entries(booking: Booking) -> list[TimelineEntry]:
     return entries
 
 
+def _email_name(step: Step) -> str:
+    """A day list's email by its day; a journey's (no day) by its subject as written."""
+    return f"Day {step.day}" if step.day is not None else f"“{step.subject}”"
+
+
 def _position(
     enrollment: Enrollment, *, lead: Lead, deliveries: list[Delivery]
 ) -> SequencePosition:
@@ -250,7 +255,8 @@ def _position(
     pending = [d for d in own if d.status in _PENDING]
     parts = []
     if sent:
-        parts.append(f"Day {max(d.step.day for d in sent)} sent")
+        last = max(sent, key=lambda d: (d.step.day or 0, d.sent_at or d.due_at))
+        parts.append(f"{_email_name(last.step)} sent")
     else:
         parts.append("nothing sent yet")
     if enrollment.state == Enrollment.State.PAUSED:
@@ -261,7 +267,7 @@ def _position(
             zone = lead_zone(lead=lead, sequence=enrollment.sequence)
             local = upcoming.due_at.astimezone(zone)
             parts.append(
-                f"Day {upcoming.step.day} due {local:%a} {local.day} {local:%b %H:%M} "
+                f"{_email_name(upcoming.step)} due {local:%a} {local.day} {local:%b %H:%M} "
                 f"in their time zone ({zone.key})"
             )
         else:

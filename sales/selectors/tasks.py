@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -27,9 +27,7 @@ def end_of_day(*, now: datetime, zone: ZoneInfo) -> datetime:
     return datetime.combine(tomorrow, time(0), tzinfo=zone)
 
 
-def tasks_for_today(
-    *, user: AbstractBaseUser | AnonymousUser, now: datetime, zone: ZoneInfo
-) -> list[Task]:
+def tasks_for_today(*, user: User | AnonymousUser, now: datetime, zone: ZoneInfo) -> list[Task]:
     """The user's open tasks due by the end of their today, the longest overdue first.
 
     Reads the partial (owner, due_at) index of open tasks: the rep's done tasks cost nothing.
@@ -54,7 +52,7 @@ def lead_tasks(*, lead_id: int, done: int = RECENT_DONE) -> LeadTasks:
 
 def task_list(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     mine: bool = False,
     open_only: bool | None = None,
     due_before: datetime | None = None,
@@ -70,7 +68,7 @@ def task_list(
     return tasks
 
 
-def task_get_for_user(*, user: AbstractBaseUser | AnonymousUser, task_id: int) -> Task:
+def task_get_for_user(*, user: User | AnonymousUser, task_id: int) -> Task:
     """The one way views and the API reach a task: whoever may read tasks sees each one."""
     if not user.has_perm("sales.view_task"):
         raise PermissionDenied

@@ -1,13 +1,13 @@
 """A rep's own working hours and days off, which booking offers to prospects."""
 
-import zoneinfo
 from datetime import date, time
 from itertools import pairwise
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from leadfunnel.zones import is_time_zone
 from sales.models import BlockedDate, RepProfile
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -17,7 +17,7 @@ class AvailabilityError(ValueError):
     """A clear message for the rep about what is wrong with the hours entered."""
 
 
-def rep_profile_for(*, user: AbstractBaseUser) -> RepProfile:
+def rep_profile_for(*, user: User) -> RepProfile:
     profile, _ = RepProfile.objects.get_or_create(user=user)
     return profile
 
@@ -82,7 +82,7 @@ def update_availability(
             raise AvailabilityError(
                 "The meeting link must be a full https:// address (500 characters at most)."
             ) from None
-    if time_zone not in zoneinfo.available_timezones():
+    if not is_time_zone(time_zone):
         raise AvailabilityError("Use a time zone name such as Europe/Paris.")
     if slot_minutes not in (15, 30, 45, 60):
         raise AvailabilityError("Meetings last 15, 30, 45 or 60 minutes.")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from email.utils import formataddr, parseaddr
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import icalendar
 from django.conf import settings
@@ -19,8 +19,10 @@ from django.utils import timezone
 
 from capture.models import Activity, Lead
 from capture.services import record_activity
+from leadfunnel.announce import announce_on_commit
 from leadfunnel.groups import SALES_REPS
 from leadfunnel.mail import OutgoingEmail, sender_domain
+from leadfunnel.zones import zone_or
 from nurture.models import Enrollment
 from nurture.services import goals, triggers
 from nurture.services.scheduling import exit_enrollments
@@ -250,9 +252,14 @@ def book_slot(
                                       old_value=old_stage, new_value=Lead.Stage.BOOKED,
                                       reason="Booked a consultation")  # fmt: skip
             if old_stage != Lead.Stage.BOOKED:
-                transaction.on_commit(lambda: stage_changed.send(
-                    sender=Lead, lead_id=lead.pk, old=old_stage, new=Lead.Stage.BOOKED,
-                    actor_id=None))  # fmt: skip
+                announce_on_commit(
+                    stage_changed,
+                    Lead,
+                    lead_id=lead.pk,
+                    old=old_stage,
+                    new=Lead.Stage.BOOKED,
+                    actor_id=None,
+                )
         record_activity(
             lead=lead,
             kind=Activity.Kind.BOOKING_MADE,
@@ -262,8 +269,7 @@ def book_slot(
         goals.convert(lead_id=lead.pk, event=goals.BOOKED, now=now)
         exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.BOOKED)
         transaction.on_commit(lambda: send_booking_emails(booking_id=booking.pk))
-        transaction.on_commit(lambda: booking_created.send(
-            sender=Booking, lead_id=lead.pk, booking_id=booking.pk))  # fmt: skip
+        announce_on_commit(booking_created, Booking, lead_id=lead.pk, booking_id=booking.pk)
     return booking
 
 
@@ -512,10 +518,7 @@ def _rep_slots(*, rep: RepProfile, now: datetime, days: int) -> list[Slot]:
 
 
 def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone_or(name)
 
 
 def slots_by_day(*, slots: list[Slot], zone: ZoneInfo) -> list[tuple[date, list[datetime]]]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from capture.models import Campaign, Lead
 from capture.services import normalise_email
+from leadfunnel.announce import announce_on_commit
 from sales.signals import lead_created
 from scoring.models import ScoreChange
 from scoring.services import score_lead
@@ -66,7 +67,7 @@ def create_lead(
             raise DuplicateEmail(lead.email) from exc
         raise
     transaction.on_commit(lambda: _rescore(lead_id=lead.pk))
-    transaction.on_commit(lambda: lead_created.send(sender=Lead, lead_id=lead.pk))
+    announce_on_commit(lead_created, Lead, lead_id=lead.pk)
     return lead
 
 

@@ -23,9 +23,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from capture.models import Lead
+from leadfunnel.announce import announce_on_commit
 from leadfunnel.groups import SALES_REPS
 from leadfunnel.mail import OutgoingEmail
 from leadfunnel.outbound import http
+from sales import queueing
 from sales.models import Handoff, RepProfile, SalesSettings, Task
 from sales.services.leads import set_owner_locked
 from sales.signals import task_created
@@ -90,18 +92,16 @@ def _call_task(*, handoff: Handoff, lead: Lead, rep: User, now: datetime) -> Tas
         source=Task.Source.HANDOFF,
         handoff=handoff,
     )
-    transaction.on_commit(lambda: task_created.send(sender=Task, task_id=task.pk, lead_id=lead.pk))
+    announce_on_commit(task_created, Task, task_id=task.pk, lead_id=lead.pk)
     return task
 
 
 def _notify_later(*, handoff_id: int) -> None:
     """Email and webhook from a worker: a slow mail server must not hold up whichever
     request turned the lead hot (often a prospect's form). Broker down: notify here."""
-    from sales.tasks import notify_handoff as task
-
     try:
-        task.apply_async(args=[handoff_id], retry=False)
-    except Exception:
+        queueing.notify_handoff_soon(handoff_id=handoff_id)
+    except Exception:  # kombu and redis raise many kinds when the broker is down
         logger.warning("broker unreachable; notifying hand-off %s inline", handoff_id)
         notify_handoff(handoff_id=handoff_id)
 

@@ -9,14 +9,15 @@ written; it never raises, so one bad node cannot stop the lead's journey.
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from capture.models import Lead
+from leadfunnel.zones import zone_or
 from nurture.models import Node
 from nurture.services.timing import BUSINESS_DAYS, add_delay
 from sales.models import RepProfile, Task
@@ -31,11 +32,9 @@ logger = logging.getLogger(__name__)
 
 # The lead fields a journey may set: who the lead is, never its identity (email), its
 # consent, owner, score or stage (those have their own actions).
-SAFE_FIELDS = {
-    "company": Lead._meta.get_field("company").max_length,
-    "job_title": Lead._meta.get_field("job_title").max_length,
-    "industry": Lead._meta.get_field("industry").max_length,
-    "company_size": Lead._meta.get_field("company_size").max_length,
+SAFE_FIELDS: dict[str, int] = {
+    name: cast(int, cast(models.CharField, Lead._meta.get_field(name)).max_length)
+    for name in ("company", "job_title", "industry", "company_size")
 }
 ANSWER = "answer"
 ANSWER_MAX = 500
@@ -204,13 +203,7 @@ def _zone(lead: Lead) -> ZoneInfo:
         else None,
         lead.time_zone,
     ]
-    for name in names:
-        try:
-            if name:
-                return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
+    return zone_or(*names)
 
 
 def _merge(text: str, lead: Lead) -> str:

@@ -8,11 +8,12 @@ Bad input raises ActionRefused before anything is written.
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from capture.models import Lead
+from leadfunnel.announce import announce_on_commit
 from leadfunnel.groups import SALES_REPS
 from nurture.models import Enrollment
 from nurture.services.scheduling import (
@@ -26,7 +27,7 @@ from sales.signals import stage_changed
 
 WORKABLE_STAGES = (Lead.Stage.CONTACTED, Lead.Stage.BOOKED, Lead.Stage.WON, Lead.Stage.LOST)
 # Reaching these stages ends the lead's sequences: nobody mails a client or a lost lead.
-EXIT_REASONS = {
+EXIT_REASONS: dict[str, str] = {
     Lead.Stage.BOOKED: Enrollment.ExitReason.BOOKED,
     Lead.Stage.WON: Enrollment.ExitReason.WON,
     Lead.Stage.LOST: Enrollment.ExitReason.LOST,
@@ -44,7 +45,7 @@ class ActionRefused(Exception):
         self.status = status
 
 
-def claim_lead(*, lead_id: int, actor: AbstractBaseUser) -> Lead:
+def claim_lead(*, lead_id: int, actor: User) -> Lead:
     """Make `actor` the owner of an unowned lead (a no-op if it already is)."""
     with transaction.atomic():
         lead = _locked(lead_id)
@@ -57,9 +58,7 @@ def claim_lead(*, lead_id: int, actor: AbstractBaseUser) -> Lead:
     return lead
 
 
-def reassign_lead(
-    *, lead_id: int, actor: AbstractBaseUser, owner_id: int | None, reason: str = ""
-) -> Lead:
+def reassign_lead(*, lead_id: int, actor: User, owner_id: int | None, reason: str = "") -> Lead:
     """Give the lead to another active sales rep."""
     reason = _reason(reason)
     owner = (
@@ -77,9 +76,7 @@ def reassign_lead(
     return lead
 
 
-def move_stage(
-    *, lead_id: int, actor: AbstractBaseUser | None, stage: str, reason: str = ""
-) -> Lead:
+def move_stage(*, lead_id: int, actor: User | None, stage: str, reason: str = "") -> Lead:
     """Move the lead to contacted, booked, won or lost (lost needs a reason). No actor: a
     journey moved it (the reason says which).
 
@@ -114,14 +111,13 @@ def move_stage(
             # A journey marking the lead contacted is not a rep's first contact.
             _first_contact(lead_id=lead.pk, at=now)
         lead.stage = stage
-        transaction.on_commit(
-            lambda: stage_changed.send(
-                sender=Lead,
-                lead_id=lead.pk,
-                old=old_stage,
-                new=stage,
-                actor_id=actor.pk if actor else None,
-            )
+        announce_on_commit(
+            stage_changed,
+            Lead,
+            lead_id=lead.pk,
+            old=old_stage,
+            new=stage,
+            actor_id=actor.pk if actor else None,
         )
     return lead
 
@@ -129,7 +125,7 @@ def move_stage(
 def add_note(
     *,
     lead_id: int,
-    author: AbstractBaseUser,
+    author: User,
     body: str,
     kind: str = Note.Kind.NOTE,
     outcome: str = "",
@@ -163,11 +159,11 @@ def add_note(
     return note
 
 
-def log_call(*, lead_id: int, author: AbstractBaseUser, body: str, outcome: str) -> Note:
+def log_call(*, lead_id: int, author: User, body: str, outcome: str) -> Note:
     return add_note(lead_id=lead_id, author=author, body=body, kind=Note.Kind.CALL, outcome=outcome)
 
 
-def stop_sequences(*, lead_id: int, actor: AbstractBaseUser, sequence_id: int | None = None) -> int:
+def stop_sequences(*, lead_id: int, actor: User, sequence_id: int | None = None) -> int:
     """Stop mailing the lead: one sequence, or all of them. Returns how many stopped."""
     with transaction.atomic():
         lead = _locked(lead_id)
@@ -191,7 +187,7 @@ def stop_sequences(*, lead_id: int, actor: AbstractBaseUser, sequence_id: int | 
 
 
 def pause_sequences(
-    *, lead_id: int, actor: AbstractBaseUser, sequence_id: int | None = None, resume: bool = False
+    *, lead_id: int, actor: User, sequence_id: int | None = None, resume: bool = False
 ) -> int:
     """Hold (or resume) the lead's emails without ending its sequences."""
     with transaction.atomic():
@@ -223,9 +219,7 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def set_owner_locked(
-    *, lead: Lead, owner: AbstractBaseUser, actor: AbstractBaseUser | None, reason: str
-) -> None:
+def set_owner_locked(*, lead: Lead, owner: User, actor: User | None, reason: str) -> None:
     """Change the owner of a lead the caller has locked, inside its transaction."""
     now = timezone.now()
     old = User.objects.get(pk=lead.owner_id).get_username() if lead.owner_id else ""

@@ -1,6 +1,6 @@
 """Saved dashboard views: a rep's named filters, theirs alone or shared with the team."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from sales.models import SavedView
@@ -10,7 +10,7 @@ class ViewNameTaken(Exception):
     pass
 
 
-def save_view(*, owner: AbstractBaseUser, name: str, query: str, shared: bool) -> SavedView:
+def save_view(*, owner: User, name: str, query: str, shared: bool) -> SavedView:
     """`query` is the filter form's own, already checked (SavedViewForm)."""
     try:
         with transaction.atomic():
@@ -19,7 +19,7 @@ def save_view(*, owner: AbstractBaseUser, name: str, query: str, shared: bool) -
         raise ViewNameTaken(f"You already have a view named “{name}”.") from None
 
 
-def delete_view(*, owner: AbstractBaseUser, view_id: int) -> bool:
+def delete_view(*, owner: User, view_id: int) -> bool:
     """Only the owner's own view; False when there is none of theirs by that id."""
     deleted, _ = SavedView.objects.filter(pk=view_id, owner=owner).delete()
     return bool(deleted)

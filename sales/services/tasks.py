@@ -9,11 +9,12 @@ tabs complete a task once, and the first completion's time and rep stand.
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from capture.models import Lead
+from leadfunnel.announce import announce_on_commit
 from sales.models import Note, Task
 from sales.services.handoff import round_robin_pick
 from sales.services.leads import NOTE_MAX as CALL_NOTE_MAX
@@ -74,16 +75,14 @@ def create_task(
             source=source,
             source_ref=source_ref,
         )
-        transaction.on_commit(
-            lambda: task_created.send(sender=Task, task_id=task.pk, lead_id=lead.pk)
-        )
+        announce_on_commit(task_created, Task, task_id=task.pk, lead_id=lead.pk)
     return task
 
 
 def complete_task(
     *,
     task_id: int,
-    actor: AbstractBaseUser,
+    actor: User,
     outcome: str = Task.Outcome.DONE,
     note: str = "",
     now: datetime | None = None,

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from leadfunnel.auth import signed_in
 from leadfunnel.groups import SALES_REPS
 from sales.services import availability as service
 from sales.services import booking as booking_service
@@ -20,7 +21,7 @@ WEEKDAYS = service.WEEKDAYS
 @login_required
 def availability(request: HttpRequest) -> HttpResponse:
     """A rep's weekly hours and days off, offered to prospects on the booking page."""
-    user = request.user
+    user = signed_in(request.user)
     if not (user.is_superuser or user.groups.filter(name=SALES_REPS).exists()):
         raise PermissionDenied
     profile = service.rep_profile_for(user=user)

@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from capture.models import Lead
+from leadfunnel.auth import signed_in
 from leadfunnel.groups import CLAIM_LEAD
 from sales.selectors import lead_get_for_user
 from sales.selectors.board import OWNER_CHOICES, pipeline_board
@@ -61,7 +62,10 @@ def board_move(request: HttpRequest, lead_id: int) -> HttpResponse:
     stage = request.POST.get("stage", "")
     try:
         lead_services.move_stage(
-            lead_id=lead.pk, actor=request.user, stage=stage, reason=request.POST.get("reason", "")
+            lead_id=lead.pk,
+            actor=signed_in(request.user),
+            stage=stage,
+            reason=request.POST.get("reason", ""),
         )
     except ActionRefused as refused:
         if wants_json:

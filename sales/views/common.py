@@ -2,26 +2,26 @@
 
 from collections.abc import Callable
 from functools import wraps
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from leadfunnel.zones import zone_or
 from sales.models import RepProfile
 
 View = Callable[..., HttpResponse]
 
 
-def viewer_zone(*, user: AbstractBaseUser | AnonymousUser) -> ZoneInfo:
+def viewer_zone(*, user: User | AnonymousUser) -> ZoneInfo:
     """The rep's own time zone (RepProfile.time_zone), UTC for everyone else."""
+    if not user.is_authenticated:
+        return zone_or(None)
     name = RepProfile.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone_or(name)
 
 
 def zone_of(request: HttpRequest) -> ZoneInfo:

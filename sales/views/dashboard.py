@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from leadfunnel.auth import signed_in
 from leadfunnel.groups import CLAIM_LEAD
 from sales.forms import DashboardFilterForm, SavedViewForm
 from sales.models import Task
@@ -63,7 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         else None
     )
     overdue = sum(1 for task in today_tasks or [] if task.due_at < now)
-    my_views, shared_views = views_for(user=request.user)
+    my_views, shared_views = views_for(user=signed_in(request.user))
     rows = render_to_string(
         "sales/_rows.html",
         {

@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from capture.models import Lead
+from leadfunnel.auth import signed_in
 from leadfunnel.groups import CLAIM_LEAD, SALES_REPS
 from nurture.topic_selectors import lead_consent_log, preferences_for
 from sales.models import Note, Task
@@ -43,7 +44,8 @@ def _lead_page(
         works, any_task = request.user.has_perm(WORK_TASKS), request.user.has_perm(COMPLETE_ANY)
         for task in tasks.open:
             # The button only where the service would say yes: one's own, or anyone's if allowed.
-            task.can_complete = works and (any_task or task.owner_id == request.user.pk)
+            # Read by the template's Complete button.
+            task.can_complete = works and (any_task or task.owner_id == request.user.pk)  # type: ignore[attr-defined]
     context = {
         "lead": lead,
         "workspace": workspace,
@@ -96,7 +98,7 @@ def claim(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _act(
         request,
         lead_id,
-        lambda: lead_services.claim_lead(lead_id=lead_id, actor=request.user),
+        lambda: lead_services.claim_lead(lead_id=lead_id, actor=signed_in(request.user)),
         done="The lead is yours.",
     )
 
@@ -112,7 +114,7 @@ def reassign(request: HttpRequest, lead_id: int) -> HttpResponse:
     def action() -> object:
         return lead_services.reassign_lead(
             lead_id=lead_id,
-            actor=request.user,
+            actor=signed_in(request.user),
             owner_id=owner_id,
             reason=request.POST.get("reason", ""),
         )
@@ -127,7 +129,10 @@ def move_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
 
     def action() -> object:
         return lead_services.move_stage(
-            lead_id=lead_id, actor=request.user, stage=stage, reason=request.POST.get("reason", "")
+            lead_id=lead_id,
+            actor=signed_in(request.user),
+            stage=stage,
+            reason=request.POST.get("reason", ""),
         )
 
     label = dict(Lead.Stage.choices).get(stage, stage).lower()
@@ -142,7 +147,7 @@ def add_note(request: HttpRequest, lead_id: int) -> HttpResponse:
     def action() -> object:
         return lead_services.add_note(
             lead_id=lead_id,
-            author=request.user,
+            author=signed_in(request.user),
             kind=kind,
             body=request.POST.get("body", ""),
             # The form's one select serves both buttons: a note ignores it.
@@ -165,7 +170,7 @@ def stop_sequence(request: HttpRequest, lead_id: int) -> HttpResponse:
 
     def action() -> object:
         return lead_services.stop_sequences(
-            lead_id=lead_id, actor=request.user, sequence_id=sequence_id
+            lead_id=lead_id, actor=signed_in(request.user), sequence_id=sequence_id
         )
 
     return _act(request, lead_id, action, done="The sequence is stopped.")
@@ -183,7 +188,7 @@ def pause_sequence(request: HttpRequest, lead_id: int) -> HttpResponse:
 
     def action() -> object:
         return lead_services.pause_sequences(
-            lead_id=lead_id, actor=request.user, sequence_id=sequence_id, resume=resume
+            lead_id=lead_id, actor=signed_in(request.user), sequence_id=sequence_id, resume=resume
         )
 
     done = "The sequence is running again." if resume else "The sequence is paused."

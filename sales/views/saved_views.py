@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from leadfunnel.auth import signed_in
 from sales.forms import SavedViewForm
 from sales.services import saved_views
 from sales.views.common import sales_view
@@ -18,7 +19,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             view = saved_views.save_view(
-                owner=request.user, name=form.cleaned_data["name"],
+                owner=signed_in(request.user), name=form.cleaned_data["name"],
                 query=form.cleaned_data["query"], shared=form.cleaned_data["shared"],
             )  # fmt: skip
         except saved_views.ViewNameTaken as taken:
@@ -33,7 +34,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
 @sales_view()
 @require_POST
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
-    if not saved_views.delete_view(owner=request.user, view_id=view_id):
+    if not saved_views.delete_view(owner=signed_in(request.user), view_id=view_id):
         raise Http404("No view of yours by that id")
     messages.success(request, "Deleted the view.")
     return HttpResponseRedirect(reverse("sales:dashboard"))

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from capture.models import Lead
+from leadfunnel.auth import signed_in
 from sales.forms import TaskForm
 from sales.models import Task
 from sales.selectors import lead_get_for_user
@@ -49,7 +50,7 @@ def complete_task(request: HttpRequest, task_id: int) -> HttpResponse:
     try:
         task = task_services.complete_task(
             task_id=task.pk,
-            actor=request.user,
+            actor=signed_in(request.user),
             # No outcome sent (an older page, a plain button): the task is simply done.
             outcome=request.POST.get("outcome", Task.Outcome.DONE),
             note=request.POST.get("note", ""),

@@ -7,7 +7,6 @@ from django.test import Client
 from django.urls import reverse
 
 from capture.models import LandingPage, Lead, Submission
-from capture.selectors import neutralise_csv_cell
 from capture.services import Tracking, capture_submission
 from tests.factories import LandingPageFactory, LeadFactory, marketer, sales_rep
 
@@ -130,15 +129,6 @@ def test_the_csv_export_defuses_formulas(marketer_client: Client) -> None:
     assert rows[0]["job_title"] == "'-2+3"
     assert rows[0]["industry"] == "Plain"
     assert rows[0]["email"] == lead.email
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"),
-     ("a=b", "a=b"), ("", ""), (None, ""), (42, "42")],
-)  # fmt: skip
-def test_neutralise_csv_cell(value: object, expected: str) -> None:
-    assert neutralise_csv_cell(value) == expected
 
 
 def test_a_sales_rep_cannot_use_the_admin(client: Client) -> None:

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from capture.models import LandingPage, Lead
 from capture.validators import NAME_WITH_WEB_ADDRESS
 from integrations.services import importing
-from tests.capture_api.support import api_capture_data, counts, post_json
+from tests.capture.ingest.support import api_capture_data, counts, post_json
 from tests.factories import marketer
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.test import Client
 
 from capture.models import SMS_CONSENT_TEXT, LandingPage, Lead, Submission
 from integrations.services import importing
-from tests.capture_api.support import api_capture_data, post_json, token_client
+from tests.capture.ingest.support import api_capture_data, post_json, token_client
 from tests.factories import LeadFactory, sales_rep
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ import time_machine
 
 from capture.models import Lead
 from nurture.models import Delivery, Enrollment, Node, PathStep, Sequence, Trigger
-from nurture.services import advancing, journeys, splits
+from nurture.services import advancing, conditions, journeys, splits
+from nurture.services.nodes import NodeNames
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +216,18 @@ def test_without_auto_winner_the_test_runs_on() -> None:
     assert splits.decide(journey.start_node) is None
     # The admin still shows who would win.
     assert splits.stats(journey.start_node).winner == "v1"
+
+
+def test_a_condition_on_an_email_names_it_from_the_tick_s_nodes() -> None:
+    """The tick describes "clicked <email>" through a lookup that lists nothing: it must
+    still find the name (a dry run once said "an email" for every wait-until)."""
+
+    class Names:
+        now = dry_run = None
+
+        def node_name(self, node_id: int) -> str:
+            return {7: "Variant B"}.get(node_id, "")
+
+    names = NodeNames(Names())  # type: ignore[arg-type]
+    described = conditions.describe({"field": "clicked", "node": 7}, node_names=names)
+    assert "Variant B" in described

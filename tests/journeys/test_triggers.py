@@ -22,7 +22,7 @@ from nurture.models import Enrollment, Trigger
 from nurture.services.scheduling import enroll_lead
 from nurture.tokens import booking_token
 from sales.models import RepProfile
-from tests.capture_api.support import post_json, token_client
+from tests.capture.ingest.support import post_json, token_client
 from tests.factories import (
     EngagementRuleFactory,
     LandingPageFactory,

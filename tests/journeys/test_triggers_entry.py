@@ -17,7 +17,7 @@ from integrations.services.privacy import erase_lead
 from nurture.models import Enrollment, Sequence, Suppression, Trigger
 from nurture.services import advancing, triggers
 from nurture.services.dispatching import dispatch_due
-from tests.capture_api.support import post_json, token_client
+from tests.capture.ingest.support import post_json, token_client
 from tests.factories import LeadFactory, marketer, playbook_sequence
 from tests.journeys.triggering import entered, journey, waiting
 

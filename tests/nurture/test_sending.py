@@ -1,7 +1,6 @@
 import email
 import re
 import smtplib
-import threading
 from datetime import UTC, datetime, timedelta
 from email import policy
 from typing import Any
@@ -10,15 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
-from django.test import Client, TestCase
+from django.test import TestCase
 
 from capture.models import Lead
 from nurture.models import Delivery, Enrollment, Step, Suppression
-from nurture.services.dispatching import claim_due_deliveries, dispatch_due, reclaim_stale
+from nurture.services.dispatching import dispatch_due
 from nurture.services.scheduling import enroll_lead
 from nurture.services.sending import classify_failure, send_delivery
-from tests.factories import LeadFactory, SequenceFactory, StepFactory, playbook_sequence
+from tests.factories import LeadFactory, playbook_sequence
 
 pytestmark = pytest.mark.django_db
 
@@ -78,54 +76,6 @@ def test_the_same_send_task_twice_sends_once() -> None:
     assert send_delivery(delivery_id=later.pk) == "sent"
     assert send_delivery(delivery_id=later.pk) == "not claimed"
     assert len(mail.outbox) == 2
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_dispatchers_at_once_never_claim_the_same_row() -> None:
-    sequence = SequenceFactory(weekdays=list(range(7)))
-    step = StepFactory(sequence=sequence, day=2)
-    past = datetime(2026, 1, 1, tzinfo=UTC)
-    for _ in range(200):
-        enrollment = Enrollment.objects.create(lead=LeadFactory(), sequence=sequence,
-                                               started_at=past)  # fmt: skip
-        Delivery.objects.create(enrollment=enrollment, step=step, due_at=past)
-    claims: list[list[int]] = []
-    barrier = threading.Barrier(4)
-
-    def claim() -> None:
-        try:
-            barrier.wait()
-            for _ in range(10):
-                claims.append(claim_due_deliveries(limit=15))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    claimed = [pk for batch in claims for pk in batch]
-    assert len(claimed) == len(set(claimed)) == 200
-    assert Delivery.objects.filter(status="queued").count() == 200
-
-
-def test_a_row_stuck_past_its_lease_is_reclaimed(settings: Any) -> None:
-    settings.NURTURE_LEASE_SECONDS = 300
-    enrollment = _enrolled()
-    stuck = enrollment.deliveries.get(step__day=2)
-    now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
-    Delivery.objects.filter(pk=stuck.pk).update(
-        status="sending", status_changed_at=now - timedelta(seconds=301)
-    )
-    fresh = enrollment.deliveries.get(step__day=3)
-    Delivery.objects.filter(pk=fresh.pk).update(
-        status="queued", status_changed_at=now - timedelta(seconds=10)
-    )
-    assert reclaim_stale(now=now) == 1
-    stuck.refresh_from_db()
-    fresh.refresh_from_db()
-    assert (stuck.status, fresh.status) == ("scheduled", "queued")
 
 
 def test_suppression_is_checked_at_send_time() -> None:
@@ -305,20 +255,3 @@ def test_a_hard_bounce_fails_and_suppresses(settings: Any) -> None:
     assert Suppression.objects.filter(email=enrollment.lead.email, reason="bounced").exists()
     enrollment.refresh_from_db()
     assert enrollment.state == "exited"
-
-
-def test_the_admin_previews_and_test_sends_a_step(client: Client) -> None:
-    from tests.factories import marketer
-
-    user = marketer()
-    user.email = "me@leadfunnel.example"
-    user.save()
-    client.force_login(user)
-    step = StepFactory(body="Hi {{ first_name }}, see {{ booking_url }}")
-    url = f"/admin/nurture/step/{step.pk}/preview/"
-    page = client.get(url)
-    assert page.status_code == 200
-    assert "Hi Alex" in page.content.decode() or "Hi " in page.content.decode()
-    assert client.post(url).status_code == 302
-    assert mail.outbox[-1].to == ["me@leadfunnel.example"]
-    assert mail.outbox[-1].subject.startswith("[Test] ")

@@ -12,11 +12,14 @@ from django.utils import timezone
 
 from capture.models import Activity, Lead, Submission
 from nurture.models import Delivery
+from nurture.services import advancing
 from nurture.services.scheduling import enroll_lead
+from nurture.services.triggers import enter_journey
 from sales.models import Booking, LeadChange, Note, RepProfile
 from sales.selectors import lead_workspace
 from scoring.models import ScoreChange
 from tests.factories import LandingPageFactory, playbook_sequence, sales_rep
+from tests.journeys.builders import playbook
 from tests.sales.support import make_activity, make_lead, make_rep
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +172,20 @@ def test_a_lead_without_history_renders(client: Client) -> None:
     client.force_login(sales_rep())
     html = client.get(reverse("sales:lead", args=[lead.pk])).content.decode()
     assert "Nothing yet." in html and "Not in any sequence." in html
+
+
+def test_a_lead_in_a_journey_shows_its_last_email_by_subject(client: Client) -> None:
+    """A journey's emails have no day: the lead page names them by subject (it once tried
+    `max()` over their missing days and answered 500 once one was sent)."""
+    lead = make_lead(email="journey@example.com", time_zone="Europe/Madrid")
+    enrollment = enter_journey(lead=lead, journey=playbook())
+    assert enrollment is not None
+    advancing.advance(enrollment_ids=[enrollment.pk])  # its first node, the confirmation
+    assert Delivery.objects.filter(enrollment=enrollment).count() == 1
+    Delivery.objects.filter(enrollment=enrollment).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now()
+    )
+    client.force_login(sales_rep())
+    response = client.get(reverse("sales:lead", args=[lead.pk]))
+    assert response.status_code == 200
+    assert "“Thanks, we got your request” sent" in response.content.decode()

@@ -38,7 +38,7 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
     "api/v1/leads/<int:lead_id>/notes/": ("/api/v1/leads/{lead}/notes/", api()),
     "api/v1/leads/<int:lead_id>/timeline/": ("/api/v1/leads/{lead}/timeline/", api()),
     "api/v1/metrics/": ("/api/v1/metrics/", api()),
-    # Pages, campaigns, submissions (capture/api.py): both read; Marketers write.
+    # Pages, campaigns, submissions (capture/ingest/resources.py): both read; Marketers write.
     "api/v1/landing-pages/": ("/api/v1/landing-pages/", api()),
     "api/v1/landing-pages/<int:pk>/": ("/api/v1/landing-pages/{page}/", api()),
     "api/v1/campaigns/": ("/api/v1/campaigns/", api()),

@@ -7,89 +7,21 @@ tick flushes in bulk, and a dry run discards), so one node costs a fixed number 
 per batch, not per lead.
 """
 
-from __future__ import annotations
+# The handler modules register themselves on the registry when imported: all of them here, so
+# whoever imports the package (the tick, a dry run) finds every kind.
+from nurture.services.nodes import branch, effects, email, goal, split, wait  # noqa: F401
+from nurture.services.nodes.base import (
+    Context,
+    End,
+    Go,
+    Handler,
+    NodeNames,
+    Outcome,
+    Registry,
+    Visit,
+    Wait,
+    registry,
+)
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from nurture.models import Enrollment, Node
-
-
-@dataclass
-class Visit:
-    enrollment: Enrollment
-    # When the lead reached this node (arriving) or the tick's time (resuming). In a dry
-    # run, the simulated clock.
-    at: datetime
-    arriving: bool
-
-
-@dataclass(frozen=True)
-class Go:
-    port: str = "next"
-    note: str = ""
-    # When the lead left, if not the visit's time (a dry run's email leaves when it would
-    # have gone out).
-    at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Wait:
-    until: datetime
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class End:
-    converted: bool = False
-    note: str = ""
-
-
-Outcome = Go | Wait | End
-
-
-class Context(Protocol):
-    now: datetime
-    dry_run: bool
-
-    def add_delivery(self, delivery: object) -> None: ...
-    def add_effect(self, enrollment_id: int, node_id: int) -> None: ...
-    def node_name(self, node_id: int) -> str: ...
-
-
-Handler = Callable[["Node", list[Visit], Context], dict[int, Outcome]]
-
-
-@dataclass
-class Registry:
-    handlers: dict[str, Handler] = field(default_factory=dict)
-
-    def register(self, kind: str) -> Callable[[Handler], Handler]:
-        def decorator(handler: Handler) -> Handler:
-            self.handlers[kind] = handler
-            return handler
-
-        return decorator
-
-    def __getitem__(self, kind: str) -> Handler:
-        if kind not in self.handlers:
-            _load_all()  # one handler module imported early must not hide the others
-        return self.handlers[kind]
-
-
-registry = Registry()
-
-
-def _load_all() -> None:
-    # Importing the modules registers their handlers.
-    from nurture.services.nodes import (  # noqa: F401
-        branch,
-        effects,
-        email,
-        goal,
-        split,
-        wait,
-    )
+__all__ = ["Context", "End", "Go", "Handler", "NodeNames", "Outcome", "Registry", "Visit",
+           "Wait", "registry"]  # fmt: skip

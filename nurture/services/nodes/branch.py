@@ -2,16 +2,16 @@
 
 from nurture.models import Node
 from nurture.services import conditions
-from nurture.services.nodes import Context, Go, Outcome, Visit, registry
+from nurture.services.nodes.base import Context, Go, NodeNames, Outcome, Visit, registry
 
 
 @registry.register(Node.Kind.BRANCH)
 def run_branch(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
-    remaining = {visit.enrollment.lead_id: [] for visit in visits}
+    remaining: dict[int, list[Visit]] = {visit.enrollment.lead_id: [] for visit in visits}
     for visit in visits:
         remaining[visit.enrollment.lead_id].append(visit)
-    names = _Names(ctx)
+    names = NodeNames(ctx)
     for index, rule in enumerate(node.config.get("conditions", [])):
         if not remaining:
             break
@@ -25,11 +25,3 @@ def run_branch(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outco
         for visit in group:
             outcomes[visit.enrollment.pk] = Go("else", "branch: otherwise")
     return outcomes
-
-
-class _Names:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    def get(self, node_id: int, default: str = "") -> str:
-        return self.ctx.node_name(node_id) or default

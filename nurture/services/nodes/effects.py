@@ -10,11 +10,11 @@ the backstop when the enrollment next comes due; a worker killed mid-effect leav
 from datetime import timedelta
 
 from nurture.models import Node, PathStep
-from nurture.services.nodes import Context, Go, Outcome, Visit, Wait, registry
+from nurture.services.nodes.base import Context, Go, Outcome, Visit, Wait, registry
 
 KINDS = (Node.Kind.SMS, Node.Kind.TASK, Node.Kind.NOTIFY, Node.Kind.UPDATE)
 BACKSTOP = timedelta(minutes=10)
-DRY_NOTES = {
+DRY_NOTES: dict[str, str] = {
     Node.Kind.SMS: "would text the lead",
     Node.Kind.TASK: "would create a task for sales",
     Node.Kind.NOTIFY: "would notify",

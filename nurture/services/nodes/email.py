@@ -8,6 +8,7 @@ enrollment waits here until the sender reports the email sent, skipped or failed
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -18,9 +19,9 @@ from django.db.models.functions import Coalesce
 
 from nurture.models import Delivery, Node
 from nurture.services import timing
-from nurture.services.nodes import Context, Go, Outcome, Visit, Wait, registry
+from nurture.services.nodes.base import Context, Go, Outcome, Visit, Wait, registry
 
-FINAL = {
+FINAL: dict[str | None, str] = {
     Delivery.Status.SENT: "sent",
     Delivery.Status.SKIPPED: "skipped",
     Delivery.Status.CANCELLED: "cancelled",
@@ -89,6 +90,8 @@ def _schedule(
 ) -> Outcome:
     enrollment = visit.enrollment
     step = node.step
+    if step is None:
+        raise ValueError(f"email node {node.pk} has no email (its step was deleted)")
     zone = timing.zone_of(enrollment)
     marketing = not step.transactional
     same_day_ok = bool(node.config.get("same_day_ok"))
@@ -177,6 +180,7 @@ CALENDAR_STATUSES = [
 def _calendar(*, lead_ids: set[int], now: datetime) -> dict[int, list[Sent]]:
     """Each lead's emails from the last week on, sent or still to go, in one query."""
     calendar: dict[int, list[Sent]] = defaultdict(list)
+    rows: Iterable[tuple]
     if connection.vendor == "postgresql":
         rows = _calendar_rows(lead_ids=lead_ids, since=now - LOOKBACK)
     else:

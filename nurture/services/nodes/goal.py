@@ -7,7 +7,7 @@ Goal events: booked, won, reached a stage, clicked a link.
 
 from nurture.models import Node
 from nurture.services import goals
-from nurture.services.nodes import Context, End, Outcome, Visit, registry
+from nurture.services.nodes.base import Context, End, Outcome, Visit, registry
 
 
 @registry.register(Node.Kind.GOAL)

@@ -2,7 +2,7 @@
 
 from nurture.models import Node
 from nurture.services import splits
-from nurture.services.nodes import Context, Go, Outcome, Visit, registry
+from nurture.services.nodes.base import Context, Go, Outcome, Visit, registry
 
 
 @registry.register(Node.Kind.SPLIT)

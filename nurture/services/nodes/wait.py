@@ -1,19 +1,19 @@
 """Wait nodes: a delay after the previous node, or until an event with a timeout."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Max
 
 from capture.models import Activity
 from nurture.models import Delivery, Node
 from nurture.services import conditions, timing
-from nurture.services.nodes import Context, End, Go, Outcome, Visit, Wait, registry
+from nurture.services.nodes.base import Context, End, Go, NodeNames, Outcome, Visit, Wait, registry
 from nurture.services.scheduling import compute_due_at
 
 DEFAULT_TIMEOUT = {"amount": 3, "unit": timing.DAYS}
 
 
-def delay_until(*, node: Node, visit: Visit, delay: dict) -> object:
+def delay_until(*, node: Node, visit: Visit, delay: dict) -> datetime:
     enrollment = visit.enrollment
     zone = timing.zone_of(enrollment)
     amount, unit = int(delay.get("amount", 1)), delay.get("unit", timing.DAYS)
@@ -50,7 +50,7 @@ def run_wait_until(node: Node, visits: list[Visit], ctx: Context) -> dict[int, O
     """Ports: "yes" when the event happened after the lead arrived, "timeout" otherwise."""
     condition = node.config.get("event") or {"field": "clicked"}
     timeout = node.config.get("timeout") or DEFAULT_TIMEOUT
-    described = conditions.describe(condition, node_names=_Names(ctx))
+    described = conditions.describe(condition, node_names=NodeNames(ctx))
     outcomes: dict[int, Outcome] = {}
     if ctx.dry_run:
         # The future is unknown: a dry run shows the timed-out path, and says so.
@@ -60,9 +60,9 @@ def run_wait_until(node: Node, visits: list[Visit], ctx: Context) -> dict[int, O
                 "timeout", f"assumed: no “{described}” in time", at=until
             )
         return outcomes
-    by_entry: dict[object, list[Visit]] = {}
+    by_entry: dict[datetime, list[Visit]] = {}
     for visit in visits:
-        entered = visit.at if visit.arriving else visit.enrollment.node_entered_at
+        entered = visit.at if visit.arriving else visit.enrollment.node_entered_at or visit.at
         by_entry.setdefault(entered, []).append(visit)
     # One query per distinct arrival time would be per lead; instead ask once, from the
     # earliest arrival, then check each lead's event time against its own arrival.
@@ -83,22 +83,23 @@ def run_wait_until(node: Node, visits: list[Visit], ctx: Context) -> dict[int, O
     return outcomes
 
 
-def _event_times(*, condition: dict, visits: list[Visit], since, now) -> dict[int, object]:
+def _event_times(
+    *, condition: dict, visits: list[Visit], since: datetime, now: datetime
+) -> dict[int, datetime]:
     """The latest matching event per lead since `since` (leads without one are absent)."""
     lead_ids = [visit.enrollment.lead_id for visit in visits]
     field = condition.get("field")
     if field in {"clicked", "opened"}:
         column = "clicked_at" if field == "clicked" else "opened_at"
-        rows = Delivery.objects.filter(
+        sent = Delivery.objects.filter(
             enrollment__lead_id__in=lead_ids, **{f"{column}__gte": since}
         )
         if condition.get("node"):
-            rows = rows.filter(node_id=int(condition["node"]))
+            sent = sent.filter(node_id=int(condition["node"]))
         else:
             journey_ids = {visit.enrollment.sequence_id for visit in visits}
-            rows = rows.filter(enrollment__sequence_id__in=journey_ids)
-        pairs = rows.values_list("enrollment__lead_id").annotate(at=Max(column))
-        return dict(pairs)
+            sent = sent.filter(enrollment__sequence_id__in=journey_ids)
+        return dict(sent.values_list("enrollment__lead_id").annotate(at=Max(column)))
     kind = Activity.Kind.BOOKING_MADE if field == "booked" else Activity.Kind.PAGE_VIEWED
     if field == "replied":
         kind = Activity.Kind.CUSTOM
@@ -112,15 +113,7 @@ def _event_times(*, condition: dict, visits: list[Visit], since, now) -> dict[in
     return dict(rows.values_list("lead_id").annotate(at=Max("occurred_at")))
 
 
-class _Names:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    def get(self, node_id: int, default: str = "") -> str:
-        return self.ctx.node_name(node_id) or default
-
-
-def _Visit(visit: Visit, entered) -> Visit:
+def _Visit(visit: Visit, entered: datetime) -> Visit:
     return Visit(enrollment=visit.enrollment, at=entered, arriving=True)
 
 

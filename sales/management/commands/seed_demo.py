@@ -115,11 +115,11 @@ class Command(BaseCommand):
                     # scored and enrolled when this command ends.
                     process_submission(submission_id=captured.submission.pk)
                 for email, views in PRICING_VIEWS.items():
-                    lead = Lead.objects.get(email=email)
+                    viewer = Lead.objects.get(email=email)
                     for _ in range(views):
                         # Rescored on commit, by scoring's receiver, like a real visit.
                         record_activity(
-                            lead=lead,
+                            lead=viewer,
                             kind=Activity.Kind.PAGE_VIEWED,
                             metadata={"url": f"{settings.SITE_URL}/pricing"},
                         )
