@@ -465,7 +465,7 @@ def _stop_workers(processes: list[subprocess.Popen[bytes]], logs: list[Path]) ->
 
 
 def publish(delivery_ids: list[int]) -> None:
-    """What `dispatching.publish` sends: one `send_batch` task per batch of rows, on the
+    """What `dispatching.hand_out` sends: one `send_batch` task per batch of rows, on the
     sending queue."""
     app = _broker_app()
     with app.producer_or_acquire() as producer:
@@ -692,7 +692,7 @@ def _tick(env: dict[str, str], *, label: str) -> tuple[float, dict[str, float]]:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if result["short"]:
         raise BenchFailure(
-            f"{label}: dispatch_due claimed {result['short']} rows, not {TICK_DUE}: "
+            f"{label}: hand_out_due claimed {result['short']} rows, not {TICK_DUE}: "
             "the figure would time a different amount of work"
         )
     runs = result["runs"]
@@ -729,7 +729,7 @@ def _pick_due(db_url: str, *, total: int) -> None:
 
 
 def tick_flat(options: object) -> list[str]:
-    """`dispatch_due` minus publishing, 1,000 due among 10,000 and among 1,000,000 rows."""
+    """`hand_out_due` minus publishing, 1,000 due among 10,000 and among 1,000,000 rows."""
     db_url = database_url()
     with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-") as tmp:
         env = app_env(db_url=db_url, var_dir=Path(tmp))
@@ -780,7 +780,7 @@ def tick_flat(options: object) -> list[str]:
     return [
         f"{_field('nurture.tick_flat')}{_ms(large)} with {TICK_DUE:,} due among "
         f"{large_rows:,} rows, {_ms(small)} among {small_rows:,} (baseline)  "
-        f"ratio={ratio:.2f} (target <= 1.5)  [dispatch_due minus publishing, median of "
+        f"ratio={ratio:.2f} (target <= 1.5)  [hand_out_due minus publishing, median of "
         f"{TICK_REPEATS}; grew most: {grew}]"
     ]
 
@@ -960,7 +960,7 @@ def send_throughput(options: object) -> list[str]:
         prepare_database(env)
         sequence = demo_sequence(db_url)
         # The warm-up rows are queued and published directly; the measured ones are due and
-        # go the real way: the tick (dispatch_due) claims them and publishes send_batch tasks.
+        # go the real way: the tick (hand_out_due) claims them and publishes send_batch tasks.
         add_leads(
             db_url, first=FIRST_LEAD_ID, count=SEND_WARM_UP, sequence=sequence,
             status="queued", due=sql.SQL("now()"), one_step_each=True,
@@ -1242,7 +1242,7 @@ def _scale_run(
     sent_before = _scalar(db_url, "SELECT count(*) FROM nurture_delivery WHERE status = 'sent'")
     log(f"scale: {rows} due rows loaded in {time.monotonic() - load_started:.0f} s")
     before = len(sink)
-    # The worker consumes the sending queue alone: were dispatch_due's send_batch tasks
+    # The worker consumes the sending queue alone: were hand_out_due's send_batch tasks
     # routed anywhere else, nothing would arrive and the run would stall and fail.
     sender = sender_command()
     with celery_workers(

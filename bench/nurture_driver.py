@@ -31,7 +31,7 @@ def _setup_django() -> None:
 
 
 def tick(*, repeats: int, expect: int) -> dict[str, Any]:
-    """Time `dispatch_due` without publishing, `repeats` times after one untimed run.
+    """Time `hand_out_due` without publishing, `repeats` times after one untimed run.
 
     Between runs the claimed rows go back to `scheduled`, so every run claims the same
     amount of work from the same table.
@@ -40,7 +40,7 @@ def tick(*, repeats: int, expect: int) -> dict[str, Any]:
     from nurture.models import Delivery
     from nurture.services import dispatching, scheduling
 
-    dispatching.publish = lambda **kwargs: 0  # type: ignore[assignment]
+    dispatching.hand_out = lambda **kwargs: 0  # type: ignore[assignment]
     parts: dict[str, float] = {}
 
     def timed(module: ModuleType, name: str) -> None:
@@ -57,7 +57,7 @@ def tick(*, repeats: int, expect: int) -> dict[str, Any]:
 
         setattr(module, name, wrapper)
 
-    # dispatch_due looks these up at call time, so wrapping the module attribute times them.
+    # hand_out_due looks these up at call time, so wrapping the module attribute times them.
     for module, name in (
         (dispatching, "reclaim_stale"),
         (scheduling, "expire_unconfirmed"),
@@ -74,7 +74,7 @@ def tick(*, repeats: int, expect: int) -> dict[str, Any]:
         )
         parts.clear()
         started = time.perf_counter()
-        result = dispatching.dispatch_due()
+        result = dispatching.hand_out_due()
         elapsed = time.perf_counter() - started
         runs.append({"total": elapsed, "claimed": len(result.claimed), "parts": dict(parts)})
     Delivery.objects.filter(status=Delivery.Status.QUEUED).update(status=Delivery.Status.SCHEDULED)
@@ -83,7 +83,7 @@ def tick(*, repeats: int, expect: int) -> dict[str, Any]:
 
 
 def dispatch(*, low_water: int) -> None:
-    """Stand-in for beat: call `dispatch_due` whenever fewer than `low_water` rows wait in
+    """Stand-in for beat: call `hand_out_due` whenever fewer than `low_water` rows wait in
     the broker, until SIGTERM; then print what was claimed and reclaimed."""
     _setup_django()
     from nurture.models import Delivery
@@ -103,7 +103,7 @@ def dispatch(*, low_water: int) -> None:
             # fed without the poll taking CPU from it on a 2-core machine.
             time.sleep(0.1)
             continue
-        result = dispatching.dispatch_due()
+        result = dispatching.hand_out_due()
         ticks += 1
         claimed += len(result.claimed)
         reclaimed += result.reclaimed

@@ -11,7 +11,7 @@ from crispy_forms.layout import Div, Field, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.core import signing
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.utils.functional import cached_property
 from django_countries import countries
 
@@ -23,7 +23,13 @@ from capture.emailtypos import (
     suggest_email,
 )
 from capture.models import SMS_CONSENT_TEXT, LandingPage, Lead
-from capture.services import normalise_email
+from capture.services import (
+    UTM_FIELDS,
+    CaptureResult,
+    Tracking,
+    capture_submission,
+    normalise_email,
+)
 from capture.validators import normalise_phone, validate_person_name
 from leadfunnel.zones import is_time_zone
 
@@ -122,6 +128,11 @@ def form_extra_fields(page: LandingPage) -> dict[str, forms.Field]:
     for extra in EXTRA_FIELDS:
         fields.update(extra(page))
     return fields
+
+
+# The form's own plumbing (the honeypot, the signed start time, the typo check's echo),
+# never stored with the submission.
+NOT_STORED = ("website", "started", "email_checked")
 
 
 class CaptureForm(forms.Form):
@@ -249,6 +260,26 @@ class CaptureForm(forms.Form):
         except signing.BadSignature:
             pass  # a forged token is looks_automated's; the headless API sends none
         return False
+
+    def submit(self, request: HttpRequest) -> CaptureResult:
+        """This valid form as a submission: the one way the landing page and the capture API
+        turn a form into a lead (its values, the visit's tracking and the consents)."""
+        data = self.cleaned_data
+        return capture_submission(
+            page=self.page,
+            data={
+                k: v for k, v in data.items() if k not in ("website", "started", "email_checked")
+            },
+            tracking=Tracking(
+                utm={name: data[name] for name in UTM_FIELDS},
+                referrer=data["referrer"],
+                user_agent=request.headers.get("User-Agent", "")[:500],
+                ip=request.META.get(settings.RATELIMIT_IP_META_KEY, ""),
+            ),
+            answer=data.get("answer", ""),
+            consent_given=bool(data.get("consent")),
+            sms_consent_given=bool(data.get("sms_consent")),
+        )
 
     def clean_email(self) -> str:
         email = normalise_email(self.cleaned_data["email"])

@@ -26,7 +26,7 @@ from capture.pages import (
     thanks_token,
 )
 from capture.selectors import landing_page_get_for_visitor
-from capture.services import UTM_FIELDS, Tracking, capture_submission
+from capture.services import UTM_FIELDS
 from capture.tracking import COOKIE_NAME, lead_for_tracking_token, set_tracking_cookie
 
 logger = logging.getLogger(__name__)
@@ -100,29 +100,12 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
         if form.looks_automated():
             return _after_submit(page=page, embed=embed)
         if form.is_valid():
-            data = form.cleaned_data
             visitor = anonymous.valid_visitor(request.COOKIES.get(anonymous.COOKIE_NAME))
             # With no anonymous history to join (an ad's click: a new visitor) the capture
             # is one statement and its own transaction; BEGIN and COMMIT around it would
             # only add two round trips to PostgreSQL to every POST.
             with transaction.atomic() if visitor else nullcontext():
-                result = capture_submission(
-                    page=page,
-                    data={
-                        k: v
-                        for k, v in data.items()
-                        if k not in ("website", "started", "email_checked")
-                    },
-                    tracking=Tracking(
-                        utm={name: data[name] for name in UTM_FIELDS},
-                        referrer=data["referrer"],
-                        user_agent=request.headers.get("User-Agent", "")[:500],
-                        ip=request.META.get(settings.RATELIMIT_IP_META_KEY, ""),
-                    ),
-                    answer=data.get("answer", ""),
-                    consent_given=bool(data.get("consent")),
-                    sms_consent_given=bool(data.get("sms_consent")),
-                )
+                result = form.submit(request)
                 # What this browser read before raising its hand joins the lead with it.
                 anonymous.join_visitor(visitor=visitor, lead_id=result.lead.pk, via="form")
             response = _after_submit(page=page, embed=embed, lead=result.lead)

@@ -366,8 +366,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
-    "nurture-dispatch-due": {
-        "task": "nurture.tasks.dispatch_due",
+    "nurture-hand-out-due": {
+        "task": "nurture.tasks.hand_out_due",
         "schedule": env.float("NURTURE_TICK_SECONDS", default=5.0),  # NURTURE_TICK_SECONDS
     },
     "nurture-advance-due": {

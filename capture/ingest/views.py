@@ -37,7 +37,7 @@ from capture.ingest.serializers import (
     TrackSerializer,
 )
 from capture.models import LandingPage, Lead
-from capture.services import UTM_FIELDS, Tracking, capture_submission, record_activities
+from capture.services import record_activities
 from capture.tracking import lead_uid_for_tracking_token, tracking_token
 from capture.views import capture_rate_limited
 
@@ -144,22 +144,7 @@ class CaptureView(_Public):
             raise exceptions.ValidationError(
                 {name: [str(error) for error in errors] for name, errors in form.errors.items()}
             )
-        data = form.cleaned_data
-        result = capture_submission(
-            page=page,
-            data={
-                k: v for k, v in data.items() if k not in ("website", "started", "email_checked")
-            },
-            tracking=Tracking(
-                utm={name: data[name] for name in UTM_FIELDS},
-                referrer=data["referrer"],
-                user_agent=request.headers.get("User-Agent", "")[:500],
-                ip=request.META.get(settings.RATELIMIT_IP_META_KEY, ""),
-            ),
-            answer=data.get("answer", ""),
-            consent_given=bool(data.get("consent")),
-            sms_consent_given=bool(data.get("sms_consent")),
-        )
+        result = form.submit(request._request)
         return _received(result.lead.uid)
 
 

@@ -301,7 +301,7 @@ class Runner:
 def after_advance(*, delivery_ids: list[int], effects: list[tuple[int, int]]) -> None:
     """On commit of a pass: the emails due now to the dispatcher, the effects to a worker."""
     if delivery_ids:
-        dispatching.publish(delivery_ids=delivery_ids)
+        dispatching.hand_out(delivery_ids=delivery_ids)
     for enrollment_id, node_id in effects:
         if not queueing.send(queueing.EFFECT, enrollment_id, node_id):
             break

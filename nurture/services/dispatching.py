@@ -32,13 +32,13 @@ class DispatchResult:
     claimed: list[int]
 
 
-def publish_on_commit(*, delivery_ids: Ids[int]) -> None:
+def hand_out_on_commit(*, delivery_ids: Ids[int]) -> None:
     if delivery_ids:
         ids = list(delivery_ids)
-        transaction.on_commit(lambda: publish(delivery_ids=ids))
+        transaction.on_commit(lambda: hand_out(delivery_ids=ids))
 
 
-def publish(*, delivery_ids: Ids[int], spacing: float = 0.0) -> int:
+def hand_out(*, delivery_ids: Ids[int], spacing: float = 0.0) -> int:
     """Enqueue one send task per batch of deliveries; a broker failure is logged, never raised.
 
     A batch (NURTURE_SEND_BATCH rows) is sent by one worker over one SMTP connection. What
@@ -132,13 +132,13 @@ def sending_allowance(*, now: datetime | None = None) -> int:
     return allowance
 
 
-def dispatch_due(*, limit: int | None = None, now: datetime | None = None) -> DispatchResult:
+def hand_out_due(*, limit: int | None = None, now: datetime | None = None) -> DispatchResult:
     reclaimed = reclaim_stale(now=now)
     expire_unconfirmed(now=now)
     allowance = sending_allowance(now=now) if limit is None else limit
     claimed = claim_due_deliveries(limit=allowance, now=now) if allowance else []
     per_second = settings.NURTURE_MAX_PER_SECOND
-    publish(delivery_ids=claimed, spacing=1 / per_second if per_second else 0.0)
+    hand_out(delivery_ids=claimed, spacing=1 / per_second if per_second else 0.0)
     return DispatchResult(reclaimed=reclaimed, claimed=claimed)
 
 

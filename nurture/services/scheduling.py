@@ -11,7 +11,7 @@ from capture.models import LandingPage, Lead
 from leadfunnel.zones import zone_or
 from nurture.models import Delivery, Enrollment, Sequence, Step
 from nurture.services import exits
-from nurture.services.dispatching import publish_on_commit
+from nurture.services.dispatching import hand_out_on_commit
 
 # Ending and pausing enrollments lives in exiting (triggers, goals and dispatching use it
 # without this module); re-exported here for the callers outside nurture.
@@ -123,7 +123,7 @@ def enroll_lead(
             exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.HANDED_TO_SALES,
                              sequence_id=sequence.pk)  # fmt: skip
             enrollment.refresh_from_db()
-        publish_on_commit(
+        hand_out_on_commit(
             delivery_ids=[d.pk for d in deliveries if d.status == Delivery.Status.QUEUED]
         )
     return enrollment

@@ -111,12 +111,12 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
                 _finish(delivery, Delivery.Status.CANCELLED, "")
                 outcomes[delivery.pk] = "cancelled"
                 continue
-            held = _hold_reason(delivery, suppressed=suppressed)
-            topic_left = None if held else topics.topic_hold_reason(delivery, blocked=topic_holds)
+            hold = _hold_for(delivery, suppressed=suppressed)
+            topic_left = None if hold else topics.topic_hold_reason(delivery, blocked=topic_holds)
             if topic_left is not None:  # skipped, as a step whose condition is not met
-                _finish(delivery, Delivery.Status.SKIPPED, topic_left)
-                _complete_if_done(enrollment_id=delivery.enrollment_id)
-                held = "unsubscribed from topic"
+                hold = Hold("unsubscribed from topic", Delivery.Status.SKIPPED, topic_left,
+                            complete=True)  # fmt: skip
+            held = _hold(delivery, hold) if hold is not None else None
             if held is not None:
                 outcomes[delivery.pk] = held
                 if held in EXITS:
@@ -340,53 +340,70 @@ def classify_failure(error: Exception) -> SendFailure:
     return SendFailure(temporary=False, reason=f"{type(error).__name__}: {error}")
 
 
-def _hold_reason(delivery: Delivery, *, suppressed: set[str]) -> str | None:
-    """Why this delivery must not go now (and what was done about it), else None."""
+@dataclass(frozen=True)
+class Hold:
+    """Why a claimed delivery must not go now, and what that means for its row and lead."""
+
+    outcome: str  # what send_batch reports: "paused", "cancelled", "suppressed", ...
+    status: str  # the row's new status (back to scheduled, or cancelled or skipped)
+    note: str = ""  # kept as the row's last_error
+    exit_reason: str = ""  # the lead's enrollments end for this reason
+    exit_sequence_id: int | None = None  # only this sequence's (None: all of them)
+    complete: bool = False  # the enrollment may be done now (a skipped last step)
+
+
+def _hold_for(delivery: Delivery, *, suppressed: set[str]) -> Hold | None:
+    """The hold on this delivery, else None. Reads only: `_hold` writes what it means."""
     lead, enrollment, step = delivery.enrollment.lead, delivery.enrollment, delivery.step
     sequence = enrollment.sequence
+    scheduled, cancelled, skipped = (
+        Delivery.Status.SCHEDULED, Delivery.Status.CANCELLED, Delivery.Status.SKIPPED
+    )  # fmt: skip
     if enrollment.state == Enrollment.State.PAUSED:
-        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.SCHEDULED, status_changed_at=timezone.now()
-        )
-        return "paused"
+        return Hold("paused", scheduled)
     live = enrollment.state == Enrollment.State.ACTIVE or exits.confirmation_survives(
         enrollment=enrollment, step=step
     )
     if not live or not step.is_active:
-        _finish(delivery, Delivery.Status.CANCELLED, "enrollment ended or step removed")
-        return "cancelled"
+        return Hold("cancelled", cancelled, "enrollment ended or step removed")
     if lead.email in suppressed:
-        _finish(delivery, Delivery.Status.SKIPPED, "address suppressed")
-        exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.SUPPRESSED)
-        return "suppressed"
+        return Hold("suppressed", skipped, "address suppressed",
+                    exit_reason=Enrollment.ExitReason.SUPPRESSED)  # fmt: skip
     if lead.stage in _STAGE_EXITS:
-        _finish(delivery, Delivery.Status.CANCELLED, f"lead is {lead.stage}")
-        exit_enrollments(lead_id=lead.pk, reason=_STAGE_EXITS[lead.stage])
-        return "exited"
+        return Hold("exited", cancelled, f"lead is {lead.stage}",
+                    exit_reason=_STAGE_EXITS[lead.stage])  # fmt: skip
     # Re-read here, not only when the lead turned hot: that exit may have run before this
     # enrollment existed, or the lead may have turned hot after this row was queued.
     handed_off = exits.handed_to_sales(lead=lead, sequence=sequence)
     if handed_off is not None and not exits.is_confirmation(step):
-        _finish(delivery, Delivery.Status.SKIPPED, f"handed to sales: {handed_off}")
-        exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.HANDED_TO_SALES,
-                         sequence_id=sequence.pk)  # fmt: skip
-        return "handed to sales"
+        return Hold("handed to sales", skipped, f"handed to sales: {handed_off}",
+                    exit_reason=Enrollment.ExitReason.HANDED_TO_SALES,
+                    exit_sequence_id=sequence.pk)  # fmt: skip
     if sequence.status != sequence.Status.ACTIVE:
+        return Hold("paused", scheduled)
+    if step.only_temperatures and lead.temperature not in step.only_temperatures:
+        return Hold("skipped", skipped, f"condition: lead is {lead.temperature}", complete=True)
+    if step.click_condition and not _click_condition_met(delivery):
+        return Hold("skipped", skipped, f"condition: {step.get_click_condition_display()}",
+                    complete=True)  # fmt: skip
+    return None
+
+
+def _hold(delivery: Delivery, hold: Hold) -> str:
+    """Write what `hold` means: the row back to scheduled (a pause) or finished, the lead's
+    exit, the enrollment completed. Returns the outcome send_batch reports."""
+    if hold.status == Delivery.Status.SCHEDULED:
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
             status=Delivery.Status.SCHEDULED, status_changed_at=timezone.now()
         )
-        return "paused"
-    if step.only_temperatures and lead.temperature not in step.only_temperatures:
-        _finish(delivery, Delivery.Status.SKIPPED, f"condition: lead is {lead.temperature}")
-        _complete_if_done(enrollment_id=enrollment.pk)
-        return "skipped"
-    if step.click_condition and not _click_condition_met(delivery):
-        _finish(
-            delivery, Delivery.Status.SKIPPED, f"condition: {step.get_click_condition_display()}"
-        )
-        _complete_if_done(enrollment_id=enrollment.pk)
-        return "skipped"
-    return None
+        return hold.outcome
+    _finish(delivery, hold.status, hold.note)
+    if hold.exit_reason:
+        exit_enrollments(lead_id=delivery.enrollment.lead_id, reason=hold.exit_reason,
+                         sequence_id=hold.exit_sequence_id)  # fmt: skip
+    if hold.complete:
+        _complete_if_done(enrollment_id=delivery.enrollment_id)
+    return hold.outcome
 
 
 def _click_condition_met(delivery: Delivery) -> bool:

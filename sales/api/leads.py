@@ -264,7 +264,7 @@ class LeadOwnerView(LeadActionView):
         if owner_id is None or owner_id == request.user.pk:
             if not request.user.has_perm(CLAIM_LEAD):
                 raise exceptions.PermissionDenied("Only sales reps can claim a lead.")
-            _act(lambda: lead_services.claim_lead(lead_id=lead.pk, actor=signed_in(request.user)))
+            _act(lambda: lead_services.take_lead(lead_id=lead.pk, actor=signed_in(request.user)))
         else:
             try:
                 _act(

@@ -45,7 +45,7 @@ class ActionRefused(Exception):
         self.status = status
 
 
-def claim_lead(*, lead_id: int, actor: User) -> Lead:
+def take_lead(*, lead_id: int, actor: User) -> Lead:
     """Make `actor` the owner of an unowned lead (a no-op if it already is)."""
     with transaction.atomic():
         lead = _locked(lead_id)

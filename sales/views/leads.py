@@ -98,7 +98,7 @@ def claim(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _act(
         request,
         lead_id,
-        lambda: lead_services.claim_lead(lead_id=lead_id, actor=signed_in(request.user)),
+        lambda: lead_services.take_lead(lead_id=lead_id, actor=signed_in(request.user)),
         done="The lead is yours.",
     )
 

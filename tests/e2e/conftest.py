@@ -24,6 +24,36 @@ PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHT
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
+@pytest.fixture(autouse=True)
+def _database_quiet_before_the_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a live-server test, wait until no other connection is mid-transaction on the
+    test database before pytest-django truncates it (its teardown runs after this one).
+
+    A request thread of the live server, or a worker's last task, can still be writing when
+    the test ends; its row locks against the flush's TRUNCATE are a deadlock PostgreSQL
+    breaks by failing the flush, and the test with it.
+    """
+    live = "live_server" in request.fixturenames
+    if live:
+        # Set up before this fixture, so torn down (flushed) after it.
+        request.getfixturevalue("transactional_db")
+    yield
+    if not live:
+        return
+    from django.db import connection
+
+    def quiet() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+                " AND state IN ('active', 'idle in transaction')"
+            )
+            return cursor.fetchone()[0] == 0
+
+    wait_until(quiet, timeout=15)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     # Playwright's sync API keeps an event loop running in this thread for the session; the

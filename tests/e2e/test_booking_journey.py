@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect
 
 from capture.models import Lead
 from nurture.models import Delivery
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from sales.models import Booking
 from tests.e2e.conftest import USER_AGENT, check_a11y, html_of, wait_for_mail, watch
 from tests.processes import SmtpSink, Stack
@@ -46,7 +46,7 @@ def test_prospect_books_a_consultation_from_the_day_seven_email(
 
     # A week on, the scheduler hands the rest of the sequence to the worker.
     with time_machine.travel(timezone.now() + timedelta(days=8), tick=True):
-        dispatch_due()
+        hand_out_due()
     message = wait_for_mail(sink, email, subject="shall we find 30 minutes", stack=worker)
     page.set_content(html_of(message))
     page.screenshot(path=screenshot_dir / "e2e-booking-email.png", full_page=True)

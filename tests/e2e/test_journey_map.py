@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from leadfunnel.groups import MARKETERS
 from nurture.models import Edge, Node
 from nurture.services import advancing, editing, journeys, triggers
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.e2e.conftest import check_a11y, drop_expected
 from tests.factories import LandingPageFactory, LeadFactory, UserFactory
 from tests.journeys.builders import playbook
@@ -39,7 +39,7 @@ def _journey_with_leads() -> Any:
             lead = LeadFactory(time_zone="UTC")
             triggers.on_capture(lead_id=lead.pk, landing_page_id=page.pk)
         advancing.advance_all_due(now=now)
-        dispatch_due(now=now)
+        hand_out_due(now=now)
         advancing.advance_all_due(now=now)
     # A subject test before Day 2, decided for the short subject.
     hot = Node.objects.get(sequence=journey, name="Hot?")

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from leadfunnel.groups import MARKETERS
 from nurture.services import advancing, triggers
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.e2e.conftest import (
     USER_AGENT,
     check_a11y,
@@ -61,7 +61,7 @@ def test_the_report_draws_its_funnel_and_the_dry_run_reads_well(
             lead = LeadFactory(email=f"p{n}@example.com", time_zone="America/New_York")
             triggers.on_capture(lead_id=lead.pk, landing_page_id=landing.pk)
         advancing.advance_all_due(now=now)
-        dispatch_due(now=now)
+        hand_out_due(now=now)
         advancing.advance_all_due(now=now)
     _log_in(page, live_server.url)
 

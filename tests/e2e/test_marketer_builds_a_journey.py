@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from capture.models import Lead
 from nurture.models import Delivery, Edge, Enrollment, Journey, Node, Trigger
 from nurture.services import advancing
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.e2e.conftest import USER_AGENT, watch
 from tests.factories import FitRuleFactory, LandingPageFactory, LeadFactory, marketer
 from tests.processes import SmtpSink, Stack, wait_until
@@ -186,7 +186,7 @@ def _tick_until(done: Any, *, worker: Stack, timeout: float = 45) -> None:
 
     def tick() -> bool:
         advancing.advance_all_due()
-        dispatch_due()
+        hand_out_due()
         return bool(done())
 
     assert wait_until(tick, timeout=timeout, interval=0.5), worker.tail()

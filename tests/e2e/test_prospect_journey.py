@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from capture.models import Activity, Lead, Submission
 from nurture.models import Delivery, Step, Suppression
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.e2e.conftest import PHONE_AGENT, check_a11y, drop_expected, html_of, wait_for_mail, watch
 from tests.processes import SmtpSink, Stack, wait_until
 
@@ -115,7 +115,7 @@ def test_prospect_signs_up_reads_clicks_and_unsubscribes(
 
     # A week later the scheduler runs: nothing more reaches this prospect.
     with time_machine.travel(timezone.now() + timedelta(days=8), tick=True):
-        dispatch_due()
+        hand_out_due()
     in_flight = Delivery.objects.filter(enrollment__lead=lead, status__in=["queued", "sending"])
     assert wait_until(lambda: not in_flight.exists(), timeout=30)
     assert sink.count_for(email) == 1, "only the Day-1 email was ever sent"

@@ -17,7 +17,7 @@ from django.core import mail
 
 from nurture.models import Delivery, Enrollment, Node, Sequence, Trigger
 from nurture.services import advancing, journeys, triggers
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.factories import LeadFactory
 from tests.journeys.builders import email, wait
 
@@ -36,7 +36,7 @@ def _tick(now: datetime, capture: Callable) -> None:
     for _ in range(10):
         with time_machine.travel(now, tick=False), capture(execute=True):
             advancing.advance_all_due(now=now)
-            dispatch_due(now=now)
+            hand_out_due(now=now)
         if not _due_now(now):
             return
     raise AssertionError(f"still due at {now}")

@@ -19,7 +19,7 @@ from django.test import TestCase
 from capture.models import Lead
 from nurture.models import Delivery, Edge, Enrollment, Node, PathStep, Sequence, Step, Trigger
 from nurture.services import advancing, day_lists, engagement, scheduling, triggers
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.factories import LandingPageFactory, LeadFactory, StepFactory, playbook_sequence
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def _tick(now: datetime) -> None:
     with time_machine.travel(now, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
         for _ in range(8):
             advanced = advancing.advance_all_due(now=now)
-            claimed = dispatch_due(now=now).claimed
+            claimed = hand_out_due(now=now).claimed
             if not advanced and not claimed:
                 break
 

@@ -10,7 +10,7 @@ from capture.models import Activity, Lead
 from capture.services import record_activity
 from nurture.models import Delivery, Enrollment, Node, PathStep
 from nurture.services import advancing, triggers
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.factories import LandingPageFactory, LeadFactory
 from tests.journeys.builders import playbook
 
@@ -22,7 +22,7 @@ MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 def _tick(now: datetime) -> None:
     with time_machine.travel(now, tick=False):
         advancing.advance_all_due(now=now)
-        dispatch_due(now=now)
+        hand_out_due(now=now)
         advancing.advance_all_due(now=now)
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from leadfunnel.groups import MARKETERS, SALES_REPS
 from nurture.models import Delivery, Edge, Enrollment, Journey, Node, Sequence, Trigger
 from nurture.services import advancing, journeys, triggers
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.factories import LandingPageFactory, LeadFactory, UserFactory, marketer
 from tests.journeys.builders import email, node, playbook
 
@@ -26,7 +26,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def _tick(now: datetime) -> None:
     with time_machine.travel(now, tick=False):
         advancing.advance_all_due(now=now)
-        dispatch_due(now=now)
+        hand_out_due(now=now)
         advancing.advance_all_due(now=now)
 
 

@@ -16,7 +16,7 @@ from integrations.services import importing
 from integrations.services.privacy import erase_lead
 from nurture.models import Enrollment, Sequence, Suppression, Trigger
 from nurture.services import advancing, triggers
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.capture.ingest.support import post_json, token_client
 from tests.factories import LeadFactory, marketer, playbook_sequence
 from tests.journeys.triggering import entered, journey, waiting
@@ -41,7 +41,7 @@ def _tick(at: datetime) -> None:
     with time_machine.travel(at, tick=False):
         for _ in range(2):
             advancing.advance_all_due(now=at)
-            dispatch_due(now=at)
+            hand_out_due(now=at)
 
 
 def _states(lead: Lead, journey: Sequence) -> list[tuple[int, str]]:

@@ -14,7 +14,7 @@ from django.test import TestCase
 from nurture.models import Delivery, Enrollment
 from nurture.services.dispatching import (
     claim_due_deliveries,
-    dispatch_due,
+    hand_out_due,
     reclaim_stale,
     sending_allowance,
 )
@@ -116,7 +116,7 @@ def test_the_hourly_quota_caps_each_tick(settings: Any) -> None:
     Delivery.objects.filter(pk__in=rows["campaign"][:8]).update(status="sent", sent_at=now)
     assert sending_allowance(now=now) == 12
     with time_machine.travel(now, tick=False):
-        result = dispatch_due()
+        result = hand_out_due()
     assert len(result.claimed) == 12
     assert sending_allowance(now=now) == 0
 

@@ -9,7 +9,7 @@ from django.test import Client, TestCase
 from capture.models import Activity
 from nurture import tokens
 from nurture.models import Enrollment, Suppression, TopicSubscription
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from nurture.services.scheduling import enroll_lead
 from tests.factories import LeadFactory, playbook_sequence
 
@@ -49,7 +49,7 @@ def test_one_click_unsubscribe_stops_every_later_email(
     assert (enrollment.state, enrollment.exit_reason) == ("exited", "unsubscribed")
     assert Activity.objects.filter(lead=enrollment.lead, kind="unsubscribed").count() == 1
     with time_machine.travel(SENT_AT + timedelta(days=8), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert len(mail.outbox) == 1, "no later step goes out"
     again = Client().post(path)
     assert again.status_code == 200

@@ -20,7 +20,7 @@ from capture.models import Lead
 from leadfunnel.celery import app as celery_app
 from nurture.models import Delivery, Enrollment, Sequence
 from nurture.services.composing import build_message
-from nurture.services.dispatching import dispatch_due, publish
+from nurture.services.dispatching import hand_out, hand_out_due
 from nurture.services.sending import send_batch
 from tests.factories import StepFactory, playbook_sequence
 from tests.nurture.fake_mailjet import API_KEY, SECRET_KEY, FakeMailjet, fake_mailjet
@@ -167,15 +167,15 @@ def test_the_quotas_hold_with_batches(mailjet: FakeMailjet, settings: Any) -> No
     rows = _queued(sequence, day=2, count=45, prefix="q")
     Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(status="scheduled")
     with time_machine.travel(NOW, tick=False):
-        result = dispatch_due()
+        result = hand_out_due()
     assert len(result.claimed) == 20, Delivery.objects.values_list("status", flat=True)[:3]
     # A tick takes 4 a second for 5 seconds, and each batch is one second's worth.
     assert len(mailjet.recipients()) == 20
     assert max(len(call["Messages"]) for call in mailjet.calls) == 4
     with time_machine.travel(NOW + timedelta(seconds=5), tick=False):
-        dispatch_due()
+        hand_out_due()
     with time_machine.travel(NOW + timedelta(seconds=10), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert len(mailjet.recipients()) == 30, "the hour's 30, then nothing until it has passed"
     assert len(set(mailjet.recipients())) == 30
     assert Delivery.objects.filter(status="sent").count() == 30
@@ -209,7 +209,7 @@ def test_a_real_worker_sends_the_batches_through_the_esp(settings: Any) -> None:
         celery_app.conf.task_always_eager = False
         try:
             settings.NURTURE_SEND_BATCH = 100
-            assert publish(delivery_ids=[row.pk for row in rows]) == 120
+            assert hand_out(delivery_ids=[row.pk for row in rows]) == 120
             assert wait_until(
                 lambda: Delivery.objects.filter(status="sent").count() == 120, timeout=60
             ), Counter(Delivery.objects.values_list("status", flat=True))

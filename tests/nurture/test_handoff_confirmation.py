@@ -7,7 +7,7 @@ import pytest
 
 from capture.models import Lead
 from nurture.models import Delivery, Enrollment, Sequence
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from nurture.services.scheduling import enroll_lead, exit_hot_lead
 from nurture.services.sending import send_delivery
 from tests.factories import LeadFactory, playbook_sequence
@@ -55,7 +55,7 @@ def test_a_confirmation_put_back_by_a_broker_outage_goes_at_the_next_tick(
     # What publish does when the broker is down: the row waits for the next tick.
     enrollment.deliveries.filter(step__day=1).update(status=Delivery.Status.SCHEDULED)
 
-    result = dispatch_due()
+    result = hand_out_due()
 
     assert result.claimed == [enrollment.deliveries.get(step__day=1).pk]
     assert [message.subject for message in mailoutbox] == ["Day 1 for Sam"]

@@ -14,7 +14,7 @@ from capture.models import Activity, LandingPage, Lead, Submission
 from capture.services import record_activity
 from leadfunnel.celery import app as celery_app
 from nurture.models import Delivery, Enrollment, Sequence
-from nurture.services.dispatching import claim_due_deliveries, dispatch_due, publish
+from nurture.services.dispatching import claim_due_deliveries, hand_out, hand_out_due
 from sales.services.leads import move_stage
 from tests.factories import FitRuleFactory, LandingPageFactory, playbook_sequence, sales_rep
 from tests.processes import SmtpSink, Stack, app_env, wait_until
@@ -100,7 +100,7 @@ def _days_pass(lead: Lead, worker: Stack) -> None:
     Delivery.objects.filter(enrollment__lead=lead, status=Delivery.Status.SCHEDULED).update(
         due_at=timezone.now()
     )
-    dispatch_due(limit=50)
+    hand_out_due(limit=50)
     assert wait_until(lambda: _settled(lead), timeout=30), worker.tail()
 
 
@@ -176,7 +176,7 @@ def test_the_send_task_catches_a_lead_turning_hot_after_its_email_was_queued(
     # Scoring's UPDATE has committed; its announcement (the exit) has not reached nurture
     # yet: the instant in which only the send task's own re-check stands in the way.
     Lead.objects.filter(pk=lead.pk).update(score=75, temperature="hot", stage="sales_ready")
-    publish(delivery_ids=claimed)
+    hand_out(delivery_ids=claimed)
     assert wait_until(lambda: _settled(lead), timeout=30), worker.tail()
 
     assert _subjects(sink, lead.email) == ["Day 1 for Pat"]

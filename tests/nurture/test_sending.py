@@ -13,7 +13,7 @@ from django.test import TestCase
 
 from capture.models import Lead
 from nurture.models import Delivery, Enrollment, Step, Suppression
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from nurture.services.scheduling import enroll_lead
 from nurture.services.sending import classify_failure, send_delivery
 from tests.factories import LeadFactory, playbook_sequence
@@ -43,7 +43,7 @@ def _run_ticks(
     moment = MONDAY_10_BERLIN
     while moment <= until:
         with time_machine.travel(moment, tick=False):
-            dispatch_due()
+            hand_out_due()
         moment += every
     for delivery in Delivery.objects.filter(status="sent").select_related("step"):
         sent.append((delivery.step.day, delivery.sent_at))
@@ -82,7 +82,7 @@ def test_suppression_is_checked_at_send_time() -> None:
     enrollment = _enrolled()
     Suppression.objects.create(email=enrollment.lead.email, reason="bounced")
     with time_machine.travel(MONDAY_10_BERLIN + timedelta(days=1, minutes=5), tick=False):
-        dispatch_due()
+        hand_out_due()
     day2 = enrollment.deliveries.get(step__day=2)
     assert day2.status == Delivery.Status.SKIPPED
     assert len(mail.outbox) == 1, "only the day-1 email, sent before the suppression"
@@ -112,7 +112,7 @@ def test_a_paused_sequence_holds_its_emails_until_resumed() -> None:
     enrollment.sequence.status = "active"
     enrollment.sequence.save()
     with time_machine.travel(MONDAY_10_BERLIN + timedelta(days=3, hours=1), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert [m.subject.split(" for")[0] for m in mail.outbox] == ["Day 1", "Day 2", "Day 3"]
 
 
@@ -120,13 +120,13 @@ def test_temperature_condition_skips_the_step() -> None:
     enrollment = _enrolled()
     Step.objects.filter(sequence=enrollment.sequence, day=2).update(only_temperatures=["hot"])
     with time_machine.travel(MONDAY_10_BERLIN + timedelta(days=1, minutes=1), tick=False):
-        dispatch_due()
+        hand_out_due()
     day2 = enrollment.deliveries.get(step__day=2)
     assert (day2.status, day2.last_error) == ("skipped", "condition: lead is cold")
     Lead.objects.filter(pk=enrollment.lead_id).update(temperature="hot")
     Step.objects.filter(sequence=enrollment.sequence, day=3).update(only_temperatures=["hot"])
     with time_machine.travel(MONDAY_10_BERLIN + timedelta(days=2, minutes=1), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert enrollment.deliveries.get(step__day=3).status == "sent"
 
 
@@ -142,7 +142,7 @@ def test_click_condition_follows_the_previous_email(
         enrollment.deliveries.filter(step__day=1).update(clicked_at=MONDAY_10_BERLIN)
     Step.objects.filter(sequence=enrollment.sequence, day=2).update(click_condition=condition)
     with time_machine.travel(MONDAY_10_BERLIN + timedelta(days=1, minutes=1), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert enrollment.deliveries.get(step__day=2).status == status
 
 
@@ -150,7 +150,7 @@ def test_edited_copy_applies_to_emails_not_yet_sent() -> None:
     enrollment = _enrolled()
     Step.objects.filter(sequence=enrollment.sequence, day=2).update(subject="Fresh copy")
     with time_machine.travel(MONDAY_10_BERLIN + timedelta(days=1, minutes=1), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert mail.outbox[-1].subject == "Fresh copy"
 
 
@@ -236,12 +236,12 @@ def test_temporary_failures_back_off_and_permanent_ones_stop(settings: Any) -> N
     assert day1.due_at == MONDAY_10_BERLIN + timedelta(seconds=60)
     assert "451" in day1.last_error
     with time_machine.travel(day1.due_at + timedelta(seconds=1), tick=False):
-        dispatch_due()
+        hand_out_due()
     day1.refresh_from_db()
     assert (day1.status, day1.attempts) == ("scheduled", 2)
     assert day1.due_at == MONDAY_10_BERLIN + timedelta(seconds=61 + 120)
     with time_machine.travel(day1.due_at + timedelta(seconds=1), tick=False):
-        dispatch_due()
+        hand_out_due()
     day1.refresh_from_db()
     assert (day1.status, day1.attempts) == ("failed", 3), "gives up after the last attempt"
 

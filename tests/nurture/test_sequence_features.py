@@ -14,7 +14,7 @@ from django.test import Client, TestCase
 
 from capture.services import Tracking, capture_submission
 from nurture.models import Enrollment
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from tests.factories import (
     LandingPageFactory,
     playbook_sequence,
@@ -43,7 +43,7 @@ def test_double_opt_in_sends_only_the_confirmation_until_confirmed(client: Clien
     (confirm_path,) = re.findall(r'href="http://localhost:8000(/c/[^"]+)"', html)
 
     with time_machine.travel(START + timedelta(days=3), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert len(mail.outbox) == 1, "nothing else before the click"
     assert client.get(confirm_path).status_code == 200
     enrollment.refresh_from_db()
@@ -56,7 +56,7 @@ def test_double_opt_in_sends_only_the_confirmation_until_confirmed(client: Clien
     day2 = enrollment.deliveries.get(step__day=2)
     assert day2.due_at == confirmed_at + timedelta(days=1), "the sequence starts from the click"
     with time_machine.travel(day2.due_at + timedelta(minutes=1), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert [m.subject for m in mail.outbox] == ["Please confirm your email address", "Day 2 for Cy"]
 
 
@@ -64,7 +64,7 @@ def test_an_unconfirmed_lead_is_never_mailed_again(settings: Any) -> None:
     settings.NURTURE_CONFIRMATION_DAYS = 7
     enrollment = _capture_on_double_opt_in_page()
     with time_machine.travel(START + timedelta(days=8), tick=False):
-        dispatch_due()
+        hand_out_due()
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.exit_reason) == ("exited", "unconfirmed")
     assert set(enrollment.deliveries.exclude(step__day=1).values_list("status", flat=True)) == {

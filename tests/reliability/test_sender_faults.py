@@ -86,7 +86,7 @@ def test_a_worker_killed_mid_message_resends_at_most_that_message(
                           NURTURE_SEND_BATCH="20"))  # fmt: skip
     try:
         stack.beat()
-        stack.worker(concurrency=1, name="tick", queues="celery")  # dispatch_due's queue
+        stack.worker(concurrency=1, name="tick", queues="celery")  # hand_out_due's queue
         _sender(stack, "doomed")
         doomed = stack.processes[-1]
         # Both threads busy (15 tasks of 20): each would hold a message, were a process
@@ -122,7 +122,7 @@ def test_a_worker_killed_mid_call_resends_at_most_that_call(
     ))  # fmt: skip
     try:
         stack.beat()
-        stack.worker(concurrency=1, name="tick", queues="celery")  # dispatch_due's queue
+        stack.worker(concurrency=1, name="tick", queues="celery")  # hand_out_due's queue
         _sender(stack, "doomed")
         doomed = stack.processes[-1]
         assert wait_until(lambda: bool(mailjet.holding), timeout=90), stack.tail()

@@ -6,7 +6,7 @@ from django.core import mail
 from django.test import Client, TestCase
 
 from nurture.models import Enrollment
-from nurture.services.dispatching import dispatch_due
+from nurture.services.dispatching import hand_out_due
 from nurture.services.scheduling import enroll_lead
 from sales.models import LeadChange
 from tests.factories import LeadFactory, UserFactory, playbook_sequence, sales_rep
@@ -30,12 +30,12 @@ def test_a_rep_pauses_and_resumes_a_leads_sequence(client: Client) -> None:
     page = client.get(f"/sales/leads/{enrollment.lead_id}/").content.decode()
     assert "paused: nothing goes out until resumed" in page and "Resume sequence" in page
     with time_machine.travel(START + timedelta(days=2, minutes=5), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert len(mail.outbox) == 1, "nothing is sent while paused"
 
     assert client.post(url, {"sequence": sequence.pk, "resume": "1"}).status_code == 302
     with time_machine.travel(START + timedelta(days=2, minutes=10), tick=False):
-        dispatch_due()
+        hand_out_due()
     assert [m.subject for m in mail.outbox] == ["Day 1 for Pia", "Day 2 for Pia", "Day 3 for Pia"]
     changes = LeadChange.objects.filter(lead=enrollment.lead, field="sequence")
     assert sorted(changes.values_list("new_value", flat=True)) == ["paused", "resumed"]
