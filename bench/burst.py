@@ -41,10 +41,12 @@ class BurstResult:
         return statistics.quantiles(self.latencies, n=100)[pct - 1] * 1000
 
     def summary(self) -> str:
-        return (f"submissions={self.total} clients ok={self.successes} "
-                f"per_s={self.per_second:.1f} p50={self.percentile_ms(50):.0f}ms "
-                f"p95={self.percentile_ms(95):.0f}ms p99={self.percentile_ms(99):.0f}ms "
-                f"5xx={self.server_errors} no_response={self.transport_errors}")  # fmt: skip
+        return (
+            f"submissions={self.total} clients ok={self.successes} "
+            f"per_s={self.per_second:.1f} p50={self.percentile_ms(50):.0f}ms "
+            f"p95={self.percentile_ms(95):.0f}ms p99={self.percentile_ms(99):.0f}ms "
+            f"5xx={self.server_errors} no_response={self.transport_errors}"
+        )
 
 
 def email_for(index: int, *, reuse_every: int = 5) -> str:
@@ -75,8 +77,9 @@ async def _client(
                 result.emails.add(email)
 
 
-async def _burst(base_url: str, path: str, total: int, concurrency: int,
-                 fields: dict[str, str]) -> BurstResult:  # fmt: skip
+async def _burst(
+    base_url: str, path: str, total: int, concurrency: int, fields: dict[str, str]
+) -> BurstResult:
     result = BurstResult(total=total)
     shares = [list(range(worker, total, concurrency)) for worker in range(concurrency)]
     started = time.perf_counter()
@@ -85,6 +88,7 @@ async def _burst(base_url: str, path: str, total: int, concurrency: int,
     return result
 
 
-def submit_burst(*, base_url: str, path: str, total: int, concurrency: int,
-                 fields: dict[str, str]) -> BurstResult:  # fmt: skip
+def submit_burst(
+    *, base_url: str, path: str, total: int, concurrency: int, fields: dict[str, str]
+) -> BurstResult:
     return asyncio.run(_burst(base_url, path, total, concurrency, fields))

@@ -78,10 +78,22 @@ def _lua_string(value: str) -> str:
 
 def _wrk(url: str, *, script: Path, seconds: int) -> dict[str, Any]:
     done = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s",
-         str(script), url],
-        capture_output=True, text=True, check=False, timeout=seconds + 60,
-    )  # fmt: skip
+        [
+            "wrk",
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=seconds + 60,
+    )
     found = re.search(r"^WRK_REPORT (\{.*\})$", done.stderr, re.MULTILINE)
     if done.returncode != 0 or not found:
         raise BenchFailure(f"wrk failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -98,14 +110,20 @@ def _post_script(tmp: Path, base_url: str) -> Path:
     if page.status_code != 200 or not token:
         raise BenchFailure(f"GET {LANDING_PATH}: HTTP {page.status_code}, csrftoken {token!r}")
     fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page.text))
-    answers = re.findall(r'<input[^>]*type="radio"[^>]*name="answer"[^>]*value="([^"]*)"',
-                         page.text)  # fmt: skip
+    answers = re.findall(
+        r'<input[^>]*type="radio"[^>]*name="answer"[^>]*value="([^"]*)"', page.text
+    )
     for name in ("csrfmiddlewaretoken", "started"):
         if not fields.get(name):
             raise BenchFailure(f"the landing page form has no {name}")
     fields.pop("email", None)
-    fields.update(first_name="Bench", last_name="Load", company="Bench Ltd",
-                  time_zone="Europe/Berlin", consent="on")  # fmt: skip
+    fields.update(
+        first_name="Bench",
+        last_name="Load",
+        company="Bench Ltd",
+        time_zone="Europe/Berlin",
+        consent="on",
+    )
     if answers:
         fields["answer"] = answers[0]
     body = str(httpx.QueryParams(fields))
@@ -160,8 +178,9 @@ def wrk_figures(options: Any) -> list[str]:
                 reports[name] = _wrk(f"{server.base_url}{path}", script=script, seconds=SECONDS)
             before = stack.count_rows(db_url, "capture_submission")
             log(f"capture.wrk: form_post for {SECONDS} s, {CONNECTIONS} connections")
-            reports["form_post"] = _wrk(f"{server.base_url}{LANDING_PATH}", script=post_script,
-                                        seconds=SECONDS)  # fmt: skip
+            reports["form_post"] = _wrk(
+                f"{server.base_url}{LANDING_PATH}", script=post_script, seconds=SECONDS
+            )
         stored = stack.count_rows(db_url, "capture_submission") - before
         stack.flush_redis(env)
     bare = reports["bare"]["rps"]

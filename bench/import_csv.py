@@ -94,8 +94,12 @@ def import_100k(options: Any) -> list[str]:
         log(f"import: {rows:,} rows, {path.stat().st_size / 1e6:.1f} MB; dry run and import")
         done = subprocess.run(
             [str(stack.VENV_BIN / "python"), __file__, "drive", str(path)],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise BenchFailure(f"the import driver failed:\n{done.stdout}{done.stderr[-4000:]}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -135,9 +139,13 @@ def drive(path: str) -> None:
     lead_import = importing.create_import(
         file_name="leads.csv", raw=Path(path).read_bytes(), user=user
     )
-    importing.save_mapping(lead_import=lead_import, mapping=lead_import.mapping,
-                           dedupe=LeadImport.Dedupe.FILL_EMPTY, sequence=sequence,
-                           consent_text="Agreed to hear from us.")  # fmt: skip
+    importing.save_mapping(
+        lead_import=lead_import,
+        mapping=lead_import.mapping,
+        dedupe=LeadImport.Dedupe.FILL_EMPTY,
+        sequence=sequence,
+        consent_text="Agreed to hear from us.",
+    )
     started = time.perf_counter()
     importing.dry_run_now(import_id=lead_import.pk)
     dry_run = time.perf_counter() - started
@@ -147,12 +155,21 @@ def drive(path: str) -> None:
     lead_import.refresh_from_db()
     assert lead_import.started_at and lead_import.finished_at  # noqa: S101
     took = (lead_import.finished_at - lead_import.started_at).total_seconds()
-    print(json.dumps({
-        "status": lead_import.status, "dry_run_seconds": dry_run, "import_seconds": took,
-        "scoring_seconds": max(everything - took, 0.0), "created": lead_import.created_count,
-        "updated": lead_import.updated_count, "errors": lead_import.error_count,
-        "deliveries": Delivery.objects.count(),
-    }), flush=True)  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "status": lead_import.status,
+                "dry_run_seconds": dry_run,
+                "import_seconds": took,
+                "scoring_seconds": max(everything - took, 0.0),
+                "created": lead_import.created_count,
+                "updated": lead_import.updated_count,
+                "errors": lead_import.error_count,
+                "deliveries": Delivery.objects.count(),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,12 @@ def _prepare(tmp: str) -> dict[str, str]:
 def _drive(env: dict[str, str], *args: str) -> dict:
     done = subprocess.run(
         [str(stack.VENV_BIN / "python"), str(DRIVER), *args],
-        cwd=stack.ROOT, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=stack.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise BenchFailure(f"journeys driver failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -103,9 +107,20 @@ def tick_sparse(options: object) -> list[str]:
         env = _prepare(tmp)
         batch = int(env["JOURNEY_TICK_BATCH"])
         log(f"journeys.tick_sparse: {due:,} due among {small:,}, then among {large:,}")
-        result = _drive(env, "tick-sparse", "--due", str(due), "--small", str(small),
-                        "--large", str(large), "--repeats", str(repeats),
-                        "--batch", str(batch))  # fmt: skip
+        result = _drive(
+            env,
+            "tick-sparse",
+            "--due",
+            str(due),
+            "--small",
+            str(small),
+            "--large",
+            str(large),
+            "--repeats",
+            str(repeats),
+            "--batch",
+            str(batch),
+        )
     small_s, large_s = result["small"]["median"], result["large"]["median"]
     for label in ("small", "large"):
         runs = ", ".join(_ms(s) for s in result[label]["runs"])

@@ -82,18 +82,30 @@ def build_journey(*, name: str = "Bench journey", paused: bool = False) -> dict[
         name=name,
         nodes={
             "wait": {"kind": Node.Kind.WAIT, "config": {"amount": 1, "unit": "hours"}},
-            "branch": {"kind": Node.Kind.BRANCH, "name": "Hot?",
-                       "config": {"conditions": [{"when": hot, "label": "hot"}]}},
-            "hot": {"kind": Node.Kind.EMAIL, "name": "Hot",
-                    "email": {"subject": "A call?", "body": "Hi {{ first_name }}."}},
-            "other": {"kind": Node.Kind.EMAIL, "name": "Other",
-                      "email": {"subject": "Three ways", "body": "Hi {{ first_name }}."}},
+            "branch": {
+                "kind": Node.Kind.BRANCH,
+                "name": "Hot?",
+                "config": {"conditions": [{"when": hot, "label": "hot"}]},
+            },
+            "hot": {
+                "kind": Node.Kind.EMAIL,
+                "name": "Hot",
+                "email": {"subject": "A call?", "body": "Hi {{ first_name }}."},
+            },
+            "other": {
+                "kind": Node.Kind.EMAIL,
+                "name": "Other",
+                "email": {"subject": "Three ways", "body": "Hi {{ first_name }}."},
+            },
         },
         edges=[("wait", "next", "branch"), ("branch", "c0", "hot"), ("branch", "else", "other")],
-        start="wait", triggers=[(Trigger.Kind.MANUAL, {})], window_start_hour=0,
-        window_end_hour=24, weekdays=[tomorrow],
+        start="wait",
+        triggers=[(Trigger.Kind.MANUAL, {})],
+        window_start_hour=0,
+        window_end_hour=24,
+        weekdays=[tomorrow],
         status=Sequence.Status.PAUSED if paused else Sequence.Status.ACTIVE,
-    )  # fmt: skip
+    )
     return {"journey": journey.pk, "wait": journey.start_node_id}
 
 
@@ -140,8 +152,7 @@ def vacuum_analyze() -> None:
             cur.execute("ANALYZE")
         return
     with connection.cursor() as cur:
-        for table in ("capture_lead", "nurture_enrollment", "nurture_pathstep",
-                      "nurture_delivery"):  # fmt: skip
+        for table in ("capture_lead", "nurture_enrollment", "nurture_pathstep", "nurture_delivery"):
             cur.execute(f"VACUUM {table}")
         cur.execute("ANALYZE")
 
@@ -398,8 +409,9 @@ def main() -> None:
     if args.command == "tick-100k":
         result = tick_100k(count=args.count, batch=args.batch)
     elif args.command == "tick-sparse":
-        result = tick_sparse(due=args.due, small=args.small, large=args.large,
-                             repeats=args.repeats, batch=args.batch)  # fmt: skip
+        result = tick_sparse(
+            due=args.due, small=args.small, large=args.large, repeats=args.repeats, batch=args.batch
+        )
     else:
         print(profile_tick(count=args.count, batch=args.batch), file=sys.stderr)
         result = {}

@@ -29,13 +29,20 @@ def load_10k(options: object) -> list[str]:
         submissions_before = stack.count_rows(db_url, "capture_submission")
         with stack.gunicorn(env, workers=2, log_path=Path(tmp) / "gunicorn.log") as server:
             log(f"load: {total} submissions from {concurrency} clients")
-            result = submit_burst(base_url=server.base_url, path=LANDING_PATH, total=total,
-                                  concurrency=concurrency, fields=FIELDS)  # fmt: skip
+            result = submit_burst(
+                base_url=server.base_url,
+                path=LANDING_PATH,
+                total=total,
+                concurrency=concurrency,
+                fields=FIELDS,
+            )
         new_leads = stack.count_rows(db_url, "capture_lead") - leads_before
         new_submissions = stack.count_rows(db_url, "capture_submission") - submissions_before
         stack.flush_redis(env)
-    line = (f"{'capture.load_10k':<26}{result.summary()}  stored: submissions={new_submissions} "
-            f"leads={new_leads} distinct_emails={len(result.emails)}")  # fmt: skip
+    line = (
+        f"{'capture.load_10k':<26}{result.summary()}  stored: submissions={new_submissions} "
+        f"leads={new_leads} distinct_emails={len(result.emails)}"
+    )
     problems = []
     if result.server_errors or result.transport_errors:
         problems.append("5xx or dropped connections under load")

@@ -374,8 +374,7 @@ def sender_command() -> WorkerCommand:
     command = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["sender"]["command"]
     pool = command[command.index("--pool") + 1] if "--pool" in command else "prefork"
     concurrency = int(command[command.index("--concurrency") + 1])
-    return WorkerCommand(pool=os.environ.get("BENCH_NURTURE_POOL") or pool,
-                         concurrency=concurrency)  # fmt: skip
+    return WorkerCommand(pool=os.environ.get("BENCH_NURTURE_POOL") or pool, concurrency=concurrency)
 
 
 def _broker_app() -> Celery:
@@ -683,10 +682,21 @@ def _percentile(values: list[float], pct: int) -> float:
 
 def _tick(env: dict[str, str], *, label: str) -> tuple[float, dict[str, float]]:
     done = subprocess.run(
-        [str(stack.VENV_BIN / "python"), str(DRIVER), "tick", "--repeats", str(TICK_REPEATS),
-         "--expect", str(TICK_DUE)],
-        cwd=stack.ROOT, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            str(stack.VENV_BIN / "python"),
+            str(DRIVER),
+            "tick",
+            "--repeats",
+            str(TICK_REPEATS),
+            "--expect",
+            str(TICK_DUE),
+        ],
+        cwd=stack.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise BenchFailure(f"tick driver failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -842,11 +852,22 @@ def post_office_path() -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=PEER_DIR))
     log(f"installing {POST_OFFICE_REQUIREMENT} into {target} (for the bench only)")
     done = subprocess.run(
-        [str(stack.VENV_BIN / "python"), "-m", "pip", "install", "--quiet",
-         "--disable-pip-version-check", "--no-deps", "--target", str(staging),
-         POST_OFFICE_REQUIREMENT],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            str(stack.VENV_BIN / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+            str(staging),
+            POST_OFFICE_REQUIREMENT,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         raise BenchFailure(f"pip could not install {POST_OFFICE_REQUIREMENT}:\n{done.stderr}")
@@ -871,9 +892,14 @@ class PeerRun:
 
 
 def post_office_peer(
-    messages: Path, *, sink: Sink, port: int, db_url: str, var_dir: Path,
+    messages: Path,
+    *,
+    sink: Sink,
+    port: int,
+    db_url: str,
+    var_dir: Path,
     processes: int | None = None,
-) -> PeerRun:  # fmt: skip
+) -> PeerRun:
     """django-post-office's `send_queued_mail` sending `messages` to the sink.
 
     Its own process and database (recreated), queued untimed through `mail.send_many`;
@@ -903,9 +929,14 @@ def post_office_peer(
     log_path = var_dir / "post_office.log"
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
-            command, cwd=stack.ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=log_file, text=True,
-        )  # fmt: skip
+            command,
+            cwd=stack.ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
     assert process.stdin is not None and process.stdout is not None  # noqa: S101
     try:
         if process.stdout.readline().strip() != "ready":
@@ -962,19 +993,35 @@ def send_throughput(options: object) -> list[str]:
         # The warm-up rows are queued and published directly; the measured ones are due and
         # go the real way: the tick (hand_out_due) claims them and publishes send_batch tasks.
         add_leads(
-            db_url, first=FIRST_LEAD_ID, count=SEND_WARM_UP, sequence=sequence,
-            status="queued", due=sql.SQL("now()"), one_step_each=True,
-        )  # fmt: skip
+            db_url,
+            first=FIRST_LEAD_ID,
+            count=SEND_WARM_UP,
+            sequence=sequence,
+            status="queued",
+            due=sql.SQL("now()"),
+            one_step_each=True,
+        )
         add_leads(
-            db_url, first=FIRST_LEAD_ID + SEND_WARM_UP, count=count, sequence=sequence,
-            status="scheduled", due=sql.SQL("now() - interval '1 minute'"), one_step_each=True,
-        )  # fmt: skip
+            db_url,
+            first=FIRST_LEAD_ID + SEND_WARM_UP,
+            count=count,
+            sequence=sequence,
+            status="scheduled",
+            due=sql.SQL("now() - interval '1 minute'"),
+            one_step_each=True,
+        )
         vacuum_analyze(db_url)
         warm_up = _ids(db_url, "SELECT id FROM nurture_delivery WHERE status = 'queued'")
         total = SEND_WARM_UP + count
         sender = sender_command()
-        with celery_workers(env, count=1, concurrency=sender.concurrency, log_dir=var_dir,
-                            queues=SCALE_QUEUES, pool=sender.pool) as workers:  # fmt: skip
+        with celery_workers(
+            env,
+            count=1,
+            concurrency=sender.concurrency,
+            log_dir=var_dir,
+            queues=SCALE_QUEUES,
+            pool=sender.pool,
+        ) as workers:
             log("send_throughput: worker ready; warming up")
             publish(warm_up)
             wait_for_mail(sink, total=len(warm_up), workers=workers, what="warm-up")
@@ -984,10 +1031,18 @@ def send_throughput(options: object) -> list[str]:
                 "send_throughput worker", roots=workers.roots(), db_url=db_url
             ) as window:
                 dispatcher = subprocess.Popen(
-                    [str(stack.VENV_BIN / "python"), str(DRIVER), "dispatch", "--low-water",
-                     env.get("NURTURE_DISPATCH_BATCH", "5000")],
-                    cwd=stack.ROOT, env=env, stdout=subprocess.PIPE, text=True,
-                )  # fmt: skip
+                    [
+                        str(stack.VENV_BIN / "python"),
+                        str(DRIVER),
+                        "dispatch",
+                        "--low-water",
+                        env.get("NURTURE_DISPATCH_BATCH", "5000"),
+                    ],
+                    cwd=stack.ROOT,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
                 try:
                     wait_for_mail(sink, total=total, workers=workers, what="send_throughput")
                 finally:
@@ -1011,9 +1066,13 @@ def send_throughput(options: object) -> list[str]:
             f"send_queued_mail ({peer_setting}), database {peer_db_url}"
         )
         peer = post_office_peer(
-            messages, sink=sink, port=port, db_url=peer_db_url, var_dir=var_dir,
+            messages,
+            sink=sink,
+            port=port,
+            db_url=peer_db_url,
+            var_dir=var_dir,
             processes=peer_processes,
-        )  # fmt: skip
+        )
 
     received = [recipient for _, recipient in sink.arrivals[SEND_WARM_UP:total]]
     worker_rate, loop_rate = count / worker_seconds, count / loop_seconds
@@ -1114,8 +1173,9 @@ def _visit_landing_page(client: httpx.Client) -> _Visitor:
         raise BenchFailure("the landing page form lacks its CSRF token or started field")
     if "consent" in form.checkboxes:
         fields["consent"] = "on"
-    fields.update(first_name="Speedy", last_name="Lead", company="Bench Ltd",
-                  time_zone="Europe/Berlin")  # fmt: skip
+    fields.update(
+        first_name="Speedy", last_name="Lead", company="Bench Ltd", time_zone="Europe/Berlin"
+    )
     headers = {
         "Cookie": f"csrftoken={token}",
         "Origin": str(client.base_url).rstrip("/"),
@@ -1185,9 +1245,12 @@ def speed_to_lead(options: object) -> list[str]:
                             f"to {THANKS_PATH}"
                         )
                     arrived = _arrival(
-                        sink, recipient, since=since, workers=workers,
+                        sink,
+                        recipient,
+                        since=since,
+                        workers=workers,
                         deadline=answered + SPEED_TO_LEAD_TIMEOUT,
-                    )  # fmt: skip
+                    )
                     if number >= SPEED_TO_LEAD_WARM_UP:
                         posts.append(answered - started)
                         emails.append(arrived - started)
@@ -1259,10 +1322,18 @@ def _scale_run(
         )
         with PeakMemory(workers) as memory:
             dispatcher = subprocess.Popen(
-                [str(stack.VENV_BIN / "python"), str(DRIVER), "dispatch", "--low-water",
-                 env.get("NURTURE_DISPATCH_BATCH", "500")],
-                cwd=stack.ROOT, env=env, stdout=subprocess.PIPE, text=True,
-            )  # fmt: skip
+                [
+                    str(stack.VENV_BIN / "python"),
+                    str(DRIVER),
+                    "dispatch",
+                    "--low-water",
+                    env.get("NURTURE_DISPATCH_BATCH", "500"),
+                ],
+                cwd=stack.ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             try:
                 with CpuWindow(
                     f"scale {rows}", roots=[dispatcher.pid, *workers.roots()], db_url=db_url

@@ -200,9 +200,13 @@ def _login(client: httpx.Client) -> None:
 
 
 def _timed(
-    client: httpx.Client, paths: Callable[[], str], check: str, *, requests: int = REQUESTS,
+    client: httpx.Client,
+    paths: Callable[[], str],
+    check: str,
+    *,
+    requests: int = REQUESTS,
     warm_up: int = WARM_UP,
-) -> list[float]:  # fmt: skip
+) -> list[float]:
     times = []
     for index in range(warm_up + requests):
         path = paths()

@@ -42,8 +42,12 @@ def count_1m(options: Any) -> list[str]:
             sales._fill(url, leads)
         done = subprocess.run(
             [str(stack.VENV_BIN / "python"), str(DRIVER), "--repeats", "5", "--leads", "200"],
-            cwd=stack.ROOT, env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            cwd=stack.ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if done.returncode != 0:
         raise BenchFailure(f"segments driver failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])

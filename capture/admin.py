@@ -87,12 +87,31 @@ class LandingPageAdminForm(forms.ModelForm):
     class Meta:
         model = LandingPage
         fields = (
-            "kind", "title", "slug", "published", "campaign", "headline", "body", "cta_label",
-            "testimonial", "testimonial_author", "brand", "hero_image", "hero_alt",
-            "qualifying_question", "qualifying_choices", "consent_text", "form_note",
-            "thank_you_text", "thank_you_note", "next_step_label", "next_step_url",
-            "redirect_url", "embed_origins", "double_opt_in",
-        )  # fmt: skip
+            "kind",
+            "title",
+            "slug",
+            "published",
+            "campaign",
+            "headline",
+            "body",
+            "cta_label",
+            "testimonial",
+            "testimonial_author",
+            "brand",
+            "hero_image",
+            "hero_alt",
+            "qualifying_question",
+            "qualifying_choices",
+            "consent_text",
+            "form_note",
+            "thank_you_text",
+            "thank_you_note",
+            "next_step_label",
+            "next_step_url",
+            "redirect_url",
+            "embed_origins",
+            "double_opt_in",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -231,8 +250,9 @@ class LandingPageAdmin(admin.ModelAdmin):
         page = self.get_object(request, object_id) if object_id else None
         if object_id and page is None:
             raise Http404("No such page")
-        if not (self.has_change_permission(request, page) if page else
-                self.has_add_permission(request)):  # fmt: skip
+        if not (
+            self.has_change_permission(request, page) if page else self.has_add_permission(request)
+        ):
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])

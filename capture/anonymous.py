@@ -89,7 +89,9 @@ def join_visitor(*, visitor: str, lead_id: int, via: str) -> int:
                     metadata={
                         key: value
                         for key, value in (
-                            ("url", view.url), ("title", view.title), ("referrer", view.referrer)
+                            ("url", view.url),
+                            ("title", view.title),
+                            ("referrer", view.referrer),
                         )
                         if value
                     }
@@ -97,7 +99,7 @@ def join_visitor(*, visitor: str, lead_id: int, via: str) -> int:
                 )
                 for view in views
             ]
-        )  # fmt: skip
+        )
         AnonymousView.objects.filter(pk__in=[view.pk for view in views]).delete()
     return len(views)
 

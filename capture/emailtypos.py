@@ -16,10 +16,23 @@ real companies (aon.com, ms.com), and one edit away from `gmail` there are none.
 
 # The providers most addresses are at; a typo of one of these is corrected.
 COMMON_DOMAINS = (
-    "gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com", "aol.com",
-    "live.com", "msn.com", "comcast.net", "googlemail.com", "protonmail.com",
-    "hotmail.co.uk", "yahoo.co.uk", "btinternet.com", "sbcglobal.net", "verizon.net",
-)  # fmt: skip
+    "gmail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "icloud.com",
+    "aol.com",
+    "live.com",
+    "msn.com",
+    "comcast.net",
+    "googlemail.com",
+    "protonmail.com",
+    "hotmail.co.uk",
+    "yahoo.co.uk",
+    "btinternet.com",
+    "sbcglobal.net",
+    "verizon.net",
+)
 # Mistyped top-level domains and what was meant. Not `.co` or `.cm`: both are real TLDs.
 TLD_TYPOS = {
     "con": "com", "cmo": "com", "ocm": "com", "vom": "com", "xom": "com", "cpm": "com",

@@ -36,11 +36,20 @@ from leadfunnel.zones import is_time_zone
 _started_signer = signing.TimestampSigner(salt="capture.form-started")
 _DISPOSABLE_DOMAINS = frozenset(
     {
-        "10minutemail.com", "guerrillamail.com", "mailinator.com", "maildrop.cc",
-        "sharklasers.com", "temp-mail.org", "tempmail.com", "throwawaymail.com",
-        "trashmail.com", "yopmail.com", "getnada.com", "dispostable.com",
+        "10minutemail.com",
+        "guerrillamail.com",
+        "mailinator.com",
+        "maildrop.cc",
+        "sharklasers.com",
+        "temp-mail.org",
+        "tempmail.com",
+        "throwawaymail.com",
+        "trashmail.com",
+        "yopmail.com",
+        "getnada.com",
+        "dispostable.com",
     }
-)  # fmt: skip
+)
 _COUNTRY_CHOICES = [("", "Choose…"), *countries]
 
 # Form fields for the optional lead fields a page may ask for, built per form (a deep copy
@@ -117,9 +126,14 @@ def known_fields(lead: Lead | None) -> frozenset[str]:
 EXTRA_FIELDS: list[Callable[[LandingPage], dict[str, forms.Field]]] = []
 # The same for every form; built once, not per form (a POST never renders it).
 _TYPO_RULES = json.dumps(
-    {"domains": COMMON_DOMAINS, "tlds": TLD_TYPOS, "real": sorted(REAL_DOMAINS),
-     "min": MIN_NAME_LENGTH}, separators=(",", ":")
-)  # fmt: skip
+    {
+        "domains": COMMON_DOMAINS,
+        "tlds": TLD_TYPOS,
+        "real": sorted(REAL_DOMAINS),
+        "min": MIN_NAME_LENGTH,
+    },
+    separators=(",", ":"),
+)
 
 
 def form_extra_fields(page: LandingPage) -> dict[str, forms.Field]:

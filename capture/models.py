@@ -142,9 +142,11 @@ class LandingPage(models.Model):
     # Progressive profiling: asked of a returning lead (recognised by the signed lf_id cookie)
     # in place of the shown fields it has already given, never of a new visitor.
     fields_later = models.JSONField(
-        "fields asked later", default=list, blank=True,
+        "fields asked later",
+        default=list,
+        blank=True,
         help_text="Asked of a returning lead instead of fields we already have.",
-    )  # fmt: skip
+    )
     qualifying_question = models.CharField(max_length=200, blank=True)
     qualifying_choices = models.TextField(blank=True, help_text="One answer per line.")
     consent_text = models.TextField(

@@ -97,8 +97,11 @@ def render_cached(
         raise LookupError(key)
     _, _, body, status, headers = cached
     filled = body.decode()
-    for name, value in (*values.items(), ("csrf", get_token(request)),
-                        ("started", form_started_token())):  # fmt: skip
+    for name, value in (
+        *values.items(),
+        ("csrf", get_token(request)),
+        ("started", form_started_token()),
+    ):
         filled = filled.replace(marker(name), str(escape(value)))
     response = HttpResponse(filled, status=status)
     for header, value in headers.items():
@@ -119,8 +122,7 @@ def kept_form(*, slug: str) -> tuple[LandingPage, Mapping[str, forms.Field]] | N
 def keep_form(page: LandingPage) -> Mapping[str, forms.Field]:
     """Keep a published page's row and its form's extra fields for `kept_form`."""
     extra_fields = form_extra_fields(page)
-    _forms[page.slug] = (time.monotonic() + settings.CAPTURE_PAGE_CACHE_SECONDS, page,
-                         extra_fields)  # fmt: skip
+    _forms[page.slug] = (time.monotonic() + settings.CAPTURE_PAGE_CACHE_SECONDS, page, extra_fields)
     if len(_forms) > MAX_PAGES:  # more pages than that in PAGE_CACHE_SECONDS: start afresh
         _forms.clear()
     return extra_fields

@@ -88,8 +88,9 @@ def _publish(submission_ids: list[int]) -> bool:
             enqueue(PROCESS_SUBMISSIONS, list(submission_ids))
     except Exception:
         # Broad on purpose: kombu and redis raise many kinds when the broker is down.
-        logger.warning("broker unreachable; submissions %s wait for the tick", submission_ids,
-                       exc_info=True)  # fmt: skip
+        logger.warning(
+            "broker unreachable; submissions %s wait for the tick", submission_ids, exc_info=True
+        )
         return False
     return True
 

@@ -10,10 +10,23 @@ from capture.models import LandingPage, Lead
 from leadfunnel.csvcells import neutralise_csv_cell
 
 LEAD_EXPORT_COLUMNS = (
-    "email", "first_name", "last_name", "phone", "company", "job_title", "company_size",
-    "industry", "country", "time_zone", "stage", "score", "temperature", "source",
-    "campaign", "created_at",
-)  # fmt: skip
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "job_title",
+    "company_size",
+    "industry",
+    "country",
+    "time_zone",
+    "stage",
+    "score",
+    "temperature",
+    "source",
+    "campaign",
+    "created_at",
+)
 
 
 def landing_page_get_for_visitor(

@@ -300,8 +300,9 @@ def _capture_sql(*, campaign_by_key: bool) -> str:
     campaign = campaign if campaign_by_key else "%s"
     lead_id = "(SELECT id FROM lead)"
     lead_sql = _insert_sql(Lead, alias="old", campaign=campaign)
-    submission_sql = _insert_sql(Submission, lead=lead_id, campaign=campaign,
-                                 created_lead="(SELECT uid = %s FROM lead)")  # fmt: skip
+    submission_sql = _insert_sql(
+        Submission, lead=lead_id, campaign=campaign, created_lead="(SELECT uid = %s FROM lead)"
+    )
     activity_sql = _insert_sql(
         Activity,
         lead=lead_id,

@@ -95,8 +95,7 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
             response["Retry-After"] = "60"
             return _allow_framing(response, page=page) if embed else response
         returning = _returning_lead(request) if not embed else None
-        form = CaptureForm(request.POST, page=page, returning=returning,
-                           extra_fields=extra_fields)  # fmt: skip
+        form = CaptureForm(request.POST, page=page, returning=returning, extra_fields=extra_fields)
         if form.looks_automated():
             return _after_submit(page=page, embed=embed)
         if form.is_valid():
@@ -126,18 +125,25 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
         if page_cache.cacheable(request, preview=preview, returning=returning):
             # A new visitor: the page as rendered for everyone, with this visit's values.
             response = page_cache.render_cached(
-                request, page=page, embed=embed, values=initial,
+                request,
+                page=page,
+                embed=embed,
+                values=initial,
                 render=lambda marked: _render_page(
-                    request, page=page, preview=preview, embed=embed,
+                    request,
+                    page=page,
+                    preview=preview,
+                    embed=embed,
                     form=CaptureForm(page=page, initial=dict(marked)),
                 ),
-            )  # fmt: skip
+            )
             if embed:
                 return _allow_framing(response, page=page)
             return _allow_redirect(response, page=page)
         form = CaptureForm(page=page, initial=initial, returning=returning)
-    response = _render_page(request, page=page, preview=preview, embed=embed, form=form,
-                            status=status)  # fmt: skip
+    response = _render_page(
+        request, page=page, preview=preview, embed=embed, form=form, status=status
+    )
     if linked is not None:
         set_tracking_cookie(response, request=request, lead=linked)
     return _allow_framing(response, page=page) if embed else _allow_redirect(response, page=page)
@@ -159,8 +165,9 @@ def _for_everyone(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
     views_counter.count_view(page.pk)
     values = _tracking_initial(request)
     try:
-        response = page_cache.render_cached(request, page=page, embed=embed, values=values,
-                                            render=None)  # fmt: skip
+        response = page_cache.render_cached(
+            request, page=page, embed=embed, values=values, render=None
+        )
     except LookupError:  # the copy was dropped a moment ago (the page was saved)
         return None
     return _allow_framing(response, page=page) if embed else _allow_redirect(response, page=page)
@@ -175,9 +182,14 @@ def _tracking_initial(request: HttpRequest) -> dict[str, str]:
 
 
 def _render_page(
-    request: HttpRequest, *, page: LandingPage, preview: bool, embed: bool, form: CaptureForm,
+    request: HttpRequest,
+    *,
+    page: LandingPage,
+    preview: bool,
+    embed: bool,
+    form: CaptureForm,
     status: int = 200,
-) -> HttpResponse:  # fmt: skip
+) -> HttpResponse:
     context = {**page_context(page=page), "form": form, "preview": preview, "embed": embed}
     template = "capture/embed.html" if embed else "capture/landing_page.html"
     return render(request, template, context, status=status)

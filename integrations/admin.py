@@ -7,7 +7,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.options import csrf_protect_m
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import (
@@ -22,6 +21,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_protect
 
 from capture.models import Lead
 from integrations import forms, selectors, tasks
@@ -39,7 +40,7 @@ from leadfunnel.auth import signed_in
 FULFIL = "integrations.fulfil_privacy_request"
 
 
-class _ReadOnlyHistory(admin.ModelAdmin):
+class _ReadOnlyHistory(admin.ModelAdmin[Any]):
     """The list is an audit trail: rows are made by the workflow, never edited."""
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -58,8 +59,17 @@ class _ReadOnlyHistory(admin.ModelAdmin):
 
 @admin.register(LeadImport)
 class LeadImportAdmin(_ReadOnlyHistory):
-    list_display = ("file_name", "status", "progress", "created_count", "updated_count",
-                    "skipped_count", "error_count", "created_by", "created_at")  # fmt: skip
+    list_display = (
+        "file_name",
+        "status",
+        "progress",
+        "created_count",
+        "updated_count",
+        "skipped_count",
+        "error_count",
+        "created_by",
+        "created_at",
+    )
     list_filter = ("status",)
     change_form_template = "integrations/admin/import_detail.html"
 
@@ -83,7 +93,7 @@ class LeadImportAdmin(_ReadOnlyHistory):
             *super().get_urls(),
         ]  # fmt: skip
 
-    @csrf_protect_m
+    @method_decorator(csrf_protect)  # admin's csrf_protect_m, untyped in the stubs
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
@@ -104,16 +114,20 @@ class LeadImportAdmin(_ReadOnlyHistory):
                 return HttpResponseRedirect(
                     reverse("admin:integrations_leadimport_mapping", args=[lead_import.pk])
                 )
-        context = self._context(request, "Import leads from a CSV file", form=form,
-                                limit_mb=request_limit() // 1_000_000,
-                                max_columns=settings.INTEGRATIONS_IMPORT_MAX_COLUMNS)  # fmt: skip
+        context = self._context(
+            request,
+            "Import leads from a CSV file",
+            form=form,
+            limit_mb=request_limit() // 1_000_000,
+            max_columns=settings.INTEGRATIONS_IMPORT_MAX_COLUMNS,
+        )
         # A refused file is a bad request: the page says why, and nothing was stored.
         status = 400 if form.errors else 200
         return TemplateResponse(
             request, "integrations/admin/import_upload.html", context, status=status
         )
 
-    @csrf_protect_m
+    @method_decorator(csrf_protect)  # admin's csrf_protect_m, untyped in the stubs
     def mapping_view(self, request: HttpRequest, import_id: int) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -124,10 +138,12 @@ class LeadImportAdmin(_ReadOnlyHistory):
         form = forms.MappingForm(request.POST or None, lead_import=lead_import)
         if request.method == "POST" and form.is_valid():
             importing.save_mapping(
-                lead_import=lead_import, mapping=form.mapping,
-                dedupe=form.cleaned_data["dedupe"], sequence=form.cleaned_data["sequence"],
+                lead_import=lead_import,
+                mapping=form.mapping,
+                dedupe=form.cleaned_data["dedupe"],
+                sequence=form.cleaned_data["sequence"],
                 consent_text=form.cleaned_data["consent_text"],
-            )  # fmt: skip
+            )
             if lead_import.total_rows <= importing.SYNC_DRY_RUN_ROWS:
                 importing.dry_run_now(import_id=import_id)
             else:
@@ -138,8 +154,13 @@ class LeadImportAdmin(_ReadOnlyHistory):
             (bound, [row[index] if index < len(row) else "" for row in samples])
             for index, bound in enumerate(form.column_fields())
         ]
-        context = self._context(request, f"Map the columns of {lead_import.file_name}",
-                                form=form, columns=columns, lead_import=lead_import)  # fmt: skip
+        context = self._context(
+            request,
+            f"Map the columns of {lead_import.file_name}",
+            form=form,
+            columns=columns,
+            lead_import=lead_import,
+        )
         return TemplateResponse(request, "integrations/admin/import_mapping.html", context)
 
     def start_view(self, request: HttpRequest, import_id: int) -> HttpResponse:
@@ -164,11 +185,16 @@ class LeadImportAdmin(_ReadOnlyHistory):
             raise PermissionDenied
         lead_import = get_object_or_404(self.get_queryset(request), pk=object_id)
         context = self._context(
-            request, str(lead_import), lead_import=lead_import, original=lead_import,
+            request,
+            str(lead_import),
+            lead_import=lead_import,
+            original=lead_import,
             can_import=self.has_add_permission(request),
-            mapped=[(column, importing.FIELDS.get(name, name))
-                    for column, name in lead_import.mapping.items()],
-        )  # fmt: skip
+            mapped=[
+                (column, importing.FIELDS.get(name, name))
+                for column, name in lead_import.mapping.items()
+            ],
+        )
         return TemplateResponse(request, self.change_form_template, context)
 
 
@@ -183,7 +209,7 @@ def request_limit() -> int:
 class AudienceExportAdmin(_ReadOnlyHistory):
     list_display = ("created_at", "created_by", "row_count", "segment")
 
-    @csrf_protect_m
+    @method_decorator(csrf_protect)  # admin's csrf_protect_m, untyped in the stubs
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
@@ -192,13 +218,15 @@ class AudienceExportAdmin(_ReadOnlyHistory):
         form = forms.AudienceForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             leads = selectors.audience_leads(
-                filters=form.filters(), user=request.user,
+                filters=form.filters(),
+                user=request.user,
                 behaviour=form.cleaned_data["behaviour"] or "",
                 days=form.cleaned_data["days"] or 7,
                 consented_only=form.cleaned_data["consented_only"],
-            )  # fmt: skip
-            record_audience_export(user=signed_in(request.user), segment=form.segment(),
-                                   row_count=leads.count())  # fmt: skip
+            )
+            record_audience_export(
+                user=signed_in(request.user), segment=form.segment(), row_count=leads.count()
+            )
             response = StreamingHttpResponse(
                 selectors.hashed_audience_csv(leads), content_type="text/csv; charset=utf-8"
             )
@@ -213,7 +241,7 @@ class AudienceExportAdmin(_ReadOnlyHistory):
 # Ad audiences ----------------------------------------------------------------------------
 
 
-class AudienceSyncRunInline(admin.TabularInline):
+class AudienceSyncRunInline(admin.TabularInline[AudienceSyncRun, AudienceSync]):
     """The sync log: the latest runs, newest first."""
 
     model = AudienceSyncRun
@@ -229,12 +257,25 @@ class AudienceSyncRunInline(admin.TabularInline):
 
 
 @admin.register(AudienceSync)
-class AudienceSyncAdmin(admin.ModelAdmin):
-    list_display = ("segment", "platform", "audience_id", "enabled", "last_synced_at",
-                    "last_result")  # fmt: skip
+class AudienceSyncAdmin(admin.ModelAdmin[AudienceSync]):
+    list_display = (
+        "segment",
+        "platform",
+        "audience_id",
+        "enabled",
+        "last_synced_at",
+        "last_result",
+    )
     list_filter = ("platform", "enabled")
-    fields = ("segment", "platform", "audience_id", "enabled", "consented_only",
-              "last_synced_at", "members_held")  # fmt: skip
+    fields = (
+        "segment",
+        "platform",
+        "audience_id",
+        "enabled",
+        "consented_only",
+        "last_synced_at",
+        "members_held",
+    )
     readonly_fields = ("last_synced_at", "members_held")
     inlines = [AudienceSyncRunInline]
     actions = ["sync_now"]
@@ -257,8 +298,9 @@ class AudienceSyncAdmin(admin.ModelAdmin):
         for sync in syncs:
             tasks.sync_audience.delay(sync.pk, "manual")
         names = ", ".join(str(sync) for sync in syncs)
-        self.message_user(request, f"Sync started: {names}. The log below shows the result.",
-                          messages.SUCCESS)  # fmt: skip
+        self.message_user(
+            request, f"Sync started: {names}. The log below shows the result.", messages.SUCCESS
+        )
 
     @admin.action(description="Sync now", permissions=["change"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[AudienceSync]) -> None:
@@ -276,8 +318,7 @@ class AudienceSyncAdmin(admin.ModelAdmin):
 
 @admin.register(PrivacyRequest)
 class PrivacyRequestAdmin(_ReadOnlyHistory):
-    list_display = ("created_at", "kind", "lead_id", "lead_uid", "actor", "reason",
-                    "completed_at")  # fmt: skip
+    list_display = ("created_at", "kind", "lead_id", "lead_uid", "actor", "reason", "completed_at")
     list_filter = ("kind",)
     search_fields = ("=lead_uid", "=lead_id")
 
@@ -289,7 +330,7 @@ class PrivacyRequestAdmin(_ReadOnlyHistory):
         return [path("erase/<int:lead_id>/", erase, name="integrations_privacyrequest_erase"),
                 *super().get_urls()]  # fmt: skip
 
-    @csrf_protect_m
+    @method_decorator(csrf_protect)  # admin's csrf_protect_m, untyped in the stubs
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
@@ -311,25 +352,32 @@ class PrivacyRequestAdmin(_ReadOnlyHistory):
         context = self._context(request, "Fulfil a privacy request", form=form)
         return TemplateResponse(request, "integrations/admin/privacy_form.html", context)
 
-    @csrf_protect_m
+    @method_decorator(csrf_protect)  # admin's csrf_protect_m, untyped in the stubs
     def erase_view(self, request: HttpRequest, lead_id: int) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
         lead = get_object_or_404(Lead, pk=lead_id)
         form = forms.EraseForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            privacy.erase_lead(lead_id=lead.pk, actor=signed_in(request.user),
-                               reason=form.cleaned_data["reason"])  # fmt: skip
+            privacy.erase_lead(
+                lead_id=lead.pk, actor=signed_in(request.user), reason=form.cleaned_data["reason"]
+            )
             messages.success(request, f"Lead {lead.uid} was erased and its address suppressed.")
             return HttpResponseRedirect(reverse("admin:integrations_privacyrequest_changelist"))
         return self._confirm(request, lead=lead, reason="")
 
     def _confirm(self, request: HttpRequest, *, lead: Lead, reason: str) -> HttpResponse:
         context = self._context(
-            request, "Erase this lead?", lead=lead, reason=reason,
+            request,
+            "Erase this lead?",
+            lead=lead,
+            reason=reason,
             already=privacy.is_erased(lead),
-            counts={"submissions": lead.submissions.count(),
-                    "activities": lead.activities.count(), "notes": lead.notes.count(),
-                    "enrollments": lead.enrollments.count()},
-        )  # fmt: skip
+            counts={
+                "submissions": lead.submissions.count(),
+                "activities": lead.activities.count(),
+                "notes": lead.notes.count(),
+                "enrollments": lead.enrollments.count(),
+            },
+        )
         return TemplateResponse(request, "integrations/admin/privacy_confirm.html", context)

@@ -1,5 +1,7 @@
 """Privacy requests over the API: a lead's data as JSON, and its erasure. Both audited."""
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiTypes, extend_schema
@@ -17,7 +19,7 @@ from leadfunnel.auth import signed_in
 _FULFIL = HasPermissions.of("integrations.fulfil_privacy_request")
 
 
-class EraseRequestSerializer(serializers.Serializer):
+class EraseRequestSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -26,14 +28,14 @@ class EraseRequestSerializer(serializers.Serializer):
     )
 
 
-class ErasedSerializer(serializers.Serializer):
+class ErasedSerializer(serializers.Serializer[Any]):
     lead_id = serializers.IntegerField()
     lead_uid = serializers.UUIDField()
     request_id = serializers.IntegerField(help_text="The audit log entry.")
     completed_at = serializers.DateTimeField()
 
 
-class PrivacyExportView(GenericAPIView):
+class PrivacyExportView(GenericAPIView[Any]):
     permission_classes = [_FULFIL]
 
     @extend_schema(
@@ -53,7 +55,7 @@ class PrivacyExportView(GenericAPIView):
         return Response(privacy.export_lead_data(lead_id=lead.pk, actor=signed_in(request.user)))
 
 
-class EraseView(GenericAPIView):
+class EraseView(GenericAPIView[Any]):
     permission_classes = [_FULFIL]
     serializer_class = EraseRequestSerializer
 

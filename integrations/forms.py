@@ -117,9 +117,11 @@ class AudienceForm(forms.Form):
         label="in the last … days", min_value=1, max_value=365, initial=7, required=False
     )
     consented_only = forms.BooleanField(
-        label="Only leads who gave consent", required=False, initial=True,
+        label="Only leads who gave consent",
+        required=False,
+        initial=True,
         help_text="Leave out leads without a recorded consent.",
-    )  # fmt: skip
+    )
 
     def filters(self) -> DashboardFilters:
         data = self.cleaned_data

@@ -95,7 +95,7 @@ def update_rows(
         cursor.execute(sql, arrays)
 
 
-def _concrete_field(model: type[models.Model], name: str) -> models.Field:
+def _concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
     """The field named `name`, which must have a column (not a reverse relation)."""
     field = model._meta.get_field(name)
     if not isinstance(field, models.Field):
@@ -103,14 +103,16 @@ def _concrete_field(model: type[models.Model], name: str) -> models.Field:
     return field
 
 
-def _column_name(field: models.Field) -> str:
+def _column_name(field: models.Field[Any, Any]) -> str:
     """The field's column: only a concrete field has one, as every field here does."""
     if field.column is None:
         raise ValueError(f"{field} has no column")
     return field.column
 
 
-def _column(field: models.Field, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[Any]:
+def _column(
+    field: models.Field[Any, Any], rows: Sequence[Mapping[str, Any]], now: datetime
+) -> list[Any]:
     """One column's database values. A value repeated row after row (the chunk's time, a
     status, shared metadata) is prepared once: preparing is most of the Python cost."""
     name, prepare = field.attname, field.get_db_prep_save

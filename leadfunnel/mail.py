@@ -99,7 +99,7 @@ class DkimEmailBackend(SmtpBackend):
             self.dkim_private_key,
             canonicalize=(b"relaxed", b"relaxed"),
         )
-        return signature + raw
+        return bytes(signature) + raw
 
     def _send(self, email_message: Any) -> bool:
         # Django's own _send, signing the bytes it would hand to sendmail: nothing may

@@ -12,7 +12,7 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get(settings.RATELIMIT_IP_META_KEY) or request.META.get("REMOTE_ADDR")
 
 
-class LoginAttemptsBackend(AxesStandaloneBackend):
+class LoginAttemptsBackend(AxesStandaloneBackend):  # type: ignore[misc]  # axes: untyped
     """Refuses a locked-out username+IP; lets through authentication outside a request.
 
     Every login form (Django's LoginView, the admin) passes the request. Code that
@@ -29,4 +29,5 @@ class LoginAttemptsBackend(AxesStandaloneBackend):
     ) -> None:
         if request is None:
             return None
-        return super().authenticate(request, username, password, **kwargs)
+        super().authenticate(request, username, password, **kwargs)
+        return None  # axes' backend only refuses (raises); it never authenticates

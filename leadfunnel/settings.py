@@ -215,7 +215,7 @@ _MAILER_OPTIONS = {
 }
 
 
-def _mailer(url: str) -> dict:
+def _mailer(url: str) -> dict[str, Any]:
     parsed = environ.Env.email_url_config(url)
     options = {new: parsed[old] for old, new in _MAILER_OPTIONS.items() if parsed.get(old)}
     if url.startswith("filemail:"):

@@ -52,14 +52,26 @@ if TYPE_CHECKING:
 
 class StepForm(forms.ModelForm):
     only_temperatures = forms.MultipleChoiceField(
-        choices=Lead.Temperature.choices, widget=forms.CheckboxSelectMultiple, required=False,
-        label="Only to leads that are", help_text="None ticked: every lead.",
-    )  # fmt: skip
+        choices=Lead.Temperature.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Only to leads that are",
+        help_text="None ticked: every lead.",
+    )
 
     class Meta:
         model = Step
-        fields = ("day", "subject", "preheader", "body", "cta_label", "cta_url",
-                  "only_temperatures", "click_condition", "is_active")  # fmt: skip
+        fields = (
+            "day",
+            "subject",
+            "preheader",
+            "body",
+            "cta_label",
+            "cta_url",
+            "only_temperatures",
+            "click_condition",
+            "is_active",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,9 +106,13 @@ class StepInline(admin.StackedInline):
         return format_html(
             "{}{}",
             email_rates({**figures, "converted": converted}),
-            format_html('<div class="lf-figures-rest">{}</div>',
-                        format_html_join(" · ", "{}: {}", rest.items())) if rest else "",
-        )  # fmt: skip
+            format_html(
+                '<div class="lf-figures-rest">{}</div>',
+                format_html_join(" · ", "{}: {}", rest.items()),
+            )
+            if rest
+            else "",
+        )
 
     @admin.display(description="Preview")
     def preview_link(self, step: Step) -> str:
@@ -110,8 +126,17 @@ class StepInline(admin.StackedInline):
 class SequenceAdmin(admin.ModelAdmin):
     form = SequenceForm
     inlines = (StepInline,)
-    list_display = ("name", "status", "step_count", "active_enrollments", "sent", "open_rate",
-                    "click_rate", "conversion", "hands_to_sales")  # fmt: skip
+    list_display = (
+        "name",
+        "status",
+        "step_count",
+        "active_enrollments",
+        "sent",
+        "open_rate",
+        "click_rate",
+        "conversion",
+        "hands_to_sales",
+    )
     list_filter = ("status",)
     filter_horizontal = ("entry_pages",)
     readonly_fields = ("timeline", "step_figures_table")
@@ -119,10 +144,12 @@ class SequenceAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "status", "topic", "entry_pages", "timeline")}),
         ("How each step does", {"fields": ("step_figures_table",)}),
-        ("When to send", {"fields": ("window_start_hour", "window_end_hour", "weekdays",
-                                     "fallback_time_zone")}),
+        (
+            "When to send",
+            {"fields": ("window_start_hour", "window_end_hour", "weekdays", "fallback_time_zone")},
+        ),
         ("Exits and tracking", {"fields": ("hand_hot_leads_to_sales", "track_engagement")}),
-    )  # fmt: skip
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Sequence]:
         # Journeys (graphs) have their own admin (admin_journeys); this one keeps day lists.
@@ -141,9 +168,11 @@ class SequenceAdmin(admin.ModelAdmin):
             active_enrollments=Count(
                 "enrollments", filter=Q(enrollments__state=Enrollment.State.ACTIVE), distinct=True
             ),
-            **{f"emails_{name}": emails(name) for name in ("sent", "opened", "clicked",
-                                                           "converted")},
-        )  # fmt: skip
+            **{
+                f"emails_{name}": emails(name)
+                for name in ("sent", "opened", "clicked", "converted")
+            },
+        )
 
     @admin.display(description="Sent", ordering="emails_sent")
     def sent(self, sequence: "SequenceRow") -> int:
@@ -182,21 +211,28 @@ class SequenceAdmin(admin.ModelAdmin):
         for step in steps:
             figures: Mapping[str, Any] = counts.get(step.pk, {})
             sent = figures.get("sent", 0)
-            rows.append((
-                step.day, step.subject, "" if step.is_active else " (off)", sent,
-                rate_bar(figures.get("opened", 0), sent, label="opened"),
-                rate_bar(figures.get("clicked", 0), sent, label="clicked"),
-                rate_bar(figures.get("converted", 0), sent, label="reached the goal"),
-            ))  # fmt: skip
+            rows.append(
+                (
+                    step.day,
+                    step.subject,
+                    "" if step.is_active else " (off)",
+                    sent,
+                    rate_bar(figures.get("opened", 0), sent, label="opened"),
+                    rate_bar(figures.get("clicked", 0), sent, label="clicked"),
+                    rate_bar(figures.get("converted", 0), sent, label="reached the goal"),
+                )
+            )
         return format_html(
             '<table class="lf-step-figures" id="step-figures"><thead><tr><th scope="col">Step</th>'
             '<th scope="col">Sent</th><th scope="col">Open rate</th><th scope="col">Click rate'
             '</th><th scope="col">Conversion</th></tr></thead><tbody>{}</tbody></table>',
             format_html_join(
-                "", "<tr><th scope=\"row\">Day {} · {}{}</th><td>{}</td><td>{}</td><td>{}</td>"
-                "<td>{}</td></tr>", rows,
+                "",
+                '<tr><th scope="row">Day {} · {}{}</th><td>{}</td><td>{}</td><td>{}</td>'
+                "<td>{}</td></tr>",
+                rows,
             ),
-        )  # fmt: skip
+        )
 
     @admin.display(description="Steps", ordering="step_count")
     def step_count(self, sequence: "SequenceRow") -> int:
@@ -214,10 +250,11 @@ class SequenceAdmin(admin.ModelAdmin):
         return format_html(
             '<ol class="lf-timeline" style="margin:0;padding-left:1.2em">{}</ol>',
             format_html_join(
-                "", "<li><strong>Day {}</strong> — {}{}</li>",
+                "",
+                "<li><strong>Day {}</strong> — {}{}</li>",
                 ((s.day, s.subject, "" if s.is_active else " (off)") for s in steps),
             ),
-        )  # fmt: skip
+        )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         """Steps change through nurture.services.steps, as the API changes them: the same
@@ -303,8 +340,16 @@ def _preview_lead(lead_id: str) -> tuple[Lead, str]:
 
 class DeliveryInline(admin.TabularInline):
     model = Delivery
-    fields = ("step", "due_at", "status", "attempts", "sent_at", "opened_at", "clicked_at",
-              "last_error")  # fmt: skip
+    fields = (
+        "step",
+        "due_at",
+        "status",
+        "attempts",
+        "sent_at",
+        "opened_at",
+        "clicked_at",
+        "last_error",
+    )
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -328,9 +373,11 @@ class EnrollmentAdmin(admin.ModelAdmin):
     @admin.action(description="Stop the selected enrollments")
     def stop(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
         for enrollment in queryset.filter(state=Enrollment.State.ACTIVE):
-            scheduling.exit_enrollments(lead_id=enrollment.lead_id,
-                                        reason=Enrollment.ExitReason.MANUAL,
-                                        sequence_id=enrollment.sequence_id)  # fmt: skip
+            scheduling.exit_enrollments(
+                lead_id=enrollment.lead_id,
+                reason=Enrollment.ExitReason.MANUAL,
+                sequence_id=enrollment.sequence_id,
+            )
 
 
 @admin.register(Delivery)

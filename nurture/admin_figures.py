@@ -9,8 +9,11 @@ from django.utils.html import format_html
 from nurture.models import Delivery, Enrollment
 
 # Conversion: the lead reached the goal (booked, won, the journey's goal) after the email.
-GOAL_REASONS = (Enrollment.ExitReason.BOOKED, Enrollment.ExitReason.WON,
-                Enrollment.ExitReason.CONVERTED)  # fmt: skip
+GOAL_REASONS = (
+    Enrollment.ExitReason.BOOKED,
+    Enrollment.ExitReason.WON,
+    Enrollment.ExitReason.CONVERTED,
+)
 
 
 def rate_bar(part: int, whole: int, *, label: str, text: str = "") -> str:
@@ -26,9 +29,12 @@ def rate_bar(part: int, whole: int, *, label: str, text: str = "") -> str:
         '<span class="lf-rate-bar" aria-hidden="true"><span style="width: {width}%"></span></span>'
         '<span class="lf-rate-figure">{share}</span>'
         '<span class="visually-hidden"> {label}, {part} of {whole}</span></span>',
-        label=label, part=part, whole=whole, width=f"{min(share, 100):.0f}",
+        label=label,
+        part=part,
+        whole=whole,
+        width=f"{min(share, 100):.0f}",
         share=text or (f"{share:.0f}%" if share >= 1 or not part else f"{share:.1f}%"),
-    )  # fmt: skip
+    )
 
 
 def sparkline(values: list[int], *, label: str) -> str:
@@ -44,8 +50,12 @@ def sparkline(values: list[int], *, label: str) -> str:
         '<svg class="lf-spark" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
         'aria-label="{label}: {values}"><title>{label}</title>'
         '<polyline points="{points}" fill="none" stroke="currentColor" stroke-width="1.5"/></svg>',
-        w=width, h=height, label=label, values=", ".join(map(str, values)), points=points,
-    )  # fmt: skip
+        w=width,
+        h=height,
+        label=label,
+        values=", ".join(map(str, values)),
+        points=points,
+    )
 
 
 def email_rates(figures: dict[str, int]) -> str:

@@ -87,8 +87,16 @@ def _emails(name: str) -> Coalesce:
 @admin.register(Journey)
 class JourneyAdmin(admin.ModelAdmin):
     form = JourneyForm
-    list_display = ("name", "status", "enrolled", "sent", "open_rate", "click_rate", "converted",
-                    "open_map")  # fmt: skip
+    list_display = (
+        "name",
+        "status",
+        "enrolled",
+        "sent",
+        "open_rate",
+        "click_rate",
+        "converted",
+        "open_map",
+    )
     Media = AdminFiguresMedia
     list_filter = ("status",)
     search_fields = ("name",)

@@ -14,8 +14,15 @@ class SubscriptionTopicAdmin(admin.ModelAdmin):
     list_editable = ("position",)
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("landing_pages",)
-    fields = ("name", "slug", "description", "requires_opt_in", "consent_text", "landing_pages",
-              "position")  # fmt: skip
+    fields = (
+        "name",
+        "slug",
+        "description",
+        "requires_opt_in",
+        "consent_text",
+        "landing_pages",
+        "position",
+    )
 
 
 @admin.register(ConsentRecord)

@@ -46,9 +46,21 @@ class StepSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Step
-        fields = ("id", "sequence", "day", "subject", "preheader", "body", "cta_label",
-                  "cta_url", "only_temperatures", "click_condition", "is_active", "created_at",
-                  "updated_at")  # fmt: skip
+        fields = (
+            "id",
+            "sequence",
+            "day",
+            "subject",
+            "preheader",
+            "body",
+            "cta_label",
+            "cta_url",
+            "only_temperatures",
+            "click_condition",
+            "is_active",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = ("id", "created_at", "updated_at")
         validators: list[Any] = []  # (sequence, day) is the constraint's: a 409, see _save
 
@@ -88,9 +100,20 @@ class SequenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Sequence
-        fields = ("id", "name", "status", "entry_pages", "window_start_hour", "window_end_hour",
-                  "weekdays", "fallback_time_zone", "hand_hot_leads_to_sales",
-                  "track_engagement", "created_at", "steps")  # fmt: skip
+        fields = (
+            "id",
+            "name",
+            "status",
+            "entry_pages",
+            "window_start_hour",
+            "window_end_hour",
+            "weekdays",
+            "fallback_time_zone",
+            "hand_hot_leads_to_sales",
+            "track_engagement",
+            "created_at",
+            "steps",
+        )
         read_only_fields = ("id", "created_at", "steps")
         extra_kwargs = {"entry_pages": {"required": False}}
 
@@ -117,9 +140,23 @@ class EnrollmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Enrollment
-        fields = ("id", "lead", "sequence", "state", "exit_reason", "started_at", "ended_at",
-                  "needs_confirmation", "confirmed_at", "round", "current_node",
-                  "node_entered_at", "next_at", "converted_at", "trigger")  # fmt: skip
+        fields = (
+            "id",
+            "lead",
+            "sequence",
+            "state",
+            "exit_reason",
+            "started_at",
+            "ended_at",
+            "needs_confirmation",
+            "confirmed_at",
+            "round",
+            "current_node",
+            "node_entered_at",
+            "next_at",
+            "converted_at",
+            "trigger",
+        )
         read_only_fields = fields
 
 
@@ -210,8 +247,11 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if self.action == "list":
             query = EnrollmentFilterSerializer(data=self.request.query_params)
             query.is_valid(raise_exception=True)
-            for name, column in (("lead", "lead_id"), ("sequence", "sequence_id"),
-                                 ("journey", "sequence_id")):  # fmt: skip
+            for name, column in (
+                ("lead", "lead_id"),
+                ("sequence", "sequence_id"),
+                ("journey", "sequence_id"),
+            ):
                 if name in query.validated_data:
                     enrollments = enrollments.filter(**{column: query.validated_data[name]})
         return enrollments

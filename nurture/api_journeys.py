@@ -320,10 +320,24 @@ class JourneySerializer(SequenceSerializer):
 
     class Meta:
         model = Journey
-        fields = ("id", "name", "status", "reentry", "reentry_days", "start_node",
-                  "window_start_hour", "window_end_hour", "weekdays", "fallback_time_zone",
-                  "hand_hot_leads_to_sales", "track_engagement", "created_at", "nodes",
-                  "edges", "triggers")  # fmt: skip
+        fields = (
+            "id",
+            "name",
+            "status",
+            "reentry",
+            "reentry_days",
+            "start_node",
+            "window_start_hour",
+            "window_end_hour",
+            "weekdays",
+            "fallback_time_zone",
+            "hand_hot_leads_to_sales",
+            "track_engagement",
+            "created_at",
+            "nodes",
+            "edges",
+            "triggers",
+        )
         read_only_fields = ("id", "created_at")
         extra_kwargs = {"reentry_days": {"min_value": 1, "max_value": 3650}}
 
@@ -335,8 +349,10 @@ class JourneySerializer(SequenceSerializer):
     @extend_schema_field(EdgeSerializer(many=True))
     def get_edges(self, journey: Journey) -> list[dict[str, Any]]:
         # From the prefetched nodes (see JourneyViewSet.queryset): no query per journey.
-        edges = sorted((edge for node in journey.nodes.all() for edge in node.edges.all()),
-                       key=lambda edge: edge.pk)  # fmt: skip
+        edges = sorted(
+            (edge for node in journey.nodes.all() for edge in node.edges.all()),
+            key=lambda edge: edge.pk,
+        )
         return list(EdgeSerializer(edges, many=True).data)
 
 
@@ -414,9 +430,21 @@ class JourneyEnrollmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Enrollment
-        fields = ("id", "lead", "journey", "state", "exit_reason", "round", "trigger",
-                  "current_node", "node_entered_at", "next_at", "started_at", "ended_at",
-                  "converted_at")  # fmt: skip
+        fields = (
+            "id",
+            "lead",
+            "journey",
+            "state",
+            "exit_reason",
+            "round",
+            "trigger",
+            "current_node",
+            "node_entered_at",
+            "next_at",
+            "started_at",
+            "ended_at",
+            "converted_at",
+        )
         read_only_fields = fields
 
 
@@ -504,14 +532,17 @@ class _InJourney:
 
 
 @extend_schema_view(
-    list=extend_schema(tags=[TAG], responses={200: JourneySerializer(many=True),
-                                              **error_responses(400, 404)}),
+    list=extend_schema(
+        tags=[TAG], responses={200: JourneySerializer(many=True), **error_responses(400, 404)}
+    ),
     retrieve=extend_schema(tags=[TAG], responses={200: JourneySerializer, **error_responses(404)}),
-    update=extend_schema(tags=[TAG], responses={200: JourneySerializer,
-                                                **error_responses(400, 404)}),
-    partial_update=extend_schema(tags=[TAG], responses={200: JourneySerializer,
-                                                        **error_responses(400, 404)}),
-)  # fmt: skip
+    update=extend_schema(
+        tags=[TAG], responses={200: JourneySerializer, **error_responses(400, 404)}
+    ),
+    partial_update=extend_schema(
+        tags=[TAG], responses={200: JourneySerializer, **error_responses(400, 404)}
+    ),
+)
 class JourneyViewSet(viewsets.GenericViewSet):
     serializer_class = JourneySerializer
     permission_classes = [JourneyPermission]
@@ -545,16 +576,21 @@ class JourneyViewSet(viewsets.GenericViewSet):
         try:
             with transaction.atomic():
                 journey = journeys.build(
-                    nodes={node["key"]: {"kind": node["kind"], "name": node.get("name", ""),
-                                         "config": node.get("config") or {},
-                                         "email": node.get("step")}
-                           for node in graph["nodes"]},
+                    nodes={
+                        node["key"]: {
+                            "kind": node["kind"],
+                            "name": node.get("name", ""),
+                            "config": node.get("config") or {},
+                            "email": node.get("step"),
+                        }
+                        for node in graph["nodes"]
+                    },
                     edges=[(e["source"], e["port"], e["target"]) for e in graph["edges"]],
                     start=start,
                     triggers=[(t["kind"], t.get("config") or {}) for t in graph["triggers"]],
                     status=Sequence.Status.PAUSED,
                     **fields,
-                )  # fmt: skip
+                )
                 if wanted == Sequence.Status.ACTIVE:
                     editing.publish(journey=journey)
         except DjangoValidationError as exc:
@@ -612,10 +648,11 @@ class JourneyViewSet(viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(tags=[TAG], responses={200: NodeSerializer(many=True),
-                                              **error_responses(404)}),
+    list=extend_schema(
+        tags=[TAG], responses={200: NodeSerializer(many=True), **error_responses(404)}
+    ),
     retrieve=extend_schema(tags=[TAG], responses={200: NodeSerializer, **error_responses(404)}),
-)  # fmt: skip
+)
 class NodeViewSet(_InJourney, viewsets.GenericViewSet):
     serializer_class = NodeSerializer
     permission_classes = [JourneyPermission]
@@ -671,9 +708,10 @@ class NodeViewSet(_InJourney, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(tags=[TAG], responses={200: EdgeSerializer(many=True),
-                                              **error_responses(404)}),
-)  # fmt: skip
+    list=extend_schema(
+        tags=[TAG], responses={200: EdgeSerializer(many=True), **error_responses(404)}
+    ),
+)
 class EdgeViewSet(_InJourney, viewsets.GenericViewSet):
     serializer_class = EdgeSerializer
     permission_classes = [JourneyPermission]
@@ -695,8 +733,9 @@ class EdgeViewSet(_InJourney, viewsets.GenericViewSet):
         data = EdgeSerializer(data=request.data, journey=self.journey())
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        edge = journeys.connect(source=fields["source"], target=fields["target"],
-                                port=fields["port"])  # fmt: skip
+        edge = journeys.connect(
+            source=fields["source"], target=fields["target"], port=fields["port"]
+        )
         return Response(EdgeSerializer(edge).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=[TAG], responses={204: None, **error_responses(404)})
@@ -706,9 +745,10 @@ class EdgeViewSet(_InJourney, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(tags=[TAG], responses={200: TriggerSerializer(many=True),
-                                              **error_responses(404)}),
-)  # fmt: skip
+    list=extend_schema(
+        tags=[TAG], responses={200: TriggerSerializer(many=True), **error_responses(404)}
+    ),
+)
 class TriggerViewSet(_InJourney, viewsets.GenericViewSet):
     serializer_class = TriggerSerializer
     permission_classes = [JourneyPermission]
@@ -724,8 +764,11 @@ class TriggerViewSet(_InJourney, viewsets.GenericViewSet):
     def create(self, request: Request, journey_pk: str) -> Response:
         data = TriggerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        trigger = editing.add_trigger(journey=self.journey(), kind=data.validated_data["kind"],
-                                      config=data.validated_data.get("config") or {})  # fmt: skip
+        trigger = editing.add_trigger(
+            journey=self.journey(),
+            kind=data.validated_data["kind"],
+            config=data.validated_data.get("config") or {},
+        )
         return Response(TriggerSerializer(trigger).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=[TAG], responses={204: None, **error_responses(404)})

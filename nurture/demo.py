@@ -137,9 +137,13 @@ def seed_default_sequence(*, page: LandingPage) -> Sequence:
     """Create the playbook sequence on `page` once; later runs leave edits alone."""
     sequence, created = Sequence.objects.get_or_create(
         name=DEFAULT_SEQUENCE,
-        defaults={"window_start_hour": 9, "window_end_hour": 17, "fallback_time_zone": "UTC",
-                  "hand_hot_leads_to_sales": True},
-    )  # fmt: skip
+        defaults={
+            "window_start_hour": 9,
+            "window_end_hour": 17,
+            "fallback_time_zone": "UTC",
+            "hand_hot_leads_to_sales": True,
+        },
+    )
     if created:
         Step.objects.bulk_create(Step(sequence=sequence, **step) for step in PLAYBOOK)
     sequence.entry_pages.add(page)
@@ -228,51 +232,92 @@ def _consultation(*, page: LandingPage) -> Sequence:
         name=CONSULTATION_JOURNEY,
         nodes={
             "confirm": _playbook_email("Day 1: confirmation", 1, transactional=True),
-            "wait": {"kind": Node.Kind.WAIT, "name": "1 business day",
-                     "config": {"amount": 1, "unit": "business_days"}},
-            "hot": {"kind": Node.Kind.BRANCH, "name": "Hot lead?",
-                    "config": {"conditions": [{"when": hot, "label": "hot"}]}},
-            "task": {"kind": Node.Kind.TASK, "name": "Call the hot lead",
-                     "config": {"title": "Call {{ first_name }} at {{ company }}: hot lead",
-                                "note": "Turned hot during the consultation journey.",
-                                "owner": "owner", "due_hours": 4}},
-            "split": {"kind": Node.Kind.SPLIT, "name": "Day 2 subject test",
-                      "config": {"variants": [{"weight": 50, "label": "A: the leak"},
-                                              {"weight": 50, "label": "B: a question"}],
-                                 "auto_winner": True, "min_sends": 50, "confidence": 0.95}},
+            "wait": {
+                "kind": Node.Kind.WAIT,
+                "name": "1 business day",
+                "config": {"amount": 1, "unit": "business_days"},
+            },
+            "hot": {
+                "kind": Node.Kind.BRANCH,
+                "name": "Hot lead?",
+                "config": {"conditions": [{"when": hot, "label": "hot"}]},
+            },
+            "task": {
+                "kind": Node.Kind.TASK,
+                "name": "Call the hot lead",
+                "config": {
+                    "title": "Call {{ first_name }} at {{ company }}: hot lead",
+                    "note": "Turned hot during the consultation journey.",
+                    "owner": "owner",
+                    "due_hours": 4,
+                },
+            },
+            "split": {
+                "kind": Node.Kind.SPLIT,
+                "name": "Day 2 subject test",
+                "config": {
+                    "variants": [
+                        {"weight": 50, "label": "A: the leak"},
+                        {"weight": 50, "label": "B: a question"},
+                    ],
+                    "auto_winner": True,
+                    "min_sends": 50,
+                    "confidence": 0.95,
+                },
+            },
             "day2a": _playbook_email("Day 2 (A)", 2, body=_DAY2_BODY),
             "day2b": _playbook_email(
-                "Day 2 (B)", 2, body=_DAY2_BODY,
-                subject="{{ first_name }}, where does your funnel leak?"),
-            "clicked": {"kind": Node.Kind.WAIT_UNTIL, "name": "Clicked Day 2?",
-                        "config": {"event": {"field": "clicked"},
-                                   "timeout": {"amount": 3, "unit": "days"}}},
+                "Day 2 (B)",
+                2,
+                body=_DAY2_BODY,
+                subject="{{ first_name }}, where does your funnel leak?",
+            ),
+            "clicked": {
+                "kind": Node.Kind.WAIT_UNTIL,
+                "name": "Clicked Day 2?",
+                "config": {"event": {"field": "clicked"}, "timeout": {"amount": 3, "unit": "days"}},
+            },
             "story": _playbook_email("Case study", 5),
             "reminder": _email(
-                "Reminder", subject="In case you missed it, {{ first_name }}",
+                "Reminder",
+                subject="In case you missed it, {{ first_name }}",
                 preheader="The ten-minute funnel exercise, once more.",
                 body="Hi {{ first_name }},\n\nA quick nudge in case our last email got buried: "
-                     "ten minutes with last month's numbers shows where {{ company }} loses the "
-                     "most leads. Reply with what you find and we will tell you what we would "
-                     "fix first.\n\nThe leadfunnel team"),
-            "pause": {"kind": Node.Kind.WAIT, "name": "2 days",
-                      "config": {"amount": 2, "unit": "days"}},
+                "ten minutes with last month's numbers shows where {{ company }} loses the "
+                "most leads. Reply with what you find and we will tell you what we would "
+                "fix first.\n\nThe leadfunnel team",
+            ),
+            "pause": {
+                "kind": Node.Kind.WAIT,
+                "name": "2 days",
+                "config": {"amount": 2, "unit": "days"},
+            },
             "booking": _playbook_email("Day 7: booking prompt", 7),
             "goal": {"kind": Node.Kind.GOAL, "name": "Booked", "config": {"event": "booked"}},
         },
         edges=[
-            ("confirm", "next", "wait"), ("wait", "next", "hot"), ("hot", "c0", "task"),
-            ("hot", "else", "split"), ("split", "v0", "day2a"), ("split", "v1", "day2b"),
-            ("day2a", "next", "clicked"), ("day2b", "next", "clicked"),
-            ("clicked", "yes", "story"), ("clicked", "timeout", "reminder"),
-            ("story", "next", "pause"), ("reminder", "next", "pause"),
-            ("pause", "next", "booking"), ("booking", "next", "goal"),
+            ("confirm", "next", "wait"),
+            ("wait", "next", "hot"),
+            ("hot", "c0", "task"),
+            ("hot", "else", "split"),
+            ("split", "v0", "day2a"),
+            ("split", "v1", "day2b"),
+            ("day2a", "next", "clicked"),
+            ("day2b", "next", "clicked"),
+            ("clicked", "yes", "story"),
+            ("clicked", "timeout", "reminder"),
+            ("story", "next", "pause"),
+            ("reminder", "next", "pause"),
+            ("pause", "next", "booking"),
+            ("booking", "next", "goal"),
         ],
         start="confirm",
         triggers=[(Trigger.Kind.FORM, {"page": page.pk})],
-        window_start_hour=9, window_end_hour=17, fallback_time_zone="UTC",
+        window_start_hour=9,
+        window_end_hour=17,
+        fallback_time_zone="UTC",
         hand_hot_leads_to_sales=True,
-    )  # fmt: skip
+    )
 
 
 def _pricing(*, page: LandingPage) -> Sequence:
@@ -281,26 +326,43 @@ def _pricing(*, page: LandingPage) -> Sequence:
         name=PRICING_JOURNEY,
         nodes={
             "email": _email(
-                "Pricing questions?", subject="Questions about pricing, {{ first_name }}?",
+                "Pricing questions?",
+                subject="Questions about pricing, {{ first_name }}?",
                 preheader="What most teams like {{ company }} pick, and why.",
                 body="Hi {{ first_name }},\n\nYou have been looking at our pricing. Most teams "
-                     "of your size start on the middle plan and move up once their funnel "
-                     "pays for it.\n\nIf you would like a quote for {{ company }}, book a "
-                     "free consultation and we will work it out together.\n\nThe leadfunnel "
-                     "team",
-                cta_label="Book a free consultation", cta_url="{{ booking_url }}"),
-            "sms": {"kind": Node.Kind.SMS, "name": "Text about pricing",
-                    "config": {"body": "Hi {{ first_name }}, it's leadfunnel: happy to walk "
-                                       "you through pricing for {{ company }}. Reply STOP to "
-                                       "opt out."}},
-            "task": {"kind": Node.Kind.TASK, "name": "Call about pricing",
-                     "config": {"title": "Pricing interest: call {{ first_name }}",
-                                "note": "Viewed the pricing page twice this week.",
-                                "owner": "owner", "due_hours": 24}},
+                "of your size start on the middle plan and move up once their funnel "
+                "pays for it.\n\nIf you would like a quote for {{ company }}, book a "
+                "free consultation and we will work it out together.\n\nThe leadfunnel "
+                "team",
+                cta_label="Book a free consultation",
+                cta_url="{{ booking_url }}",
+            ),
+            "sms": {
+                "kind": Node.Kind.SMS,
+                "name": "Text about pricing",
+                "config": {
+                    "body": "Hi {{ first_name }}, it's leadfunnel: happy to walk "
+                    "you through pricing for {{ company }}. Reply STOP to "
+                    "opt out."
+                },
+            },
+            "task": {
+                "kind": Node.Kind.TASK,
+                "name": "Call about pricing",
+                "config": {
+                    "title": "Pricing interest: call {{ first_name }}",
+                    "note": "Viewed the pricing page twice this week.",
+                    "owner": "owner",
+                    "due_hours": 24,
+                },
+            },
         },
         edges=[("email", "next", "sms"), ("sms", "next", "task")],
         start="email",
         triggers=[(Trigger.Kind.PAGE_VIEW, {"url": "*/pricing*", "count": 2, "within_days": 7})],
-        window_start_hour=9, window_end_hour=17, fallback_time_zone="UTC",
-        reentry=Sequence.Reentry.EVERY_N_DAYS, reentry_days=30,
-    )  # fmt: skip
+        window_start_hour=9,
+        window_end_hour=17,
+        fallback_time_zone="UTC",
+        reentry=Sequence.Reentry.EVERY_N_DAYS,
+        reentry_days=30,
+    )

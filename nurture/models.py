@@ -263,9 +263,13 @@ class Enrollment(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # A journey's enrollment: where the lead is, since when, and when the tick next looks.
     current_node = models.ForeignKey(
-        "Node", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "Node",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         db_index=False,  # enrollment_node_idx leads with it
-    )  # fmt: skip
+    )
     node_entered_at = models.DateTimeField(null=True, blank=True)
     next_at = models.DateTimeField(null=True, blank=True)
     # Re-entry: the lead's n-th time through this journey.
@@ -468,9 +472,13 @@ class PathStep(models.Model):
         Enrollment, on_delete=models.CASCADE, related_name="path", db_index=False
     )
     node = models.ForeignKey(
-        Node, null=True, blank=True, on_delete=models.SET_NULL, related_name="path_steps",
+        Node,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="path_steps",
         db_index=False,
-    )  # fmt: skip
+    )
     # Kept when a marketer deletes the node: the lead's history stays readable.
     node_name = models.CharField(max_length=100)
     node_kind = models.CharField(max_length=20, choices=Node.Kind.choices)
@@ -632,9 +640,12 @@ class ConsentRecord(models.Model):
     )
     # PROTECT: a topic with consent history is kept, so the log never loses what it was about.
     topic = models.ForeignKey(
-        SubscriptionTopic, null=True, blank=True, on_delete=models.PROTECT,
+        SubscriptionTopic,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="consent_records",
-    )  # fmt: skip
+    )
     action = models.CharField(max_length=20, choices=Action.choices)
     source = models.CharField(max_length=20, choices=Source.choices)
     # The words the lead agreed to (an opt-in's checkbox text), as shown at the time.

@@ -46,9 +46,11 @@ def mailable_leads(*, search: str = "") -> QuerySet[Lead]:
     ).order_by("email")
     if search:
         leads = leads.filter(
-            Q(email__icontains=search) | Q(first_name__icontains=search)
-            | Q(last_name__icontains=search) | Q(company__icontains=search)
-        )  # fmt: skip
+            Q(email__icontains=search)
+            | Q(first_name__icontains=search)
+            | Q(last_name__icontains=search)
+            | Q(company__icontains=search)
+        )
     return leads
 
 
@@ -69,10 +71,16 @@ def step_figures(*, step_id: int) -> dict[str, int]:
         .values_list("kind")
         .annotate(n=Count("pk"))
     )
-    booked = Delivery.objects.filter(
-        step_id=step_id, status="sent",
-        enrollment__lead__activities__kind=Activity.Kind.BOOKING_MADE,
-    ).values("enrollment__lead").distinct().count()  # fmt: skip
+    booked = (
+        Delivery.objects.filter(
+            step_id=step_id,
+            status="sent",
+            enrollment__lead__activities__kind=Activity.Kind.BOOKING_MADE,
+        )
+        .values("enrollment__lead")
+        .distinct()
+        .count()
+    )
     return {
         **figures,
         "unsubscribed": by_kind.get(Activity.Kind.UNSUBSCRIBED, 0),

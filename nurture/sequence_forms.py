@@ -15,16 +15,27 @@ class SequenceForm(forms.ModelForm):
     # A field declared on the form does not take the model field's default, as a generated
     # one would: without `initial` a new sequence showed every day unticked (and required).
     weekdays = forms.TypedMultipleChoiceField(
-        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple,
+        choices=WEEKDAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
         initial=Sequence._meta.get_field("weekdays").get_default,
         help_text="Days emails may go out, in the lead's time zone.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = Sequence
-        fields = ("name", "status", "topic", "entry_pages", "window_start_hour", "window_end_hour",
-                  "weekdays", "fallback_time_zone", "hand_hot_leads_to_sales",
-                  "track_engagement")  # fmt: skip
+        fields = (
+            "name",
+            "status",
+            "topic",
+            "entry_pages",
+            "window_start_hour",
+            "window_end_hour",
+            "weekdays",
+            "fallback_time_zone",
+            "hand_hot_leads_to_sales",
+            "track_engagement",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -48,8 +48,11 @@ def unsubscribe_token(*, lead_id: int, lead_uid: uuid.UUID, delivery_id: int | N
 def read_unsubscribe_token(token: str) -> LeadLink:
     data = _load(token, salt=_UNSUBSCRIBE)
     delivery_id = data.get("d")
-    return LeadLink(lead_id=_int(data.get("l")), lead_uid=_uid(data.get("k")),
-                    delivery_id=None if delivery_id is None else _int(delivery_id))  # fmt: skip
+    return LeadLink(
+        lead_id=_int(data.get("l")),
+        lead_uid=_uid(data.get("k")),
+        delivery_id=None if delivery_id is None else _int(delivery_id),
+    )
 
 
 def open_token(*, delivery_id: int, lead_uid: uuid.UUID) -> str:

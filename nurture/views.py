@@ -164,9 +164,11 @@ def track_click(request: HttpRequest, token: str) -> HttpResponse:
     if not link.url.startswith(("https://", "http://")):
         raise Http404("Unknown link")
     destination = engagement.follow_click(
-        delivery_id=link.delivery_id, lead_uid=link.lead_uid, url=link.url,
+        delivery_id=link.delivery_id,
+        lead_uid=link.lead_uid,
+        url=link.url,
         user_agent=request.headers.get("User-Agent", ""),
-    )  # fmt: skip
+    )
     # A browser that read our pages before it was known: that history joins the lead now.
     anonymous.join_visitor_to_lead_uid(
         visitor=request.COOKIES.get(anonymous.COOKIE_NAME, ""), lead_uid=link.lead_uid, via="email"

@@ -30,12 +30,14 @@ class RepProfile(models.Model):
     )
     slot_minutes = models.PositiveSmallIntegerField(default=30)
     meeting_url = models.URLField(
-        "meeting link", max_length=500, blank=True,
+        "meeting link",
+        max_length=500,
+        blank=True,
         # https only: the link goes into prospects' calendars and emails.
         validators=[URLValidator(schemes=["https"])],
         help_text="Where booked consultations take place (a video call link, https://…): "
         "the calendar invite's location.",
-    )  # fmt: skip
+    )
     location = models.CharField(
         max_length=200,
         blank=True,

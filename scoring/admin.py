@@ -174,8 +174,16 @@ class ScoreChangeAdmin(admin.ModelAdmin[ScoreChange]):
     search_fields = ("lead__email",)
     list_select_related = ("lead",)
     date_hierarchy = "at"
-    fields = ("lead", "at", "cause", "old_score", "new_score", "old_temperature",
-              "new_temperature", "reason_list")  # fmt: skip
+    fields = (
+        "lead",
+        "at",
+        "cause",
+        "old_score",
+        "new_score",
+        "old_temperature",
+        "new_temperature",
+        "reason_list",
+    )
     readonly_fields = fields
 
     @admin.display(description="Lead", ordering="lead__email")

@@ -42,14 +42,21 @@ def seed_default_scoring() -> None:
     with transaction.atomic():
         ScoringConfig.objects.get_or_create(pk=1)
         schedule, _ = CrontabSchedule.objects.get_or_create(
-            minute="0", hour="3", day_of_week="*", day_of_month="*", month_of_year="*",
+            minute="0",
+            hour="3",
+            day_of_week="*",
+            day_of_month="*",
+            month_of_year="*",
             timezone="UTC",
-        )  # fmt: skip
+        )
         PeriodicTask.objects.get_or_create(
             name=NIGHTLY_TASK_NAME,
-            defaults={"crontab": schedule, "task": "scoring.tasks.rescore_all_leads",
-                      "kwargs": '{"cause": "decay"}'},
-        )  # fmt: skip
+            defaults={
+                "crontab": schedule,
+                "task": "scoring.tasks.rescore_all_leads",
+                "kwargs": '{"cause": "decay"}',
+            },
+        )
         if ScoringRule.objects.exists():
             return
         for values in DEFAULT_RULES:

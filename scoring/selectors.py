@@ -102,8 +102,10 @@ def rule_match_counts(*, rules: Iterable[ScoringRule]) -> dict[int, int | None]:
     if connection.vendor == "postgresql":
         rule_set = RuleSet(fit=tuple(fit), engagement=tuple(engagement))
         with connection.cursor() as cursor:
-            for compiled_rules, build in ((fit, fit_match_counts_sql),
-                                          (engagement, engagement_match_counts_sql)):  # fmt: skip
+            for compiled_rules, build in (
+                (fit, fit_match_counts_sql),
+                (engagement, engagement_match_counts_sql),
+            ):
                 if not compiled_rules:
                     continue
                 p = Params()

@@ -40,12 +40,20 @@ def main() -> None:
             env.pop(name, None)
         python = sys.executable
         subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        subprocess.run([python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [python, "manage.py", "seed_demo"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         server = subprocess.Popen(
             [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         email_html = subprocess.run(
             [python, "manage.py", "shell", "-c", EMAIL_SNIPPET], cwd=ROOT, env=env, check=True,
             capture_output=True, text=True,

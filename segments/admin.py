@@ -67,8 +67,9 @@ class SegmentAdmin(admin.ModelAdmin[Segment]):
             obj.created_by = signed_in(request.user)
         services.save_segment(segment=obj)
 
-    def render_change_form(self, request: HttpRequest, context: dict[str, Any],
-                           *args: Any, **kwargs: Any) -> HttpResponse:  # fmt: skip
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         context["segment_catalog"] = catalog.catalog()
         return super().render_change_form(request, context, *args, **kwargs)
 
@@ -101,8 +102,12 @@ class SegmentAdmin(admin.ModelAdmin[Segment]):
     ) -> HttpResponse:
         # A tree that cannot be evaluated is refused (422) with what is wrong and where;
         # builder.js has htmx swap that answer in too.
-        return TemplateResponse(request, "segments/_preview.html", {**context, "errors": errors},
-                                status=422 if errors else 200)  # fmt: skip
+        return TemplateResponse(
+            request,
+            "segments/_preview.html",
+            {**context, "errors": errors},
+            status=422 if errors else 200,
+        )
 
     def preview_view(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST":

@@ -32,8 +32,16 @@ class SegmentSerializer(serializers.ModelSerializer[Segment]):
 
     class Meta:
         model = Segment
-        fields = ("id", "name", "description", "conditions", "member_count", "refreshed_at",
-                  "created_at", "updated_at")  # fmt: skip
+        fields = (
+            "id",
+            "name",
+            "description",
+            "conditions",
+            "member_count",
+            "refreshed_at",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = ("id", "refreshed_at", "created_at", "updated_at")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -71,16 +79,19 @@ class MemberSerializer(serializers.ModelSerializer[SegmentMember]):
 
 
 @extend_schema_view(
-    list=extend_schema(tags=[TAG], responses={200: SegmentSerializer(many=True),
-                                              **error_responses(404)}),
+    list=extend_schema(
+        tags=[TAG], responses={200: SegmentSerializer(many=True), **error_responses(404)}
+    ),
     retrieve=extend_schema(tags=[TAG], responses={200: SegmentSerializer, **error_responses(404)}),
     create=extend_schema(tags=[TAG], responses={201: SegmentSerializer, **error_responses(400)}),
-    update=extend_schema(tags=[TAG], responses={200: SegmentSerializer,
-                                                **error_responses(400, 404)}),
-    partial_update=extend_schema(tags=[TAG], responses={200: SegmentSerializer,
-                                                        **error_responses(400, 404)}),
+    update=extend_schema(
+        tags=[TAG], responses={200: SegmentSerializer, **error_responses(400, 404)}
+    ),
+    partial_update=extend_schema(
+        tags=[TAG], responses={200: SegmentSerializer, **error_responses(400, 404)}
+    ),
     destroy=extend_schema(tags=[TAG], responses={204: None, **error_responses(404)}),
-)  # fmt: skip
+)
 class SegmentViewSet(viewsets.ModelViewSet[Segment]):
     serializer_class = SegmentSerializer
 

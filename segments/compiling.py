@@ -205,8 +205,10 @@ def _fingerprint(segment_id: int, segments: Mapping[int, Mapping[str, Any]]) -> 
         tree = segments.get(current)
         trees[current] = tree
         if tree is not None:
-            if any(leaf.get("field") in conditions.EXTRA_FIELDS and
-                   leaf.get("field") != SEGMENT_FIELD for leaf in leaves(tree)):  # fmt: skip
+            if any(
+                leaf.get("field") in conditions.EXTRA_FIELDS and leaf.get("field") != SEGMENT_FIELD
+                for leaf in leaves(tree)
+            ):
                 return ""
             stack.extend(referenced_segments(tree))
     return json.dumps(sorted(trees.items()), sort_keys=True, default=str)

@@ -21,9 +21,12 @@ class Segment(models.Model):
     # condition is nurture.services.conditions' vocabulary (what branches use too).
     conditions = models.JSONField(default=_empty_tree, validators=[validate_tree])
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The last full refresh (segments.services.refresh_segment): time windows move on.
@@ -69,8 +72,9 @@ class SegmentMember(models.Model):
     """A lead in a segment now, since when. Kept by segments.services: incrementally when
     a lead changes, and by the periodic full refresh (time windows)."""
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members",
-                                db_index=False)  # fmt: skip
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="members", db_index=False
+    )
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="segment_memberships")
     joined_at = models.DateTimeField()
 

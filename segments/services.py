@@ -31,8 +31,9 @@ def create_segment(
     *, name: str, conditions: Mapping[str, Any], description: str = "", created_by: Any = None
 ) -> Segment:
     """Raises django's ValidationError (field → messages) for a tree it cannot evaluate."""
-    segment = Segment(name=name, description=description, conditions=dict(conditions),
-                      created_by=created_by)  # fmt: skip
+    segment = Segment(
+        name=name, description=description, conditions=dict(conditions), created_by=created_by
+    )
     return save_segment(segment=segment)
 
 
@@ -62,9 +63,11 @@ def refresh_lead(*, lead_id: int, now: datetime | None = None) -> dict[str, list
         # statement reads the segments the lead is in now (one round trip fewer); `of`
         # because FOR UPDATE cannot lock the nullable side of the outer join.
         rows = list(
-            Lead.objects.select_for_update(of=("self",)).filter(pk=lead_id).order_by()
+            Lead.objects.select_for_update(of=("self",))
+            .filter(pk=lead_id)
+            .order_by()
             .values_list("pk", "segment_memberships__segment_id")
-        )  # fmt: skip
+        )
         segments = list(Segment.objects.order_by().values_list("pk", "conditions"))
         if not rows or not segments:
             return {"joined": [], "left": []}
@@ -159,7 +162,12 @@ def _announce_on_commit(signal: Any, *, segment_id: int, lead_ids: list[int]) ->
         replies = signal.send_robust(sender=Segment, segment_id=segment_id, lead_ids=lead_ids)
         for receiver, error in replies:
             if isinstance(error, Exception):
-                logger.error("%r failed for segment %s (%s leads)", receiver, segment_id,
-                             len(lead_ids), exc_info=error)  # fmt: skip
+                logger.error(
+                    "%r failed for segment %s (%s leads)",
+                    receiver,
+                    segment_id,
+                    len(lead_ids),
+                    exc_info=error,
+                )
 
     transaction.on_commit(announce)

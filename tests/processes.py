@@ -64,8 +64,9 @@ class SmtpSink:
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
-                          responses: list[str]) -> list[str]:  # fmt: skip
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
         with self.lock:
             self.connections += 1
         session.host_name = hostname
@@ -79,8 +80,9 @@ class SmtpSink:
                 return "421 4.4.2 Connection dropped"
             if answer:
                 return answer
-            self.messages.append(Received(list(envelope.rcpt_tos), envelope.content,
-                                          time.monotonic()))  # fmt: skip
+            self.messages.append(
+                Received(list(envelope.rcpt_tos), envelope.content, time.monotonic())
+            )
         return "250 Message accepted"
 
     def count_for(self, address: str) -> int:
@@ -141,10 +143,22 @@ class PrivateRedis:
     def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if not wait_until(lambda: port_open(self.port), timeout=10):
             raise RuntimeError("private redis-server did not start")
 
@@ -177,16 +191,28 @@ class Stack:
         log = Path(tempfile.mkstemp(prefix=f"leadfunnel-{name}-", suffix=".log")[1])
         self.logs.append(log)
         process = subprocess.Popen(
-            [sys.executable, "-m", *args], cwd=ROOT, env=self.env,
-            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.processes.append(process)
         return process
 
     def web(self, port: int, *, workers: int = 2) -> subprocess.Popen[bytes]:
-        process = self.start("gunicorn", "leadfunnel.wsgi:application", "--workers",
-                             str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "60",
-                             name="web")  # fmt: skip
+        process = self.start(
+            "gunicorn",
+            "leadfunnel.wsgi:application",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            name="web",
+        )
         if not wait_until(lambda: port_open(port), timeout=30):
             raise RuntimeError(f"gunicorn did not start:\n{self.tail()}")
         return process
@@ -201,9 +227,20 @@ class Stack:
     ) -> subprocess.Popen[bytes]:
         """A Celery worker (of every queue unless told); `supervised`: started again whenever
         it exits, as production's supervisor does (docker-compose's `restart: unless-stopped`)."""
-        args = ("celery", "-A", "leadfunnel", "worker", "-Q", queues,
-                "--concurrency", str(concurrency),
-                "--loglevel", "INFO", "--without-mingle", "--without-gossip")  # fmt: skip
+        args = (
+            "celery",
+            "-A",
+            "leadfunnel",
+            "worker",
+            "-Q",
+            queues,
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+        )
         process = self.start(*args, "-n", f"{name}-{free_port()}@%h", name=name)
         if supervised:
             threading.Thread(
@@ -230,8 +267,17 @@ class Stack:
 
     def beat(self) -> subprocess.Popen[bytes]:
         schedule = tempfile.mktemp(prefix="leadfunnel-beat-")  # noqa: S306 - beat's own file
-        return self.start("celery", "-A", "leadfunnel", "beat", "--loglevel", "INFO",
-                          "--schedule", schedule, name="beat")  # fmt: skip
+        return self.start(
+            "celery",
+            "-A",
+            "leadfunnel",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            schedule,
+            name="beat",
+        )
 
     @staticmethod
     def kill(process: subprocess.Popen[bytes]) -> None:
@@ -261,24 +307,26 @@ def app_env(*, broker_url: str, cache_url: str, smtp_port: int, **extra: str) ->
     """Production-like settings pointing at the test database and the given services."""
     db = connection.settings_dict
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_ALLOW"))}
-    env.update({
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": cache_url,
-        "CELERY_BROKER_URL": broker_url,
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0",
-        "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0",
-        "STATIC_MANIFEST": "0",
-        "WHITENOISE_USE_FINDERS": "1",
-        "CAPTURE_MIN_FILL_SECONDS": "0",
-        "NURTURE_TICK_SECONDS": "1",
-        "SITE_URL": "http://127.0.0.1:8000",
-        **extra,
-    })  # fmt: skip
+    env.update(
+        {
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "REDIS_URL": cache_url,
+            "CELERY_BROKER_URL": broker_url,
+            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            "STATIC_MANIFEST": "0",
+            "WHITENOISE_USE_FINDERS": "1",
+            "CAPTURE_MIN_FILL_SECONDS": "0",
+            "NURTURE_TICK_SECONDS": "1",
+            "SITE_URL": "http://127.0.0.1:8000",
+            **extra,
+        }
+    )
     return env
 
 

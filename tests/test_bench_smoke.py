@@ -225,8 +225,15 @@ def test_django_post_office_sends_the_workers_messages_unchanged(
         ours = message_from_bytes(content, policy=policy.default)
         theirs = message_from_bytes(by_recipient[recipient], policy=policy.default)
         assert "Zoë" in ours["Subject"] and ours["List-Unsubscribe"] and ours["Feedback-ID"]
-        for header in ("Subject", "From", "To", "Reply-To", "List-Unsubscribe",
-                       "List-Unsubscribe-Post", "Feedback-ID"):  # fmt: skip
+        for header in (
+            "Subject",
+            "From",
+            "To",
+            "Reply-To",
+            "List-Unsubscribe",
+            "List-Unsubscribe-Post",
+            "Feedback-ID",
+        ):
             assert theirs[header] == ours[header], header
         for kind in ("plain", "html"):
             body = ours.get_body((kind,)).get_content()  # type: ignore[union-attr]

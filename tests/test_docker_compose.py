@@ -425,9 +425,14 @@ def test_the_compose_defaults_pass_check_deploy() -> None:
     """
     env = {"PATH": os.environ.get("PATH", ""), **service("web")["environment"]}
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ERRORS:" not in result.stdout + result.stderr
 

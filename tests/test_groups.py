@@ -53,7 +53,8 @@ def test_the_dashboard_refuses_others(client: Client) -> None:
 
 def test_a_sales_rep_signs_in_and_lands_on_the_dashboard(client: Client, settings: Any) -> None:
     rep = sales_rep()
-    response = client.post(reverse("login"), {"username": rep.username,
-                                              "password": "correct-horse-battery"})  # fmt: skip
+    response = client.post(
+        reverse("login"), {"username": rep.username, "password": "correct-horse-battery"}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("sales:dashboard")

@@ -152,38 +152,47 @@ def _app(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_it_sees_a_cycle_hidden_in_a_function(tmp_path: Path) -> None:
-    root = _app(tmp_path, {
-        "__init__.py": "",
-        "tasks.py": "from shop import services\n",
-        "services.py": "def run():\n    from shop.tasks import send\n    send()\n",
-    })  # fmt: skip
+    root = _app(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "tasks.py": "from shop import services\n",
+            "services.py": "def run():\n    from shop.tasks import send\n    send()\n",
+        },
+    )
     assert cycles(import_graph(root, "shop")) == [["shop.services", "shop.tasks"]]
 
 
 def test_it_resolves_relative_imports_and_packages(tmp_path: Path) -> None:
-    root = _app(tmp_path, {
-        "__init__.py": "",
-        "models.py": "from shop.engine import check\n",
-        "engine/__init__.py": "from .rules import check\n",
-        "engine/rules.py": "from ..models import Order\n",
-    })  # fmt: skip
+    root = _app(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "models.py": "from shop.engine import check\n",
+            "engine/__init__.py": "from .rules import check\n",
+            "engine/rules.py": "from ..models import Order\n",
+        },
+    )
     assert cycles(import_graph(root, "shop")) == [
         ["shop.engine", "shop.engine.rules", "shop.models"]
     ]
 
 
 def test_it_ignores_type_checking_imports_and_the_own_package(tmp_path: Path) -> None:
-    root = _app(tmp_path, {
-        "__init__.py": "",
-        "models.py": "from shop.engine import check\n",
-        "engine/__init__.py": "from shop.engine.rules import check\n",
-        "engine/rules.py": (
-            "from typing import TYPE_CHECKING\n"
-            "from shop.engine import conditions\n"
-            "if TYPE_CHECKING:\n    from shop.models import Order\n"
-        ),
-        "engine/conditions.py": "",
-    })  # fmt: skip
+    root = _app(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "models.py": "from shop.engine import check\n",
+            "engine/__init__.py": "from shop.engine.rules import check\n",
+            "engine/rules.py": (
+                "from typing import TYPE_CHECKING\n"
+                "from shop.engine import conditions\n"
+                "if TYPE_CHECKING:\n    from shop.models import Order\n"
+            ),
+            "engine/conditions.py": "",
+        },
+    )
     assert cycles(import_graph(root, "shop")) == []
 
 

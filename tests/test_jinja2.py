@@ -67,8 +67,9 @@ def test_the_rows_template_escapes_what_leads_typed() -> None:
         last_activity, last_activity_at = "<script>x</script>", NOW
 
     html = render_to_string(
-        "sales/_rows.html", {"rows": [Row()], "can_change": True, "here": "/", "csrf": "t"},
+        "sales/_rows.html",
+        {"rows": [Row()], "can_change": True, "here": "/", "csrf": "t"},
         using="jinja2",
-    )  # fmt: skip
+    )
     assert "<img" not in html and "&#34;&gt;&lt;img" in html
     assert "<script>" not in html and "&lt;b&gt;" in html

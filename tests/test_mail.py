@@ -82,9 +82,13 @@ def _send_day_one(sink: SmtpSink, settings: Any, key: DkimKey | None) -> tuple[E
     settings.MAILERS = (
         signing_mailer(port=sink.port, key=key.private_pem)
         if key is not None
-        else {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                          "OPTIONS": {"host": "127.0.0.1", "port": sink.port, "timeout": 15}}}
-    )  # fmt: skip
+        else {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": sink.port, "timeout": 15},
+            }
+        }
+    )
     sequence = SequenceFactory(weekdays=list(range(7)))
     StepFactory(sequence=sequence, day=1, subject="Grüße, {{ first_name }}", body=BODY)
     lead = LeadFactory(time_zone="Europe/Berlin", first_name="Zoë")
@@ -108,11 +112,22 @@ def test_it_signs_each_smtp_message_so_that_the_published_key_verifies_it(
     tags = dict(
         tag.strip().split("=", 1) for tag in "".join(parsed["DKIM-Signature"].split()).split(";")
     )
-    assert (tags["d"], tags["s"], tags["a"], tags["c"]) == (DOMAIN, SELECTOR, "rsa-sha256",
-                                                            "relaxed/relaxed")  # fmt: skip
+    assert (tags["d"], tags["s"], tags["a"], tags["c"]) == (
+        DOMAIN,
+        SELECTOR,
+        "rsa-sha256",
+        "relaxed/relaxed",
+    )
     signed = tags["h"].lower().split(":")
-    for header in ("from", "to", "subject", "message-id", "list-unsubscribe",
-                   "list-unsubscribe-post", "feedback-id"):  # fmt: skip
+    for header in (
+        "from",
+        "to",
+        "subject",
+        "message-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "feedback-id",
+    ):
         assert header in signed, header
     assert signed.count("list-unsubscribe") == 2, "oversigned: no second one can be added"
     delivery = enrollment.deliveries.get()

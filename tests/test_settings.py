@@ -37,12 +37,29 @@ print(json.dumps({
     "health_checks": s.DATABASES["default"].get("CONN_HEALTH_CHECKS"),
 }))
 """
-CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "SITE_URL",
-               "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DEFAULT_FROM_EMAIL", "STATIC_MANIFEST",
-               "SECURE_SSL_REDIRECT", "WHITENOISE_USE_FINDERS", "VAR_DIR",
-               "DJANGO_ALLOW_ASYNC_UNSAFE", "NURTURE_POSTAL_ADDRESS", "NURTURE_REPLY_TO",
-               "DKIM_PRIVATE_KEY", "DKIM_PRIVATE_KEY_FILE", "DKIM_SELECTOR", "DKIM_DOMAIN",
-               "ESP")  # fmt: skip
+CONFIG_VARS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "EMAIL_URL",
+    "SITE_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "DEFAULT_FROM_EMAIL",
+    "STATIC_MANIFEST",
+    "SECURE_SSL_REDIRECT",
+    "WHITENOISE_USE_FINDERS",
+    "VAR_DIR",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "NURTURE_POSTAL_ADDRESS",
+    "NURTURE_REPLY_TO",
+    "DKIM_PRIVATE_KEY",
+    "DKIM_PRIVATE_KEY_FILE",
+    "DKIM_SELECTOR",
+    "DKIM_DOMAIN",
+    "ESP",
+)
 # A sender and postal address as production has them: `check --deploy` refuses placeholders.
 REAL_SENDER = {
     "DEFAULT_FROM_EMAIL": "Northwind Traders <hello@northwind-traders.co.uk>",
@@ -58,9 +75,14 @@ def _clean_env(**overrides: str) -> dict[str, str]:
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=_clean_env(**env), capture_output=True,
-        text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=_clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _probe(**env: str) -> dict:
@@ -96,11 +118,15 @@ def test_celery_is_configured_for_no_lost_work() -> None:
 
 def test_environment_overrides_every_default() -> None:
     values = _probe(
-        DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="leads.example.com",
-        DATABASE_URL="postgres://u:p@db.example:5432/leads", REDIS_URL="redis://cache:6379/2",
-        CELERY_BROKER_URL="redis://cache:6379/3", EMAIL_URL="smtp://mailer:p@smtp.example:2525",
+        DEBUG="0",
+        SECRET_KEY="x" * 60,
+        ALLOWED_HOSTS="leads.example.com",
+        DATABASE_URL="postgres://u:p@db.example:5432/leads",
+        REDIS_URL="redis://cache:6379/2",
+        CELERY_BROKER_URL="redis://cache:6379/3",
+        EMAIL_URL="smtp://mailer:p@smtp.example:2525",
         SITE_URL="https://leads.example.com/",
-    )  # fmt: skip
+    )
     assert values["debug"] is False
     assert values["db_engine"] == "django.db.backends.postgresql"
     assert values["health_checks"] is True
@@ -162,21 +188,33 @@ def test_debug_is_off_unless_asked_for(debug: str) -> None:
 
 def test_check_deploy_is_clean_in_production() -> None:
     result = _run(
-        "manage.py", "check", "--deploy", "--fail-level", "WARNING",
-        DEBUG="0", SECRET_KEY="k3y-" + "Zq8#vR2!mW9$pL4&" * 4, ALLOWED_HOSTS="leads.example.com",
-        DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=os.environ["REDIS_URL"],
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="k3y-" + "Zq8#vR2!mW9$pL4&" * 4,
+        ALLOWED_HOSTS="leads.example.com",
+        DATABASE_URL=os.environ["DATABASE_URL"],
+        REDIS_URL=os.environ["REDIS_URL"],
         **REAL_SENDER,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
 def test_check_deploy_fails_for_a_placeholder_sender_and_postal_address() -> None:
     result = _run(
-        "manage.py", "check", "--deploy",
-        DEBUG="0", SECRET_KEY="k3y-" + "Zq8#vR2!mW9$pL4&" * 4, ALLOWED_HOSTS="leads.example.com",
-        DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=os.environ["REDIS_URL"],
-    )  # fmt: skip
+        "manage.py",
+        "check",
+        "--deploy",
+        DEBUG="0",
+        SECRET_KEY="k3y-" + "Zq8#vR2!mW9$pL4&" * 4,
+        ALLOWED_HOSTS="leads.example.com",
+        DATABASE_URL=os.environ["DATABASE_URL"],
+        REDIS_URL=os.environ["REDIS_URL"],
+    )
     assert result.returncode == 1
     assert (
         "nurture.E001) DEFAULT_FROM_EMAIL is 'leadfunnel <hello@localhost>': 'localhost' is "
@@ -189,8 +227,14 @@ def test_check_deploy_fails_for_a_placeholder_sender_and_postal_address() -> Non
 
 
 def test_migrations_match_the_models() -> None:
-    result = _run("manage.py", "makemigrations", "--check", "--dry-run", DEBUG="1",
-                  DATABASE_URL=os.environ["DATABASE_URL"])  # fmt: skip
+    result = _run(
+        "manage.py",
+        "makemigrations",
+        "--check",
+        "--dry-run",
+        DEBUG="1",
+        DATABASE_URL=os.environ["DATABASE_URL"],
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -208,16 +252,26 @@ def _without_env_file(var_dir: Path, **env: str) -> dict[str, str]:
 
 def _manage(var_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=_without_env_file(var_dir, **env),
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=_without_env_file(var_dir, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _write_dev_env(var_dir: Path) -> dict[str, str]:
     done = subprocess.run(
-        [str(ROOT / "scripts" / "dev-env")], cwd=ROOT, env=_without_env_file(var_dir),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [str(ROOT / "scripts" / "dev-env")],
+        cwd=ROOT,
+        env=_without_env_file(var_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     lines = (var_dir / "dev.env").read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
@@ -247,8 +301,16 @@ def test_plain_manage_py_gets_the_development_settings_make_run_wrote(tmp_path: 
 
 def test_real_environment_variables_win_over_the_env_file(tmp_path: Path) -> None:
     _write_dev_env(tmp_path)
-    shell = _manage(tmp_path, "shell", "-v0", "-c", SHOW, DEBUG="0", SECRET_KEY="e" * 60,
-                    ALLOWED_HOSTS="leads.example.com")  # fmt: skip
+    shell = _manage(
+        tmp_path,
+        "shell",
+        "-v0",
+        "-c",
+        SHOW,
+        DEBUG="0",
+        SECRET_KEY="e" * 60,
+        ALLOWED_HOSTS="leads.example.com",
+    )
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.split() == ["False", "e" * 60, "['leads.example.com']"]
 
@@ -290,9 +352,25 @@ def test_the_suite_ignores_a_dev_env_file_in_the_checkout(tmp_path: Path) -> Non
     probe.write_text(PYTEST_PROBE)
     env = {k: v for k, v in _without_env_file(var_dir).items() if not k.startswith("PYTEST")}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-c", str(ROOT / "pyproject.toml"),
-         "--rootdir", str(ROOT), str(probe)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:xdist",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(ROOT),
+            str(probe),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout

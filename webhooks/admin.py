@@ -23,10 +23,11 @@ MIN_SECRET_LENGTH = 24
 
 class EndpointForm(forms.ModelForm[Endpoint]):
     events = forms.MultipleChoiceField(
-        choices=SUBSCRIBABLE, widget=forms.CheckboxSelectMultiple,
+        choices=SUBSCRIBABLE,
+        widget=forms.CheckboxSelectMultiple,
         help_text="The events this endpoint receives.",
         error_messages={"required": "Tick at least one event."},
-    )  # fmt: skip
+    )
 
     class Meta:
         model = Endpoint
@@ -96,25 +97,49 @@ class EndpointAdmin(admin.ModelAdmin[Endpoint]):
             request,
             format_html(
                 'Test event {} sent to {} endpoint(s): see the <a href="{}">delivery log</a>.',
-                event.pk, len(ids), url,
+                event.pk,
+                len(ids),
+                url,
             ),
-        )  # fmt: skip
+        )
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     """The delivery log: read-only, with a replay (selected rows, or one row's button)."""
 
-    list_display = ("endpoint", "event_type", "status", "attempts", "last_status_code",
-                    "response_time", "created_at", "next_attempt_at", "replay_link")  # fmt: skip
+    list_display = (
+        "endpoint",
+        "event_type",
+        "status",
+        "attempts",
+        "last_status_code",
+        "response_time",
+        "created_at",
+        "next_attempt_at",
+        "replay_link",
+    )
     list_filter = ("status", "endpoint", "event__type")
     list_select_related = ("endpoint", "event")
     search_fields = ("endpoint__name",)
     date_hierarchy = "created_at"
     actions = ("replay",)
-    fields = ("endpoint", "event_type", "event_id", "status", "attempts", "next_attempt_at",
-              "last_status_code", "response_time", "last_error", "last_response", "created_at",
-              "delivered_at", "body", "replay_link")  # fmt: skip
+    fields = (
+        "endpoint",
+        "event_type",
+        "event_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "response_time",
+        "last_error",
+        "last_response",
+        "created_at",
+        "delivered_at",
+        "body",
+        "replay_link",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

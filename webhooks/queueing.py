@@ -20,7 +20,10 @@ def deliver_soon(*, delivery_ids: Sequence[int]) -> int:
             enqueue(DELIVER, delivery_id)
         except Exception:
             # Broad on purpose: kombu and redis raise many kinds when the broker is down.
-            logger.warning("Broker unreachable; %s webhook deliveries left for beat",
-                           len(delivery_ids) - index, exc_info=True)  # fmt: skip
+            logger.warning(
+                "Broker unreachable; %s webhook deliveries left for beat",
+                len(delivery_ids) - index,
+                exc_info=True,
+            )
             return index
     return len(delivery_ids)

@@ -313,8 +313,9 @@ def _record(*, delivery: WebhookDelivery, outcome: http.Outcome, give_up: bool =
         fields.update(status=Status.SUCCEEDED, delivered_at=now, next_attempt_at=None)
     elif give_up or attempt >= settings.WEBHOOKS_MAX_ATTEMPTS:
         reason = f"{outcome.error} Gave up after {attempt} attempt{'s' * (attempt != 1)}."
-        fields.update(status=Status.FAILED, next_attempt_at=None,
-                      last_error=reason.strip()[:ERROR_CHARS])  # fmt: skip
+        fields.update(
+            status=Status.FAILED, next_attempt_at=None, last_error=reason.strip()[:ERROR_CHARS]
+        )
     else:
         wait = timedelta(seconds=retry_wait(attempts=attempt))
         fields.update(status=Status.RETRYING, next_attempt_at=now + wait)

@@ -26,8 +26,17 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = ("id", "name", "channel", "utm_campaign", "spend", "currency", "starts_on",
-                  "ends_on", "created_at")  # fmt: skip
+        fields = (
+            "id",
+            "name",
+            "channel",
+            "utm_campaign",
+            "spend",
+            "currency",
+            "starts_on",
+            "ends_on",
+            "created_at",
+        )
         read_only_fields = ("id", "created_at")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -59,13 +68,35 @@ class LandingPageSerializer(serializers.ModelSerializer):
     class Meta:
         model = LandingPage
         fields = (
-            "id", "slug", "title", "headline", "body", "cta_label", "testimonial",
-            "testimonial_author", "kind", "fields_shown", "fields_required", "fields_later",
-            "qualifying_question", "qualifying_choices", "consent_text", "form_note",
-            "thank_you_text", "thank_you_note", "next_step_label", "next_step_url", "redirect_url",
-            "embed_origins", "campaign", "double_opt_in", "published", "view_count",
-            "created_at", "updated_at",
-        )  # fmt: skip
+            "id",
+            "slug",
+            "title",
+            "headline",
+            "body",
+            "cta_label",
+            "testimonial",
+            "testimonial_author",
+            "kind",
+            "fields_shown",
+            "fields_required",
+            "fields_later",
+            "qualifying_question",
+            "qualifying_choices",
+            "consent_text",
+            "form_note",
+            "thank_you_text",
+            "thank_you_note",
+            "next_step_label",
+            "next_step_url",
+            "redirect_url",
+            "embed_origins",
+            "campaign",
+            "double_opt_in",
+            "published",
+            "view_count",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = ("id", "view_count", "created_at", "updated_at")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -94,8 +125,20 @@ class LandingPageSerializer(serializers.ModelSerializer):
 class SubmissionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Submission
-        fields = ("id", "lead", "landing_page", "campaign", "data", "utm_source", "utm_medium",
-                  "utm_campaign", "utm_term", "utm_content", "referrer", "created_at")  # fmt: skip
+        fields = (
+            "id",
+            "lead",
+            "landing_page",
+            "campaign",
+            "data",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_term",
+            "utm_content",
+            "referrer",
+            "created_at",
+        )
         read_only_fields = fields
 
 

@@ -11,11 +11,16 @@ def grant_integrations_permissions(apps, schema_editor):
         group=MARKETERS,
         app_label="integrations",
         codenames=[
-            "add_leadimport", "view_leadimport", "delete_leadimport",
-            "add_audienceexport", "view_audienceexport",
-            "add_privacyrequest", "view_privacyrequest", "fulfil_privacy_request",
+            "add_leadimport",
+            "view_leadimport",
+            "delete_leadimport",
+            "add_audienceexport",
+            "view_audienceexport",
+            "add_privacyrequest",
+            "view_privacyrequest",
+            "fulfil_privacy_request",
         ],
-    )  # fmt: skip
+    )
 
 
 class Migration(migrations.Migration):

@@ -11,10 +11,13 @@ def grant_audience_sync_permissions(apps, schema_editor):
         group=MARKETERS,
         app_label="integrations",
         codenames=[
-            "add_audiencesync", "change_audiencesync", "delete_audiencesync",
-            "view_audiencesync", "view_audiencesyncrun",
+            "add_audiencesync",
+            "change_audiencesync",
+            "delete_audiencesync",
+            "view_audiencesync",
+            "view_audiencesyncrun",
         ],
-    )  # fmt: skip
+    )
 
 
 class Migration(migrations.Migration):

@@ -131,11 +131,18 @@ class MetaAudiences:
         return meta_hashes(email=email, phone=phone)
 
     def create_audience(self, *, name: str, description: str) -> str:
-        body = _call("POST", f"{self.api}/act_{self.account}/customaudiences",
-                     doing="Meta: create the audience",
-                     data={"name": name, "description": description, "subtype": "CUSTOM",
-                           "customer_file_source": "USER_PROVIDED_ONLY",
-                           "access_token": self.token})  # fmt: skip
+        body = _call(
+            "POST",
+            f"{self.api}/act_{self.account}/customaudiences",
+            doing="Meta: create the audience",
+            data={
+                "name": name,
+                "description": description,
+                "subtype": "CUSTOM",
+                "customer_file_source": "USER_PROVIDED_ONLY",
+                "access_token": self.token,
+            },
+        )
         if not body.get("id"):
             raise AdPlatformError("Meta: create the audience: no id in the answer")
         return str(body["id"])
@@ -145,8 +152,12 @@ class MetaAudiences:
 
     def _users(self, method: str, rows: Sequence[Hashes], doing: str) -> None:
         payload = {"schema": ["EMAIL", "PHONE"], "data": [[row.email, row.phone] for row in rows]}
-        _call(method, f"{self.api}/{self.audience_id}/users", doing=doing,
-              data={"payload": json.dumps(payload), "access_token": self.token})  # fmt: skip
+        _call(
+            method,
+            f"{self.api}/{self.audience_id}/users",
+            doing=doing,
+            data={"payload": json.dumps(payload), "access_token": self.token},
+        )
 
     def add(self, rows: Sequence[Hashes]) -> None:
         self._users("POST", rows, "Meta: add people")
@@ -167,8 +178,13 @@ class GoogleCustomerMatch:
     def __init__(self) -> None:
         self.api = settings.ADS_GOOGLE_API_URL.rstrip("/")
         self.customer = settings.ADS_GOOGLE_CUSTOMER_ID.replace("-", "")
-        needed = ("ADS_GOOGLE_DEVELOPER_TOKEN", "ADS_GOOGLE_CUSTOMER_ID", "ADS_GOOGLE_CLIENT_ID",
-                  "ADS_GOOGLE_CLIENT_SECRET", "ADS_GOOGLE_REFRESH_TOKEN")  # fmt: skip
+        needed = (
+            "ADS_GOOGLE_DEVELOPER_TOKEN",
+            "ADS_GOOGLE_CUSTOMER_ID",
+            "ADS_GOOGLE_CLIENT_ID",
+            "ADS_GOOGLE_CLIENT_SECRET",
+            "ADS_GOOGLE_REFRESH_TOKEN",
+        )
         missing = [name for name in needed if not getattr(settings, name)]
         if missing:
             raise NotConfigured("Google Ads: set " + ", ".join(missing) + ".")
@@ -180,11 +196,17 @@ class GoogleCustomerMatch:
 
     def _auth(self) -> dict[str, str]:
         if not self._headers:
-            body = _call("POST", settings.ADS_GOOGLE_TOKEN_URL, doing="Google: sign in",
-                         data={"grant_type": "refresh_token",
-                               "client_id": settings.ADS_GOOGLE_CLIENT_ID,
-                               "client_secret": settings.ADS_GOOGLE_CLIENT_SECRET,
-                               "refresh_token": settings.ADS_GOOGLE_REFRESH_TOKEN})  # fmt: skip
+            body = _call(
+                "POST",
+                settings.ADS_GOOGLE_TOKEN_URL,
+                doing="Google: sign in",
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": settings.ADS_GOOGLE_CLIENT_ID,
+                    "client_secret": settings.ADS_GOOGLE_CLIENT_SECRET,
+                    "refresh_token": settings.ADS_GOOGLE_REFRESH_TOKEN,
+                },
+            )
             if not body.get("access_token"):
                 raise AdPlatformError("Google: sign in: no access token in the answer")
             self._headers = {"Authorization": f"Bearer {body['access_token']}",
@@ -203,13 +225,23 @@ class GoogleCustomerMatch:
     def create_audience(self, *, name: str, description: str) -> str:
         body = self._post(
             f"customers/{self.customer}/userLists:mutate",
-            {"operations": [{"create": {
-                "name": name, "description": description, "membershipLifeSpan": 10000,
-                "crmBasedUserList": {"uploadKeyType": "CONTACT_INFO",
-                                     "dataSourceType": "FIRST_PARTY"},
-            }}]},
+            {
+                "operations": [
+                    {
+                        "create": {
+                            "name": name,
+                            "description": description,
+                            "membershipLifeSpan": 10000,
+                            "crmBasedUserList": {
+                                "uploadKeyType": "CONTACT_INFO",
+                                "dataSourceType": "FIRST_PARTY",
+                            },
+                        }
+                    }
+                ]
+            },
             "Google: create the user list",
-        )  # fmt: skip
+        )
         try:
             return str(body["results"][0]["resourceName"]).rsplit("/", 1)[-1]
         except (KeyError, IndexError, TypeError):
@@ -224,10 +256,14 @@ class GoogleCustomerMatch:
             metadata["consent"] = {"adUserData": "GRANTED", "adPersonalization": "GRANTED"}
         body = self._post(
             f"customers/{self.customer}/offlineUserDataJobs:create",
-            {"job": {"type": "CUSTOMER_MATCH_USER_LIST",
-                     "customerMatchUserListMetadata": metadata}},
+            {
+                "job": {
+                    "type": "CUSTOMER_MATCH_USER_LIST",
+                    "customerMatchUserListMetadata": metadata,
+                }
+            },
             "Google: create the upload job",
-        )  # fmt: skip
+        )
         self.job = str(body.get("resourceName", ""))
         if not self.job:
             raise AdPlatformError("Google: create the upload job: no resource name")
@@ -242,10 +278,12 @@ class GoogleCustomerMatch:
     def _operations(self, verb: str, rows: Sequence[Hashes], doing: str) -> None:
         self._post(
             f"{self.job}:addOperations",
-            {"enablePartialFailure": True,
-             "operations": [{verb: self._identifiers(row)} for row in rows]},
+            {
+                "enablePartialFailure": True,
+                "operations": [{verb: self._identifiers(row)} for row in rows],
+            },
             doing,
-        )  # fmt: skip
+        )
 
     def add(self, rows: Sequence[Hashes]) -> None:
         self._operations("create", rows, "Google: add people")

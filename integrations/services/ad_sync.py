@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from capture.models import Lead
@@ -62,7 +62,7 @@ def sync_due(*, trigger: str = "schedule") -> int:
     return len(ids)
 
 
-def wanted_leads(sync: AudienceSync):
+def wanted_leads(sync: AudienceSync) -> QuerySet[Lead]:
     """The segment's members the platform may have: not erased, not suppressed, and with
     marketing consent when the sync asks for it."""
     leads = Lead.objects.filter(segment_memberships__segment_id=sync.segment_id).exclude(
@@ -92,8 +92,9 @@ def _held(sync: AudienceSync) -> Iterator[tuple[int, Hashes]]:
 class _Batches:
     """Rows to add and to remove, sent and recorded a platform batch at a time."""
 
-    def __init__(self, *, sync: AudienceSync, run: AudienceSyncRun, platform: AudienceClient,
-                 now: datetime) -> None:  # fmt: skip
+    def __init__(
+        self, *, sync: AudienceSync, run: AudienceSyncRun, platform: AudienceClient, now: datetime
+    ) -> None:
         self.sync, self.run, self.platform, self.now = sync, run, platform, now
         self.size = getattr(platform, "batch", 10_000)
         self.adding: list[tuple[int, Hashes]] = []
@@ -102,8 +103,9 @@ class _Batches:
 
     def _begin(self) -> None:
         if not self.begun:
-            self.platform.begin(audience_id=self.sync.audience_id,
-                                consented=self.sync.consented_only)  # fmt: skip
+            self.platform.begin(
+                audience_id=self.sync.audience_id, consented=self.sync.consented_only
+            )
             self.begun = True
 
     def add(self, lead_id: int, hashes: Hashes) -> None:
@@ -135,12 +137,20 @@ class _Batches:
         self.platform.add([hashes for _, hashes in self.adding])
         with transaction.atomic():
             AudienceMember.objects.bulk_create(
-                [AudienceMember(sync=self.sync, lead_id=lead_id, email_hash=h.email,
-                                phone_hash=h.phone, uploaded_at=self.now)
-                 for lead_id, h in self.adding],
-                update_conflicts=True, unique_fields=["sync", "lead_id"],
+                [
+                    AudienceMember(
+                        sync=self.sync,
+                        lead_id=lead_id,
+                        email_hash=h.email,
+                        phone_hash=h.phone,
+                        uploaded_at=self.now,
+                    )
+                    for lead_id, h in self.adding
+                ],
+                update_conflicts=True,
+                unique_fields=["sync", "lead_id"],
                 update_fields=["email_hash", "phone_hash", "uploaded_at"],
-            )  # fmt: skip
+            )
         self.run.added += len(self.adding)
         self.adding = []
 

@@ -38,11 +38,24 @@ ERASED_DOMAIN = ERASED_EMAIL_DOMAIN
 ERASED_TEXT = "[erased]"
 # Activity metadata that says what happened, not who it was: kept so the timeline, the
 # per-step statistics and scoring patterns (a /pricing view) stay right.
-_KEPT_METADATA = frozenset({
-    "delivery_id", "step", "event", "name", "landing_page", "submission_id", "booking_id",
-    "starts_at", "import_id", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-    "utm_content",
-})  # fmt: skip
+_KEPT_METADATA = frozenset(
+    {
+        "delivery_id",
+        "step",
+        "event",
+        "name",
+        "landing_page",
+        "submission_id",
+        "booking_id",
+        "starts_at",
+        "import_id",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+    }
+)
 _URL_METADATA = ("url", "link")
 # Lead fields that identify a person. Company size, industry, country, time zone, source,
 # campaign, stage and score describe a segment, not a person, and keep the aggregates.
@@ -87,10 +100,16 @@ def export_lead_data(*, lead_id: int, actor: User | None = None) -> dict[str, An
     # The consent log in words (topic names, not ids): what the person agreed to, and when.
     data["consent_log"] = consent_log_for_export(lead_id=lead.pk)
     now = timezone.now()
-    PrivacyRequest.objects.create(kind=PrivacyRequest.Kind.EXPORT, lead_id=lead.pk,
-                                  lead_uid=lead.uid, actor=actor, completed_at=now)  # fmt: skip
+    PrivacyRequest.objects.create(
+        kind=PrivacyRequest.Kind.EXPORT,
+        lead_id=lead.pk,
+        lead_uid=lead.uid,
+        actor=actor,
+        completed_at=now,
+    )
     data["exported_at"] = now
-    return json.loads(json.dumps(data, cls=_Encoder))
+    exported: dict[str, Any] = json.loads(json.dumps(data, cls=_Encoder))
+    return exported
 
 
 class _Encoder(DjangoJSONEncoder):
@@ -121,15 +140,17 @@ def erase_lead(*, lead_id: int, actor: User | None, reason: str) -> PrivacyReque
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
         request = PrivacyRequest.objects.create(
-            kind=PrivacyRequest.Kind.ERASE, lead_id=lead.pk, lead_uid=lead.uid, actor=actor,
+            kind=PrivacyRequest.Kind.ERASE,
+            lead_id=lead.pk,
+            lead_uid=lead.uid,
+            actor=actor,
             reason=reason[:500],
-        )  # fmt: skip
+        )
         old_email = lead.email
         identifying = [getattr(lead, name) for name in _PII_FIELDS] + [lead.full_name]
         if not is_erased(lead):
             # First, so that no email goes out from here on: it ends the lead's enrollments.
-            suppress(email=old_email, reason=Suppression.Reason.MANUAL,
-                     detail="Erased on request")  # fmt: skip
+            suppress(email=old_email, reason=Suppression.Reason.MANUAL, detail="Erased on request")
             number = valid_e164(lead.phone)
             if number is not None:
                 # Likewise no text: the number stays only as a suppression, like the address.

@@ -15,4 +15,4 @@ def backoff_seconds(
     """
     draw = random.random() if draw is None else draw  # noqa: S311 (not a secret)
     delay = min(base * 2 ** max(attempts - 1, 0), cap)
-    return delay * (1 + jitter * draw)
+    return float(delay * (1 + jitter * draw))

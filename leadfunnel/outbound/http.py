@@ -63,15 +63,29 @@ def request(
     *others, last = target.addresses
     for address in others:
         try:
-            return _send_to(target, method=method, address=address, body=body,
-                            headers=headers, timeout=timeout, started=started,
-                            response_bytes=response_bytes)  # fmt: skip
+            return _send_to(
+                target,
+                method=method,
+                address=address,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                started=started,
+                response_bytes=response_bytes,
+            )
         except exceptions.NewConnectionError:
             continue  # e.g. localhost's ::1 refused: try its 127.0.0.1
     try:
-        return _send_to(target, method=method, address=last, body=body, headers=headers,
-                        timeout=timeout, started=started,
-                        response_bytes=response_bytes)  # fmt: skip
+        return _send_to(
+            target,
+            method=method,
+            address=last,
+            body=body,
+            headers=headers,
+            timeout=timeout,
+            started=started,
+            response_bytes=response_bytes,
+        )
     except exceptions.NewConnectionError as error:
         reason = str(error).split(": ", 1)[-1]  # drop the pool's repr (it names the address)
         return Outcome(response_ms=_ms(started), error=f"Could not connect: {reason}")
@@ -89,12 +103,20 @@ def _send_to(
     response_bytes: int,
 ) -> Outcome:
     """One try at one address; NewConnectionError is left to the caller (next address)."""
-    pool = _pool(scheme=target.scheme, address=address, port=target.port, host=target.host,
-                 timeout=timeout)  # fmt: skip
+    pool = _pool(
+        scheme=target.scheme, address=address, port=target.port, host=target.host, timeout=timeout
+    )
     try:
-        response = pool.urlopen(method, target.path, body=body, headers=headers,
-                                redirect=False, retries=False, assert_same_host=False,
-                                preload_content=False)  # fmt: skip
+        response = pool.urlopen(
+            method,
+            target.path,
+            body=body,
+            headers=headers,
+            redirect=False,
+            retries=False,
+            assert_same_host=False,
+            preload_content=False,
+        )
         try:
             text = response.read(response_bytes).decode("utf-8", errors="replace")
         finally:
@@ -122,10 +144,16 @@ def _pool(
     limit = urllib3.Timeout(connect=timeout, read=timeout, total=timeout)
     if scheme == "https":
         return urllib3.HTTPSConnectionPool(
-            address, port=port, timeout=limit, retries=False, maxsize=1,
-            server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
+            address,
+            port=port,
+            timeout=limit,
+            retries=False,
+            maxsize=1,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
             ca_certs=certifi.where(),
-        )  # fmt: skip
+        )
     return urllib3.HTTPConnectionPool(address, port=port, timeout=limit, retries=False, maxsize=1)
 
 

@@ -48,19 +48,24 @@ def _convert(apps, sequence, now):
         if step.day > 1:
             chain.append(
                 Node.objects.create(
-                    sequence=sequence, kind="wait", name=f"Until day {step.day}",
+                    sequence=sequence,
+                    kind="wait",
+                    name=f"Until day {step.day}",
                     config={"amount": step.day, "unit": "journey_day"},
                 )
-            )  # fmt: skip
+            )
         config = dict(LEGACY)
         if step.day <= 1 and not step.transactional:
             step.transactional = True
             step.save(update_fields=["transactional"])
             config["made_transactional"] = True
         email = Node.objects.create(
-            sequence=sequence, kind="email", name=_email_name(step, previous_day),
-            config=config, step=step,
-        )  # fmt: skip
+            sequence=sequence,
+            kind="email",
+            name=_email_name(step, previous_day),
+            config=config,
+            step=step,
+        )
         chain.append(email)
         for node in chain:
             if previous is None:
@@ -92,12 +97,15 @@ def _convert(apps, sequence, now):
     for enrollment_id, deliveries in by_enrollment.items():
         PathStep.objects.bulk_create(
             PathStep(
-                enrollment_id=enrollment_id, node=email_nodes[step_id],
-                node_name=email_nodes[step_id].name, node_kind="email",
-                entered_at=min(sent_at or due_at, now), via=MIGRATED,
+                enrollment_id=enrollment_id,
+                node=email_nodes[step_id],
+                node_name=email_nodes[step_id].name,
+                node_kind="email",
+                entered_at=min(sent_at or due_at, now),
+                via=MIGRATED,
             )
             for step_id, due_at, sent_at in deliveries
-        )  # fmt: skip
+        )
         last_step, last_due, _ = deliveries[-1]
         Enrollment.objects.filter(pk=enrollment_id).update(
             current_node=email_nodes[last_step],
@@ -193,10 +201,13 @@ def journeys_to_day_lists(apps, schema_editor):
                 if step.pk not in have and due_at >= now - BACKSTOP:
                     missing.append(
                         Delivery(
-                            enrollment=enrollment, step=step, due_at=max(due_at, now),
-                            status="scheduled", status_changed_at=now,
+                            enrollment=enrollment,
+                            step=step,
+                            due_at=max(due_at, now),
+                            status="scheduled",
+                            status_changed_at=now,
                         )
-                    )  # fmt: skip
+                    )
             Delivery.objects.bulk_create(missing, ignore_conflicts=True)
 
 

@@ -76,9 +76,18 @@ class Place:
 
 
 PLACE_COLUMNS = (
-    "pk", "lead_id", "sequence_id", "lead__time_zone", "current_node_id", "node_entered_at",
-    "next_at", "started_at", "confirmed_at", "needs_confirmation", "trigger",
-)  # fmt: skip
+    "pk",
+    "lead_id",
+    "sequence_id",
+    "lead__time_zone",
+    "current_node_id",
+    "node_entered_at",
+    "next_at",
+    "started_at",
+    "confirmed_at",
+    "needs_confirmation",
+    "trigger",
+)
 
 
 @dataclass
@@ -320,10 +329,11 @@ def _insert_path(rows: list[tuple]) -> set[tuple[int, int]]:
         )
         fresh = [row for row in rows if (row[0], row[1]) not in seen]
         PathStep.objects.bulk_create(
-            PathStep(enrollment_id=e, node_id=n, node_name=name, node_kind=kind, entered_at=at,
-                     via=via)
+            PathStep(
+                enrollment_id=e, node_id=n, node_name=name, node_kind=kind, entered_at=at, via=via
+            )
             for e, n, name, kind, at, via in fresh
-        )  # fmt: skip
+        )
         return {(row[0], row[1]) for row in fresh}
     table = PathStep._meta.db_table  # the model's own name, never input
     sql = (
@@ -344,10 +354,16 @@ def _insert_deliveries(planned: list, *, now: datetime) -> list[int]:
         return []
     if connection.vendor != "postgresql":
         created = Delivery.objects.bulk_create(
-            Delivery(enrollment_id=p.enrollment_id, step_id=p.step_id, node_id=p.node_id,
-                     due_at=p.due_at, status=p.status, status_changed_at=now)
+            Delivery(
+                enrollment_id=p.enrollment_id,
+                step_id=p.step_id,
+                node_id=p.node_id,
+                due_at=p.due_at,
+                status=p.status,
+                status_changed_at=now,
+            )
             for p in planned
-        )  # fmt: skip
+        )
         return [d.pk for d in created if d.status == Delivery.Status.QUEUED]
     table = Delivery._meta.db_table  # the model's own name, never input
     sql = (
@@ -380,9 +396,12 @@ def _save_places(enrollments: list) -> None:
     if connection.vendor != "postgresql":
         for e in enrollments:
             Enrollment.objects.filter(pk=e.pk).update(
-                current_node_id=e.current_node_id, node_entered_at=e.node_entered_at,
-                next_at=e.next_at, state=e.state, ended_at=e.ended_at,
-            )  # fmt: skip
+                current_node_id=e.current_node_id,
+                node_entered_at=e.node_entered_at,
+                next_at=e.next_at,
+                state=e.state,
+                ended_at=e.ended_at,
+            )
         return
     table = Enrollment._meta.db_table  # the model's own name, never input
     sql = (
@@ -392,10 +411,15 @@ def _save_places(enrollments: list) -> None:
         " %s::varchar[], %s::timestamptz[]) AS v(id, node, entered, next_at, state, ended)"
         " WHERE e.id = v.id"
     )
-    columns = list(zip(*(
-        (e.pk, e.current_node_id, e.node_entered_at, e.next_at, str(e.state), e.ended_at)
-        for e in enrollments
-    ), strict=True))  # fmt: skip
+    columns = list(
+        zip(
+            *(
+                (e.pk, e.current_node_id, e.node_entered_at, e.next_at, str(e.state), e.ended_at)
+                for e in enrollments
+            ),
+            strict=True,
+        )
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(column) for column in columns])
 

@@ -87,15 +87,21 @@ class EmailLinks:
 
 def sample_lead() -> Lead:
     """The fictional lead a preview shows by default: never saved, never a real person."""
-    return Lead(email="ada.lovelace@example.com", first_name="Ada", last_name="Lovelace",
-                company="Analytical Engines Ltd", job_title="Head of Marketing",
-                uid=uuid.UUID(int=0))  # fmt: skip
+    return Lead(
+        email="ada.lovelace@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Analytical Engines Ltd",
+        job_title="Head of Marketing",
+        uid=uuid.UUID(int=0),
+    )
 
 
 def delivery_links(*, delivery: Delivery) -> EmailLinks:
     lead, sequence = delivery.enrollment.lead, delivery.enrollment.sequence
-    unsubscribe = tokens.unsubscribe_token(lead_id=lead.pk, lead_uid=lead.uid,
-                                           delivery_id=delivery.pk)  # fmt: skip
+    unsubscribe = tokens.unsubscribe_token(
+        lead_id=lead.pk, lead_uid=lead.uid, delivery_id=delivery.pk
+    )
     track: Callable[[str], str] | None = None
     pixel_url = ""
     if sequence.track_engagement:
@@ -136,9 +142,14 @@ def build_message(*, delivery: Delivery) -> EmailMultiAlternatives:
     links = delivery_links(delivery=delivery)
     composed = compose(step=delivery.step, lead=lead, links=links)
     step = delivery.step
-    return _message(composed, to=lead.email, name=lead.full_name, links=links,
-                    feedback_id=_feedback_id(step=step, kind="nurture"),
-                    reply_to=reply_to(node=delivery.node, lead=lead))  # fmt: skip
+    return _message(
+        composed,
+        to=lead.email,
+        name=lead.full_name,
+        links=links,
+        feedback_id=_feedback_id(step=step, kind="nurture"),
+        reply_to=reply_to(node=delivery.node, lead=lead),
+    )
 
 
 def build_preview(*, step: Step, lead: Lead) -> ComposedEmail:
@@ -149,15 +160,22 @@ def build_test_message(*, step: Step, lead: Lead, to: str) -> EmailMultiAlternat
     """A marketer's test: the real email for `lead`, to `to`, with test links."""
     links = links_for_a_test()
     composed = compose(step=step, lead=lead, links=links)
-    test = ComposedEmail(subject=f"[Test] {composed.subject}", text=composed.text,
-                         html=composed.html)  # fmt: skip
-    return _message(test, to=to, name="", links=links,
-                    feedback_id=_feedback_id(step=step, kind="test"),
-                    reply_to=reply_to(node=getattr(step, "node", None), lead=lead))  # fmt: skip
+    test = ComposedEmail(
+        subject=f"[Test] {composed.subject}", text=composed.text, html=composed.html
+    )
+    return _message(
+        test,
+        to=to,
+        name="",
+        links=links,
+        feedback_id=_feedback_id(step=step, kind="test"),
+        reply_to=reply_to(node=getattr(step, "node", None), lead=lead),
+    )
 
 
-def compose(*, step: Step, lead: Lead | None, links: EmailLinks,
-            context: dict[str, str] | None = None) -> ComposedEmail:  # fmt: skip
+def compose(
+    *, step: Step, lead: Lead | None, links: EmailLinks, context: dict[str, str] | None = None
+) -> ComposedEmail:
     """The step's email for `lead`: subject, text part and HTML part in the email layout.
 
     With a confirm link (double opt-in, not confirmed yet) the email is the confirmation
@@ -167,15 +185,21 @@ def compose(*, step: Step, lead: Lead | None, links: EmailLinks,
     """
     if context is None:
         assert lead is not None  # noqa: S101 - one of the two, by the signature's contract
-        context = merge_context(lead=lead, unsubscribe_url=links.unsubscribe_url,
-                                booking=links.booking_url)  # fmt: skip
+        context = merge_context(
+            lead=lead, unsubscribe_url=links.unsubscribe_url, booking=links.booking_url
+        )
     if links.confirm_url:
-        rendered = render_email(subject=CONFIRMATION_SUBJECT, preheader=CONFIRMATION_PREHEADER,
-                                body=CONFIRMATION_BODY, context=context)  # fmt: skip
+        rendered = render_email(
+            subject=CONFIRMATION_SUBJECT,
+            preheader=CONFIRMATION_PREHEADER,
+            body=CONFIRMATION_BODY,
+            context=context,
+        )
         cta_label, cta_url = CONFIRMATION_BUTTON, ""
     else:
-        rendered = render_email(subject=step.subject, preheader=step.preheader,
-                                body=step.body, context=context)  # fmt: skip
+        rendered = render_email(
+            subject=step.subject, preheader=step.preheader, body=step.body, context=context
+        )
         cta_label = step.cta_label
         cta_url = merge_url(step.cta_url, context) if step.cta_label else ""
     html_body, text = rendered.html_body, rendered.text

@@ -440,8 +440,9 @@ def _validate_more(condition: Mapping[str, Any]) -> None:
             raise ValidationError("The landing page is given by its id.")
     elif field in DATE_FIELDS:
         if op not in DATE_OPS:
-            raise ValidationError(f"“{op}” does not apply to a date: use one of "
-                                  f"{', '.join(sorted(DATE_OPS))}.")  # fmt: skip
+            raise ValidationError(
+                f"“{op}” does not apply to a date: use one of {', '.join(sorted(DATE_OPS))}."
+            )
         if op in ("in_last_days", "not_in_last_days"):
             if not _is_days(condition.get("value")):
                 raise ValidationError(f"The number of days is a whole number, 1 to {MAX_DAYS}.")
@@ -454,8 +455,10 @@ def _validate_more(condition: Mapping[str, Any]) -> None:
             raise ValidationError("Count with at_least, at_most or exactly.")
         count = condition.get("count", 1)
         if not _is_int(count) or not (1 if op == "at_least" else 0) <= int(count) <= 10**9:
-            raise ValidationError("The number of times is a whole number (at least 1 for "
-                                  "“at least”, 0 or more otherwise).")  # fmt: skip
+            raise ValidationError(
+                "The number of times is a whole number (at least 1 for "
+                "“at least”, 0 or more otherwise)."
+            )
         if condition.get("url") not in (None, "") and not isinstance(condition["url"], str):
             raise ValidationError("The page is a URL or a pattern such as */pricing*.")
     elif field == "journey":

@@ -146,10 +146,14 @@ def _place_live_enrollments(
             email = email_nodes[step_id]
             path.append(
                 PathStep(
-                    enrollment_id=enrollment_id, node=email, node_name=email.name,
-                    node_kind=email.kind, entered_at=min(sent_at or due_at, now), via=MIGRATED,
+                    enrollment_id=enrollment_id,
+                    node=email,
+                    node_name=email.name,
+                    node_kind=email.kind,
+                    entered_at=min(sent_at or due_at, now),
+                    via=MIGRATED,
                 )
-            )  # fmt: skip
+            )
         # Resumes once its last email is done: the sender wakes it; this is the backstop.
         places.append(
             Enrollment(

@@ -19,9 +19,21 @@ from nurture.services.exiting import exit_enrollments
 from nurture.signals import lead_unsubscribed
 
 # Mail security scanners fetch every link of a message as it arrives; people do not.
-_SCANNER_AGENTS = ("*barracuda*", "*proofpoint*", "*mimecast*", "*safelinks*", "*symantec*",
-                   "*trendmicro*", "*bot*", "*crawler*", "*spider*", "*python-requests*",
-                   "*curl/*", "*wget*", "*headless*")  # fmt: skip
+_SCANNER_AGENTS = (
+    "*barracuda*",
+    "*proofpoint*",
+    "*mimecast*",
+    "*safelinks*",
+    "*symantec*",
+    "*trendmicro*",
+    "*bot*",
+    "*crawler*",
+    "*spider*",
+    "*python-requests*",
+    "*curl/*",
+    "*wget*",
+    "*headless*",
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +65,9 @@ def unsubscribe(*, lead_id: int, delivery_id: int | None = None) -> Lead:
         already = Suppression.objects.filter(email=lead.email).exists()
         suppress(email=lead.email, reason=Suppression.Reason.UNSUBSCRIBED)
         if not already:
-            record_activity(lead=lead, kind=Activity.Kind.UNSUBSCRIBED,
-                            metadata={"delivery_id": delivery_id})  # fmt: skip
+            record_activity(
+                lead=lead, kind=Activity.Kind.UNSUBSCRIBED, metadata={"delivery_id": delivery_id}
+            )
             announce_on_commit(lead_unsubscribed, Lead, lead_id=lead.pk)
     return lead
 
@@ -67,8 +80,11 @@ def record_open(*, delivery_id: int, lead_uid: uuid.UUID | None) -> None:
         return
     now = timezone.now()
     Delivery.objects.filter(pk=delivery_id, opened_at__isnull=True).update(opened_at=now)
-    record_activity(lead=found.enrollment.lead, kind=Activity.Kind.EMAIL_OPENED,
-                    metadata={"delivery_id": delivery_id, "step": found.step.subject})  # fmt: skip
+    record_activity(
+        lead=found.enrollment.lead,
+        kind=Activity.Kind.EMAIL_OPENED,
+        metadata={"delivery_id": delivery_id, "step": found.step.subject},
+    )
 
 
 def follow_click(*, delivery_id: int, lead_uid: uuid.UUID | None, url: str, user_agent: str) -> str:
@@ -107,13 +123,16 @@ def _record_click(*, delivery: Delivery, url: str, user_agent: str) -> ClickResu
     automated = _looks_automated(delivery=delivery, user_agent=user_agent, now=now)
     metadata = {"delivery_id": delivery.pk, "link": url, "step": delivery.step.subject}
     if automated:
-        record_activity(lead=delivery.enrollment.lead, kind=Activity.Kind.CUSTOM,
-                        metadata={"event": "automated_click", **metadata,
-                                  "user_agent": user_agent[:300]})  # fmt: skip
+        record_activity(
+            lead=delivery.enrollment.lead,
+            kind=Activity.Kind.CUSTOM,
+            metadata={"event": "automated_click", **metadata, "user_agent": user_agent[:300]},
+        )
     else:
         Delivery.objects.filter(pk=delivery.pk, clicked_at__isnull=True).update(clicked_at=now)
-        record_activity(lead=delivery.enrollment.lead, kind=Activity.Kind.EMAIL_CLICKED,
-                        metadata=metadata)  # fmt: skip
+        record_activity(
+            lead=delivery.enrollment.lead, kind=Activity.Kind.EMAIL_CLICKED, metadata=metadata
+        )
     return ClickResult(url=url, automated=automated)
 
 
@@ -146,10 +165,15 @@ def record_esp_event(
         suppress(email=email, reason=reason, detail=description)
         lead = Lead.objects.filter(email=email).first()
         if lead is not None and event_type in ("bounced", "rejected", "complained"):
-            record_activity(lead=lead, kind=Activity.Kind.EMAIL_BOUNCED, metadata={
-                "event": event_type, "delivery_id": delivery.pk if delivery else None,
-                "description": description[:500],
-            })  # fmt: skip
+            record_activity(
+                lead=lead,
+                kind=Activity.Kind.EMAIL_BOUNCED,
+                metadata={
+                    "event": event_type,
+                    "delivery_id": delivery.pk if delivery else None,
+                    "description": description[:500],
+                },
+            )
         return "suppressed"
     if delivery is None:
         return "ignored"

@@ -73,9 +73,13 @@ def group_key(delivery: Delivery) -> tuple[Any, ...]:
     """Deliveries that share one composed email (and so one API call)."""
     enrollment = delivery.enrollment
     confirming = enrollment.needs_confirmation and enrollment.confirmed_at is None
-    return (delivery.step_id, delivery.node_id, confirming,
-            enrollment.sequence.track_engagement,
-            tuple(composing.reply_to(node=delivery.node, lead=enrollment.lead)))  # fmt: skip
+    return (
+        delivery.step_id,
+        delivery.node_id,
+        confirming,
+        enrollment.sequence.track_engagement,
+        tuple(composing.reply_to(node=delivery.node, lead=enrollment.lead)),
+    )
 
 
 def step_template(delivery: Delivery) -> StepTemplate:
@@ -116,15 +120,17 @@ def step_template(delivery: Delivery) -> StepTemplate:
     return template
 
 
-def _headlines(delivery: Delivery, context: dict[str, str], *, confirming: bool
-               ) -> tuple[str, str]:  # fmt: skip
+def _headlines(delivery: Delivery, context: dict[str, str], *, confirming: bool) -> tuple[str, str]:
     step = delivery.step
     subject, preheader = (
-        (composing.CONFIRMATION_SUBJECT, composing.CONFIRMATION_PREHEADER) if confirming
+        (composing.CONFIRMATION_SUBJECT, composing.CONFIRMATION_PREHEADER)
+        if confirming
         else (step.subject, step.preheader)
-    )  # fmt: skip
-    return (" ".join(merge(subject, context, html=False).split()),
-            " ".join(merge(preheader, context, html=False).split()))  # fmt: skip
+    )
+    return (
+        " ".join(merge(subject, context, html=False).split()),
+        " ".join(merge(preheader, context, html=False).split()),
+    )
 
 
 def _url_stand_in(name: str) -> str:
@@ -161,8 +167,9 @@ def recipient_variables(template: StepTemplate, delivery: Delivery) -> tuple[dic
     links = composing.delivery_links(delivery=delivery)
     own = {"unsubscribe_url": links.unsubscribe_url, "booking_url": links.booking_url,
            "confirm_url": links.confirm_url, "pixel_url": links.pixel_url}  # fmt: skip
-    context = composing.merge_context(lead=lead, unsubscribe_url=links.unsubscribe_url,
-                                      booking=links.booking_url)  # fmt: skip
+    context = composing.merge_context(
+        lead=lead, unsubscribe_url=links.unsubscribe_url, booking=links.booking_url
+    )
     wanted = template.variables
     values: dict[str, str] = {}
     for name in MERGE_FIELDS:
@@ -224,8 +231,9 @@ def batch_message(*, template: StepTemplate, deliveries: list[Delivery]) -> Anym
     return message
 
 
-def calls(deliveries: Iterable[Delivery], *, per_call: int = MAILJET_MESSAGES_PER_CALL
-          ) -> list[list[Delivery]]:  # fmt: skip
+def calls(
+    deliveries: Iterable[Delivery], *, per_call: int = MAILJET_MESSAGES_PER_CALL
+) -> list[list[Delivery]]:
     """The batch in API calls: one step's recipients together, at most `per_call` a call,
     and an address at most once a call (per-recipient data is keyed by address)."""
     groups: dict[tuple[Any, ...], list[list[Delivery]]] = {}

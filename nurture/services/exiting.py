@@ -61,9 +61,11 @@ def expire_unconfirmed(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.NURTURE_CONFIRMATION_DAYS)
     expired = Enrollment.objects.filter(
-        state=Enrollment.State.ACTIVE, needs_confirmation=True, confirmed_at__isnull=True,
+        state=Enrollment.State.ACTIVE,
+        needs_confirmation=True,
+        confirmed_at__isnull=True,
         started_at__lt=cutoff,
-    )  # fmt: skip
+    )
     with transaction.atomic():
         ids = list(expired.select_for_update(skip_locked=True).values_list("pk", flat=True))
         if not ids:
@@ -72,9 +74,10 @@ def expire_unconfirmed(*, now: datetime | None = None) -> int:
             status=Delivery.Status.CANCELLED, status_changed_at=now
         )
         Enrollment.objects.filter(pk__in=ids).update(
-            state=Enrollment.State.EXITED, exit_reason=Enrollment.ExitReason.UNCONFIRMED,
+            state=Enrollment.State.EXITED,
+            exit_reason=Enrollment.ExitReason.UNCONFIRMED,
             ended_at=now,
-        )  # fmt: skip
+        )
     return len(ids)
 
 

@@ -90,8 +90,13 @@ def enroll_lead(
     if sequence.kind == Sequence.Kind.JOURNEY:
         # A journey (a migrated day list too) is entered at its first node, not by writing a
         # row per step.
-        return enter_journey(lead=lead, journey=sequence, now=now, trigger="Enrolled by hand",
-                             needs_confirmation=needs_confirmation)  # fmt: skip
+        return enter_journey(
+            lead=lead,
+            journey=sequence,
+            now=now,
+            trigger="Enrolled by hand",
+            needs_confirmation=needs_confirmation,
+        )
     with transaction.atomic():
         # Locked, and read afresh: a rescoring that turns the lead hot meanwhile either
         # commits first (and is read here) or waits for this enrollment to commit (and then
@@ -120,8 +125,11 @@ def enroll_lead(
         )
         Lead.objects.filter(pk=lead.pk, stage=Lead.Stage.NEW).update(stage=Lead.Stage.NURTURING)
         if handed_off:
-            exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.HANDED_TO_SALES,
-                             sequence_id=sequence.pk)  # fmt: skip
+            exit_enrollments(
+                lead_id=lead.pk,
+                reason=Enrollment.ExitReason.HANDED_TO_SALES,
+                sequence_id=sequence.pk,
+            )
             enrollment.refresh_from_db()
         hand_out_on_commit(
             delivery_ids=[d.pk for d in deliveries if d.status == Delivery.Status.QUEUED]
@@ -192,18 +200,22 @@ def confirm_enrollments(*, lead_id: int, now: datetime | None = None) -> int:
     now = now or timezone.now()
     confirmed = 0
     waiting = Enrollment.objects.filter(
-        lead_id=lead_id, state=Enrollment.State.ACTIVE, needs_confirmation=True,
+        lead_id=lead_id,
+        state=Enrollment.State.ACTIVE,
+        needs_confirmation=True,
         confirmed_at__isnull=True,
-    ).select_related("lead", "sequence")  # fmt: skip
+    ).select_related("lead", "sequence")
     with transaction.atomic():
         for enrollment in waiting.select_for_update(of=("self",)):
             zone = lead_zone(lead=enrollment.lead, sequence=enrollment.sequence)
             pending = enrollment.deliveries.filter(status=Delivery.Status.SCHEDULED)
             for delivery in pending.select_related("step"):
                 delivery.due_at = compute_due_at(
-                    enrolled_at=now, day=day_of(delivery.step), zone=zone,
+                    enrolled_at=now,
+                    day=day_of(delivery.step),
+                    zone=zone,
                     sequence=enrollment.sequence,
-                )  # fmt: skip
+                )
                 delivery.save(update_fields=["due_at"])
             enrollment.confirmed_at = now
             fields = ["confirmed_at"]

@@ -103,8 +103,9 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
         for delivery in deliveries:
             if unreachable is not None:
                 # The server refused the connection: the rest wait for a retry, not a timeout each.
-                outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=unreachable,
-                                                        now=now)  # fmt: skip
+                outcomes[delivery.pk] = _record_failure(
+                    delivery=delivery, failure=unreachable, now=now
+                )
                 continue
             if exited and _ended_in_batch(delivery, exited):
                 # An exit earlier in this batch cancels the rest, as it cancels queued rows.
@@ -114,8 +115,9 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
             hold = _hold_for(delivery, suppressed=suppressed)
             topic_left = None if hold else topics.topic_hold_reason(delivery, blocked=topic_holds)
             if topic_left is not None:  # skipped, as a step whose condition is not met
-                hold = Hold("unsubscribed from topic", Delivery.Status.SKIPPED, topic_left,
-                            complete=True)  # fmt: skip
+                hold = Hold(
+                    "unsubscribed from topic", Delivery.Status.SKIPPED, topic_left, complete=True
+                )
             held = _hold(delivery, hold) if hold is not None else None
             if held is not None:
                 outcomes[delivery.pk] = held
@@ -138,11 +140,13 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
                         mail.send_messages([message])
                 except Exception as error:
                     failure = classify_failure(error)
-                    outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure,
-                                                            now=now)  # fmt: skip
+                    outcomes[delivery.pk] = _record_failure(
+                        delivery=delivery, failure=failure, now=now
+                    )
                     if mail is None:
-                        unreachable = SendFailure(temporary=True,
-                                                  reason=f"not sent: {failure.reason}")  # fmt: skip
+                        unreachable = SendFailure(
+                            temporary=True, reason=f"not sent: {failure.reason}"
+                        )
                     elif _connection_lost(error):
                         _close_quietly(mail)
                         mail = None
@@ -204,8 +208,9 @@ def _send_through_esp(
             except Exception as error:
                 failure = classify_failure(error)
                 for delivery in call:
-                    outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure,
-                                                            now=now)  # fmt: skip
+                    outcomes[delivery.pk] = _record_failure(
+                        delivery=delivery, failure=failure, now=now
+                    )
                 continue
             statuses = message.anymail_status.recipients
             accepted: list[tuple[Delivery, str]] = []
@@ -222,8 +227,11 @@ def _send_through_esp(
             done.append(delivery)
         for delivery, why in refused:
             # This recipient only: the ESP took the others of the call.
-            failure = SendFailure(temporary=False, reason=f"refused by the ESP: {why}",
-                                  bounced=why in ("rejected", "invalid"))  # fmt: skip
+            failure = SendFailure(
+                temporary=False,
+                reason=f"refused by the ESP: {why}",
+                bounced=why in ("rejected", "invalid"),
+            )
             outcomes[delivery.pk] = _record_failure(delivery=delivery, failure=failure, now=now)
 
 
@@ -322,19 +330,27 @@ def classify_failure(error: Exception) -> SendFailure:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         permanent = bool(codes) and all(code >= 500 for code in codes)
-        return SendFailure(temporary=not permanent, reason=f"recipient refused: {error.recipients}",
-                           bounced=permanent)  # fmt: skip
+        return SendFailure(
+            temporary=not permanent,
+            reason=f"recipient refused: {error.recipients}",
+            bounced=permanent,
+        )
     if isinstance(error, smtplib.SMTPResponseException):
-        detail = error.smtp_error.decode(errors="replace") if isinstance(
-            error.smtp_error, bytes) else str(error.smtp_error)  # fmt: skip
-        return SendFailure(temporary=400 <= error.smtp_code < 500,
-                           reason=f"{error.smtp_code} {detail}")  # fmt: skip
+        detail = (
+            error.smtp_error.decode(errors="replace")
+            if isinstance(error.smtp_error, bytes)
+            else str(error.smtp_error)
+        )
+        return SendFailure(
+            temporary=400 <= error.smtp_code < 500, reason=f"{error.smtp_code} {detail}"
+        )
     if isinstance(error, AnymailRecipientsRefused):
         return SendFailure(temporary=False, reason=str(error), bounced=True)
     if isinstance(error, AnymailAPIError):
         status = getattr(error, "status_code", None) or 0
-        return SendFailure(temporary=status == 429 or status >= 500 or status == 0,
-                           reason=str(error)[:500])  # fmt: skip
+        return SendFailure(
+            temporary=status == 429 or status >= 500 or status == 0, reason=str(error)[:500]
+        )
     if isinstance(error, smtplib.SMTPServerDisconnected | socket.timeout | OSError):
         return SendFailure(temporary=True, reason=f"{type(error).__name__}: {error}")
     return SendFailure(temporary=False, reason=f"{type(error).__name__}: {error}")
@@ -357,8 +373,10 @@ def _hold_for(delivery: Delivery, *, suppressed: set[str]) -> Hold | None:
     lead, enrollment, step = delivery.enrollment.lead, delivery.enrollment, delivery.step
     sequence = enrollment.sequence
     scheduled, cancelled, skipped = (
-        Delivery.Status.SCHEDULED, Delivery.Status.CANCELLED, Delivery.Status.SKIPPED
-    )  # fmt: skip
+        Delivery.Status.SCHEDULED,
+        Delivery.Status.CANCELLED,
+        Delivery.Status.SKIPPED,
+    )
     if enrollment.state == Enrollment.State.PAUSED:
         return Hold("paused", scheduled)
     live = enrollment.state == Enrollment.State.ACTIVE or exits.confirmation_survives(
@@ -367,25 +385,35 @@ def _hold_for(delivery: Delivery, *, suppressed: set[str]) -> Hold | None:
     if not live or not step.is_active:
         return Hold("cancelled", cancelled, "enrollment ended or step removed")
     if lead.email in suppressed:
-        return Hold("suppressed", skipped, "address suppressed",
-                    exit_reason=Enrollment.ExitReason.SUPPRESSED)  # fmt: skip
+        return Hold(
+            "suppressed",
+            skipped,
+            "address suppressed",
+            exit_reason=Enrollment.ExitReason.SUPPRESSED,
+        )
     if lead.stage in _STAGE_EXITS:
-        return Hold("exited", cancelled, f"lead is {lead.stage}",
-                    exit_reason=_STAGE_EXITS[lead.stage])  # fmt: skip
+        return Hold(
+            "exited", cancelled, f"lead is {lead.stage}", exit_reason=_STAGE_EXITS[lead.stage]
+        )
     # Re-read here, not only when the lead turned hot: that exit may have run before this
     # enrollment existed, or the lead may have turned hot after this row was queued.
     handed_off = exits.handed_to_sales(lead=lead, sequence=sequence)
     if handed_off is not None and not exits.is_confirmation(step):
-        return Hold("handed to sales", skipped, f"handed to sales: {handed_off}",
-                    exit_reason=Enrollment.ExitReason.HANDED_TO_SALES,
-                    exit_sequence_id=sequence.pk)  # fmt: skip
+        return Hold(
+            "handed to sales",
+            skipped,
+            f"handed to sales: {handed_off}",
+            exit_reason=Enrollment.ExitReason.HANDED_TO_SALES,
+            exit_sequence_id=sequence.pk,
+        )
     if sequence.status != sequence.Status.ACTIVE:
         return Hold("paused", scheduled)
     if step.only_temperatures and lead.temperature not in step.only_temperatures:
         return Hold("skipped", skipped, f"condition: lead is {lead.temperature}", complete=True)
     if step.click_condition and not _click_condition_met(delivery):
-        return Hold("skipped", skipped, f"condition: {step.get_click_condition_display()}",
-                    complete=True)  # fmt: skip
+        return Hold(
+            "skipped", skipped, f"condition: {step.get_click_condition_display()}", complete=True
+        )
     return None
 
 
@@ -399,8 +427,11 @@ def _hold(delivery: Delivery, hold: Hold) -> str:
         return hold.outcome
     _finish(delivery, hold.status, hold.note)
     if hold.exit_reason:
-        exit_enrollments(lead_id=delivery.enrollment.lead_id, reason=hold.exit_reason,
-                         sequence_id=hold.exit_sequence_id)  # fmt: skip
+        exit_enrollments(
+            lead_id=delivery.enrollment.lead_id,
+            reason=hold.exit_reason,
+            sequence_id=hold.exit_sequence_id,
+        )
     if hold.complete:
         _complete_if_done(enrollment_id=delivery.enrollment_id)
     return hold.outcome
@@ -427,8 +458,10 @@ def _mark_sent(*, delivery: Delivery, message_id: str) -> None:
     # in flight), as plain SQL: the ORM's update() compiled its query anew each time.
     now = timezone.now()
     with db.cursor() as cursor:
-        cursor.execute(_MARK_SENT, [Delivery.Status.SENT, now, now, message_id, delivery.pk,
-                                    Delivery.Status.SENDING])  # fmt: skip
+        cursor.execute(
+            _MARK_SENT,
+            [Delivery.Status.SENT, now, now, message_id, delivery.pk, Delivery.Status.SENDING],
+        )
 
 
 def _after_sent(deliveries: list[Delivery]) -> None:
@@ -452,21 +485,30 @@ def _record_failure(*, delivery: Delivery, failure: SendFailure, now: datetime) 
         )
         backoff = timedelta(seconds=wait)
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.SCHEDULED, due_at=now + backoff, attempts=attempts,
-            last_error=failure.reason[:2000], status_changed_at=timezone.now(),
-        )  # fmt: skip
-        logger.info("delivery %s: temporary failure, retry in %s: %s", delivery.pk, backoff,
-                    failure.reason)  # fmt: skip
+            status=Delivery.Status.SCHEDULED,
+            due_at=now + backoff,
+            attempts=attempts,
+            last_error=failure.reason[:2000],
+            status_changed_at=timezone.now(),
+        )
+        logger.info(
+            "delivery %s: temporary failure, retry in %s: %s", delivery.pk, backoff, failure.reason
+        )
         return "retry"
     Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-        status=Delivery.Status.FAILED, attempts=attempts, last_error=failure.reason[:2000],
+        status=Delivery.Status.FAILED,
+        attempts=attempts,
+        last_error=failure.reason[:2000],
         status_changed_at=timezone.now(),
-    )  # fmt: skip
+    )
     logger.warning("delivery %s failed: %s", delivery.pk, failure.reason)
     _wake_journey(delivery)
     if failure.bounced:
-        suppress(email=delivery.enrollment.lead.email, reason=Suppression.Reason.BOUNCED,
-                 detail=failure.reason)  # fmt: skip
+        suppress(
+            email=delivery.enrollment.lead.email,
+            reason=Suppression.Reason.BOUNCED,
+            detail=failure.reason,
+        )
     return "failed"
 
 
@@ -495,8 +537,9 @@ def _wake_journeys(deliveries: list[Delivery]) -> None:
         ).update(next_at=now)
 
 
-def _complete_if_done(*, enrollment_id: int | None = None,
-                      enrollment_ids: Iterable[int] = ()) -> None:  # fmt: skip
+def _complete_if_done(
+    *, enrollment_id: int | None = None, enrollment_ids: Iterable[int] = ()
+) -> None:
     # One conditional UPDATE: two last deliveries finishing at once cannot both miss it.
     pending = Delivery.objects.filter(
         enrollment_id=OuterRef("pk"),

@@ -51,13 +51,24 @@ def leave_topic(
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
         topic = SubscriptionTopic.objects.get(pk=topic_id)
-        if not _set_status(lead=lead, topic=topic, subscribed=False, source=source,
-                           ip_hash=ip_hash, now=now, detail=_from_email(delivery_id)):  # fmt: skip
+        if not _set_status(
+            lead=lead,
+            topic=topic,
+            subscribed=False,
+            source=source,
+            ip_hash=ip_hash,
+            now=now,
+            detail=_from_email(delivery_id),
+        ):
             return False
         _end_topic_journeys(lead_id=lead.pk, topic_id=topic.pk)
         # An unsubscribe activity, as a global one records: the step's figures count it.
-        record_activity(lead=lead, kind=Activity.Kind.UNSUBSCRIBED, occurred_at=now,
-                        metadata={"delivery_id": delivery_id, "topic": topic.slug})  # fmt: skip
+        record_activity(
+            lead=lead,
+            kind=Activity.Kind.UNSUBSCRIBED,
+            occurred_at=now,
+            metadata={"delivery_id": delivery_id, "topic": topic.slug},
+        )
     return True
 
 
@@ -71,9 +82,14 @@ def unsubscribe_from_everything(
             return False
         engagement.unsubscribe(lead_id=lead.pk, delivery_id=delivery_id)
         ConsentRecord.objects.create(
-            lead=lead, topic=None, action=ConsentRecord.Action.UNSUBSCRIBE, source=source,
-            ip_hash=ip_hash, detail=_from_email(delivery_id), recorded_at=timezone.now(),
-        )  # fmt: skip
+            lead=lead,
+            topic=None,
+            action=ConsentRecord.Action.UNSUBSCRIBE,
+            source=source,
+            ip_hash=ip_hash,
+            detail=_from_email(delivery_id),
+            recorded_at=timezone.now(),
+        )
     return True
 
 
@@ -114,14 +130,27 @@ def save_preferences(
                     "me again” as well as the topics you want."
                 )
             suppression.delete()
-            written.append(ConsentRecord.objects.create(
-                lead=lead, topic=None, action=ConsentRecord.Action.SUBSCRIBE, source=source,
-                ip_hash=ip_hash, detail="Asked to be emailed again", recorded_at=now,
-            ))  # fmt: skip
+            written.append(
+                ConsentRecord.objects.create(
+                    lead=lead,
+                    topic=None,
+                    action=ConsentRecord.Action.SUBSCRIBE,
+                    source=source,
+                    ip_hash=ip_hash,
+                    detail="Asked to be emailed again",
+                    recorded_at=now,
+                )
+            )
         for topic in topics:
-            record = _set_status(lead=lead, topic=topic, subscribed=topic.pk in wanted,
-                                 source=source, ip_hash=ip_hash, now=now,
-                                 consent_text=topic.consent_text)  # fmt: skip
+            record = _set_status(
+                lead=lead,
+                topic=topic,
+                subscribed=topic.pk in wanted,
+                source=source,
+                ip_hash=ip_hash,
+                now=now,
+                consent_text=topic.consent_text,
+            )
             if record is not None:
                 written.append(record)
                 if topic.pk not in wanted:
@@ -151,10 +180,16 @@ def record_topic_opt_ins(
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=lead.pk)
         for topic in topics:
-            record = _set_status(lead=locked, topic=topic, subscribed=True, source=source,
-                                 ip_hash=ip_hash, now=now,
-                                 consent_text=texts.get(topic.pk, topic.consent_text),
-                                 explicit=True)  # fmt: skip
+            record = _set_status(
+                lead=locked,
+                topic=topic,
+                subscribed=True,
+                source=source,
+                ip_hash=ip_hash,
+                now=now,
+                consent_text=texts.get(topic.pk, topic.consent_text),
+                explicit=True,
+            )
             if record is not None:
                 written.append(record)
     return written
@@ -175,9 +210,13 @@ def record_form_opt_ins(*, submission_id: int) -> list[ConsentRecord]:
     topics = SubscriptionTopic.objects.filter(
         landing_pages=submission.landing_page_id, slug__in=ticked
     )
-    return record_topic_opt_ins(lead=submission.lead, topics=topics,
-                                source=ConsentRecord.Source.FORM, ip_hash=submission.ip_hash,
-                                now=submission.created_at)  # fmt: skip
+    return record_topic_opt_ins(
+        lead=submission.lead,
+        topics=topics,
+        source=ConsentRecord.Source.FORM,
+        ip_hash=submission.ip_hash,
+        now=submission.created_at,
+    )
 
 
 def topic_form_fields(*, landing_page_id: int) -> dict[str, forms.Field]:
@@ -238,8 +277,9 @@ def _end_topic_journeys(*, lead_id: int, topic_id: int) -> None:
         lead_id=lead_id, state__in=LIVE_STATES, sequence__topic=topic_id
     )
     for sequence_id in live.values_list("sequence_id", flat=True):
-        exit_enrollments(lead_id=lead_id, reason=Enrollment.ExitReason.UNSUBSCRIBED,
-                         sequence_id=sequence_id)  # fmt: skip
+        exit_enrollments(
+            lead_id=lead_id, reason=Enrollment.ExitReason.UNSUBSCRIBED, sequence_id=sequence_id
+        )
 
 
 def _from_email(delivery_id: int | None) -> str:

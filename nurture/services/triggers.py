@@ -146,8 +146,13 @@ def enter_journey(
     not a journey, no start node) or the lead was erased. The first nodes run on commit
     (the confirmation goes out within seconds); the tick is the backstop.
     """
-    entered = _enter(lead=lead, journey=journey, now=now or timezone.now(), trigger=trigger,
-                     needs_confirmation=needs_confirmation)  # fmt: skip
+    entered = _enter(
+        lead=lead,
+        journey=journey,
+        now=now or timezone.now(),
+        trigger=trigger,
+        needs_confirmation=needs_confirmation,
+    )
     return entered if isinstance(entered, Enrollment) else None
 
 
@@ -166,8 +171,13 @@ def enroll_manually(
     if journey is None:
         raise JourneyRefused("No journey with this id.")
     label = Trigger.Kind.MANUAL.label + (f": {by}" if by else "")
-    entered = _enter(lead=lead, journey=journey, now=now or timezone.now(), trigger=label,
-                     needs_confirmation=False)  # fmt: skip
+    entered = _enter(
+        lead=lead,
+        journey=journey,
+        now=now or timezone.now(),
+        trigger=label,
+        needs_confirmation=False,
+    )
     if not isinstance(entered, Enrollment):
         raise JourneyRefused(entered)
     return entered
@@ -193,8 +203,9 @@ def _enter(
             started=Max("started_at"),
             live=Count("pk", filter=Q(state__in=LIVE)),
         )
-        refused = reentry_refusal(journey=journey, live=bool(last["live"]),
-                                  last_started=last["started"], now=now)  # fmt: skip
+        refused = reentry_refusal(
+            journey=journey, live=bool(last["live"]), last_started=last["started"], now=now
+        )
         if refused:
             return refused
         handed_off = exits.handed_to_sales(lead=lead, sequence=journey)
@@ -301,8 +312,9 @@ def enter_journey_in_bulk(
     rows = []
     for lead_id in ids:
         past = history.get(lead_id)
-        if past and reentry_refusal(journey=journey, live=bool(past["live"]),
-                                    last_started=past["started"], now=now):  # fmt: skip
+        if past and reentry_refusal(
+            journey=journey, live=bool(past["live"]), last_started=past["started"], now=now
+        ):
             continue
         rows.append((lead_id, (past["round"] if past else 0) + 1))
     if not rows:
@@ -328,11 +340,20 @@ def _insert_entering(
     if connection.vendor != "postgresql":
         # SQLite (`make run`'s default) has no unnest: the ORM, then the ids read back.
         Enrollment.objects.bulk_create(
-            [Enrollment(lead_id=lead_id, sequence=journey, started_at=now, round=round_,
-                        current_node_id=journey.start_node_id, next_at=now,
-                        trigger=trigger[:200]) for lead_id, round_ in rows],
+            [
+                Enrollment(
+                    lead_id=lead_id,
+                    sequence=journey,
+                    started_at=now,
+                    round=round_,
+                    current_node_id=journey.start_node_id,
+                    next_at=now,
+                    trigger=trigger[:200],
+                )
+                for lead_id, round_ in rows
+            ],
             ignore_conflicts=True,
-        )  # fmt: skip
+        )
         made = Enrollment.objects.filter(
             sequence=journey, started_at=now, lead_id__in=[lead for lead, _ in rows]
         )
@@ -347,9 +368,17 @@ def _insert_entering(
             ON CONFLICT DO NOTHING
             RETURNING id, lead_id
             """,
-            [journey.pk, Enrollment.State.ACTIVE, now, journey.start_node_id, now,
-             trigger[:200], [lead for lead, _ in rows], [round_ for _, round_ in rows]],
-        )  # fmt: skip
+            [
+                journey.pk,
+                Enrollment.State.ACTIVE,
+                now,
+                journey.start_node_id,
+                now,
+                trigger[:200],
+                [lead for lead, _ in rows],
+                [round_ for _, round_ in rows],
+            ],
+        )
         return [(pk, lead_id) for pk, lead_id in cursor.fetchall()]
 
 
@@ -502,8 +531,9 @@ def on_stage_changed(*, lead_id: int, new: str) -> None:
 def on_segment_joined(*, segment_id: int, lead_ids: Seq[int]) -> None:
     """Segments announce joins (one lead as it changed, or a full refresh's set)."""
     if len(lead_ids) == 1:
-        enter_journeys(lead_id=lead_ids[0], kind=Trigger.Kind.SEGMENT,
-                       facts={"segment_id": segment_id})  # fmt: skip
+        enter_journeys(
+            lead_id=lead_ids[0], kind=Trigger.Kind.SEGMENT, facts={"segment_id": segment_id}
+        )
         return
     journeys = (
         live_journeys()

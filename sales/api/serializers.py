@@ -51,12 +51,31 @@ class LeadSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lead
         fields = (
-            "id", "uid", "email", "first_name", "last_name", "phone", "company", "job_title",
-            "company_size", "industry", "country", "time_zone", "stage", "score",
-            "temperature", "owner", "owner_username", "source", "campaign",
-            "last_activity_at", "consent_given_at", "sms_consent_given_at", "created_at",
+            "id",
+            "uid",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "company",
+            "job_title",
+            "company_size",
+            "industry",
+            "country",
+            "time_zone",
+            "stage",
+            "score",
+            "temperature",
+            "owner",
+            "owner_username",
+            "source",
+            "campaign",
+            "last_activity_at",
+            "consent_given_at",
+            "sms_consent_given_at",
+            "created_at",
             "updated_at",
-        )  # fmt: skip
+        )
         read_only_fields = fields
 
     def get_owner_username(self, lead: Lead) -> str | None:
@@ -84,8 +103,13 @@ class LeadDetailSerializer(LeadSerializer):
     answers = serializers.DictField(read_only=True)
 
     class Meta(LeadSerializer.Meta):
-        fields = (*LeadSerializer.Meta.fields, "consent_text", "sms_consent_text", "answers",  # type: ignore[assignment]
-                  "score_reasons")  # fmt: skip
+        fields = (
+            *LeadSerializer.Meta.fields,
+            "consent_text",
+            "sms_consent_text",
+            "answers",  # type: ignore[assignment]
+            "score_reasons",
+        )
         read_only_fields = fields  # type: ignore[assignment]
 
 
@@ -98,9 +122,16 @@ class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lead
         fields = (
-            "first_name", "last_name", "phone", "company", "job_title", "company_size",
-            "industry", "country", "time_zone",
-        )  # fmt: skip
+            "first_name",
+            "last_name",
+            "phone",
+            "company",
+            "job_title",
+            "company_size",
+            "industry",
+            "country",
+            "time_zone",
+        )
         # Names follow the rule every way in shares (capture.validators).
         extra_kwargs = {
             name: {"required": False}

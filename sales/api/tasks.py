@@ -46,8 +46,19 @@ class TaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = ("id", "lead", "owner", "title", "note", "due_at", "completed_at",
-                  "completed_by", "source", "source_ref", "created_at")  # fmt: skip
+        fields = (
+            "id",
+            "lead",
+            "owner",
+            "title",
+            "note",
+            "due_at",
+            "completed_at",
+            "completed_by",
+            "source",
+            "source_ref",
+            "created_at",
+        )
         read_only_fields = fields
 
 

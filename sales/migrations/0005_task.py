@@ -9,8 +9,12 @@ from leadfunnel.groups import MARKETERS, SALES_REPS, grant
 
 def grant_task_permissions(apps, schema_editor):
     # Reps make and complete their tasks; marketers only read them (least privilege).
-    grant(apps, group=SALES_REPS, app_label="sales",
-          codenames=["view_task", "add_task", "change_task"])  # fmt: skip
+    grant(
+        apps,
+        group=SALES_REPS,
+        app_label="sales",
+        codenames=["view_task", "add_task", "change_task"],
+    )
     grant(apps, group=MARKETERS, app_label="sales", codenames=["view_task"])
 
 

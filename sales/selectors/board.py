@@ -16,8 +16,17 @@ from sales.selectors.dashboard import DashboardFilters, filtered_leads
 
 CARDS_PER_COLUMN = 25  # a screenful or two of cards; the dashboard pages the rest
 # What a card shows: the rest of a lead (consent, UTM fields, addresses) is not read.
-CARD_FIELDS = ("first_name", "last_name", "email", "company", "phone", "score", "temperature",
-               "stage", "owner__username")  # fmt: skip
+CARD_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "company",
+    "phone",
+    "score",
+    "temperature",
+    "stage",
+    "owner__username",
+)
 OWNER_CHOICES = (("", "Everyone's"), ("mine", "Mine"), ("unassigned", "Unassigned"))
 
 

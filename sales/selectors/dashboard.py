@@ -326,9 +326,12 @@ def rep_speed_to_contact(*, now: datetime, window: timedelta = SPEED_WINDOW) -> 
     )
     # One grouped read each for the episodes and their call tasks (two on SQLite).
     contacts = grouped_with_median(
-        episodes, key="rep__username", start="turned_hot_at", end="first_contact_at",
+        episodes,
+        key="rep__username",
+        start="turned_hot_at",
+        end="first_contact_at",
         n=Count("pk"),
-    )  # fmt: skip
+    )
     # The task's owner, not the episode's rep: a reassigned lead's call is the new rep's.
     tasks = Task.objects.filter(
         source=Task.Source.HANDOFF,
@@ -336,11 +339,14 @@ def rep_speed_to_contact(*, now: datetime, window: timedelta = SPEED_WINDOW) -> 
         handoff__turned_hot_at__lt=now,
     )
     calls = grouped_with_median(
-        tasks, key="owner__username", start="handoff__turned_hot_at", end="completed_at",
+        tasks,
+        key="owner__username",
+        start="handoff__turned_hot_at",
+        end="completed_at",
         n=Count("pk"),
         on_time=Count("pk", filter=Q(completed_at__lte=F("due_at"))),
         overdue=Count("pk", filter=Q(completed_at__isnull=True, due_at__lt=now)),
-    )  # fmt: skip
+    )
     speeds = []
     for rep in set(contacts) | set(calls):
         contact, call = contacts.get(rep, {}), calls.get(rep, {})

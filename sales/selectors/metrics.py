@@ -144,15 +144,18 @@ def _medians(facts: QuerySet[FunnelFact]) -> dict[tuple[Any, ...], dict[str, tim
             if median is not None:
                 found[TOTAL][name] = median
             for campaign_id, median in (
-                having.values("campaign_id").annotate(median=speed).order_by().values_list(
-                    "campaign_id", "median"
-                )
-            ):  # fmt: skip
+                having.values("campaign_id")
+                .annotate(median=speed)
+                .order_by()
+                .values_list("campaign_id", "median")
+            ):
                 found[("campaign", campaign_id)][name] = median
             for source, medium, median in (
-                having.values("source", "medium").annotate(median=speed).order_by()
+                having.values("source", "medium")
+                .annotate(median=speed)
+                .order_by()
                 .values_list("source", "medium", "median")
-            ):  # fmt: skip
+            ):
                 found[("source", source, medium)][name] = median
             continue
         spans: dict[tuple[Any, ...], list[timedelta]] = defaultdict(list)

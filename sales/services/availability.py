@@ -95,8 +95,9 @@ def update_availability(
         profile.meeting_url = meeting_url
     if location is not None:
         profile.location = location
-    profile.save(update_fields=["weekly_hours", "time_zone", "slot_minutes", "meeting_url",
-                                "location"])  # fmt: skip
+    profile.save(
+        update_fields=["weekly_hours", "time_zone", "slot_minutes", "meeting_url", "location"]
+    )
     return profile
 
 

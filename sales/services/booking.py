@@ -236,9 +236,11 @@ def book_slot(
             previous.status, previous.cancelled_at = Booking.Status.CANCELLED, now
             previous.save(update_fields=["status", "cancelled_at"])
         booking = _insert_first_free(
-            lead=lead, slot=slot, candidates=candidates,
+            lead=lead,
+            slot=slot,
+            candidates=candidates,
             calendar=(previous.calendar_uid, previous.calendar_sequence + 1) if previous else None,
-        )  # fmt: skip
+        )
         if time_zone and time_zone != lead.time_zone:
             Lead.objects.filter(pk=lead.pk).update(time_zone=time_zone)
             lead.time_zone = time_zone
@@ -248,9 +250,13 @@ def book_slot(
             .exclude(stage__in=_CLOSED_STAGES)
             .update(stage=Lead.Stage.BOOKED)
         ):
-            LeadChange.objects.create(lead=lead, field=LeadChange.Field.STAGE,
-                                      old_value=old_stage, new_value=Lead.Stage.BOOKED,
-                                      reason="Booked a consultation")  # fmt: skip
+            LeadChange.objects.create(
+                lead=lead,
+                field=LeadChange.Field.STAGE,
+                old_value=old_stage,
+                new_value=Lead.Stage.BOOKED,
+                reason="Booked a consultation",
+            )
             if old_stage != Lead.Stage.BOOKED:
                 announce_on_commit(
                     stage_changed,
@@ -341,8 +347,11 @@ def _calendar_event(*, booking: Booking) -> icalendar.Event:
     event.add("location", meeting_place(booking=booking))
     if booking.rep.meeting_url:
         event.add("url", booking.rep.meeting_url)
-    event.add("description", f"Consultation with {rep_name(booking=booking)}."
-                             f" Reschedule or cancel: {manage_url(lead=lead)}")  # fmt: skip
+    event.add(
+        "description",
+        f"Consultation with {rep_name(booking=booking)}."
+        f" Reschedule or cancel: {manage_url(lead=lead)}",
+    )
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("sequence", booking.calendar_sequence)
     organizer = icalendar.vCalAddress(f"mailto:{rep.email or sender}")
@@ -459,9 +468,12 @@ def send_booking_emails(*, booking_id: int) -> None:
     for to, template, reply_to, from_email, with_html in recipients:
         subject = render_to_string(f"{template}_subject.txt", context).strip()
         message = OutgoingEmail(
-            subject=" ".join(subject.split()), body=render_to_string(f"{template}.txt", context),
-            from_email=from_email or settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=reply_to,
-        )  # fmt: skip
+            subject=" ".join(subject.split()),
+            body=render_to_string(f"{template}.txt", context),
+            from_email=from_email or settings.DEFAULT_FROM_EMAIL,
+            to=[to],
+            reply_to=reply_to,
+        )
         if with_html:
             message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
         method = "CANCEL" if context["cancelled"] else "REQUEST"
@@ -486,9 +498,12 @@ def _insert_first_free(
         try:
             with transaction.atomic():
                 return Booking.objects.create(
-                    lead=lead, rep=rep, starts_at=slot.starts_at, ends_at=slot.ends_at,
+                    lead=lead,
+                    rep=rep,
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
                     **identity,
-                )  # fmt: skip
+                )
         except IntegrityError:
             continue  # that rep's slot was taken a moment ago; try the next free rep
     raise SlotTaken

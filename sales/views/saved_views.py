@@ -19,9 +19,11 @@ def save_view(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             view = saved_views.save_view(
-                owner=signed_in(request.user), name=form.cleaned_data["name"],
-                query=form.cleaned_data["query"], shared=form.cleaned_data["shared"],
-            )  # fmt: skip
+                owner=signed_in(request.user),
+                name=form.cleaned_data["name"],
+                query=form.cleaned_data["query"],
+                shared=form.cleaned_data["shared"],
+            )
         except saved_views.ViewNameTaken as taken:
             form.add_error("name", str(taken))
         else:

@@ -68,15 +68,22 @@ def compute(
     for fit_rule in rules.fit:
         if fit_rule.matches(lead):
             fit_points += fit_rule.points
-            reasons.append(Reason(fit_rule.id, fit_rule.name, fit_rule.points,
-                                  f"{fit_rule.name} {signed(fit_rule.points)}"))  # fmt: skip
+            reasons.append(
+                Reason(
+                    fit_rule.id,
+                    fit_rule.name,
+                    fit_rule.points,
+                    f"{fit_rule.name} {signed(fit_rule.points)}",
+                )
+            )
     # Most recent first: a cap counts the latest occurrences (ties broken by id, as in SQL).
     recent = sorted(activities, key=lambda a: (a.occurred_at, a.id), reverse=True)
     now_epoch = now.timestamp()
 
     def weight(occurred_at: datetime) -> float:
-        return decay_weight(now_epoch=now_epoch, occurred_at=occurred_at,
-                            half_life_seconds=rules.half_life_seconds)  # fmt: skip
+        return decay_weight(
+            now_epoch=now_epoch, occurred_at=occurred_at, half_life_seconds=rules.half_life_seconds
+        )
 
     total_micro = 0
     for rule in rules.engagement:
@@ -89,8 +96,9 @@ def compute(
         else:
             micro = rule.points * MICRO * len(counted)
         total_micro += micro
-        reasons.append(_engagement_reason(rule, matched=len(matched), counted=len(counted),
-                                          micro=micro))  # fmt: skip
+        reasons.append(
+            _engagement_reason(rule, matched=len(matched), counted=len(counted), micro=micro)
+        )
     engagement_points = round_micro(total_micro)
     score = fit_points + engagement_points
     return Computed(

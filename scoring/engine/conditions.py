@@ -22,8 +22,16 @@ _FREE_FAMILY = re.compile(FREE_MAIL_FAMILIES)
 # Providers and their obvious typos, one list: one `= ANY` in SQL, one lookup in Python.
 _FREE_MAIL_KNOWN = FREE_MAIL_DOMAINS | FREE_MAIL_TYPOS
 COUNTRY_CODES = frozenset(code for code, _ in countries)
-_TEXT_OPERATORS = (Op.EQUALS, Op.ONE_OF, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH,
-                   Op.GREATER_THAN, Op.LESS_THAN, Op.IS_SET)  # fmt: skip
+_TEXT_OPERATORS = (
+    Op.EQUALS,
+    Op.ONE_OF,
+    Op.CONTAINS,
+    Op.STARTS_WITH,
+    Op.ENDS_WITH,
+    Op.GREATER_THAN,
+    Op.LESS_THAN,
+    Op.IS_SET,
+)
 OPERATORS_BY_FIELD: Mapping[str, tuple[str, ...]] = {
     **dict.fromkeys(Field.values, _TEXT_OPERATORS),
     Field.EMAIL_DOMAIN: (*_TEXT_OPERATORS[:5], Op.IS_SET, Op.FREE_MAIL, Op.CORPORATE_EMAIL),

@@ -84,8 +84,17 @@ class LeadFacts:
         return [getattr(self, name)]
 
 
-LEAD_COLUMNS = ("email", "job_title", "company", "company_size", "industry", "country",
-                "time_zone", "source", "answers")  # fmt: skip
+LEAD_COLUMNS = (
+    "email",
+    "job_title",
+    "company",
+    "company_size",
+    "industry",
+    "country",
+    "time_zone",
+    "source",
+    "answers",
+)
 
 
 def field_sql(name: str, question: str, lead: str, p: Params, test: Condition) -> str:

@@ -139,8 +139,9 @@ def _decay_lead_by_lead(
     rescored = moved = 0
     for lead_id in Lead.objects.order_by("id").values_list("id", flat=True).iterator(2000):
         try:
-            result = score_lead(lead_id=lead_id, cause=cause, now=now, rules=rules,
-                                history="temperature")  # fmt: skip
+            result = score_lead(
+                lead_id=lead_id, cause=cause, now=now, rules=rules, history="temperature"
+            )
         except Lead.DoesNotExist:  # deleted while we went through the list
             continue
         rescored += result.changed

@@ -130,5 +130,6 @@ def _announce_score(*, lead_id: int, old: int, new: int) -> None:
         sender=ScoreChange, lead_id=lead_id, old=old, new=new
     ):
         if isinstance(error, Exception):
-            logger.error("score_changed receiver %r failed for lead %s", receiver, lead_id,
-                         exc_info=error)  # fmt: skip
+            logger.error(
+                "score_changed receiver %r failed for lead %s", receiver, lead_id, exc_info=error
+            )

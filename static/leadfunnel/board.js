@@ -111,4 +111,6 @@
       }
     });
   });
+  // Cards can be dragged from now on (what a test, or a script, can wait for).
+  board.dataset.ready = "true";
 })();

@@ -18,11 +18,13 @@ def test_it_deletes_keys_older_than_the_setting_and_keeps_the_rest(settings: Any
     settings.API_IDEMPOTENCY_HOURS = 24
     now = timezone.now()
     with time_machine.travel(now - timedelta(hours=25)):
-        IdempotencyKey.objects.create(caller="user:1", key="old", method="POST", path="/x",
-                                      fingerprint="0" * 64)  # fmt: skip
+        IdempotencyKey.objects.create(
+            caller="user:1", key="old", method="POST", path="/x", fingerprint="0" * 64
+        )
     with time_machine.travel(now - timedelta(hours=23)):
-        IdempotencyKey.objects.create(caller="user:1", key="recent", method="POST", path="/x",
-                                      fingerprint="0" * 64)  # fmt: skip
+        IdempotencyKey.objects.create(
+            caller="user:1", key="recent", method="POST", path="/x", fingerprint="0" * 64
+        )
     assert purge_idempotency_keys() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["recent"]
 

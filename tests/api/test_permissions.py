@@ -124,8 +124,10 @@ def test_every_endpoint_answers_each_role_as_the_matrix_says(role: str) -> None:
     for method, url, body, expected in MATRIX:
         response = getattr(client, method)(url.format(**objects), body, format="json")
         if response.status_code != expected[role]:
-            wrong.append(f"{method.upper()} {url}: expected {expected[role]}, got "
-                         f"{response.status_code} {response.content[:200]!r}")  # fmt: skip
+            wrong.append(
+                f"{method.upper()} {url}: expected {expected[role]}, got "
+                f"{response.status_code} {response.content[:200]!r}"
+            )
         elif response.status_code >= 400:
             error(response)  # every refusal is the JSON error body
     assert not wrong, "\n".join(wrong)
@@ -180,11 +182,20 @@ def test_a_session_reads_but_writes_need_the_csrf_token() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["/api/v1/leads/", "/api/v1/leads/{lead}/", "/api/v1/leads/{lead}/notes/",
-     "/api/v1/leads/{lead}/timeline/", "/api/v1/metrics/", "/api/v1/landing-pages/",
-     "/api/v1/campaigns/{campaign}/", "/api/v1/submissions/", "/api/v1/sequences/",
-     "/api/v1/steps/{step}/", "/api/v1/enrollments/"],
-)  # fmt: skip
+    [
+        "/api/v1/leads/",
+        "/api/v1/leads/{lead}/",
+        "/api/v1/leads/{lead}/notes/",
+        "/api/v1/leads/{lead}/timeline/",
+        "/api/v1/metrics/",
+        "/api/v1/landing-pages/",
+        "/api/v1/campaigns/{campaign}/",
+        "/api/v1/submissions/",
+        "/api/v1/sequences/",
+        "/api/v1/steps/{step}/",
+        "/api/v1/enrollments/",
+    ],
+)
 def test_the_browsable_api_renders_for_a_signed_in_person(url: str) -> None:
     objects = _objects()
     client = APIClient()
@@ -196,10 +207,15 @@ def test_the_browsable_api_renders_for_a_signed_in_person(url: str) -> None:
 
 @pytest.mark.parametrize(
     ("method", "url"),
-    [("get", "/api/v1/leads/{id}/"), ("post", "/api/v1/leads/{id}/stage/"),
-     ("get", "/api/v1/leads/{id}/timeline/"), ("get", "/api/v1/campaigns/{id}/"),
-     ("delete", "/api/v1/steps/{id}/"), ("post", "/api/v1/enrollments/{id}/exit/")],
-)  # fmt: skip
+    [
+        ("get", "/api/v1/leads/{id}/"),
+        ("post", "/api/v1/leads/{id}/stage/"),
+        ("get", "/api/v1/leads/{id}/timeline/"),
+        ("get", "/api/v1/campaigns/{id}/"),
+        ("delete", "/api/v1/steps/{id}/"),
+        ("post", "/api/v1/enrollments/{id}/exit/"),
+    ],
+)
 def test_ids_beyond_the_columns_range_are_a_404_not_a_crash(method: str, url: str) -> None:
     client = token_client(superuser())
     response = getattr(client, method)(url.format(id=10**30), {"stage": "won"}, format="json")

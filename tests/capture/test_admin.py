@@ -62,14 +62,26 @@ def test_a_marketer_creates_a_landing_page(marketer_client: Client) -> None:
     response = marketer_client.post(
         reverse("admin:capture_landingpage_add"),
         {
-            "kind": "webinar", "title": "Webinar", "slug": "webinar", "headline": "Join us",
-            "body": "", "ask_first_name": "optional", "ask_company": "required",
-            "ask_job_title": "later", "qualifying_question": "", "qualifying_choices": "",
-            "consent_text": "", "cta_label": "Register", "thank_you_text": "See you there",
-            "redirect_url": "", "embed_origins": "https://www.example.com", "published": "on",
-            "testimonial": "", "testimonial_author": "",
+            "kind": "webinar",
+            "title": "Webinar",
+            "slug": "webinar",
+            "headline": "Join us",
+            "body": "",
+            "ask_first_name": "optional",
+            "ask_company": "required",
+            "ask_job_title": "later",
+            "qualifying_question": "",
+            "qualifying_choices": "",
+            "consent_text": "",
+            "cta_label": "Register",
+            "thank_you_text": "See you there",
+            "redirect_url": "",
+            "embed_origins": "https://www.example.com",
+            "published": "on",
+            "testimonial": "",
+            "testimonial_author": "",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     page = LandingPage.objects.get(slug="webinar")
     assert page.fields_shown == ["first_name", "company"]
@@ -82,14 +94,18 @@ def test_a_marketer_creates_a_landing_page(marketer_client: Client) -> None:
     ("overrides", "message"),
     [
         ({"ask_company": "sometimes"}, "Select a valid choice."),
-        ({"qualifying_question": "When?", "qualifying_choices": ""},
-         "Give at least one answer for the question."),
+        (
+            {"qualifying_question": "When?", "qualifying_choices": ""},
+            "Give at least one answer for the question.",
+        ),
         ({"embed_origins": "www.example.com/path"}, "is not an origin"),
         ({"next_step_url": "javascript:alert(1)"}, "Enter a valid URL."),
-        ({"redirect_url": "ftp://files.example.com/x"},
-         "Enter a link that starts with https:// or http://."),
+        (
+            {"redirect_url": "ftp://files.example.com/x"},
+            "Enter a link that starts with https:// or http://.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_landing_page_form_explains_bad_settings(
     marketer_client: Client, overrides: dict[str, Any], message: str
 ) -> None:
@@ -114,8 +130,13 @@ def test_submissions_are_read_only(marketer_client: Client, page: LandingPage) -
 
 
 def test_the_csv_export_defuses_formulas(marketer_client: Client) -> None:
-    lead = LeadFactory(first_name="=HYPERLINK(\"http://evil\")", last_name="+1", company="@SUM(A1)",
-                       job_title="-2+3", industry="Plain")  # fmt: skip
+    lead = LeadFactory(
+        first_name='=HYPERLINK("http://evil")',
+        last_name="+1",
+        company="@SUM(A1)",
+        job_title="-2+3",
+        industry="Plain",
+    )
     response = marketer_client.post(
         reverse("admin:capture_lead_changelist"),
         {"action": "export_csv", "_selected_action": [lead.pk]},

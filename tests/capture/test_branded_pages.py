@@ -61,18 +61,32 @@ def test_it_asks_a_new_visitor_the_short_form(client: Client) -> None:
 
 def test_it_asks_a_returning_lead_what_we_do_not_have_yet(client: Client) -> None:
     page = _consultation()
-    lead = LeadFactory(email="known@example.com", first_name="Ada", phone="+442079460000",
-                       company="", job_title="",
-                       answers={page.qualifying_question: "Within a month"})  # fmt: skip
+    lead = LeadFactory(
+        email="known@example.com",
+        first_name="Ada",
+        phone="+442079460000",
+        company="",
+        job_title="",
+        answers={page.qualifying_question: "Within a month"},
+    )
     client.cookies[COOKIE_NAME] = tracking_token(lead.uid)
     html = client.get(f"/l/{page.slug}/").content.decode()
     assert _form_fields(html) == ["email", "company", "job_title"]
     # Nothing of the lead is written into the page: the browser may be a shared one.
     assert "known@example.com" not in html and "Ada" not in html and "7946" not in html
 
-    response = client.post(f"/l/{page.slug}/", valid_form_data(
-        email="known@example.com", first_name=None, phone=None, answer=None, consent=None,
-        company="Analytical", job_title="CTO"))  # fmt: skip
+    response = client.post(
+        f"/l/{page.slug}/",
+        valid_form_data(
+            email="known@example.com",
+            first_name=None,
+            phone=None,
+            answer=None,
+            consent=None,
+            company="Analytical",
+            job_title="CTO",
+        ),
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     lead.refresh_from_db()
     assert (lead.first_name, lead.company, lead.job_title) == ("Ada", "Analytical", "CTO")
@@ -121,8 +135,11 @@ def test_a_consultation_thank_you_page_links_the_lead_to_its_own_booking(
     assert response.status_code == 302
     thanks = client.get(response["Location"])
     html = thanks.content.decode()
-    frame = re.search(r'<iframe class="lf-booking-frame" src="(/book/[^"/]+/)\?embed=1" '
-                      r'title="Pick a time now: the booking calendar">', html)  # fmt: skip
+    frame = re.search(
+        r'<iframe class="lf-booking-frame" src="(/book/[^"/]+/)\?embed=1" '
+        r'title="Pick a time now: the booking calendar">',
+        html,
+    )
     assert frame, html
     assert f'<a href="http://testserver{frame.group(1)}">Open the calendar' in html
     lead = Lead.objects.get(email="booker@example.com")
@@ -137,8 +154,11 @@ def test_a_consultation_thank_you_page_links_the_lead_to_its_own_booking(
 
 
 def test_a_download_page_shows_its_own_next_step(client: Client) -> None:
-    page = LandingPageFactory(kind=LandingPage.Kind.DOWNLOAD, next_step_label="Get the PDF",
-                              next_step_url="https://files.example.com/guide.pdf")  # fmt: skip
+    page = LandingPageFactory(
+        kind=LandingPage.Kind.DOWNLOAD,
+        next_step_label="Get the PDF",
+        next_step_url="https://files.example.com/guide.pdf",
+    )
     response = client.post(f"/l/{page.slug}/", valid_form_data())
     assert response["Location"] == f"/l/{page.slug}/thanks/", "no lead token where none is used"
     html = client.get(f"/l/{page.slug}/thanks/").content.decode()
@@ -171,8 +191,12 @@ def test_a_colour_that_is_not_rrggbb_never_reaches_the_page(client: Client) -> N
 
 
 def test_the_site_wide_brand_applies_to_pages_without_their_own(client: Client) -> None:
-    Brand.objects.create(name="Acme", primary_color="#1A237E", is_default=True,
-                         logo=SimpleUploadedFile("logo.png", PNG))  # fmt: skip
+    Brand.objects.create(
+        name="Acme",
+        primary_color="#1A237E",
+        is_default=True,
+        logo=SimpleUploadedFile("logo.png", PNG),
+    )
     page = LandingPageFactory()
     html = client.get(f"/l/{page.slug}/").content.decode()
     assert "--lf-primary: #1a237e; --lf-on-primary: #ffffff" in html
@@ -185,9 +209,15 @@ def test_the_site_wide_brand_applies_to_pages_without_their_own(client: Client) 
 
 def test_a_second_site_wide_brand_is_refused_with_a_message(marketer_client: Client) -> None:
     Brand.objects.create(name="Acme", is_default=True)
-    response = marketer_client.post(reverse("admin:capture_brand_add"), {
-        "name": "Other", "primary_color": "#123456", "background_color": "#ffffff",
-        "is_default": "on"})  # fmt: skip
+    response = marketer_client.post(
+        reverse("admin:capture_brand_add"),
+        {
+            "name": "Other",
+            "primary_color": "#123456",
+            "background_color": "#ffffff",
+            "is_default": "on",
+        },
+    )
     assert response.status_code == 200
     assert "Another brand is already the site-wide default." in response.content.decode()
     assert Brand.objects.count() == 1
@@ -196,19 +226,22 @@ def test_a_second_site_wide_brand_is_refused_with_a_message(marketer_client: Cli
 @pytest.mark.parametrize(
     ("upload", "colour", "message"),
     [
-        (SimpleUploadedFile("x.png", b"<svg onload=alert(1)>"), "#123456",
-         "Upload a PNG, JPEG, GIF or WebP image."),
-        (SimpleUploadedFile("big.png", PNG + b"\0" * 2_000_001), "#123456",
-         "the limit is 2 MB"),
+        (
+            SimpleUploadedFile("x.png", b"<svg onload=alert(1)>"),
+            "#123456",
+            "Upload a PNG, JPEG, GIF or WebP image.",
+        ),
+        (SimpleUploadedFile("big.png", PNG + b"\0" * 2_000_001), "#123456", "the limit is 2 MB"),
         (SimpleUploadedFile("ok.png", PNG), "blue", "Enter a colour as #rrggbb"),
     ],
-)  # fmt: skip
+)
 def test_the_brand_form_refuses_bad_images_and_colours(
     marketer_client: Client, upload: SimpleUploadedFile, colour: str, message: str
 ) -> None:
-    response = marketer_client.post(reverse("admin:capture_brand_add"), {
-        "name": "Acme", "logo": upload, "primary_color": colour,
-        "background_color": "#ffffff"})  # fmt: skip
+    response = marketer_client.post(
+        reverse("admin:capture_brand_add"),
+        {"name": "Acme", "logo": upload, "primary_color": colour, "background_color": "#ffffff"},
+    )
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Brand.objects.exists()

@@ -84,8 +84,9 @@ def _submission_rows(lead: Lead) -> list[dict[str, Any]]:
 
 
 def _activity_rows(lead: Lead) -> list[dict[str, Any]]:
-    rows = Activity.objects.filter(lead=lead).order_by("pk").values("kind", "occurred_at",
-                                                                     "metadata")  # fmt: skip
+    rows = (
+        Activity.objects.filter(lead=lead).order_by("pk").values("kind", "occurred_at", "metadata")
+    )
     return [{**row, "metadata": {k: v for k, v in row["metadata"].items()
                                   if k != "submission_id"}} for row in rows]  # fmt: skip
 
@@ -137,8 +138,9 @@ def test_a_capture_outside_a_transaction_is_one_statement_prepared_once() -> Non
         with CaptureQueriesContext(connection) as first:
             capture_submission(page=page, data={"email": "one@example.com"}, tracking=Tracking())
         with CaptureQueriesContext(connection) as second:
-            result = capture_submission(page=page, data={"email": "two@example.com"},
-                                        tracking=Tracking())  # fmt: skip
+            result = capture_submission(
+                page=page, data={"email": "two@example.com"}, tracking=Tracking()
+            )
     # No BEGIN, SAVEPOINT or COMMIT around it: the statement is its own transaction.
     assert [q["sql"].split()[0] for q in first.captured_queries] == ["PREPARE", "EXECUTE"]
     assert [q["sql"].split()[0] for q in second.captured_queries] == ["EXECUTE"]

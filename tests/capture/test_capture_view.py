@@ -35,8 +35,10 @@ def test_it_captures_a_lead_through_the_real_view_with_csrf(page: LandingPage) -
     assert response["Location"].startswith(thanks_url + "?t=")
     lead = Lead.objects.get()
     assert (lead.email, lead.first_name, lead.company) == (
-        "ada@example.com", "Ada", "Analytical Engines Ltd"
-    )  # fmt: skip
+        "ada@example.com",
+        "Ada",
+        "Analytical Engines Ltd",
+    )
     assert lead.job_title == "Director of Engineering"
     assert lead.time_zone == "Europe/London"
     assert str(lead.country) == "GB"
@@ -90,8 +92,10 @@ def test_it_carries_utm_parameters_and_referrer(client: Client, submit: Any) -> 
 
     submission = Submission.objects.get()
     assert (submission.utm_source, submission.utm_medium, submission.utm_campaign) == (
-        "google", "cpc", "spring"
-    )  # fmt: skip
+        "google",
+        "cpc",
+        "spring",
+    )
     assert (submission.utm_term, submission.utm_content) == ("crm", "a")
     assert submission.referrer == "https://www.google.com/search?q=crm"
     assert submission.campaign == campaign
@@ -120,8 +124,15 @@ def test_a_repeat_submission_fills_blanks_and_never_blanks_a_value(
     submit: Any, page: LandingPage
 ) -> None:
     submit(page, email="ada@example.com", phone="", job_title="CTO", utm_source="google")
-    submit(page, email="  ADA@Example.com ", phone="+1 202 555 0143", job_title="",
-           company="New Co", utm_source="linkedin", answer="Just researching")  # fmt: skip
+    submit(
+        page,
+        email="  ADA@Example.com ",
+        phone="+1 202 555 0143",
+        job_title="",
+        company="New Co",
+        utm_source="linkedin",
+        answer="Just researching",
+    )
 
     lead = Lead.objects.get()
     assert lead.phone == "+12025550143", "a blank field is filled (in E.164)"
@@ -183,8 +194,7 @@ def test_the_embed_may_be_framed_by_listed_origins_only(client: Client) -> None:
 
 def test_the_embed_captures_without_a_csrf_cookie(page: LandingPage) -> None:
     client = Client(enforce_csrf_checks=True)
-    response = client.post(reverse("capture:embed", kwargs={"slug": page.slug}),
-                           valid_form_data())  # fmt: skip
+    response = client.post(reverse("capture:embed", kwargs={"slug": page.slug}), valid_form_data())
     assert response.status_code == 302
     thanks_url = reverse("capture:thanks_embed", kwargs={"slug": page.slug})
     assert response["Location"].startswith(thanks_url + "?t=")

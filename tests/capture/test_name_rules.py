@@ -62,8 +62,13 @@ def test_the_csv_import_refuses_a_name_with_a_web_address() -> None:
         "spam2@example.com,Eve,[click](https://evil.example)\n"
     )
     lead_import = importing.create_import(file_name="l.csv", raw=body.encode(), user=marketer())
-    importing.save_mapping(lead_import=lead_import, mapping=lead_import.mapping,
-                           dedupe="fill_empty", sequence=None, consent_text="")  # fmt: skip
+    importing.save_mapping(
+        lead_import=lead_import,
+        mapping=lead_import.mapping,
+        dedupe="fill_empty",
+        sequence=None,
+        consent_text="",
+    )
 
     result = importing.dry_run_now(import_id=lead_import.pk)
 

@@ -110,9 +110,10 @@ def test_a_failing_receiver_rolls_the_announcement_back_and_counts_an_attempt(
 def test_the_tick_gives_up_on_a_submission_after_max_attempts(client: Client) -> None:
     page = LandingPageFactory()
     submission = Submission.objects.create(
-        lead=Lead.objects.create(email="x@example.com"), landing_page=page,
+        lead=Lead.objects.create(email="x@example.com"),
+        landing_page=page,
         process_attempts=processing.MAX_ATTEMPTS,
-    )  # fmt: skip
+    )
     Submission.objects.filter(pk=submission.pk).update(
         created_at=timezone.now() - timedelta(minutes=5)
     )

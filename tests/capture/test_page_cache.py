@@ -62,8 +62,9 @@ def test_new_visitors_share_one_render_and_each_gets_its_own_tokens(renders: lis
     assert _value(one, "utm_source") == ""
     assert page.headline in two
     # The filled-in tokens are real: the second visitor's form goes through CSRF.
-    data = valid_form_data(csrfmiddlewaretoken=_value(two, "csrfmiddlewaretoken"),
-                           utm_source="google")  # fmt: skip
+    data = valid_form_data(
+        csrfmiddlewaretoken=_value(two, "csrfmiddlewaretoken"), utm_source="google"
+    )
     response = second.post(_url(page), data)
     assert response.status_code == 302, response.content.decode()[:300]
     assert Lead.objects.get().source == "google"
@@ -156,8 +157,9 @@ def test_a_post_takes_the_page_and_its_topic_fields_as_this_process_read_them(
     with CaptureQueriesContext(connection) as first:
         assert Client().post(url, valid_form_data(email="a@example.com")).status_code == 302
     with CaptureQueriesContext(connection) as second:
-        response = Client().post(url, valid_form_data(email="b@example.com", **{
-            "topic_events": "on"}))  # fmt: skip
+        response = Client().post(
+            url, valid_form_data(email="b@example.com", **{"topic_events": "on"})
+        )
         assert response.status_code == 302
     assert "capture_landingpage" in _tables_read(first.captured_queries)
     assert "nurture_subscriptiontopic" in _tables_read(first.captured_queries)

@@ -25,8 +25,9 @@ def test_a_new_page_starts_with_the_usual_notes(client: Client) -> None:
 
 
 def test_each_page_prints_its_own_notes_or_none(client: Client) -> None:
-    own = LandingPageFactory(form_note="Your guide downloads at once.",
-                             thank_you_note="Check your downloads folder.")  # fmt: skip
+    own = LandingPageFactory(
+        form_note="Your guide downloads at once.", thank_you_note="Check your downloads folder."
+    )
     form, thanks = _pages(client, own.slug)
     assert "Your guide downloads at once." in form and REPLY not in form
     assert "Check your downloads folder." in thanks and CONFIRMATION not in thanks

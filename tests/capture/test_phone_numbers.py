@@ -90,8 +90,11 @@ def test_the_capture_api_refuses_a_bad_number_and_takes_sms_consent(client: Clie
     page = LandingPage.objects.create(
         slug="api", title="T", headline="H", fields_shown=["phone", "country"], published=True
     )
-    bad = post_json(client, f"/api/v1/capture/{page.slug}/",
-                    {"email": "ada@example.com", "phone": "555 123", "country": "GB"})  # fmt: skip
+    bad = post_json(
+        client,
+        f"/api/v1/capture/{page.slug}/",
+        {"email": "ada@example.com", "phone": "555 123", "country": "GB"},
+    )
     assert bad.status_code == 400
     assert bad.json()["error"]["fields"]["phone"] == [INVALID]
     assert not Lead.objects.exists()
@@ -133,8 +136,12 @@ def test_the_csv_import_puts_numbers_in_e164_and_names_a_bad_one() -> None:
 
 def test_the_leads_api_keeps_the_same_rule() -> None:
     api = token_client(sales_rep())
-    lead = LeadFactory(phone="", country="GB", sms_consent_text=SMS_CONSENT_TEXT,
-                       sms_consent_given_at=datetime(2026, 5, 1, 9, 30, tzinfo=UTC))  # fmt: skip
+    lead = LeadFactory(
+        phone="",
+        country="GB",
+        sms_consent_text=SMS_CONSENT_TEXT,
+        sms_consent_given_at=datetime(2026, 5, 1, 9, 30, tzinfo=UTC),
+    )
 
     bad = api.patch(
         f"/api/v1/leads/{lead.pk}/", json.dumps({"phone": "12"}), content_type="application/json"
@@ -155,8 +162,10 @@ def test_the_leads_api_keeps_the_same_rule() -> None:
     assert lead.phone == "+442079460958"
     shown = api.get(f"/api/v1/leads/{lead.pk}/").json()
     assert (shown["phone"], shown["sms_consent_given_at"], shown["sms_consent_text"]) == (
-        "+442079460958", "2026-05-01T09:30:00Z", SMS_CONSENT_TEXT
-    )  # fmt: skip
+        "+442079460958",
+        "2026-05-01T09:30:00Z",
+        SMS_CONSENT_TEXT,
+    )
 
 
 def test_the_migration_normalises_the_numbers_it_can_and_leaves_the_rest(settings: Any) -> None:

@@ -24,8 +24,9 @@ def test_simultaneous_submissions_of_one_email_make_one_lead() -> None:
     def submit(index: int) -> None:
         try:
             barrier.wait()
-            capture_submission(page=page, data=_data(email=f" Grace@Example.com{' ' * index}"),
-                               tracking=Tracking())  # fmt: skip
+            capture_submission(
+                page=page, data=_data(email=f" Grace@Example.com{' ' * index}"), tracking=Tracking()
+            )
         except BaseException as error:
             errors.append(error)
         finally:
@@ -105,8 +106,9 @@ def test_record_activity_announces_on_commit(django_capture_on_commit_callbacks:
     activity_recorded.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            activity = record_activity(lead=lead, kind=Activity.Kind.PAGE_VIEWED,
-                                       metadata={"url": "/pricing"})  # fmt: skip
+            activity = record_activity(
+                lead=lead, kind=Activity.Kind.PAGE_VIEWED, metadata={"url": "/pricing"}
+            )
     finally:
         activity_recorded.disconnect(receiver)
     assert activity.metadata == {"url": "/pricing"}

@@ -56,8 +56,9 @@ def test_the_rate_limit_answers_429_with_a_message(
     assert "Please wait a minute and try again." in response.content.decode()
     assert response["Retry-After"] == "60"
     assert Lead.objects.count() == 3
-    other_ip = client.post(url, valid_form_data(email="other@example.com"),
-                           REMOTE_ADDR="203.0.113.9")  # fmt: skip
+    other_ip = client.post(
+        url, valid_form_data(email="other@example.com"), REMOTE_ADDR="203.0.113.9"
+    )
     assert other_ip.status_code == 302, "the limit is per client address"
 
 

@@ -45,8 +45,9 @@ def test_bad_input_gets_the_form_back_with_a_message_by_the_field(
     assert error, f"an error message is shown by {field}"
     assert message in error.group(1).replace("&#x27;", "'")
     assert re.search(rf'class="[^"]*is-invalid[^"]*"[^>]*id="id_{field}', html) or field in (
-        "answer", "consent"
-    )  # fmt: skip
+        "answer",
+        "consent",
+    )
     assert "Please correct the 1 highlighted field below." in html
     assert not Lead.objects.exists()
     assert not Submission.objects.exists()
@@ -67,8 +68,9 @@ def test_a_non_required_field_may_be_left_blank(submit: Any, page: LandingPage) 
 def test_fields_a_page_does_not_show_are_ignored(submit: Any) -> None:
     from tests.factories import LandingPageFactory
 
-    page = LandingPageFactory(fields_shown=["first_name"], fields_required=[],
-                              qualifying_question="", consent_text="")  # fmt: skip
+    page = LandingPageFactory(
+        fields_shown=["first_name"], fields_required=[], qualifying_question="", consent_text=""
+    )
     response = submit(page, company="Sneaky Co", job_title="CEO", answer=None, consent=None)
     assert response.status_code == 302
     lead = Lead.objects.get()

@@ -17,10 +17,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]  # fmt: skip
 # A person's browser: headless Chromium says "HeadlessChrome", which the click tracking
 # rightly files under mail scanners.
-USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/131.0.0.0 Safari/537.36")  # fmt: skip
-PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-               "Chrome/131.0.0.0 Mobile Safari/537.36")  # fmt: skip
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+PHONE_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
@@ -65,8 +69,10 @@ def browser() -> Iterator[Browser]:
 
 def _chromium() -> Iterator[Browser]:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (make test "
-                    "installs it when run as root).")  # fmt: skip
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (make test "
+            "installs it when run as root)."
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -202,8 +208,12 @@ def worker(sink: SmtpSink, live_server: Any) -> Iterator[Stack]:
     from leadfunnel.celery import app as celery_app
 
     with PrivateRedis() as redis:
-        env = app_env(broker_url=redis.url, cache_url=settings.REDIS_URL,
-                      smtp_port=sink.port, SITE_URL=live_server.url)  # fmt: skip
+        env = app_env(
+            broker_url=redis.url,
+            cache_url=settings.REDIS_URL,
+            smtp_port=sink.port,
+            SITE_URL=live_server.url,
+        )
         stack = Stack(env=env)
         stack.worker(concurrency=2, name="e2e-worker")
         eager, broker = celery_app.conf.task_always_eager, celery_app.conf.broker_url
@@ -229,8 +239,9 @@ def _use_broker(app: Any, url: str) -> None:
     app.amqp._producer_pool = None
 
 
-def wait_for_mail(sink: SmtpSink, to: str, *, subject: str = "", timeout: float = 60,
-                  stack: Stack | None = None) -> EmailMessage:  # fmt: skip
+def wait_for_mail(
+    sink: SmtpSink, to: str, *, subject: str = "", timeout: float = 60, stack: Stack | None = None
+) -> EmailMessage:
     """The newest message to `to` (whose subject contains `subject`), parsed."""
 
     def found() -> EmailMessage | None:

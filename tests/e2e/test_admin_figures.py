@@ -19,11 +19,15 @@ from tests.factories import LeadFactory, SequenceFactory, StepFactory, playbook_
 pytestmark = pytest.mark.django_db(transaction=True)
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "shots_h5"
-_FITS = ("[...document.querySelectorAll('#changelist .results, #changelist')]"
-         ".every(el => el.scrollWidth <= el.clientWidth)")  # fmt: skip
-_WIDTHS = ("[...document.querySelectorAll('#changelist .results, #changelist')]"
-           ".map(el => [el.scrollWidth, el.clientWidth]).concat([...document.querySelectorAll("
-           "'#result_list thead th')].map(th => th.className + ':' + th.offsetWidth))")  # fmt: skip
+_FITS = (
+    "[...document.querySelectorAll('#changelist .results, #changelist')]"
+    ".every(el => el.scrollWidth <= el.clientWidth)"
+)
+_WIDTHS = (
+    "[...document.querySelectorAll('#changelist .results, #changelist')]"
+    ".map(el => [el.scrollWidth, el.clientWidth]).concat([...document.querySelectorAll("
+    "'#result_list thead th')].map(th => th.className + ':' + th.offsetWidth))"
+)
 
 
 def _check_a11y_of(page: Page, selector: str, name: str) -> None:
@@ -41,8 +45,9 @@ def _check_a11y_of(page: Page, selector: str, name: str) -> None:
     assert bad == [], f"{name}: accessibility violations: {bad}"
 
 
-def _sends(sequence: Sequence, *, leads: int, step_rates: list[tuple[int, int, int]],
-           booked: int) -> None:  # fmt: skip
+def _sends(
+    sequence: Sequence, *, leads: int, step_rates: list[tuple[int, int, int]], booked: int
+) -> None:
     """`leads` enrolled; per step (sent, opened, clicked); the first `booked` reached the goal."""
     now = timezone.now()
     steps = list(sequence.steps.order_by("day"))
@@ -57,12 +62,17 @@ def _sends(sequence: Sequence, *, leads: int, step_rates: list[tuple[int, int, i
     rows = []
     for step, (sent, opened, clicked) in zip(steps, step_rates, strict=False):
         for n, enrollment in enumerate(enrollments):
-            rows.append(Delivery(
-                enrollment=enrollment, step=step, due_at=now,
-                status=Delivery.Status.SENT if n < sent else Delivery.Status.SCHEDULED,
-                sent_at=now if n < sent else None,
-                opened_at=now if n < opened else None, clicked_at=now if n < clicked else None,
-            ))  # fmt: skip
+            rows.append(
+                Delivery(
+                    enrollment=enrollment,
+                    step=step,
+                    due_at=now,
+                    status=Delivery.Status.SENT if n < sent else Delivery.Status.SCHEDULED,
+                    sent_at=now if n < sent else None,
+                    opened_at=now if n < opened else None,
+                    clicked_at=now if n < clicked else None,
+                )
+            )
     Delivery.objects.bulk_create(rows)
 
 

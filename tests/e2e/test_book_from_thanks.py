@@ -34,12 +34,21 @@ def test_a_prospect_on_a_phone_books_from_the_thank_you_page(
         user=rep, time_zone="America/New_York", slot_minutes=30, weekly_hours=hours
     )
     page: LandingPage = LandingPageFactory(
-        slug="consult", kind=LandingPage.Kind.CONSULTATION, fields_shown=["first_name"],
-        fields_required=["first_name"], qualifying_question="", consent_text="",
-    )  # fmt: skip
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, user_agent=PHONE_AGENT, locale="en-US",
-                                  timezone_id="America/New_York")  # fmt: skip
+        slug="consult",
+        kind=LandingPage.Kind.CONSULTATION,
+        fields_shown=["first_name"],
+        fields_required=["first_name"],
+        qualifying_question="",
+        consent_text="",
+    )
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        user_agent=PHONE_AGENT,
+        locale="en-US",
+        timezone_id="America/New_York",
+    )
     context.set_default_timeout(15_000)
     phone = watch(context.new_page())
     phone.goto(f"{live_server.url}/l/{page.slug}/")

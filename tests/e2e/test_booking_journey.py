@@ -24,12 +24,20 @@ ZONE = "America/New_York"
 
 
 def test_prospect_books_a_consultation_from_the_day_seven_email(
-    live_server: Any, browser: Browser, demo: None, sink: SmtpSink, worker: Stack,
+    live_server: Any,
+    browser: Browser,
+    demo: None,
+    sink: SmtpSink,
+    worker: Stack,
     screenshot_dir: Path,
-) -> None:  # fmt: skip
+) -> None:
     # The prospect's own browser is in New York; the rep works 9–17 UTC.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, user_agent=USER_AGENT,
-                                  timezone_id=ZONE, accept_downloads=True)  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        user_agent=USER_AGENT,
+        timezone_id=ZONE,
+        accept_downloads=True,
+    )
     page = watch(context.new_page())
     page.goto(f"{live_server.url}/l/free-consultation/?utm_source=partner")
     email = "katherine.johnson@langley.example"
@@ -81,9 +89,12 @@ def test_prospect_books_a_consultation_from_the_day_seven_email(
     # The slot is gone from the picker (the demo has one rep).
     page.goto(page.url.split("?")[0] + "?reschedule=1")
     expect(page.locator("a.lf-time").first).to_be_visible()
-    assert not any(value.replace("+", "%2B").replace(":", "%3A") in (href or "")
-                   for href in page.locator("a.lf-time").evaluate_all(
-                       "links => links.map(link => link.getAttribute('href'))"))  # fmt: skip
+    assert not any(
+        value.replace("+", "%2B").replace(":", "%3A") in (href or "")
+        for href in page.locator("a.lf-time").evaluate_all(
+            "links => links.map(link => link.getAttribute('href'))"
+        )
+    )
     page.goto(page.url.split("?")[0])
 
     # The .ics: from the page, and attached to the confirmation email.

@@ -28,15 +28,20 @@ README_SHOTS = ROOT / "docs" / "screenshots"
 
 
 def _rep() -> RepProfile:
-    user = User.objects.create_user("rita", email="rita@leadfunnel.example",
-                                    first_name="Rita", last_name="Lopez")  # fmt: skip
+    user = User.objects.create_user(
+        "rita", email="rita@leadfunnel.example", first_name="Rita", last_name="Lopez"
+    )
     user.groups.add(Group.objects.get(name=SALES_REPS))
     # A rep in New York who takes calls around the clock, every day: what the prospect is
     # offered is then cut only by their own 07:00–21:00.
     hours = {str(day): [["00:00", "23:30"]] for day in range(7)}
     return RepProfile.objects.create(
-        user=user, time_zone="America/New_York", weekly_hours=hours, slot_minutes=30,
-        meeting_url="https://meet.example/rita")  # fmt: skip
+        user=user,
+        time_zone="America/New_York",
+        weekly_hours=hours,
+        slot_minutes=30,
+        meeting_url="https://meet.example/rita",
+    )
 
 
 def _day_label(day: date) -> str:
@@ -61,31 +66,46 @@ def test_prospect_on_a_phone_books_from_the_thank_you_page_in_their_zone(
 ) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     _rep()
-    lead = LeadFactory(first_name="Katherine", last_name="Johnson", company="Langley Research",
-                       email="katherine@langley.example", time_zone="")  # fmt: skip
+    lead = LeadFactory(
+        first_name="Katherine",
+        last_name="Johnson",
+        company="Langley Research",
+        email="katherine@langley.example",
+        time_zone="",
+    )
     url = f"{live_server.url}/book/{booking_token(lead_uid=str(lead.uid))}/"
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, user_agent=PHONE_AGENT, locale="en-US",
-                                  timezone_id="America/New_York")  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        user_agent=PHONE_AGENT,
+        locale="en-US",
+        timezone_id="America/New_York",
+    )
     context.set_default_timeout(10_000)
     page = watch(context.new_page())
     tomorrow = (timezone.now().astimezone(NEW_YORK) + timedelta(days=1)).date()
 
     # The thank-you page (same origin) frames the compact picker.
     def thank_you(route: Route) -> None:
-        route.fulfill(content_type="text/html", body=(
-            "<!doctype html><html lang='en'><head><title>Thank you</title>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'></head><body>"
-            "<main><h1>Thank you</h1><p>Pick a time now:</p>"
-            f"<iframe title='Book a consultation' src='{url}?embed=1' "
-            "style='width:100%;height:720px;border:0'></iframe></main></body></html>"))  # fmt: skip
+        route.fulfill(
+            content_type="text/html",
+            body=(
+                "<!doctype html><html lang='en'><head><title>Thank you</title>"
+                "<meta name='viewport' content='width=device-width, initial-scale=1'></head><body>"
+                "<main><h1>Thank you</h1><p>Pick a time now:</p>"
+                f"<iframe title='Book a consultation' src='{url}?embed=1' "
+                "style='width:100%;height:720px;border:0'></iframe></main></body></html>"
+            ),
+        )
 
     page.route(f"{live_server.url}/thanks-stand-in/", thank_you)
     page.goto(f"{live_server.url}/thanks-stand-in/")
     frame = page.frame_locator("iframe")
     # No zone on the lead: the browser's own is asked for, and named for people.
-    expect(frame.get_by_role("heading", name="Pick a time for your free consultation")
-           ).to_be_visible()  # fmt: skip
+    expect(
+        frame.get_by_role("heading", name="Pick a time for your free consultation")
+    ).to_be_visible()
     expect(frame.get_by_text("Times are shown in Eastern Time (New York).")).to_be_visible()
     _open_day(frame, tomorrow)
     times = _times(frame)
@@ -106,8 +126,9 @@ def test_prospect_on_a_phone_books_from_the_thank_you_page_in_their_zone(
     expect(frame.get_by_role("heading", name="You're booked!")).to_be_visible()
     expect(frame.get_by_text(expected)).to_be_visible()
     booking = Booking.objects.get(lead=lead, status="booked")
-    assert booking.starts_at == datetime.combine(tomorrow, datetime.min.time().replace(
-        hour=9, minute=30), tzinfo=NEW_YORK)  # fmt: skip
+    assert booking.starts_at == datetime.combine(
+        tomorrow, datetime.min.time().replace(hour=9, minute=30), tzinfo=NEW_YORK
+    )
     lead.refresh_from_db()
     assert lead.time_zone == "America/New_York", "the zone the prospect booked in is kept"
     page.goto(f"{url}?embed=1&reschedule=1")
@@ -147,8 +168,9 @@ def test_prospect_on_a_phone_books_from_the_thank_you_page_in_their_zone(
     page.get_by_role("button", name="Move my consultation").click()
     expect(page.get_by_role("heading", name="You're booked!")).to_be_visible()
     moved = Booking.objects.get(lead=lead, status="booked")
-    assert moved.starts_at == datetime.combine(later, datetime.min.time().replace(hour=11),
-                                               tzinfo=LOS_ANGELES)  # fmt: skip
+    assert moved.starts_at == datetime.combine(
+        later, datetime.min.time().replace(hour=11), tzinfo=LOS_ANGELES
+    )
     assert moved.calendar_uid == booking.calendar_uid, "the same calendar event, moved"
 
     # Cancelling asks first; "No, keep it" keeps it.

@@ -52,8 +52,12 @@ def _encode_png(width: int, height: int, rows: bytes) -> bytes:
         )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))  # fmt: skip
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _log_in(page: Page, url: str) -> None:
@@ -65,9 +69,14 @@ def _log_in(page: Page, url: str) -> None:
 
 
 def test_a_marketer_builds_a_branded_page_with_a_live_preview(
-    live_server: Any, browser: Browser, page: Page, demo: None, settings: Any, tmp_path: Path,
+    live_server: Any,
+    browser: Browser,
+    page: Page,
+    demo: None,
+    settings: Any,
+    tmp_path: Path,
     screenshot_dir: Path,
-) -> None:  # fmt: skip
+) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     page.set_viewport_size({"width": 1366, "height": 900})
     _log_in(page, live_server.url)
@@ -149,7 +158,10 @@ def test_a_marketer_builds_a_branded_page_with_a_live_preview(
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
     saved = LandingPage.objects.get(slug="pipeline-guide")
     assert (saved.kind, saved.fields_required, saved.brand.name) == (  # type: ignore[union-attr]
-        "download", ["first_name", "company"], "Northwind")  # fmt: skip
+        "download",
+        ["first_name", "company"],
+        "Northwind",
+    )
     assert saved.hero_image.name.startswith("capture/landing/")
     # The list of pages fits a 1366 px laptop: no sideways scrolling.
     page.goto(f"{live_server.url}/admin/capture/landingpage/")
@@ -188,11 +200,15 @@ def test_a_marketer_builds_a_branded_page_with_a_live_preview(
 def _consultation_page() -> LandingPage:
     preset = {k: v for k, v in PRESETS["consultation"].items() if k != "fields"}
     return LandingPageFactory(
-        slug="talk-to-us", title="Free consultation", kind="consultation",
-        fields_shown=["first_name", "phone"], fields_required=["first_name"],
+        slug="talk-to-us",
+        title="Free consultation",
+        kind="consultation",
+        fields_shown=["first_name", "phone"],
+        fields_required=["first_name"],
         fields_later=["company", "job_title"],
-        consent_text="I agree to receive emails about my inquiry.", **preset,
-    )  # fmt: skip
+        consent_text="I agree to receive emails about my inquiry.",
+        **preset,
+    )
 
 
 def test_the_short_form_fits_a_laptop_and_a_phone_and_books_from_the_thank_you_page(
@@ -210,8 +226,13 @@ def test_the_short_form_fits_a_laptop_and_a_phone_and_books_from_the_thank_you_p
     assert page.console_errors == []  # type: ignore[attr-defined]
     laptop.close()
 
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, user_agent=PHONE_AGENT,
-                                is_mobile=True, has_touch=True, device_scale_factor=2)  # fmt: skip
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        user_agent=PHONE_AGENT,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
     page = watch(phone.new_page())
     page.goto(url)
     email = page.get_by_label("Work email")

@@ -235,9 +235,11 @@ def test_marketer_builds_dry_runs_and_publishes_a_journey_and_two_prospects_take
         f"{CONFIRM} → Hot? → For hot leads → Completed"
     )
     expect(paths.filter(has_text="Subject test")).to_contain_text(
-        re.compile(f"{CONFIRM} → Hot\\? → Subject test → Variant ([AB]) → Clicked \\1\\? → "
-                   "Timed out \\1 → Completed")
-    )  # fmt: skip
+        re.compile(
+            f"{CONFIRM} → Hot\\? → Subject test → Variant ([AB]) → Clicked \\1\\? → "
+            "Timed out \\1 → Completed"
+        )
+    )
     rows = page.locator("#dry-run-leads tbody tr")
     hot_row = rows.filter(has_text="hot.sample@example.com")
     cold_row = rows.filter(has_text="cold.sample@example.com")

@@ -30,10 +30,23 @@ def test_rep_drags_a_card_and_moves_one_by_keyboard(
 ) -> None:
     rep = User.objects.get(username="sales")
     ready = Lead.Stage.SALES_READY
-    ada = LeadFactory(first_name="Ada", last_name="Lovelace", company="Analytical Engines",
-                      stage=ready, score=88, temperature="hot", owner=rep)  # fmt: skip
-    grace = LeadFactory(first_name="Grace", last_name="Hopper", company="COBOL Ltd",
-                        stage=ready, score=64, temperature="warm")  # fmt: skip
+    ada = LeadFactory(
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Analytical Engines",
+        stage=ready,
+        score=88,
+        temperature="hot",
+        owner=rep,
+    )
+    grace = LeadFactory(
+        first_name="Grace",
+        last_name="Hopper",
+        company="COBOL Ltd",
+        stage=ready,
+        score=64,
+        temperature="warm",
+    )
     before = {stage: Lead.objects.filter(stage=stage).count() for stage in Lead.Stage.values}
 
     page.goto(f"{live_server.url}/sales/")
@@ -50,7 +63,8 @@ def test_rep_drags_a_card_and_moves_one_by_keyboard(
     check_a11y(page, "pipeline board")
     page.screenshot(path=str(screenshot_dir / "pipeline-board.png"), full_page=True)
 
-    # Drag and drop: Ada from "Sales ready" to "Contacted".
+    # Drag and drop: Ada from "Sales ready" to "Contacted" (once board.js takes drops).
+    expect(page.locator("#board")).to_have_attribute("data-ready", "true")
     ada_card.drag_to(_column(page, "contacted"))
     expect(page.locator("#board-status")).to_have_text("Ada Lovelace moved to Contacted.")
     expect(_column(page, "contacted").locator(f'[data-lead="{ada.pk}"]')).to_have_count(1)
@@ -59,7 +73,11 @@ def test_rep_drags_a_card_and_moves_one_by_keyboard(
     assert Lead.objects.get(pk=ada.pk).stage == "contacted"
     change = LeadChange.objects.get(lead=ada)
     assert (change.field, change.old_value, change.new_value, change.actor) == (
-        "stage", "sales_ready", "contacted", rep)  # fmt: skip
+        "stage",
+        "sales_ready",
+        "contacted",
+        rep,
+    )
 
     # A refused drop (into "New": not a stage a rep moves to) snaps back with the reason.
     ada_card.drag_to(_column(page, "new"))
@@ -89,6 +107,10 @@ def test_rep_drags_a_card_and_moves_one_by_keyboard(
     assert Lead.objects.get(pk=grace.pk).stage == "lost"
     change = LeadChange.objects.get(lead=grace)
     assert (change.old_value, change.new_value, change.reason, change.actor) == (
-        "sales_ready", "lost", "Chose an in-house tool", rep)  # fmt: skip
+        "sales_ready",
+        "lost",
+        "Chose an in-house tool",
+        rep,
+    )
     check_a11y(page, "pipeline board after moves")
     page.screenshot(path=str(screenshot_dir / "pipeline-board-moved.png"), full_page=True)

@@ -54,29 +54,43 @@ def submit_invalid_then_valid(page: Page, url: str, *, email: str, shot: Path) -
 
 
 def test_prospect_signs_up_reads_clicks_and_unsubscribes(
-    live_server: Any, browser: Browser, page: Page, demo: None, sink: SmtpSink,
-    worker: Stack, screenshot_dir: Path,
-) -> None:  # fmt: skip
+    live_server: Any,
+    browser: Browser,
+    page: Page,
+    demo: None,
+    sink: SmtpSink,
+    worker: Stack,
+    screenshot_dir: Path,
+) -> None:
     # The Day-1 email gets a call to action, so it has a tracked link besides unsubscribe.
     target = f"{live_server.url}/l/free-consultation/?from=email"
     Step.objects.filter(day=1).update(cta_label="See what we will cover", cta_url=target)
     url = f"{live_server.url}/l/free-consultation/?utm_source=newsletter&utm_medium=email"
 
     # A phone first: no sideways scrolling, the same errors and focus.
-    phone_context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                        has_touch=True, user_agent=PHONE_AGENT)  # fmt: skip
+    phone_context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        user_agent=PHONE_AGENT,
+    )
     phone = watch(phone_context.new_page())
     phone.goto(url)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    submit_invalid_then_valid(phone, url, email="grace.phone@hopper.example",
-                              shot=screenshot_dir / "e2e-prospect-phone.png")  # fmt: skip
+    submit_invalid_then_valid(
+        phone,
+        url,
+        email="grace.phone@hopper.example",
+        shot=screenshot_dir / "e2e-prospect-phone.png",
+    )
     phone_context.close()
     assert phone.console_errors == [], phone.console_errors  # type: ignore[attr-defined]
 
     # Then a desktop.
     email = "grace.hopper@hopper.example"
-    submit_invalid_then_valid(page, url, email=email,
-                              shot=screenshot_dir / "e2e-prospect-thanks.png")  # fmt: skip
+    submit_invalid_then_valid(
+        page, url, email=email, shot=screenshot_dir / "e2e-prospect-thanks.png"
+    )
     lead = Lead.objects.get(email=email)
     submission = Submission.objects.get(lead=lead)
     assert (submission.utm_source, submission.utm_medium) == ("newsletter", "email")

@@ -18,8 +18,12 @@ def test_double_opt_in_confirmation_and_bad_links(live_server: Any, page: Page, 
     landing = LandingPage.objects.get(slug="free-consultation")
     landing.double_opt_in = True
     landing.save(update_fields=["double_opt_in"])
-    capture_submission(page=landing, data={"email": "optin@example.com", "first_name": "Otto"},
-                       tracking=Tracking(), consent_given=True)  # fmt: skip
+    capture_submission(
+        page=landing,
+        data={"email": "optin@example.com", "first_name": "Otto"},
+        tracking=Tracking(),
+        consent_given=True,
+    )
     lead = Lead.objects.get(email="optin@example.com")
 
     page.goto(f"{live_server.url}/c/{confirm_token(lead_id=lead.pk, lead_uid=lead.uid)}/")

@@ -45,20 +45,41 @@ def _no_sideways_scroll(page: Page, width: int) -> None:
 
 def _rep_day(rep: User) -> tuple[Lead, Lead]:
     """A hot lead just handed off (with its call task), a lead to chase, and some history."""
-    ines = LeadFactory(first_name="Ines", last_name="Duarte", company="Acme Analytics",
-                        phone="+34 600 123 456", temperature="hot", score=86, owner=rep,
-                        stage=Lead.Stage.SALES_READY)  # fmt: skip
+    ines = LeadFactory(
+        first_name="Ines",
+        last_name="Duarte",
+        company="Acme Analytics",
+        phone="+34 600 123 456",
+        temperature="hot",
+        score=86,
+        owner=rep,
+        stage=Lead.Stage.SALES_READY,
+    )
     Submission.objects.create(
-        lead=ines, landing_page=LandingPageFactory(title="Free consultation"),
-        utm_source="google", utm_medium="cpc", utm_campaign="spring-push",
-    )  # fmt: skip
-    make_activity(ines, Activity.Kind.PAGE_VIEWED, timezone.now() - timedelta(minutes=4),
-                  url="https://www.example.com/pricing?utm_source=google&utm_medium=cpc"
-                      "&utm_campaign=spring-push&gclid=EAIaIQobChMI")  # fmt: skip
+        lead=ines,
+        landing_page=LandingPageFactory(title="Free consultation"),
+        utm_source="google",
+        utm_medium="cpc",
+        utm_campaign="spring-push",
+    )
+    make_activity(
+        ines,
+        Activity.Kind.PAGE_VIEWED,
+        timezone.now() - timedelta(minutes=4),
+        url="https://www.example.com/pricing?utm_source=google&utm_medium=cpc"
+        "&utm_campaign=spring-push&gclid=EAIaIQobChMI",
+    )
     open_handoff(lead_id=ines.pk)
-    tom = LeadFactory(first_name="Tom", last_name="Baker", company="Baker & Sons",
-                      phone="020 7946 0018", owner=rep, stage=Lead.Stage.SALES_READY,
-                      temperature="warm", score=55)  # fmt: skip
+    tom = LeadFactory(
+        first_name="Tom",
+        last_name="Baker",
+        company="Baker & Sons",
+        phone="020 7946 0018",
+        owner=rep,
+        stage=Lead.Stage.SALES_READY,
+        temperature="warm",
+        score=55,
+    )
     now = timezone.now()
     create_task(lead_id=tom.pk, title="Send Tom the proposal", due_at=now - timedelta(hours=2))
     create_task(lead_id=tom.pk, title="Check Tom read it", due_at=now + timedelta(minutes=30))
@@ -72,8 +93,13 @@ def test_a_rep_works_a_day_of_tasks_on_a_phone_and_moves_a_card(
 ) -> None:
     rep = User.objects.get(username="sales")
     ines, tom = _rep_day(rep)
-    context = browser.new_context(viewport=PHONE, user_agent=PHONE_AGENT, is_mobile=True,
-                                  has_touch=True, device_scale_factor=2)  # fmt: skip
+    context = browser.new_context(
+        viewport=PHONE,
+        user_agent=PHONE_AGENT,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
     context.set_default_timeout(10_000)
     page = watch(context.new_page())
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -202,6 +228,8 @@ def test_a_rep_works_a_day_of_tasks_on_a_laptop_and_drags_a_card(
     expect(
         ines_card.get_by_role("link", name="Call Ines Duarte on +34 600 123 456")
     ).to_be_visible()
+    # board.js marks the board once its lists take drops: a drag before that does nothing.
+    expect(page.locator("#board")).to_have_attribute("data-ready", "true")
     ines_card.drag_to(page.locator('.lf-board-cards[data-stage="contacted"]'))
     expect(page.locator("#board-status")).to_have_text("Ines Duarte moved to Contacted.")
     assert Lead.objects.get(pk=ines.pk).stage == Lead.Stage.CONTACTED

@@ -33,9 +33,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_rep_sees_a_lead_turn_hot_live_and_wins_it(
-    live_server: Any, browser: Browser, demo: None, sink: SmtpSink, monkeypatch: Any,
+    live_server: Any,
+    browser: Browser,
+    demo: None,
+    sink: SmtpSink,
+    monkeypatch: Any,
     screenshot_dir: Path,
-) -> None:  # fmt: skip
+) -> None:
     # The dashboard polls every 10 s in production; 1 s keeps the test short.
     monkeypatch.setattr(importlib.import_module("sales.views.dashboard"), "POLL_SECONDS", 1)
     # Nobody is auto-assigned, so the rep claims the lead.
@@ -44,17 +48,25 @@ def test_rep_sees_a_lead_turn_hot_live_and_wins_it(
     email = "ada.byron@analytical.example"
     capture_submission(
         page=LandingPage.objects.get(slug="free-consultation"),
-        data={"email": email, "first_name": "Ada", "last_name": "Byron",
-              "company": "Analytical Engines", "job_title": "Director of Engineering",
-              "company_size": "250-999", "time_zone": "Europe/London"},
+        data={
+            "email": email,
+            "first_name": "Ada",
+            "last_name": "Byron",
+            "company": "Analytical Engines",
+            "job_title": "Director of Engineering",
+            "company_size": "250-999",
+            "time_zone": "Europe/London",
+        },
         tracking=Tracking(utm={"utm_source": "google", "utm_campaign": "spring-consult"}),
-        answer="Ready to start within a month", consent_given=True,
-    )  # fmt: skip
+        answer="Ready to start within a month",
+        consent_given=True,
+    )
     lead = Lead.objects.get(email=email)
     assert lead.temperature != Lead.Temperature.HOT, "a good fit, but not engaged yet"
 
-    rep_context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                      user_agent=USER_AGENT)  # fmt: skip
+    rep_context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, user_agent=USER_AGENT
+    )
     rep = watch(rep_context.new_page())
     rep.goto(f"{live_server.url}/sales/")
     expect(rep).to_have_url(f"{live_server.url}/accounts/login/?next=/sales/")

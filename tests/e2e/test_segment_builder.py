@@ -28,10 +28,14 @@ def _leads() -> None:
         lead = LeadFactory(temperature="hot", first_name=f"Hot{index}", score=20 + index * 10)
         if index < 2:  # two of them read the pricing page twice this week
             Activity.objects.bulk_create(
-                Activity(lead=lead, kind="page_viewed", occurred_at=now - timedelta(days=day),
-                         metadata={"url": "https://example.com/pricing"})
+                Activity(
+                    lead=lead,
+                    kind="page_viewed",
+                    occurred_at=now - timedelta(days=day),
+                    metadata={"url": "https://example.com/pricing"},
+                )
                 for day in (1, 3)
-            )  # fmt: skip
+            )
     for index in range(3):
         LeadFactory(temperature="cold", first_name=f"Cold{index}")
 

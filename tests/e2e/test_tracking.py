@@ -170,12 +170,21 @@ def test_what_a_visitor_read_before_the_form_joins_the_lead_with_the_real_snippe
     live_server: Any, page: Page, settings: Any
 ) -> None:
     settings.CAPTURE_MIN_FILL_SECONDS = 0
-    ScoringRule.objects.create(name="Pricing", kind="engagement", activity_kind="page_viewed",
-                               pattern="/l/pricing/", points=10)  # fmt: skip
+    ScoringRule.objects.create(
+        name="Pricing",
+        kind="engagement",
+        activity_kind="page_viewed",
+        pattern="/l/pricing/",
+        points=10,
+    )
     pricing: LandingPage = LandingPageFactory(slug="pricing", title="Pricing")
-    landing: LandingPage = LandingPageFactory(slug="consultation", fields_shown=[],
-                                              fields_required=[], qualifying_question="",
-                                              consent_text="")  # fmt: skip
+    landing: LandingPage = LandingPageFactory(
+        slug="consultation",
+        fields_shown=[],
+        fields_required=[],
+        qualifying_question="",
+        consent_text="",
+    )
     sent = _beacons(page)
     page.goto(f"{live_server.url}/l/{pricing.slug}/?utm_source=google")
     page.goto(f"{live_server.url}/l/{landing.slug}/")

@@ -109,8 +109,10 @@ class MetaHandler(_Handler):
         members = self.state.audiences[users.group(1)]
         for row in rows:
             (members.add if method == "POST" else members.discard)(tuple(row))
-        self._answer(200, {"audience_id": users.group(1), "num_received": len(rows),
-                           "num_invalid_entries": 0})  # fmt: skip
+        self._answer(
+            200,
+            {"audience_id": users.group(1), "num_received": len(rows), "num_invalid_entries": 0},
+        )
 
 
 class GoogleHandler(_Handler):
@@ -146,16 +148,18 @@ class GoogleHandler(_Handler):
         if m := re.fullmatch(r"/v22/customers/(\d+)/offlineUserDataJobs:create", path):
             job = body.get("job", {})
             metadata = job.get("customerMatchUserListMetadata", {})
-            listed = re.fullmatch(rf"customers/{m.group(1)}/userLists/(\d+)",
-                                  metadata.get("userList", ""))  # fmt: skip
+            listed = re.fullmatch(
+                rf"customers/{m.group(1)}/userLists/(\d+)", metadata.get("userList", "")
+            )
             if job.get("type") != "CUSTOMER_MATCH_USER_LIST" or not listed:
                 return self._problem("offlineUserDataJobs: a Customer Match job for a user list")
             resource = f"customers/{m.group(1)}/offlineUserDataJobs/{700 + len(self.state.jobs)}"
             self.state.jobs[resource] = {"list": listed.group(1), "ops": [], "ran": False,
                                          "consent": metadata.get("consent")}  # fmt: skip
             return self._answer(200, {"resourceName": resource})
-        if m := re.fullmatch(r"/v22/(customers/\d+/offlineUserDataJobs/\d+):(addOperations|run)",
-                             path):  # fmt: skip
+        if m := re.fullmatch(
+            r"/v22/(customers/\d+/offlineUserDataJobs/\d+):(addOperations|run)", path
+        ):
             job = self.state.jobs.get(m.group(1))
             if job is None or job["ran"]:
                 return self._problem("unknown job, or one already run")

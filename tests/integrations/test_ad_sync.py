@@ -60,8 +60,12 @@ def hot_segment() -> Segment:
 
 
 def _lead(email: str, *, hot: bool = True, phone: str = "", consent: bool = True) -> Lead:
-    return LeadFactory(email=email, phone=phone, temperature="hot" if hot else "cold",
-                       consent_given_at=timezone.now() if consent else None)  # fmt: skip
+    return LeadFactory(
+        email=email,
+        phone=phone,
+        temperature="hot" if hot else "cold",
+        consent_given_at=timezone.now() if consent else None,
+    )
 
 
 def _refresh(segment: Segment) -> None:
@@ -268,9 +272,10 @@ def test_the_schedule_syncs_every_enabled_sync(meta: Any, hot_segment: Segment) 
     _refresh(hot_segment)
     on = AudienceSync.objects.create(segment=hot_segment, platform="meta")
     off = AudienceSync.objects.create(
-        segment=Segment.objects.create(name="Other", conditions=HOT), platform="meta",
+        segment=Segment.objects.create(name="Other", conditions=HOT),
+        platform="meta",
         enabled=False,
-    )  # fmt: skip
+    )
     assert ad_sync.sync_due() == 1
     assert AudienceSyncRun.objects.filter(sync=on, status="done").count() == 1
     assert not AudienceSyncRun.objects.filter(sync=off).exists()
@@ -286,8 +291,9 @@ def test_a_marketer_syncs_now_from_the_admin_and_reads_the_log(
     sync = AudienceSync.objects.create(segment=hot_segment, platform="meta")
     client.force_login(marketer())
     changelist = reverse("admin:integrations_audiencesync_changelist")
-    response = client.post(changelist, {"action": "sync_now", "_selected_action": [sync.pk]},
-                           follow=True)  # fmt: skip
+    response = client.post(
+        changelist, {"action": "sync_now", "_selected_action": [sync.pk]}, follow=True
+    )
     assert response.status_code == 200
     assert "Sync started: Hot leads → Meta Custom Audiences" in response.content.decode()
     run = AudienceSyncRun.objects.get(sync=sync)
@@ -304,9 +310,12 @@ def test_sales_reps_cannot_see_or_run_audience_syncs(hot_segment: Segment, clien
     sync = AudienceSync.objects.create(segment=hot_segment, platform="meta")
     client.force_login(sales_rep())
     assert client.get(reverse("admin:integrations_audiencesync_changelist")).status_code in (
-        302, 403
-    )  # fmt: skip
-    response = client.post(reverse("admin:integrations_audiencesync_changelist"),
-                           {"action": "sync_now", "_selected_action": [sync.pk]})  # fmt: skip
+        302,
+        403,
+    )
+    response = client.post(
+        reverse("admin:integrations_audiencesync_changelist"),
+        {"action": "sync_now", "_selected_action": [sync.pk]},
+    )
     assert response.status_code in (302, 403)
     assert not AudienceSyncRun.objects.exists()

@@ -66,13 +66,15 @@ def test_opened_but_did_not_click_in_the_last_days() -> None:
     for lead in (opened, clicked):
         ActivityFactory(lead=lead, kind=Activity.Kind.EMAIL_OPENED, occurred_at=now)
     ActivityFactory(lead=clicked, kind=Activity.Kind.EMAIL_CLICKED, occurred_at=now)
-    ActivityFactory(lead=stale, kind=Activity.Kind.EMAIL_OPENED,
-                    occurred_at=now - timedelta(days=8))  # fmt: skip
+    ActivityFactory(
+        lead=stale, kind=Activity.Kind.EMAIL_OPENED, occurred_at=now - timedelta(days=8)
+    )
     user = marketer()
 
     def segment(behaviour: str) -> set[str]:
-        return _emails(audience_leads(filters=DashboardFilters(), user=user,
-                                      behaviour=behaviour, days=7))  # fmt: skip
+        return _emails(
+            audience_leads(filters=DashboardFilters(), user=user, behaviour=behaviour, days=7)
+        )
 
     assert segment(Behaviour.OPENED_NOT_CLICKED) == {"opened@example.com"}
     assert segment(Behaviour.CLICKED) == {"clicked@example.com"}
@@ -116,8 +118,10 @@ def test_a_marketer_downloads_an_audience_from_the_admin(client: Client) -> None
     client.force_login(user)
 
     form = client.get("/admin/integrations/audienceexport/add/")
-    response = client.post("/admin/integrations/audienceexport/add/",
-                           {"temperature": "hot", "behaviour": "", "days": "7"})  # fmt: skip
+    response = client.post(
+        "/admin/integrations/audienceexport/add/",
+        {"temperature": "hot", "behaviour": "", "days": "7"},
+    )
 
     assert form.status_code == 200
     assert response.status_code == 200

@@ -25,8 +25,13 @@ BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Saf
 def _emailed_links() -> tuple[Lead, Delivery, dict[str, str]]:
     lead = LeadFactory(email="ann@example.com", first_name="Ann")
     sequence = SequenceFactory(weekdays=list(range(7)))
-    StepFactory(sequence=sequence, day=1, cta_label="Book", cta_url="{{ booking_url }}",
-                body="See [your plan](https://example.com/plan?email={{ email }}).")  # fmt: skip
+    StepFactory(
+        sequence=sequence,
+        day=1,
+        cta_label="Book",
+        cta_url="{{ booking_url }}",
+        body="See [your plan](https://example.com/plan?email={{ email }}).",
+    )
     # The confirm link comes in a double opt-in's own email (a confirmation request, not
     # the step): a second sequence, on a double opt-in page, sends it.
     confirming = SequenceFactory(weekdays=list(range(7)))
@@ -66,8 +71,11 @@ def test_every_emailed_link_of_an_erased_lead_does_nothing(client: Client) -> No
         pixel = client.get(links["open"])
         click = client.get(links["click"], HTTP_USER_AGENT=BROWSER)
         unsubscribe_page = client.get(links["unsubscribe"])
-        one_click = client.post(links["unsubscribe"], "List-Unsubscribe=One-Click",
-                                content_type="application/x-www-form-urlencoded")  # fmt: skip
+        one_click = client.post(
+            links["unsubscribe"],
+            "List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
         confirm = client.post(links["confirm"])
 
     # The pixel still answers a GIF (mail clients show a broken image otherwise) ...
@@ -110,8 +118,11 @@ def test_links_emailed_before_tokens_named_the_uid_still_work(client: Client) ->
         assert client.get(links["open"]).status_code == 200
         click = client.get(links["click"], HTTP_USER_AGENT=BROWSER)
         assert client.post(links["confirm"]).status_code == 200
-        unsubscribe = client.post(links["unsubscribe"], "List-Unsubscribe=One-Click",
-                                  content_type="application/x-www-form-urlencoded")  # fmt: skip
+        unsubscribe = client.post(
+            links["unsubscribe"],
+            "List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
     assert click["Location"] == "https://example.com/plan?email=ann%40example.com"
     assert unsubscribe.status_code == 200
     # One click leaves the topic of the email the link came in (tests/nurture/test_preferences).
@@ -130,8 +141,11 @@ def test_links_of_the_older_shape_of_an_erased_lead_do_nothing(client: Client) -
         pixel = client.get(links["open"])
         click = client.get(links["click"], HTTP_USER_AGENT=BROWSER)
         confirm = client.post(links["confirm"])
-        unsubscribe = client.post(links["unsubscribe"], "List-Unsubscribe=One-Click",
-                                  content_type="application/x-www-form-urlencoded")  # fmt: skip
+        unsubscribe = client.post(
+            links["unsubscribe"],
+            "List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
     assert pixel.status_code == 200
     assert (click.status_code, click["Location"]) == (302, f"{SITE}/")
     assert (confirm.status_code, unsubscribe.status_code) == (400, 400)

@@ -63,8 +63,10 @@ def test_a_marketer_imports_a_csv_through_the_admin(
     lead_import.refresh_from_db()
     assert lead_import.status == LeadImport.Status.DRY_RUN
     assert (lead_import.created_count, lead_import.updated_count, lead_import.error_count) == (
-        1, 1, 1,
-    )  # fmt: skip
+        1,
+        1,
+        1,
+    )
     assert Lead.objects.count() == 1  # the dry run wrote nothing
     shown = signed_in.get(detail_url)
     assert b"Not an IANA time zone name." in shown.content
@@ -95,8 +97,9 @@ def test_a_large_file_is_dry_run_in_the_background_and_the_page_follows_it(
     lead_import = LeadImport.objects.get()
 
     # The worker has not picked the task up yet (its on-commit hand-over is not run here).
-    signed_in.post(f"/admin/integrations/leadimport/{lead_import.pk}/mapping/",
-                   _mapping(lead_import))  # fmt: skip
+    signed_in.post(
+        f"/admin/integrations/leadimport/{lead_import.pk}/mapping/", _mapping(lead_import)
+    )
 
     lead_import.refresh_from_db()
     assert (lead_import.status, lead_import.is_dry_run) == ("queued", True)

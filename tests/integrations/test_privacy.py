@@ -58,25 +58,51 @@ def person(page: LandingPage, django_capture_on_commit_callbacks: Any) -> Lead:
         lead = capture_submission(page=page, data=data, tracking=tracking, answer="Within a month",
                                   consent_given=True).lead  # fmt: skip
     now = timezone.now()
-    Activity.objects.bulk_create([
-        Activity(lead=lead, kind=Activity.Kind.PAGE_VIEWED, occurred_at=now,
-                 metadata={"url": f"https://example.com/pricing?email={EMAIL}",
-                           "title": f"Pricing for {FIRST}", "referrer": "https://mail.example"}),
-        Activity(lead=lead, kind=Activity.Kind.EMAIL_CLICKED, occurred_at=now,
-                 metadata={"delivery_id": 1, "link": f"https://example.com/book?n={LAST}",
-                           "user_agent": "Zenobia's phone"}),
-        Activity(lead=lead, kind=Activity.Kind.CUSTOM, occurred_at=now,
-                 metadata={"name": "webinar_joined", "properties": {"phone": PHONE}}),
-    ])  # fmt: skip
+    Activity.objects.bulk_create(
+        [
+            Activity(
+                lead=lead,
+                kind=Activity.Kind.PAGE_VIEWED,
+                occurred_at=now,
+                metadata={
+                    "url": f"https://example.com/pricing?email={EMAIL}",
+                    "title": f"Pricing for {FIRST}",
+                    "referrer": "https://mail.example",
+                },
+            ),
+            Activity(
+                lead=lead,
+                kind=Activity.Kind.EMAIL_CLICKED,
+                occurred_at=now,
+                metadata={
+                    "delivery_id": 1,
+                    "link": f"https://example.com/book?n={LAST}",
+                    "user_agent": "Zenobia's phone",
+                },
+            ),
+            Activity(
+                lead=lead,
+                kind=Activity.Kind.CUSTOM,
+                occurred_at=now,
+                metadata={"name": "webinar_joined", "properties": {"phone": PHONE}},
+            ),
+        ]
+    )
     rep_user = User.objects.create(username="rita")
     rep = RepProfile.objects.create(user=rep_user)
     starts_at = now + timedelta(days=2)
-    Booking.objects.create(lead=lead, rep=rep, starts_at=starts_at,
-                           ends_at=starts_at + timedelta(minutes=30))  # fmt: skip
+    Booking.objects.create(
+        lead=lead, rep=rep, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30)
+    )
     Note.objects.create(lead=lead, author=rep_user, body=f"Called {FIRST} on {PHONE}.")
-    LeadChange.objects.create(lead=lead, actor=rep_user, field=LeadChange.Field.STAGE,
-                              old_value="new", new_value="contacted",
-                              reason=f"{FIRST} {LAST} asked for a call")  # fmt: skip
+    LeadChange.objects.create(
+        lead=lead,
+        actor=rep_user,
+        field=LeadChange.Field.STAGE,
+        old_value="new",
+        new_value="contacted",
+        reason=f"{FIRST} {LAST} asked for a call",
+    )
     Handoff.objects.create(lead=lead, turned_hot_at=now, rep=rep_user)
     Delivery.objects.filter(enrollment__lead=lead).update(
         last_error=f"550 5.1.1 <{EMAIL}>: mailbox full"
@@ -91,9 +117,15 @@ def person(page: LandingPage, django_capture_on_commit_callbacks: Any) -> Lead:
         LogEntry.objects.log_actions(
             user_id=rep_user.pk, queryset=[obj], action_flag=CHANGE, change_message="Changed."
         )
-    IdempotencyKey.objects.create(caller="user:1", key="k-1", method="POST",
-                                  path="/api/v1/leads/", fingerprint="0" * 64,
-                                  status_code=201, response_body=body)  # fmt: skip
+    IdempotencyKey.objects.create(
+        caller="user:1",
+        key="k-1",
+        method="POST",
+        path="/api/v1/leads/",
+        fingerprint="0" * 64,
+        status_code=201,
+        response_body=body,
+    )
     return Lead.objects.get(pk=lead.pk)
 
 
@@ -174,8 +206,11 @@ def test_erasing_leaves_no_personal_data_in_any_table_and_keeps_the_counts(
     assert person.source == "google"  # attribution is not personal: funnels stay right
     submission = Submission.objects.get(lead=person)
     assert (submission.data, submission.referrer, submission.user_agent, submission.ip_hash) == (
-        {}, "", "", "",
-    )  # fmt: skip
+        {},
+        "",
+        "",
+        "",
+    )
     assert submission.utm_campaign == "spring"
     kinds = dict(Activity.objects.filter(lead=person).values_list("kind", "metadata"))
     assert kinds["page_viewed"] == {"url": "https://example.com/pricing"}
@@ -197,8 +232,11 @@ def test_erasing_leaves_longer_addresses_that_contain_it_alone(person: Lead) -> 
     bystanders = [f"jo{EMAIL}", f"{EMAIL}.au", f"x.{EMAIL}"]
     for address in bystanders:
         LeadFactory(email=address)
-    Note.objects.create(lead=Lead.objects.get(email=bystanders[0]), author=User.objects.get(),
-                        body=f"Not {EMAIL} but {bystanders[1]}.")  # fmt: skip
+    Note.objects.create(
+        lead=Lead.objects.get(email=bystanders[0]),
+        author=User.objects.get(),
+        body=f"Not {EMAIL} but {bystanders[1]}.",
+    )
 
     erase_lead(lead_id=person.pk, actor=None, reason="")
 
@@ -295,8 +333,9 @@ def test_the_api_endpoints_need_the_privacy_permission(
         client.force_login(user())
 
     exported = client.get(f"/api/v1/leads/{lead.pk}/privacy-export/")
-    erased = client.post(f"/api/v1/leads/{lead.pk}/erase/", {"reason": "ticket 1"},
-                         content_type="application/json")  # fmt: skip
+    erased = client.post(
+        f"/api/v1/leads/{lead.pk}/erase/", {"reason": "ticket 1"}, content_type="application/json"
+    )
 
     assert (exported.status_code, erased.status_code) == (export_status, erase_status)
     if who == "marketer":
@@ -316,8 +355,9 @@ def test_the_api_answers_404_for_an_unknown_lead_and_400_for_a_bad_reason(
     lead = LeadFactory()
 
     assert client.get("/api/v1/leads/999999/privacy-export/").status_code == 404
-    bad = client.post(f"/api/v1/leads/{lead.pk}/erase/", {"reason": "x" * 501},
-                      content_type="application/json")  # fmt: skip
+    bad = client.post(
+        f"/api/v1/leads/{lead.pk}/erase/", {"reason": "x" * 501}, content_type="application/json"
+    )
     assert bad.status_code == 400
     assert "reason" in bad.json()["error"]["fields"]
     assert not PrivacyRequest.objects.exists()
@@ -359,8 +399,9 @@ def test_a_marketer_erases_a_lead_from_the_admin_in_two_clicks(client: Client) -
 def test_the_admin_form_names_an_unknown_address(client: Client) -> None:
     client.force_login(marketer())
 
-    response = client.post("/admin/integrations/privacyrequest/add/",
-                           {"email": "nobody@example.com", "kind": "erase"})  # fmt: skip
+    response = client.post(
+        "/admin/integrations/privacyrequest/add/", {"email": "nobody@example.com", "kind": "erase"}
+    )
 
     assert response.status_code == 200
     assert b"No lead has this email address." in response.content

@@ -32,20 +32,34 @@ def playbook(*, page: Any = None, **fields: Any) -> Sequence:
         nodes={
             "confirm": email("Thanks, we got your request", transactional=True),
             "wait1": wait(1, "business_days"),
-            "hot": node(Node.Kind.BRANCH, "Hot?", conditions=[
-                {"when": {"field": "temperature", "op": "is", "value": "hot"}, "label": "hot"}]),
+            "hot": node(
+                Node.Kind.BRANCH,
+                "Hot?",
+                conditions=[
+                    {"when": {"field": "temperature", "op": "is", "value": "hot"}, "label": "hot"}
+                ],
+            ),
             "task": node(Node.Kind.TASK, "Call the lead", title="Call this hot lead", due_hours=4),
             "day2": email("Three ways to grow"),
-            "clicked": node(Node.Kind.WAIT_UNTIL, "Clicked?", event={"field": "clicked"},
-                            timeout={"amount": 3, "unit": "days"}),
+            "clicked": node(
+                Node.Kind.WAIT_UNTIL,
+                "Clicked?",
+                event={"field": "clicked"},
+                timeout={"amount": 3, "unit": "days"},
+            ),
             "story": email("A client story"),
             "reminder": email("In case you missed it"),
             "goal": node(Node.Kind.GOAL, "Booked", event="booked"),
         },
         edges=[
-            ("confirm", "next", "wait1"), ("wait1", "next", "hot"), ("hot", "c0", "task"),
-            ("hot", "else", "day2"), ("day2", "next", "clicked"), ("clicked", "yes", "story"),
-            ("clicked", "timeout", "reminder"), ("story", "next", "goal"),
+            ("confirm", "next", "wait1"),
+            ("wait1", "next", "hot"),
+            ("hot", "c0", "task"),
+            ("hot", "else", "day2"),
+            ("day2", "next", "clicked"),
+            ("clicked", "yes", "story"),
+            ("clicked", "timeout", "reminder"),
+            ("story", "next", "goal"),
             ("reminder", "next", "goal"),
         ],
         start="confirm",
@@ -54,4 +68,4 @@ def playbook(*, page: Any = None, **fields: Any) -> Sequence:
         window_end_hour=fields.pop("window_end_hour", 24),
         weekdays=fields.pop("weekdays", list(range(7))),
         **fields,
-    )  # fmt: skip
+    )

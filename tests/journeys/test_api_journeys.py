@@ -45,8 +45,13 @@ GRAPH = {
 
 
 def _nothing_written() -> None:
-    assert (Journey.objects.count(), Node.objects.count(), Step.objects.count(),
-            Edge.objects.count(), Trigger.objects.count()) == (0, 0, 0, 0, 0)  # fmt: skip
+    assert (
+        Journey.objects.count(),
+        Node.objects.count(),
+        Step.objects.count(),
+        Edge.objects.count(),
+        Trigger.objects.count(),
+    ) == (0, 0, 0, 0, 0)
 
 
 def _graph(**changes: Any) -> dict[str, Any]:
@@ -85,35 +90,85 @@ def test_publishing_on_create_goes_live_when_the_journey_can() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"nodes": [{**GRAPH["nodes"][0]}, {"key": "wait", "kind": "wait",
-                                            "config": {"amount": 2, "unit": "fortnights"}}],
-          "edges": [], "start": "hello"},
-         "nodes[1].config", "the unit is one of hours, days, business_days"),
-        ({"nodes": [{"key": "b", "kind": "branch", "config": {"conditions": [
-            {"when": {"field": "shoe_size", "op": "is", "value": 9}}]}}], "edges": [],
-          "start": "b"},
-         "nodes[0].config", "conditions[0]: Unknown condition field 'shoe_size'."),
-        ({"nodes": [{"key": "e", "kind": "email", "email": {"subject": "Hi {{ shoe }}",
-                                                            "body": "x"}}],
-          "edges": [], "start": "e"},
-         "nodes[0].email.subject", "Unknown merge field"),
-        ({"nodes": [{"key": "e", "kind": "email"}], "edges": [], "start": "e"},
-         "nodes[0].email", "An email node needs its email"),
-        ({"edges": [{"source": "hello", "port": "yes", "target": "wait"}]},
-         "edges[0]", "“hello” has the ports next."),
-        ({"edges": [{"source": "hello", "target": "nowhere"}]},
-         "edges[0]", "source and target are keys of nodes"),
+        (
+            {
+                "nodes": [
+                    {**GRAPH["nodes"][0]},
+                    {"key": "wait", "kind": "wait", "config": {"amount": 2, "unit": "fortnights"}},
+                ],
+                "edges": [],
+                "start": "hello",
+            },
+            "nodes[1].config",
+            "the unit is one of hours, days, business_days",
+        ),
+        (
+            {
+                "nodes": [
+                    {
+                        "key": "b",
+                        "kind": "branch",
+                        "config": {
+                            "conditions": [{"when": {"field": "shoe_size", "op": "is", "value": 9}}]
+                        },
+                    }
+                ],
+                "edges": [],
+                "start": "b",
+            },
+            "nodes[0].config",
+            "conditions[0]: Unknown condition field 'shoe_size'.",
+        ),
+        (
+            {
+                "nodes": [
+                    {
+                        "key": "e",
+                        "kind": "email",
+                        "email": {"subject": "Hi {{ shoe }}", "body": "x"},
+                    }
+                ],
+                "edges": [],
+                "start": "e",
+            },
+            "nodes[0].email.subject",
+            "Unknown merge field",
+        ),
+        (
+            {"nodes": [{"key": "e", "kind": "email"}], "edges": [], "start": "e"},
+            "nodes[0].email",
+            "An email node needs its email",
+        ),
+        (
+            {"edges": [{"source": "hello", "port": "yes", "target": "wait"}]},
+            "edges[0]",
+            "“hello” has the ports next.",
+        ),
+        (
+            {"edges": [{"source": "hello", "target": "nowhere"}]},
+            "edges[0]",
+            "source and target are keys of nodes",
+        ),
         ({"start": "missing"}, "start", "The start is the key of one of the nodes."),
         ({"window_start_hour": 18}, "window_end_hour", "The latest hour must come after"),
-        ({"triggers": [{"kind": "custom_event", "config": {}}]},
-         "triggers[0].config", "name: give the event's name."),
-        ({"nodes": [{"key": "s", "kind": "split", "config": {"variants": [{"weight": 50}]}}],
-          "edges": [], "start": "s"},
-         "nodes[0].config", "variants is a list of 2 to 4"),
+        (
+            {"triggers": [{"kind": "custom_event", "config": {}}]},
+            "triggers[0].config",
+            "name: give the event's name.",
+        ),
+        (
+            {
+                "nodes": [{"key": "s", "kind": "split", "config": {"variants": [{"weight": 50}]}}],
+                "edges": [],
+                "start": "s",
+            },
+            "nodes[0].config",
+            "variants is a list of 2 to 4",
+        ),
         # Published at once, but a branch's "hot" arrow leads nowhere.
         ({"status": "active", "edges": GRAPH["edges"][:2]}, "status", "“hot” leads nowhere"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(
     change: dict[str, Any], field: str, message: str
 ) -> None:
@@ -147,9 +202,11 @@ def test_nodes_edges_and_triggers_are_edited_one_by_one() -> None:
     nodes = client.get(f"{base}/nodes/").json()
     assert len(nodes) == journey.nodes.count()
 
-    made = client.post(f"{base}/nodes/", {"kind": "sms", "name": "Text",
-                                          "config": {"body": "See you {{ first_name }}"}},
-                       format="json")  # fmt: skip
+    made = client.post(
+        f"{base}/nodes/",
+        {"kind": "sms", "name": "Text", "config": {"body": "See you {{ first_name }}"}},
+        format="json",
+    )
     assert made.status_code == 201, made.json()
     sms = made.json()["id"]
     bad = client.patch(f"{base}/nodes/{sms}/", {"config": {"body": " "}}, format="json")
@@ -159,38 +216,49 @@ def test_nodes_edges_and_triggers_are_edited_one_by_one() -> None:
     renamed = client.patch(f"{base}/nodes/{sms}/", {"name": "SMS"}, format="json")
     assert renamed.json()["name"] == "SMS"
     day2 = journey.nodes.get(name="Three ways to grow")
-    subject = client.patch(f"{base}/nodes/{day2.pk}/", {"email": {"subject": "Four ways"}},
-                           format="json")  # fmt: skip
+    subject = client.patch(
+        f"{base}/nodes/{day2.pk}/", {"email": {"subject": "Four ways"}}, format="json"
+    )
     assert subject.status_code == 200, subject.json()
     assert subject.json()["email"]["subject"] == "Four ways"
     assert Step.objects.get(node=day2).body.startswith("Hello {{ first_name }}")
-    merge = client.patch(f"{base}/nodes/{day2.pk}/", {"email": {"body": "Hi {{ nope }}"}},
-                         format="json")  # fmt: skip
+    merge = client.patch(
+        f"{base}/nodes/{day2.pk}/", {"email": {"body": "Hi {{ nope }}"}}, format="json"
+    )
     assert "Unknown merge field nope." in error(merge)["fields"]["email.body"][0]
     kind = client.patch(f"{base}/nodes/{sms}/", {"kind": "email"}, format="json")
     assert error(kind)["fields"]["kind"] == ["A node keeps its kind: add a new node instead."]
 
     goal = journey.nodes.get(kind=Node.Kind.GOAL)
-    edge = client.post(f"{base}/edges/", {"source": sms, "port": "next", "target": goal.pk},
-                       format="json")  # fmt: skip
+    edge = client.post(
+        f"{base}/edges/", {"source": sms, "port": "next", "target": goal.pk}, format="json"
+    )
     assert edge.status_code == 201, edge.json()
-    loop = client.post(f"{base}/edges/", {"source": sms, "port": "next", "target": sms},
-                       format="json")  # fmt: skip
+    loop = client.post(
+        f"{base}/edges/", {"source": sms, "port": "next", "target": sms}, format="json"
+    )
     assert error(loop)["fields"]["target"] == ["An arrow leads to another node."]
     other = playbook(name="Other")
-    foreign = client.post(f"{base}/edges/", {"source": sms, "target": other.start_node_id,
-                                             "port": "next"}, format="json")  # fmt: skip
+    foreign = client.post(
+        f"{base}/edges/",
+        {"source": sms, "target": other.start_node_id, "port": "next"},
+        format="json",
+    )
     assert "target" in error(foreign)["fields"]
     assert client.delete(f"{base}/edges/{edge.json()['id']}/").status_code == 204
     assert not Edge.objects.filter(source_id=sms).exists()
 
-    trigger = client.post(f"{base}/triggers/", {"kind": "temperature",
-                                                "config": {"temperature": "boiling"}},
-                          format="json")  # fmt: skip
+    trigger = client.post(
+        f"{base}/triggers/",
+        {"kind": "temperature", "config": {"temperature": "boiling"}},
+        format="json",
+    )
     assert error(trigger)["fields"]["config"] == ["temperature is hot, warm or cold."]
-    trigger = client.post(f"{base}/triggers/", {"kind": "temperature",
-                                                "config": {"temperature": "hot"}},
-                          format="json")  # fmt: skip
+    trigger = client.post(
+        f"{base}/triggers/",
+        {"kind": "temperature", "config": {"temperature": "hot"}},
+        format="json",
+    )
     assert trigger.status_code == 201
     assert client.delete(f"{base}/triggers/{trigger.json()['id']}/").status_code == 204
 
@@ -228,8 +296,9 @@ def test_manual_enrollment_by_email_then_the_path_by_enrollment(
     client = token_client(marketer())
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/api/v1/journeys/{journey.pk}/enroll/",
-                               {"email": "ADA@example.com"}, format="json")  # fmt: skip
+        response = client.post(
+            f"/api/v1/journeys/{journey.pk}/enroll/", {"email": "ADA@example.com"}, format="json"
+        )
 
     assert response.status_code == 201, response.json()
     body = response.json()

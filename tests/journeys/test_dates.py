@@ -158,10 +158,16 @@ def ladder(*, window: tuple[int, int, list[int]], fallback: str = "UTC") -> Sequ
         previous = label
     start, end, weekdays = window
     return journeys.build(
-        name="Ladder", nodes=nodes, edges=edges, start="confirm",
-        triggers=[(Trigger.Kind.MANUAL, {})], window_start_hour=start, window_end_hour=end,
-        weekdays=weekdays, fallback_time_zone=fallback,
-    )  # fmt: skip
+        name="Ladder",
+        nodes=nodes,
+        edges=edges,
+        start="confirm",
+        triggers=[(Trigger.Kind.MANUAL, {})],
+        window_start_hour=start,
+        window_end_hour=end,
+        weekdays=weekdays,
+        fallback_time_zone=fallback,
+    )
 
 
 # (the lead's zone, "" for none: the journey's fallback; a day the clocks change, or any day)
@@ -206,8 +212,11 @@ def test_it_keeps_every_delay_one_email_a_day_and_the_window_on_each_weekday(
         entered = datetime.combine(day, ENTRY_TIMES[offset], tzinfo=zone).astimezone(UTC)
         entries.append((entered, LeadFactory(time_zone=zone_name), journey))
     assert {entered.astimezone(zone).weekday() for entered, _, _ in entries} == set(range(7))
-    drive(entries=entries, until=entries[-1][0] + timedelta(days=40),
-          capture=django_capture_on_commit_callbacks)  # fmt: skip
+    drive(
+        entries=entries,
+        until=entries[-1][0] + timedelta(days=40),
+        capture=django_capture_on_commit_callbacks,
+    )
 
     for entered, lead, _ in entries:
         emails = sent_mail(lead)
@@ -235,16 +244,33 @@ def _day_list(**fields: Any) -> Sequence:
     return journeys.build(
         name="Day list",
         nodes={
-            "day1": email("Day 1", transactional=True), "w2": wait(1), "day2": email("Day 2"),
-            "w3": wait(1), "day3": email("Day 3"), "w5": wait(2), "day5": email("Day 5"),
-            "w7": wait(2), "day7": email("Day 7"),
+            "day1": email("Day 1", transactional=True),
+            "w2": wait(1),
+            "day2": email("Day 2"),
+            "w3": wait(1),
+            "day3": email("Day 3"),
+            "w5": wait(2),
+            "day5": email("Day 5"),
+            "w7": wait(2),
+            "day7": email("Day 7"),
         },
-        edges=[("day1", "next", "w2"), ("w2", "next", "day2"), ("day2", "next", "w3"),
-               ("w3", "next", "day3"), ("day3", "next", "w5"), ("w5", "next", "day5"),
-               ("day5", "next", "w7"), ("w7", "next", "day7")],
-        start="day1", triggers=[(Trigger.Kind.MANUAL, {})], window_start_hour=9,
-        window_end_hour=17, weekdays=[0, 1, 2, 3, 4], **fields,
-    )  # fmt: skip
+        edges=[
+            ("day1", "next", "w2"),
+            ("w2", "next", "day2"),
+            ("day2", "next", "w3"),
+            ("w3", "next", "day3"),
+            ("day3", "next", "w5"),
+            ("w5", "next", "day5"),
+            ("day5", "next", "w7"),
+            ("w7", "next", "day7"),
+        ],
+        start="day1",
+        triggers=[(Trigger.Kind.MANUAL, {})],
+        window_start_hour=9,
+        window_end_hour=17,
+        weekdays=[0, 1, 2, 3, 4],
+        **fields,
+    )
 
 
 def _subjects_by_local_time(lead: Any, zone: ZoneInfo) -> dict[str, datetime]:
@@ -258,8 +284,11 @@ def test_it_no_longer_sends_a_tuesday_sign_ups_day_5_and_day_7_on_the_same_monda
     journey = _day_list()
     lead = LeadFactory(time_zone="America/New_York")
     tuesday = datetime(2026, 3, 3, 10, 0, tzinfo=zone).astimezone(UTC)
-    drive(entries=[(tuesday, lead, journey)], until=tuesday + timedelta(days=30),
-          capture=django_capture_on_commit_callbacks)  # fmt: skip
+    drive(
+        entries=[(tuesday, lead, journey)],
+        until=tuesday + timedelta(days=30),
+        capture=django_capture_on_commit_callbacks,
+    )
     sent = _subjects_by_local_time(lead, zone)
     assert sent["Day 2"] == datetime(2026, 3, 4, 10, 0, tzinfo=zone)  # Wednesday
     assert sent["Day 3"] == datetime(2026, 3, 5, 10, 0, tzinfo=zone)  # Thursday
@@ -277,8 +306,11 @@ def test_it_no_longer_sends_a_friday_sign_ups_day_2_and_day_3_in_the_same_minute
     lead = LeadFactory(time_zone="Europe/Berlin")
     # The Friday before Berlin's spring change: the weekend also moves the clocks.
     friday = datetime(2026, 3, 27, 15, 30, tzinfo=zone).astimezone(UTC)
-    drive(entries=[(friday, lead, journey)], until=friday + timedelta(days=30),
-          capture=django_capture_on_commit_callbacks)  # fmt: skip
+    drive(
+        entries=[(friday, lead, journey)],
+        until=friday + timedelta(days=30),
+        capture=django_capture_on_commit_callbacks,
+    )
     sent = _subjects_by_local_time(lead, zone)
     assert sent["Day 2"] == datetime(2026, 3, 30, 9, 0, tzinfo=zone)  # Monday, now on summer time
     assert sent["Day 3"] == datetime(2026, 3, 31, 9, 0, tzinfo=zone)
@@ -293,21 +325,38 @@ def test_it_sends_two_emails_the_same_day_only_where_the_node_allows_it(
     settings.NURTURE_CAP_PER_DAY = 0
     settings.NURTURE_CAP_PER_WEEK = 0
     journey = journeys.build(
-        name="Same day", nodes={
-            "confirm": email("Confirm", transactional=True), "w1": wait(0, "hours"),
-            "guide": email("Your guide", same_day_ok=True), "w2": wait(2, "hours"),
-            "tips": email("Tips"), "w3": wait(1, "hours"), "more": email("More", same_day_ok=True),
+        name="Same day",
+        nodes={
+            "confirm": email("Confirm", transactional=True),
+            "w1": wait(0, "hours"),
+            "guide": email("Your guide", same_day_ok=True),
+            "w2": wait(2, "hours"),
+            "tips": email("Tips"),
+            "w3": wait(1, "hours"),
+            "more": email("More", same_day_ok=True),
         },
-        edges=[("confirm", "next", "w1"), ("w1", "next", "guide"), ("guide", "next", "w2"),
-               ("w2", "next", "tips"), ("tips", "next", "w3"), ("w3", "next", "more")],
-        start="confirm", triggers=[(Trigger.Kind.MANUAL, {})], window_start_hour=8,
-        window_end_hour=20, weekdays=list(range(7)),
-    )  # fmt: skip
+        edges=[
+            ("confirm", "next", "w1"),
+            ("w1", "next", "guide"),
+            ("guide", "next", "w2"),
+            ("w2", "next", "tips"),
+            ("tips", "next", "w3"),
+            ("w3", "next", "more"),
+        ],
+        start="confirm",
+        triggers=[(Trigger.Kind.MANUAL, {})],
+        window_start_hour=8,
+        window_end_hour=20,
+        weekdays=list(range(7)),
+    )
     zone = ZoneInfo("Asia/Kolkata")
     lead = LeadFactory(time_zone="Asia/Kolkata")
     entered = datetime(2026, 5, 6, 10, 0, tzinfo=zone).astimezone(UTC)
-    drive(entries=[(entered, lead, journey)], until=entered + timedelta(days=10),
-          capture=django_capture_on_commit_callbacks)  # fmt: skip
+    drive(
+        entries=[(entered, lead, journey)],
+        until=entered + timedelta(days=10),
+        capture=django_capture_on_commit_callbacks,
+    )
     sent = _subjects_by_local_time(lead, zone)
     assert sent["Confirm"] == sent["Your guide"] == datetime(2026, 5, 6, 10, 0, tzinfo=zone)
     # Two hours later is still the same day: without same_day_ok, the next window opening.
@@ -325,10 +374,15 @@ def _drip(name: str, count: int) -> Sequence:
         edges += [(previous, "next", f"w{index}"), (f"w{index}", "next", f"e{index}")]
         previous = f"e{index}"
     return journeys.build(
-        name=name, nodes=nodes, edges=edges, start="confirm",
-        triggers=[(Trigger.Kind.MANUAL, {})], window_start_hour=9, window_end_hour=18,
+        name=name,
+        nodes=nodes,
+        edges=edges,
+        start="confirm",
+        triggers=[(Trigger.Kind.MANUAL, {})],
+        window_start_hour=9,
+        window_end_hour=18,
         weekdays=list(range(7)),
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("per_day,per_week", [(1, 4), (2, 3)])
@@ -376,20 +430,30 @@ def test_it_never_counts_a_zero_length_wait_as_permission_to_send_twice(
     settings.NURTURE_CAP_PER_DAY = 0
     settings.NURTURE_CAP_PER_WEEK = 0
     journey = journeys.build(
-        name="Zero", nodes={
-            "a": email("One"), "w": wait(0, "days"), "b": email("Two"),
-            "w2": wait(0, "business_days"), "c": email("Three"),
+        name="Zero",
+        nodes={
+            "a": email("One"),
+            "w": wait(0, "days"),
+            "b": email("Two"),
+            "w2": wait(0, "business_days"),
+            "c": email("Three"),
         },
         edges=[("a", "next", "w"), ("w", "next", "b"), ("b", "next", "w2"), ("w2", "next", "c")],
-        start="a", triggers=[(Trigger.Kind.MANUAL, {})], window_start_hour=9,
-        window_end_hour=17, weekdays=[0, 1, 2, 3, 4],
-    )  # fmt: skip
+        start="a",
+        triggers=[(Trigger.Kind.MANUAL, {})],
+        window_start_hour=9,
+        window_end_hour=17,
+        weekdays=[0, 1, 2, 3, 4],
+    )
     zone = ZoneInfo("Australia/Sydney")
     lead = LeadFactory(time_zone="Australia/Sydney")
     # A Friday evening in Sydney, the weekend the clocks go forward (4 October 2026).
     entered = datetime(2026, 10, 2, 19, 0, tzinfo=zone).astimezone(UTC)
-    drive(entries=[(entered, lead, journey)], until=entered + timedelta(days=20),
-          capture=django_capture_on_commit_callbacks)  # fmt: skip
+    drive(
+        entries=[(entered, lead, journey)],
+        until=entered + timedelta(days=20),
+        capture=django_capture_on_commit_callbacks,
+    )
     sent = _subjects_by_local_time(lead, zone)
     assert sent == {
         "One": datetime(2026, 10, 5, 9, 0, tzinfo=zone),

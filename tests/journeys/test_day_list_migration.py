@@ -75,9 +75,11 @@ def _next_moment(after: datetime) -> datetime | None:
 def _click_day3(now: datetime, clickers: list[Lead]) -> None:
     """The clicking leads click their Day 3 email as soon as it arrives."""
     unclicked = Delivery.objects.filter(
-        enrollment__lead__in=clickers, step__day=3, status=Delivery.Status.SENT,
+        enrollment__lead__in=clickers,
+        step__day=3,
+        status=Delivery.Status.SENT,
         clicked_at__isnull=True,
-    )  # fmt: skip
+    )
     with time_machine.travel(now, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
         for delivery in unclicked:
             engagement.record_click(

@@ -38,9 +38,15 @@ def arrows(journey: Sequence) -> set[tuple[str, str, str]]:
 
 def dry_path(journey: Sequence, lead: Lead) -> list[str]:
     enrollment = Enrollment(
-        pk=-1, lead=lead, sequence=journey, current_node_id=journey.start_node_id,
-        node_entered_at=None, next_at=MONDAY, started_at=MONDAY, trigger="test",
-    )  # fmt: skip
+        pk=-1,
+        lead=lead,
+        sequence=journey,
+        current_node_id=journey.start_node_id,
+        node_entered_at=None,
+        next_at=MONDAY,
+        started_at=MONDAY,
+        trigger="test",
+    )
     trail = advancing.simulate(enrollments=[enrollment], now=MONDAY)[-1]
     return [step.node_name for step in trail]
 

@@ -57,10 +57,13 @@ def test_a_thousand_leads_run_quickly_and_nothing_is_written_or_sent() -> None:
     journey = _office_hours_playbook()
     zones = ["UTC", "America/New_York", "Europe/Paris", "Asia/Tokyo"]
     Lead.objects.bulk_create(
-        Lead(email=f"lead{n}@example.com", time_zone=zones[n % 4],
-             temperature=Lead.Temperature.HOT if n % 10 == 0 else Lead.Temperature.COLD)
+        Lead(
+            email=f"lead{n}@example.com",
+            time_zone=zones[n % 4],
+            temperature=Lead.Temperature.HOT if n % 10 == 0 else Lead.Temperature.COLD,
+        )
         for n in range(1000)
-    )  # fmt: skip
+    )
     # Never in a sample: a suppressed address and an erased lead.
     LeadFactory(email="gone@example.com")
     Suppression.objects.create(email="gone@example.com", reason=Suppression.Reason.BOUNCED)
@@ -209,13 +212,19 @@ def test_a_paused_journey_is_dry_run_before_publishing_and_a_thousand_render_qui
 
 def test_texts_are_listed_and_switched_off_emails_are_not() -> None:
     journey = journeys.build(
-        name="Pricing", start="hello",
-        nodes={"hello": email("Hello", transactional=True), "off": email("Switched off"),
-               "text": node(Node.Kind.SMS, "Text", body="Hi {{ first_name }}"),
-               "goal": node(Node.Kind.GOAL, "Booked", event="booked")},
+        name="Pricing",
+        start="hello",
+        nodes={
+            "hello": email("Hello", transactional=True),
+            "off": email("Switched off"),
+            "text": node(Node.Kind.SMS, "Text", body="Hi {{ first_name }}"),
+            "goal": node(Node.Kind.GOAL, "Booked", event="booked"),
+        },
         edges=[("hello", "next", "off"), ("off", "next", "text"), ("text", "next", "goal")],
-        window_start_hour=0, window_end_hour=24, weekdays=list(range(7)),
-    )  # fmt: skip
+        window_start_hour=0,
+        window_end_hour=24,
+        weekdays=list(range(7)),
+    )
     Step.objects.filter(node__name="Switched off").update(is_active=False)
     lead = LeadFactory(time_zone="Asia/Tokyo")
     with time_machine.travel(MONDAY, tick=False):

@@ -96,21 +96,26 @@ def test_a_task_node_gives_the_owner_a_task_seen_on_the_dashboard_and_lead_page(
     rita = make_rep("rita")
     lead = LeadFactory(owner=rita, first_name="Ada", last_name="Lovelace", time_zone="UTC")
     journey = _journey(
-        node(Node.Kind.TASK, "Call", title="Call {{ name }}", note="Asked for pricing",
-             due_hours=4),
+        node(
+            Node.Kind.TASK, "Call", title="Call {{ name }}", note="Asked for pricing", due_hours=4
+        ),
         then=email("After the call"),
-    )  # fmt: skip
+    )
 
     enrollment = _enter(lead, journey)
 
     task = Task.objects.get()
     assert (task.lead_id, task.owner_id, task.title, task.note) == (
-        lead.pk, rita.pk, "Call Ada Lovelace", "Asked for pricing"
-    )  # fmt: skip
+        lead.pk,
+        rita.pk,
+        "Call Ada Lovelace",
+        "Asked for pricing",
+    )
     assert task.due_at == MONDAY + timedelta(hours=4)
     assert (task.source, task.source_ref) == (
-        Task.Source.JOURNEY, f"journey:{enrollment.pk}:{journey.start_node_id}"
-    )  # fmt: skip
+        Task.Source.JOURNEY,
+        f"journey:{enrollment.pk}:{journey.start_node_id}",
+    )
     step = _step(enrollment, Node.Kind.TASK)
     assert step.effect == "done"
     assert step.result == "task “Call Ada Lovelace” for rita due Mon 02 Mar 14:00 UTC"
@@ -168,8 +173,9 @@ def test_due_in_business_days_counts_in_the_owners_zone_and_skips_the_weekend() 
     lead = LeadFactory(owner=rita, time_zone="UTC")
     friday = datetime(2026, 3, 6, 15, 0, tzinfo=UTC)  # 10:00 in New York (EST)
 
-    _enter(lead, _journey(node(Node.Kind.TASK, "Call", title="Call", due_business_days=1)),
-           at=friday)  # fmt: skip
+    _enter(
+        lead, _journey(node(Node.Kind.TASK, "Call", title="Call", due_business_days=1)), at=friday
+    )
 
     # Monday 10:00 in New York, which is EDT (UTC-4) after the 8 March change.
     assert Task.objects.get().due_at == datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
@@ -191,9 +197,12 @@ def test_bad_task_config_is_refused_with_a_clear_result_and_nothing_written() ->
     lead = LeadFactory(owner=rita)
 
     result = perform_journey_action(
-        action="task", lead_id=lead.pk, enrollment_id=1, node_id=1,
+        action="task",
+        lead_id=lead.pk,
+        enrollment_id=1,
+        node_id=1,
         config={"title": "Call", "due_hours": "soon"},
-    )  # fmt: skip
+    )
 
     assert result == "refused: due_hours must be a whole number."
     assert not Task.objects.exists()
@@ -209,9 +218,12 @@ def test_the_same_visit_never_makes_two_tasks() -> None:
     assert actions.run_effect(enrollment_id=enrollment.pk, node_id=node_id) == "not claimed"
     # And the sales side, asked twice for one visit, answers with the first task.
     again = perform_journey_action(
-        action="task", lead_id=lead.pk, enrollment_id=enrollment.pk, node_id=node_id,
+        action="task",
+        lead_id=lead.pk,
+        enrollment_id=enrollment.pk,
+        node_id=node_id,
         config={"title": "Call"},
-    )  # fmt: skip
+    )
     assert again.startswith("task “Call” for rita")
     assert Task.objects.count() == 1
 
@@ -284,8 +296,10 @@ def test_an_update_node_moves_the_stage_recorded_as_the_journeys() -> None:
     assert lead.stage == Lead.Stage.CONTACTED
     change = LeadChange.objects.get(field=LeadChange.Field.STAGE)
     assert (change.actor, change.new_value, change.reason) == (
-        None, "contacted", "Journey: Pricing follow-up"
-    )  # fmt: skip
+        None,
+        "contacted",
+        "Journey: Pricing follow-up",
+    )
     assert _step(enrollment, Node.Kind.UPDATE).result == "stage → contacted"
 
 
@@ -294,16 +308,28 @@ def test_an_update_node_sets_a_safe_field_and_a_qualifying_answer() -> None:
     journey = journeys.build(
         name="Enrich",
         nodes={
-            "company": node(Node.Kind.UPDATE, "Company", action="field", field="company",
-                            value="  Analytical   Engines  "),
-            "size": node(Node.Kind.UPDATE, "Size", action="field", field="company_size",
-                         value="50-249"),
-            "answer": node(Node.Kind.UPDATE, "Answer", action="field", field="answer",
-                           key="Budget?", value="over 10k"),
+            "company": node(
+                Node.Kind.UPDATE,
+                "Company",
+                action="field",
+                field="company",
+                value="  Analytical   Engines  ",
+            ),
+            "size": node(
+                Node.Kind.UPDATE, "Size", action="field", field="company_size", value="50-249"
+            ),
+            "answer": node(
+                Node.Kind.UPDATE,
+                "Answer",
+                action="field",
+                field="answer",
+                key="Budget?",
+                value="over 10k",
+            ),
         },
         edges=[("company", "next", "size"), ("size", "next", "answer")],
         start="company",
-    )  # fmt: skip
+    )
 
     enrollment = _enter(lead, journey)
     for minute in (1, 2, 3):
@@ -345,8 +371,11 @@ def test_an_update_of_an_unsafe_or_bad_field_is_refused_and_nothing_written(
     assert step.effect == "done"
     lead.refresh_from_db()
     assert (lead.email, lead.company, lead.company_size, lead.owner_id) == (
-        "ada@example.com", "Old Co", "", None
-    )  # fmt: skip
+        "ada@example.com",
+        "Old Co",
+        "",
+        None,
+    )
     assert enrollment.state == Enrollment.State.COMPLETED  # the lead moved on
 
 
@@ -362,9 +391,10 @@ def test_an_update_node_adds_a_note_the_rep_sees_on_the_lead_page() -> None:
     rita = make_rep("rita")
     lead = LeadFactory(owner=rita, email="ada@example.com", first_name="Ada", last_name="L")
     journey = _journey(
-        node(Node.Kind.UPDATE, "Note", action="note",
-             text="{{ name }} <b>viewed</b> pricing twice"),
-    )  # fmt: skip
+        node(
+            Node.Kind.UPDATE, "Note", action="note", text="{{ name }} <b>viewed</b> pricing twice"
+        ),
+    )
 
     enrollment = _enter(lead, journey)
 
@@ -387,10 +417,15 @@ def test_notify_emails_the_owner_with_the_leads_values_as_plain_text() -> None:
     rita = make_rep("rita", email="rita@leadfunnel.example")
     lead = LeadFactory(owner=rita, email="ada@example.com", first_name="Ada", last_name="L")
     journey = _journey(
-        node(Node.Kind.NOTIFY, "Tell the owner", to="owner", address="team@leadfunnel.example",
-             subject="Hot: {{ name }}\nBcc: x@evil.example",
-             message="{{ name }} ({{ email }}) viewed pricing."),
-    )  # fmt: skip
+        node(
+            Node.Kind.NOTIFY,
+            "Tell the owner",
+            to="owner",
+            address="team@leadfunnel.example",
+            subject="Hot: {{ name }}\nBcc: x@evil.example",
+            message="{{ name }} ({{ email }}) viewed pricing.",
+        ),
+    )
 
     enrollment = _enter(lead, journey)
 
@@ -428,9 +463,14 @@ def test_notify_with_nobody_to_tell_says_so() -> None:
 def test_notify_posts_slack_style_json_to_a_webhook(receiver: Receiver) -> None:
     lead = LeadFactory(email="ada@example.com", first_name="Ada", last_name="L")
     journey = _journey(
-        node(Node.Kind.NOTIFY, "Slack", to="webhook", url=receiver.url,
-             message='{{ name }} said "hi" <@channel>'),
-    )  # fmt: skip
+        node(
+            Node.Kind.NOTIFY,
+            "Slack",
+            to="webhook",
+            url=receiver.url,
+            message='{{ name }} said "hi" <@channel>',
+        ),
+    )
 
     enrollment = _enter(lead, journey)
 
@@ -457,8 +497,9 @@ def test_notify_to_a_private_address_is_refused_by_the_ssrf_guard(settings: Any)
 
 def test_an_update_to_a_stage_sales_does_not_work_is_refused() -> None:
     lead = LeadFactory()
-    enrollment = _enter(lead, _journey(node(Node.Kind.UPDATE, "Odd", action="stage",
-                                            stage="sales_ready")))  # fmt: skip
+    enrollment = _enter(
+        lead, _journey(node(Node.Kind.UPDATE, "Odd", action="stage", stage="sales_ready"))
+    )
     assert _step(enrollment, Node.Kind.UPDATE).result == (
         "refused: Choose a stage: contacted, booked, won or lost."
     )
@@ -467,8 +508,9 @@ def test_an_update_to_a_stage_sales_does_not_work_is_refused() -> None:
 
 def test_an_update_to_won_ends_the_journey_as_sales_would() -> None:
     lead = LeadFactory()
-    journey = _journey(node(Node.Kind.UPDATE, "Won", action="stage", stage="won"),
-                       then=email("Never sent"))  # fmt: skip
+    journey = _journey(
+        node(Node.Kind.UPDATE, "Won", action="stage", stage="won"), then=email("Never sent")
+    )
 
     enrollment = _enter(lead, journey)
 

@@ -22,8 +22,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def stack() -> Iterator[tuple[Stack, SmtpSink]]:
     with SmtpSink() as smtp:
-        stack = Stack(app_env(broker_url=settings.CELERY_BROKER_URL, cache_url=settings.REDIS_URL,
-                              smtp_port=smtp.port))  # fmt: skip
+        stack = Stack(
+            app_env(
+                broker_url=settings.CELERY_BROKER_URL,
+                cache_url=settings.REDIS_URL,
+                smtp_port=smtp.port,
+            )
+        )
         eager = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = False
         try:
@@ -44,12 +49,17 @@ def test_a_real_worker_creates_the_task_then_emails_the_owner(
         name="Hot lead follow-up",
         nodes={
             "task": node(Node.Kind.TASK, "Call", title="Call {{ name }}", due_hours=2),
-            "tell": node(Node.Kind.NOTIFY, "Tell the owner", to="owner",
-                         subject="Call {{ name }} today", message="{{ email }} is waiting."),
+            "tell": node(
+                Node.Kind.NOTIFY,
+                "Tell the owner",
+                to="owner",
+                subject="Call {{ name }} today",
+                message="{{ email }} is waiting.",
+            ),
         },
         edges=[("task", "next", "tell")],
         start="task",
-    )  # fmt: skip
+    )
 
     enrollment = triggers.enter_journey(lead=lead, journey=journey, trigger="test")
     assert enrollment is not None

@@ -80,9 +80,10 @@ def test_the_report_page_shows_the_figures_as_chart_data_and_a_table(
     assert "vendor/chartjs-4.6.1/chart.umd.js" in page
     assert "cdn" not in page.lower()
     data = json.loads(
-        re.search(r'<script id="journey-report-data" type="application/json">(.*?)</script>',
-                  page, re.S).group(1)
-    )  # fmt: skip
+        re.search(
+            r'<script id="journey-report-data" type="application/json">(.*?)</script>', page, re.S
+        ).group(1)
+    )
     assert data["labels"][0] == "Thanks, we got your request"
     entered = next(s for s in data["series"] if s["label"] == "Entered")
     assert entered["data"][0] == 3

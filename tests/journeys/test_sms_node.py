@@ -76,14 +76,18 @@ def test_an_sms_node_texts_a_consenting_lead_and_the_lead_moves_on(twilio: FakeT
     [request] = twilio.received
     assert request.authorised
     assert (request.form["To"], request.form["From"], request.form["Body"]) == (
-        LONDON, FROM, "Hi Ada, your guide is ready."
-    )  # fmt: skip
+        LONDON,
+        FROM,
+        "Hi Ada, your guide is ready.",
+    )
     step = _text_step(enrollment)
     assert (step.effect, step.result) == ("done", f"SMS sent to {LONDON}")
     message = SmsMessage.objects.get()
     assert (message.lead_id, message.status, message.twilio_sid) == (
-        lead.pk, "queued", f"SM{1:032x}"
-    )  # fmt: skip
+        lead.pk,
+        "queued",
+        f"SM{1:032x}",
+    )
 
     _tick(NOON_IN_LONDON + timedelta(seconds=5))
     enrollment.refresh_from_db()

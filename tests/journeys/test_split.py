@@ -31,10 +31,15 @@ def _split_journey(weights: list[int], **config: object) -> Sequence:
         }  # fmt: skip
         edges.append(("split", f"v{index}", f"v{index}"))
     return journeys.build(
-        name="Split", nodes=nodes, edges=edges, start="split",
-        triggers=[(Trigger.Kind.MANUAL, {})], window_start_hour=0, window_end_hour=24,
+        name="Split",
+        nodes=nodes,
+        edges=edges,
+        start="split",
+        triggers=[(Trigger.Kind.MANUAL, {})],
+        window_start_hour=0,
+        window_end_hour=24,
         weekdays=list(range(7)),
-    )  # fmt: skip
+    )
 
 
 def _enroll(journey: Sequence, count: int, *, prefix: str = "lead") -> list[Enrollment]:
@@ -44,10 +49,15 @@ def _enroll(journey: Sequence, count: int, *, prefix: str = "lead") -> list[Enro
         for i in range(count)
     )
     return Enrollment.objects.bulk_create(
-        Enrollment(lead=lead, sequence=journey, started_at=NOW, current_node=journey.start_node,
-                   next_at=NOW)
+        Enrollment(
+            lead=lead,
+            sequence=journey,
+            started_at=NOW,
+            current_node=journey.start_node,
+            next_at=NOW,
+        )
         for lead in leads
-    )  # fmt: skip
+    )
 
 
 def _tick(now: datetime = NOW) -> None:
@@ -138,11 +148,17 @@ def _record_sends(journey: Sequence, index: int, *, sent: int, clicked: int) -> 
         current_node=node, next_at=None, node_entered_at=NOW
     )
     Delivery.objects.bulk_create(
-        Delivery(enrollment=enrollment, step=node.step, node=node, due_at=NOW,
-                 status=Delivery.Status.SENT, sent_at=NOW,
-                 clicked_at=NOW + timedelta(hours=1) if i < clicked else None)
+        Delivery(
+            enrollment=enrollment,
+            step=node.step,
+            node=node,
+            due_at=NOW,
+            status=Delivery.Status.SENT,
+            sent_at=NOW,
+            clicked_at=NOW + timedelta(hours=1) if i < clicked else None,
+        )
         for i, enrollment in enumerate(enrollments)
-    )  # fmt: skip
+    )
 
 
 def test_stats_counts_sends_and_clicks_per_variant() -> None:
@@ -204,8 +220,11 @@ def test_a_significant_winner_is_recorded_and_then_everyone_gets_it(settings) ->
     after = _variant_counts(journey)
     assert after["Variant 0"] == before["Variant 0"]
     assert after["Variant 1"] == before["Variant 1"] + 150
-    notes = set(PathStep.objects.filter(node__name="Variant 1", entered_at=NOW)
-                .values_list("via", flat=True))  # fmt: skip
+    notes = set(
+        PathStep.objects.filter(node__name="Variant 1", entered_at=NOW).values_list(
+            "via", flat=True
+        )
+    )
     assert notes == {"split: winner Subject B"}
 
 

@@ -44,8 +44,9 @@ PRICING = "https://www.example.com/pricing?plan=team"
 def _beacon(client: Client, lead: Lead, *urls: str) -> None:
     body = {"token": tracking_token(lead.uid),
             "events": [{"url": url, "title": "T"} for url in urls]}  # fmt: skip
-    response = client.generic("POST", "/api/v1/track/", json.dumps(body),
-                              content_type="text/plain;charset=UTF-8")  # fmt: skip
+    response = client.generic(
+        "POST", "/api/v1/track/", json.dumps(body), content_type="text/plain;charset=UTF-8"
+    )
     assert response.status_code == 204, response.content
 
 
@@ -59,8 +60,9 @@ def test_a_landing_page_post_enters_its_journeys_and_the_day_list_too(submit: An
     this_page = journey(Trigger.Kind.FORM, {"page": page.pk}, name="This page")
     journey(Trigger.Kind.FORM, {}, name="Any page")
     journey(Trigger.Kind.FORM, {"page": other.pk}, name="Other page")
-    day_list = playbook_sequence(page=page, weekdays=list(range(7)), window_start_hour=0,
-                                 window_end_hour=24)  # fmt: skip
+    day_list = playbook_sequence(
+        page=page, weekdays=list(range(7)), window_start_hour=0, window_end_hour=24
+    )
 
     response = submit(page, email="grace@example.com")
 
@@ -78,8 +80,11 @@ def test_a_landing_page_post_enters_its_journeys_and_the_day_list_too(submit: An
 def test_two_pricing_views_within_a_week_from_the_beacon_enter_the_journey(
     client: Client,
 ) -> None:
-    journey(Trigger.Kind.PAGE_VIEW, {"url": "/pricing", "count": 2, "within_days": 7},
-            name="Pricing twice")  # fmt: skip
+    journey(
+        Trigger.Kind.PAGE_VIEW,
+        {"url": "/pricing", "count": 2, "within_days": 7},
+        name="Pricing twice",
+    )
     lead, slow = LeadFactory(), LeadFactory()
     with time_machine.travel(NOW, tick=False):
         _beacon(client, lead, PRICING)
@@ -117,10 +122,14 @@ def test_a_custom_event_from_the_api_enters_journeys_waiting_for_that_name() -> 
     journey(Trigger.Kind.CUSTOM_EVENT, {"name": "Webinar_Registered"}, name="Webinar")
     journey(Trigger.Kind.CUSTOM_EVENT, {"name": "trial_started"}, name="Trial")
     lead = LeadFactory()
-    _activities({"events": [
-        {"kind": "custom", "lead": lead.pk, "name": "webinar_registered"},
-        {"kind": "custom", "lead": lead.pk, "name": "newsletter_opened"},
-    ]})  # fmt: skip
+    _activities(
+        {
+            "events": [
+                {"kind": "custom", "lead": lead.pk, "name": "webinar_registered"},
+                {"kind": "custom", "lead": lead.pk, "name": "newsletter_opened"},
+            ]
+        }
+    )
     assert entered(lead) == {"Webinar": "Custom event: webinar_registered"}
 
 
@@ -145,8 +154,9 @@ def _rep() -> RepProfile:
     user = User.objects.create_user("rita", email="rita@leadfunnel.example")
     user.groups.add(Group.objects.get(name=SALES_REPS))
     hours = {str(day): [["09:00", "17:00"]] for day in range(5)}
-    return RepProfile.objects.create(user=user, time_zone="Europe/Berlin", weekly_hours=hours,
-                                     slot_minutes=30)  # fmt: skip
+    return RepProfile.objects.create(
+        user=user, time_zone="Europe/Berlin", weekly_hours=hours, slot_minutes=30
+    )
 
 
 def test_cancelling_a_booking_on_the_booking_page_enters_the_journey(client: Client) -> None:
@@ -171,12 +181,20 @@ def test_a_bounce_reported_by_postmark_enters_the_bounce_journey(
     lead = LeadFactory(email="bouncy@example.com")
     response = client.post(
         "/anymail/postmark/tracking/",
-        json.dumps({"RecordType": "Bounce", "Type": "HardBounce", "TypeCode": 1,
-                    "MessageID": "pm-unknown", "Email": "bouncy@example.com",
-                    "BouncedAt": "2026-03-02T09:01:00Z", "Description": "No such user."}),
+        json.dumps(
+            {
+                "RecordType": "Bounce",
+                "Type": "HardBounce",
+                "TypeCode": 1,
+                "MessageID": "pm-unknown",
+                "Email": "bouncy@example.com",
+                "BouncedAt": "2026-03-02T09:01:00Z",
+                "Description": "No such user.",
+            }
+        ),
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Basic {base64.b64encode(b'hook:s3cret').decode()}",
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     assert entered(lead) == {"Fix the address": "Email bounced: bounced"}
     assert not mail.outbox, "the address is suppressed: the journey's email is not sent"

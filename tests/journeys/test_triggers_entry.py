@@ -59,8 +59,9 @@ def test_once_ever_lets_a_lead_in_one_time() -> None:
 
 
 def test_again_after_n_days_waits_that_long_from_the_last_entry() -> None:
-    webinar = journey(Trigger.Kind.CUSTOM_EVENT, WEBINAR,
-                      reentry=Sequence.Reentry.EVERY_N_DAYS, reentry_days=7)  # fmt: skip
+    webinar = journey(
+        Trigger.Kind.CUSTOM_EVENT, WEBINAR, reentry=Sequence.Reentry.EVERY_N_DAYS, reentry_days=7
+    )
     lead = LeadFactory()
     _fire(lead, NOW)
     _fire(lead, NOW + timedelta(days=6, hours=23))
@@ -77,8 +78,9 @@ def test_every_time_enters_on_each_firing_but_never_twice_at_once() -> None:
     _fire(lead, NOW + timedelta(days=1))
     assert _states(lead, webinar) == [(1, "completed"), (2, "completed")]
     # While the lead is in the journey (waiting), a firing does not start a second copy.
-    waits = waiting(Trigger.Kind.CUSTOM_EVENT, WEBINAR, name="Waits",
-                    reentry=Sequence.Reentry.ALWAYS)  # fmt: skip
+    waits = waiting(
+        Trigger.Kind.CUSTOM_EVENT, WEBINAR, name="Waits", reentry=Sequence.Reentry.ALWAYS
+    )
     _fire(lead, NOW + timedelta(days=1, hours=2))
     _fire(lead, NOW + timedelta(days=1, hours=3))
     assert _states(lead, waits) == [(1, "active")]
@@ -86,16 +88,18 @@ def test_every_time_enters_on_each_firing_but_never_twice_at_once() -> None:
 
 def test_no_trigger_enters_an_erased_lead_a_paused_journey_or_one_without_a_start() -> None:
     webinar = journey(Trigger.Kind.CUSTOM_EVENT, WEBINAR, name="Live")
-    paused = journey(Trigger.Kind.CUSTOM_EVENT, WEBINAR, name="Paused",
-                     status=Sequence.Status.PAUSED)  # fmt: skip
+    paused = journey(
+        Trigger.Kind.CUSTOM_EVENT, WEBINAR, name="Paused", status=Sequence.Status.PAUSED
+    )
     unstarted = journey(Trigger.Kind.CUSTOM_EVENT, WEBINAR, name="No start")
     Sequence.objects.filter(pk=unstarted.pk).update(start_node=None)
     lead, erased = LeadFactory(), LeadFactory()
     erase_lead(lead_id=erased.pk, actor=None, reason="Asked to be forgotten")
     _fire(lead, NOW)
     with time_machine.travel(NOW, tick=False):
-        record_activity(lead=Lead.objects.get(pk=erased.pk), kind=Activity.Kind.CUSTOM,
-                        metadata=WEBINAR)  # fmt: skip
+        record_activity(
+            lead=Lead.objects.get(pk=erased.pk), kind=Activity.Kind.CUSTOM, metadata=WEBINAR
+        )
     assert entered(lead) == {"Live": "Custom event: webinar_registered"}
     assert not Enrollment.objects.filter(lead=erased).exists()
     assert not paused.enrollments.exists() and not unstarted.enrollments.exists()
@@ -133,12 +137,16 @@ HEADER = "Email,First Name,Last Name,Company,Job Title,Time zone,Country,Campaig
 
 
 def _import(body: str, *, sequence: Sequence | None, django_capture_on_commit_callbacks: Any):
-    lead_import = importing.create_import(file_name="expo.csv", raw=(HEADER + body).encode(),
-                                          user=marketer())  # fmt: skip
+    lead_import = importing.create_import(
+        file_name="expo.csv", raw=(HEADER + body).encode(), user=marketer()
+    )
     lead_import = importing.save_mapping(
-        lead_import=lead_import, mapping=lead_import.mapping, dedupe=LeadImport.Dedupe.FILL_EMPTY,
-        sequence=sequence, consent_text="Met us at the expo.",
-    )  # fmt: skip
+        lead_import=lead_import,
+        mapping=lead_import.mapping,
+        dedupe=LeadImport.Dedupe.FILL_EMPTY,
+        sequence=sequence,
+        consent_text="Met us at the expo.",
+    )
     with django_capture_on_commit_callbacks(execute=True):
         importing.start_run(import_id=lead_import.pk, dry_run=False)
 
@@ -160,8 +168,11 @@ def test_a_csv_import_enters_the_chosen_journey_set_based_by_its_reentry_rule(
     body = rows + "before@example.com,,,,,,,\nin@example.com,,,,,,,\ngone@example.com,,,,,,,\n"
 
     with time_machine.travel(NOW, tick=False):
-        _import(body, sequence=picked_journey,
-                django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)  # fmt: skip
+        _import(
+            body,
+            sequence=picked_journey,
+            django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+        )
 
     # The picked journey: everyone but the suppressed address and the lead already in it.
     picked = Enrollment.objects.filter(sequence=picked_journey, started_at=NOW)
@@ -205,7 +216,10 @@ def test_an_import_into_a_paused_journey_imports_the_leads_and_enters_none(
 ) -> None:
     paused = journey(Trigger.Kind.IMPORT, name="Paused", status=Sequence.Status.PAUSED)
     with time_machine.travel(NOW, tick=False):
-        _import("ada@example.com,,,,,,,\n", sequence=paused,
-                django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)  # fmt: skip
+        _import(
+            "ada@example.com,,,,,,,\n",
+            sequence=paused,
+            django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+        )
     assert Lead.objects.filter(email="ada@example.com").exists()
     assert not Enrollment.objects.exists()

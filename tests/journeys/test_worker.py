@@ -40,9 +40,16 @@ def redis() -> PrivateRedis:
 
 
 def _stack(redis: PrivateRedis, smtp: SmtpSink, **extra: str) -> Stack:
-    return Stack(app_env(broker_url=redis.url, cache_url=redis.url, smtp_port=smtp.port,
-                         NURTURE_LEASE_SECONDS="5", CAPTURE_RATE_LIMIT="100000/m",
-                         **extra))  # fmt: skip
+    return Stack(
+        app_env(
+            broker_url=redis.url,
+            cache_url=redis.url,
+            smtp_port=smtp.port,
+            NURTURE_LEASE_SECONDS="5",
+            CAPTURE_RATE_LIMIT="100000/m",
+            **extra,
+        )
+    )
 
 
 def _subjects(smtp: SmtpSink) -> dict[str, list[str]]:
@@ -59,25 +66,45 @@ def test_two_prospects_take_different_branches_with_a_real_worker(
     redis: PrivateRedis, smtp: SmtpSink
 ) -> None:
     page: LandingPage = LandingPage.objects.create(
-        slug="journey", title="Talk to us", headline="Grow", body="Pitch.", published=True,
-        fields_shown=["first_name", "company"], fields_required=[], qualifying_question="",
+        slug="journey",
+        title="Talk to us",
+        headline="Grow",
+        body="Pitch.",
+        published=True,
+        fields_shown=["first_name", "company"],
+        fields_required=[],
+        qualifying_question="",
         consent_text="",
-    )  # fmt: skip
-    ScoringRule.objects.create(name="Enterprise", kind=ScoringRule.Kind.FIT, points=80,
-                               field="company", operator="equals", value="Bigcorp")  # fmt: skip
+    )
+    ScoringRule.objects.create(
+        name="Enterprise",
+        kind=ScoringRule.Kind.FIT,
+        points=80,
+        field="company",
+        operator="equals",
+        value="Bigcorp",
+    )
     journeys.build(
         name="Temperature journey",
         nodes={
             "confirm": email("Thanks for asking", transactional=True),
-            "hot?": node(Node.Kind.BRANCH, "Hot?", conditions=[
-                {"when": {"field": "temperature", "op": "is", "value": "hot"}, "label": "hot"}]),
+            "hot?": node(
+                Node.Kind.BRANCH,
+                "Hot?",
+                conditions=[
+                    {"when": {"field": "temperature", "op": "is", "value": "hot"}, "label": "hot"}
+                ],
+            ),
             "hot": email("A call this week?", same_day_ok=True),
             "other": email("Three ways to grow", same_day_ok=True),
         },
         edges=[("confirm", "next", "hot?"), ("hot?", "c0", "hot"), ("hot?", "else", "other")],
-        start="confirm", triggers=[(Trigger.Kind.FORM, {"page": page.pk})],
-        window_start_hour=0, window_end_hour=24, weekdays=list(range(7)),
-    )  # fmt: skip
+        start="confirm",
+        triggers=[(Trigger.Kind.FORM, {"page": page.pk})],
+        window_start_hour=0,
+        window_end_hour=24,
+        weekdays=list(range(7)),
+    )
     port = free_port()
     stack = _stack(redis, smtp, NURTURE_TICK_SECONDS="1")
     try:
@@ -85,10 +112,14 @@ def test_two_prospects_take_different_branches_with_a_real_worker(
         stack.worker(concurrency=2)
         stack.beat()
         client, hidden = form_session(f"http://127.0.0.1:{port}", page.slug)
-        for address, company in [("cto@bigcorp.example", "Bigcorp"),
-                                 ("student@school.example", "Night school")]:  # fmt: skip
-            response = client.post(f"/l/{page.slug}/", data={
-                **hidden, "email": address, "first_name": "Pat", "company": company})  # fmt: skip
+        for address, company in [
+            ("cto@bigcorp.example", "Bigcorp"),
+            ("student@school.example", "Night school"),
+        ]:
+            response = client.post(
+                f"/l/{page.slug}/",
+                data={**hidden, "email": address, "first_name": "Pat", "company": company},
+            )
             assert response.status_code == 302, response.text[:500]
         arrived = wait_until(lambda: len(smtp.messages) >= 4, timeout=90)
         assert arrived, f"{_subjects(smtp)}\n{stack.tail()}"
@@ -115,28 +146,44 @@ def test_a_worker_killed_while_advancing_neither_doubles_nor_drops_a_node(
 ) -> None:
     today = timezone.now().weekday()
     journey: Sequence = journeys.build(
-        name="Kill me", nodes={
+        name="Kill me",
+        nodes={
             "wait": wait(0, "hours"),
-            "hot?": node(Node.Kind.BRANCH, "Hot?", conditions=[
-                {"when": {"field": "temperature", "op": "is", "value": "hot"}}]),
-            "hot": email("Hot"), "other": email("Other"),
+            "hot?": node(
+                Node.Kind.BRANCH,
+                "Hot?",
+                conditions=[{"when": {"field": "temperature", "op": "is", "value": "hot"}}],
+            ),
+            "hot": email("Hot"),
+            "other": email("Other"),
         },
         edges=[("wait", "next", "hot?"), ("hot?", "c0", "hot"), ("hot?", "else", "other")],
-        start="wait", triggers=[(Trigger.Kind.MANUAL, {})],
+        start="wait",
+        triggers=[(Trigger.Kind.MANUAL, {})],
         # Not today: the emails are scheduled, and the test is about the tick alone.
-        window_start_hour=0, window_end_hour=24, weekdays=[(today + 2) % 7],
-    )  # fmt: skip
+        window_start_hour=0,
+        window_end_hour=24,
+        weekdays=[(today + 2) % 7],
+    )
     now = timezone.now()
     leads = Lead.objects.bulk_create(
-        Lead(email=f"k{i}@example.com", first_name="Kim",
-             temperature=Lead.Temperature.HOT if i % 3 == 0 else Lead.Temperature.COLD)
+        Lead(
+            email=f"k{i}@example.com",
+            first_name="Kim",
+            temperature=Lead.Temperature.HOT if i % 3 == 0 else Lead.Temperature.COLD,
+        )
         for i in range(WAITING)
-    )  # fmt: skip
+    )
     Enrollment.objects.bulk_create(
-        Enrollment(lead=lead, sequence=journey, started_at=now, current_node=journey.start_node,
-                   next_at=now)
+        Enrollment(
+            lead=lead,
+            sequence=journey,
+            started_at=now,
+            current_node=journey.start_node,
+            next_at=now,
+        )
         for lead in leads
-    )  # fmt: skip
+    )
     stack = _stack(redis, smtp, NURTURE_TICK_SECONDS="0.5", JOURNEY_TICK_BATCH="100")
     try:
         stack.beat()

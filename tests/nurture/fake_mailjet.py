@@ -71,27 +71,49 @@ class FakeMailjet:
             email = to["Email"]
             if email in self.refuse:
                 partial = True
-                results.append({"Status": "error", "Errors": [{
-                    "ErrorCode": "mj-0013", "StatusCode": 400,
-                    "ErrorMessage": f'"{email}" is an invalid email address.',
-                    "ErrorRelatedTo": ["To[0].Email"]}]})  # fmt: skip
+                results.append(
+                    {
+                        "Status": "error",
+                        "Errors": [
+                            {
+                                "ErrorCode": "mj-0013",
+                                "StatusCode": 400,
+                                "ErrorMessage": f'"{email}" is an invalid email address.',
+                                "ErrorRelatedTo": ["To[0].Email"],
+                            }
+                        ],
+                    }
+                )
                 continue
             self._next_id += 1
             variables = {**globals_.get("Variables", {}), **message.get("Variables", {})}
-            self.rendered.append(Rendered(
-                to=email,
-                subject=self._fill(globals_.get("Subject", ""), variables, globals_),
-                text=self._fill(globals_.get("TextPart", ""), variables, globals_),
-                html=self._fill(globals_.get("HTMLPart", ""), variables, globals_),
-                headers={**globals_.get("Headers", {}), **message.get("Headers", {})},
-                event_payload=message.get("EventPayload", globals_.get("EventPayload", "")),
-                message_id=str(self._next_id),
-            ))  # fmt: skip
-            results.append({"Status": "success", "CustomID": "", "To": [{
-                "Email": email, "MessageUUID": f"uuid-{self._next_id}",
-                "MessageID": self._next_id,
-                "MessageHref": f"https://api.mailjet.com/v3/REST/message/{self._next_id}"}],
-                "Cc": [], "Bcc": []})  # fmt: skip
+            self.rendered.append(
+                Rendered(
+                    to=email,
+                    subject=self._fill(globals_.get("Subject", ""), variables, globals_),
+                    text=self._fill(globals_.get("TextPart", ""), variables, globals_),
+                    html=self._fill(globals_.get("HTMLPart", ""), variables, globals_),
+                    headers={**globals_.get("Headers", {}), **message.get("Headers", {})},
+                    event_payload=message.get("EventPayload", globals_.get("EventPayload", "")),
+                    message_id=str(self._next_id),
+                )
+            )
+            results.append(
+                {
+                    "Status": "success",
+                    "CustomID": "",
+                    "To": [
+                        {
+                            "Email": email,
+                            "MessageUUID": f"uuid-{self._next_id}",
+                            "MessageID": self._next_id,
+                            "MessageHref": f"https://api.mailjet.com/v3/REST/message/{self._next_id}",
+                        }
+                    ],
+                    "Cc": [],
+                    "Bcc": [],
+                }
+            )
         return (400 if partial else 200), {"Messages": results}
 
     def _fill(self, template: str, variables: dict[str, Any], globals_: dict[str, Any]) -> str:

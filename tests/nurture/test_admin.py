@@ -30,13 +30,23 @@ def enrollment() -> Enrollment:
 
 def test_the_step_form_refuses_unknown_merge_fields(client: Client) -> None:
     client.force_login(marketer())
-    response = client.post("/admin/nurture/sequence/add/", {
-        "name": "S", "status": "active", "window_start_hour": 9, "window_end_hour": 17,
-        "weekdays": ["0", "1"], "fallback_time_zone": "UTC",
-        "steps-TOTAL_FORMS": "1", "steps-INITIAL_FORMS": "0",
-        "steps-0-day": "1", "steps-0-subject": "Hi {{ first_nmae }}", "steps-0-body": "Hello",
-        "steps-0-is_active": "on",
-    })  # fmt: skip
+    response = client.post(
+        "/admin/nurture/sequence/add/",
+        {
+            "name": "S",
+            "status": "active",
+            "window_start_hour": 9,
+            "window_end_hour": 17,
+            "weekdays": ["0", "1"],
+            "fallback_time_zone": "UTC",
+            "steps-TOTAL_FORMS": "1",
+            "steps-INITIAL_FORMS": "0",
+            "steps-0-day": "1",
+            "steps-0-subject": "Hi {{ first_nmae }}",
+            "steps-0-body": "Hello",
+            "steps-0-is_active": "on",
+        },
+    )
     assert response.status_code == 200
     assert "Unknown merge field first_nmae" in response.content.decode()
     assert not Delivery.objects.exists()
@@ -44,17 +54,31 @@ def test_the_step_form_refuses_unknown_merge_fields(client: Client) -> None:
 
 def test_a_marketer_builds_a_sequence_in_the_admin(client: Client) -> None:
     client.force_login(marketer())
-    response = client.post("/admin/nurture/sequence/add/", {
-        "name": "Webinar follow-up", "status": "active", "window_start_hour": 8,
-        "window_end_hour": 18, "weekdays": ["0", "1", "2", "3", "4"],
-        "fallback_time_zone": "Europe/Paris", "track_engagement": "on",
-        "steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "0",
-        "steps-0-day": "1", "steps-0-subject": "Thanks {{ first_name }}",
-        "steps-0-body": "See you soon", "steps-0-is_active": "on",
-        "steps-1-day": "3", "steps-1-subject": "Slides", "steps-1-body": "Here",
-        "steps-1-cta_label": "Book", "steps-1-cta_url": "{{ booking_url }}",
-        "steps-1-only_temperatures": ["hot", "warm"], "steps-1-is_active": "on",
-    })  # fmt: skip
+    response = client.post(
+        "/admin/nurture/sequence/add/",
+        {
+            "name": "Webinar follow-up",
+            "status": "active",
+            "window_start_hour": 8,
+            "window_end_hour": 18,
+            "weekdays": ["0", "1", "2", "3", "4"],
+            "fallback_time_zone": "Europe/Paris",
+            "track_engagement": "on",
+            "steps-TOTAL_FORMS": "2",
+            "steps-INITIAL_FORMS": "0",
+            "steps-0-day": "1",
+            "steps-0-subject": "Thanks {{ first_name }}",
+            "steps-0-body": "See you soon",
+            "steps-0-is_active": "on",
+            "steps-1-day": "3",
+            "steps-1-subject": "Slides",
+            "steps-1-body": "Here",
+            "steps-1-cta_label": "Book",
+            "steps-1-cta_url": "{{ booking_url }}",
+            "steps-1-only_temperatures": ["hot", "warm"],
+            "steps-1-is_active": "on",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     from nurture.models import Sequence
 
@@ -112,8 +136,9 @@ def test_editing_a_live_sequence_in_the_admin(client: Client) -> None:
         {"day": "2", "subject": "Added later", "body": "New", "is_active": "on"},
     ]  # fmt: skip
     with time_machine.travel(START + timedelta(hours=2), tick=False):
-        response = client.post(f"/admin/nurture/sequence/{sequence.pk}/change/",
-                               _inline_data(sequence, steps))  # fmt: skip
+        response = client.post(
+            f"/admin/nurture/sequence/{sequence.pk}/change/", _inline_data(sequence, steps)
+        )
     assert response.status_code == 302, response.content.decode()[:3000]
     added = Step.objects.get(subject="Added later")
     assert Delivery.objects.get(enrollment=enrollment, step=added).status == "scheduled"
@@ -122,8 +147,9 @@ def test_editing_a_live_sequence_in_the_admin(client: Client) -> None:
     steps[1]["DELETE"] = "on"
     steps[0]["DELETE"] = "on"
     steps[2]["id"], steps[2]["sequence"] = str(added.pk), str(sequence.pk)
-    response = client.post(f"/admin/nurture/sequence/{sequence.pk}/change/",
-                           _inline_data(sequence, steps))  # fmt: skip
+    response = client.post(
+        f"/admin/nurture/sequence/{sequence.pk}/change/", _inline_data(sequence, steps)
+    )
     assert response.status_code == 302
     assert Step.objects.filter(pk=day1.pk, is_active=False).exists(), "sent: kept, switched off"
     assert not Step.objects.filter(pk=day4.pk).exists(), "never sent: deleted"

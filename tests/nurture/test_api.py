@@ -38,11 +38,16 @@ class TestSequences:
         page = LandingPageFactory()
         response = marketer_api.post(
             SEQUENCES,
-            {"name": "Onboarding", "entry_pages": [page.pk], "weekdays": [4, 0, 0],
-             "window_start_hour": 8, "window_end_hour": 18,
-             "fallback_time_zone": "Europe/Paris"},
+            {
+                "name": "Onboarding",
+                "entry_pages": [page.pk],
+                "weekdays": [4, 0, 0],
+                "window_start_hour": 8,
+                "window_end_hour": 18,
+                "fallback_time_zone": "Europe/Paris",
+            },
             format="json",
-        )  # fmt: skip
+        )
         assert response.status_code == 201, response.content
         sequence = Sequence.objects.get()
         assert sequence.weekdays == [0, 4]
@@ -161,9 +166,13 @@ class TestEnrollments:
 
     @pytest.mark.parametrize(
         ("data", "field"),
-        [({"sequence": "own"}, "lead"), ({"lead": 999999}, "lead"), ({"lead": "x"}, "lead"),
-         ({"sequence": 999999}, "sequence")],
-    )  # fmt: skip
+        [
+            ({"sequence": "own"}, "lead"),
+            ({"lead": 999999}, "lead"),
+            ({"lead": "x"}, "lead"),
+            ({"sequence": 999999}, "sequence"),
+        ],
+    )
     def test_it_names_the_bad_field(
         self, marketer_api: APIClient, data: dict[str, Any], field: str
     ) -> None:

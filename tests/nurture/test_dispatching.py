@@ -44,8 +44,9 @@ def test_two_dispatchers_at_once_never_claim_the_same_row() -> None:
     step = StepFactory(sequence=sequence, day=2)
     past = datetime(2026, 1, 1, tzinfo=UTC)
     for _ in range(200):
-        enrollment = Enrollment.objects.create(lead=LeadFactory(), sequence=sequence,
-                                               started_at=past)  # fmt: skip
+        enrollment = Enrollment.objects.create(
+            lead=LeadFactory(), sequence=sequence, started_at=past
+        )
         Delivery.objects.create(enrollment=enrollment, step=step, due_at=past)
     claims: list[list[int]] = []
     barrier = threading.Barrier(4)
@@ -92,8 +93,9 @@ def _due_rows(sequence_count: dict[str, int]) -> dict[str, list[int]]:
         sequence = SequenceFactory(name=name)
         step = StepFactory(sequence=sequence, day=2)
         for _ in range(count):
-            enrollment = Enrollment.objects.create(lead=LeadFactory(), sequence=sequence,
-                                                   started_at=START)  # fmt: skip
+            enrollment = Enrollment.objects.create(
+                lead=LeadFactory(), sequence=sequence, started_at=START
+            )
             Delivery.objects.create(enrollment=enrollment, step=step, due_at=START)
         rows[name] = list(Delivery.objects.filter(step=step).values_list("pk", flat=True))
     return rows

@@ -234,9 +234,14 @@ def test_a_test_send_is_the_real_email_and_every_link_answers(client: Client) ->
     _marketer(client)
     lead = LeadFactory(first_name="Kim", email="kim@example.com")
     sequence = SequenceFactory()
-    step = StepFactory(sequence=sequence, day=2, subject="Hi {{ first_name }}",
-                       body="Read [the guide](https://example.com/guide). {{ unsubscribe_url }}",
-                       cta_label="Book", cta_url="{{ booking_url }}")  # fmt: skip
+    step = StepFactory(
+        sequence=sequence,
+        day=2,
+        subject="Hi {{ first_name }}",
+        body="Read [the guide](https://example.com/guide). {{ unsubscribe_url }}",
+        cta_label="Book",
+        cta_url="{{ booking_url }}",
+    )
 
     response = client.post(f"/admin/nurture/step/{step.pk}/preview/", {"lead": str(lead.pk)})
 
@@ -261,9 +266,10 @@ def test_a_test_send_is_the_real_email_and_every_link_answers(client: Client) ->
         assert "This is a test email: nothing was changed" in page.content.decode()
     # The one-click unsubscribe a mail client would POST changes nothing either.
     one_click = Client(enforce_csrf_checks=True).post(
-        "/email-test/unsubscribe/", "List-Unsubscribe=One-Click",
+        "/email-test/unsubscribe/",
+        "List-Unsubscribe=One-Click",
         content_type="application/x-www-form-urlencoded",
-    )  # fmt: skip
+    )
     assert one_click.status_code == 200
     assert not Suppression.objects.exists()
     assert not Activity.objects.filter(lead=lead).exists()

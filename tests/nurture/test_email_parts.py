@@ -65,9 +65,14 @@ def test_it_tracks_a_body_link_the_same_way_in_both_parts() -> None:
     """Markdown links in the body: the text part used to carry the raw address (untracked,
     and unencoded where a merge value sits in it) while the HTML had the tracked one."""
     sequence = SequenceFactory(weekdays=list(range(7)), track_engagement=True)
-    StepFactory(sequence=sequence, day=1, cta_label="Book", cta_url="{{ booking_url }}",
-                body="Read [the guide](https://example.com/guide?who={{ first_name }}) "
-                     "or [book a call]({{ booking_url }}).")  # fmt: skip
+    StepFactory(
+        sequence=sequence,
+        day=1,
+        cta_label="Book",
+        cta_url="{{ booking_url }}",
+        body="Read [the guide](https://example.com/guide?who={{ first_name }}) "
+        "or [book a call]({{ booking_url }}).",
+    )
     with time_machine.travel(SENT_AT, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
         enroll_lead(lead=LeadFactory(first_name="Ada Mae"), sequence=sequence)
     (message,) = mail.outbox

@@ -98,11 +98,14 @@ def test_a_click_is_recorded_and_redirects_to_the_signed_url(
     assert enrollment.deliveries.get(step__day=1).clicked_at is not None
 
 
-@pytest.mark.parametrize(("agent", "delay"), [
-    ("Mozilla/5.0 (compatible; Barracuda Sentinel)", timedelta(minutes=5)),
-    ("", timedelta(minutes=5)),
-    (BROWSER, timedelta(seconds=2)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("agent", "delay"),
+    [
+        ("Mozilla/5.0 (compatible; Barracuda Sentinel)", timedelta(minutes=5)),
+        ("", timedelta(minutes=5)),
+        (BROWSER, timedelta(seconds=2)),
+    ],
+)
 def test_scanner_clicks_are_kept_apart_and_not_scored(
     client: Client, enrollment: Enrollment, agent: str, delay: timedelta
 ) -> None:

@@ -48,10 +48,14 @@ def mailjet(settings: Any) -> Iterator[FakeMailjet]:
 def _queued(sequence: Sequence, *, day: int, count: int, prefix: str) -> list[Delivery]:
     step = sequence.steps.get(day=day)
     leads = Lead.objects.bulk_create(
-        Lead(email=f"{prefix}{i}@example.com", first_name=NAMES[i % len(NAMES)],
-             last_name="Lovelace", company="Engines & Co")
+        Lead(
+            email=f"{prefix}{i}@example.com",
+            first_name=NAMES[i % len(NAMES)],
+            last_name="Lovelace",
+            company="Engines & Co",
+        )
         for i in range(count)
-    )  # fmt: skip
+    )
     enrollments = Enrollment.objects.bulk_create(
         Enrollment(lead=lead, sequence=sequence, started_at=NOW - timedelta(days=3))
         for lead in leads
@@ -65,10 +69,15 @@ def _queued(sequence: Sequence, *, day: int, count: int, prefix: str) -> list[De
 def _sequence() -> Sequence:
     sequence = playbook_sequence(weekdays=list(range(7)))
     # A button and a link carrying a merge field: each lead's own tracked, encoded address.
-    StepFactory(sequence=sequence, day=9, subject="Ready, {{ first_name }}?",
-                body="Hi {{ first_name }} at {{ company }}: [your page]"
-                     "(https://example.com/p?name={{ first_name }}) or [book]({{ booking_url }}).",
-                cta_label="Book a call", cta_url="{{ booking_url }}")  # fmt: skip
+    StepFactory(
+        sequence=sequence,
+        day=9,
+        subject="Ready, {{ first_name }}?",
+        body="Hi {{ first_name }} at {{ company }}: [your page]"
+        "(https://example.com/p?name={{ first_name }}) or [book]({{ booking_url }}).",
+        cta_label="Book a call",
+        cta_url="{{ booking_url }}",
+    )
     return sequence
 
 
@@ -95,8 +104,10 @@ def test_one_call_per_step_and_fifty_gives_each_lead_its_own_email(mailjet: Fake
         assert globals_["Headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert globals_["Headers"]["Feedback-ID"].endswith(":nurture:leadfunnel")
         # The step is in the call once, not once a recipient.
-        assert all(set(message) <= {"To", "Variables", "Headers", "EventPayload"}
-                   for message in call["Messages"])  # fmt: skip
+        assert all(
+            set(message) <= {"To", "Variables", "Headers", "EventPayload"}
+            for message in call["Messages"]
+        )
     sent = {d.enrollment.lead.email: d for d in Delivery.objects.filter(pk__in=[r.pk for r in rows])
             .select_related("enrollment__lead")}  # fmt: skip
     for got in mailjet.rendered:
@@ -200,11 +211,27 @@ def test_a_real_worker_sends_the_batches_through_the_esp(settings: Any) -> None:
             "CELERY_TASK_ALWAYS_EAGER": "0",
         }
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "leadfunnel", "worker", "-Q", "sending",
-             "--concurrency", "2", "--loglevel", "WARNING", "--without-mingle",
-             "--without-gossip", "-n", f"esp-{os.getpid()}@%h"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "leadfunnel",
+                "worker",
+                "-Q",
+                "sending",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "WARNING",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"esp-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         eager = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = False
         try:

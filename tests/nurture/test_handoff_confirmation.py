@@ -18,8 +18,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def enrollment(django_capture_on_commit_callbacks: Any) -> Enrollment:
     """A cold lead just enrolled in a hand-off sequence: its Day-1 email queued, not sent."""
-    sequence: Sequence = playbook_sequence(hand_hot_leads_to_sales=True, weekdays=list(range(7)),
-                                           window_start_hour=0, window_end_hour=24)  # fmt: skip
+    sequence: Sequence = playbook_sequence(
+        hand_hot_leads_to_sales=True,
+        weekdays=list(range(7)),
+        window_start_hour=0,
+        window_end_hour=24,
+    )
     lead = LeadFactory(email="sam@example.com", first_name="Sam")
     with django_capture_on_commit_callbacks(execute=False):  # the worker has not run yet
         enrolled = enroll_lead(lead=lead, sequence=sequence)

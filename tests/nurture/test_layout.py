@@ -126,10 +126,16 @@ def test_the_preheader_is_the_first_text_and_hidden() -> None:
 def test_lead_and_marketer_text_never_becomes_mjml_or_markup() -> None:
     name = '</mj-text><mj-button href="https://evil.example/">Win</mj-button>{% debug %}'
     sequence = SequenceFactory(weekdays=list(range(7)))
-    StepFactory(sequence=sequence, day=1, subject="Hi {{ first_name }}",
-                preheader="For {{ first_name }}", cta_label="Go", cta_url="https://acme.com/go",
-                body='Hi {{ first_name }}\n\n<mj-section><mj-button href="https://evil.example/2">'
-                     "Click</mj-button></mj-section>")  # fmt: skip
+    StepFactory(
+        sequence=sequence,
+        day=1,
+        subject="Hi {{ first_name }}",
+        preheader="For {{ first_name }}",
+        cta_label="Go",
+        cta_url="https://acme.com/go",
+        body='Hi {{ first_name }}\n\n<mj-section><mj-button href="https://evil.example/2">'
+        "Click</mj-button></mj-section>",
+    )
     enrollment = enroll_lead(lead=LeadFactory(first_name=name), sequence=sequence)
     assert isinstance(enrollment, Enrollment)
     html = _html(composing.build_message(delivery=enrollment.deliveries.get()))
@@ -137,8 +143,10 @@ def test_lead_and_marketer_text_never_becomes_mjml_or_markup() -> None:
     urls = [unescape(url) for url in re.findall(r'(?:href|src)="([^"]*)"', html)]
     assert not [url for url in urls if "evil.example" in url], urls
     assert "<mj-" not in html
-    escaped = ("&lt;/mj-text&gt;&lt;mj-button href=&quot;https://evil.example/&quot;&gt;Win"
-               "&lt;/mj-button&gt;{% debug %}")  # fmt: skip
+    escaped = (
+        "&lt;/mj-text&gt;&lt;mj-button href=&quot;https://evil.example/&quot;&gt;Win"
+        "&lt;/mj-button&gt;{% debug %}"
+    )
     # As text in the title, the preheader and the body; the template tag never ran.
     assert f"<title>Hi {escaped}</title>" in html
     assert f"For {escaped}" in html and f"Hi {escaped}" in html.split('class="lf-body"')[1]

@@ -55,10 +55,12 @@ def _rita() -> User:
 
 def _queued(journey: Sequence, lead: Lead) -> Delivery:
     node = journey.nodes.get(kind=Node.Kind.EMAIL)
-    enrollment = Enrollment.objects.create(lead=lead, sequence=journey, started_at=NOW,
-                                           current_node=node, node_entered_at=NOW)  # fmt: skip
-    return Delivery.objects.create(enrollment=enrollment, step=node.step, node=node, due_at=NOW,
-                                   status=Delivery.Status.QUEUED)  # fmt: skip
+    enrollment = Enrollment.objects.create(
+        lead=lead, sequence=journey, started_at=NOW, current_node=node, node_entered_at=NOW
+    )
+    return Delivery.objects.create(
+        enrollment=enrollment, step=node.step, node=node, due_at=NOW, status=Delivery.Status.QUEUED
+    )
 
 
 def _reply_to_of_sent(*deliveries: Delivery) -> list[str | None]:
@@ -104,9 +106,14 @@ def test_a_node_may_name_its_own_reply_address() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["sales@acme.com\r\nBcc: victim@example.com", "not an address", "a@acme.com, b@acme.com",
-     42, ["owner"]],
-)  # fmt: skip
+    [
+        "sales@acme.com\r\nBcc: victim@example.com",
+        "not an address",
+        "a@acme.com, b@acme.com",
+        42,
+        ["owner"],
+    ],
+)
 def test_a_reply_address_that_is_not_one_address_falls_back(bad: object) -> None:
     delivery = _queued(_journey(bad), LeadFactory())
 

@@ -29,13 +29,19 @@ TYPED = st.text(
 )
 
 
-def _message(*, name: str, subject: str, text: str, html: str,
-             reply_to: list[str] | None = None) -> NurtureMessage:  # fmt: skip
+def _message(
+    *, name: str, subject: str, text: str, html: str, reply_to: list[str] | None = None
+) -> NurtureMessage:
     composed = ComposedEmail(subject=" ".join(subject.split()), text=text, html=html)
     links = EmailLinks(unsubscribe_url=UNSUBSCRIBE, booking_url="https://leads.acme.com/book/x/")
-    return composing._message(composed, to="bea@example.com", name=name, links=links,
-                              feedback_id="17:4:nurture:leadfunnel",
-                              reply_to=reply_to or [])  # fmt: skip
+    return composing._message(
+        composed,
+        to="bea@example.com",
+        name=name,
+        links=links,
+        feedback_id="17:4:nurture:leadfunnel",
+        reply_to=reply_to or [],
+    )
 
 
 def _ours(message: NurtureMessage) -> email.message.EmailMessage:
@@ -60,9 +66,13 @@ def _wire_lines(raw: bytes) -> list[bytes]:
 
 def test_it_writes_what_the_email_package_writes(settings: Any) -> None:
     settings.DEFAULT_FROM_EMAIL = "Acme Leads <hello@leads.acme.com>"
-    message = _message(name="Béa Lovelace", subject="Day 2 for Béa", text="Hi Béa,\nsee you.\n",
-                       html=HTML.format(name="Béa"),
-                       reply_to=["Sales Team <sales@acme.com>"])  # fmt: skip
+    message = _message(
+        name="Béa Lovelace",
+        subject="Day 2 for Béa",
+        text="Hi Béa,\nsee you.\n",
+        html=HTML.format(name="Béa"),
+        reply_to=["Sales Team <sales@acme.com>"],
+    )
     ours, theirs = _ours(message), _email_packages(message)
     assert sorted(ours.keys()) == sorted(theirs.keys())
     for name in ours:

@@ -61,9 +61,13 @@ def follow_up() -> SubscriptionTopic:
 @pytest.fixture
 def newsletter() -> SubscriptionTopic:
     return SubscriptionTopic.objects.create(
-        name="Newsletter", slug="newsletter", requires_opt_in=True, position=1,
-        description="Once a month.", consent_text="Send me the monthly newsletter.",
-    )  # fmt: skip
+        name="Newsletter",
+        slug="newsletter",
+        requires_opt_in=True,
+        position=1,
+        description="Once a month.",
+        consent_text="Send me the monthly newsletter.",
+    )
 
 
 def _send_day(lead: Lead, sequence: Sequence, day: int) -> Delivery:
@@ -169,8 +173,9 @@ def test_one_click_in_a_real_message_leaves_only_that_emails_topic(
     assert Delivery.objects.get(enrollment=drip_enrollment, step__day=3).status == "cancelled"
 
     # A second click (or a second copy of the POST) changes and logs nothing more.
-    again = Client().post(path, "List-Unsubscribe=One-Click",
-                          content_type="application/x-www-form-urlencoded")  # fmt: skip
+    again = Client().post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
     assert again.status_code == 200
     assert ConsentRecord.objects.filter(lead=lead, source="one_click").count() == 1
 
@@ -186,8 +191,9 @@ def test_a_left_topic_is_held_at_send_time_through_a_real_batch(
     rows = list(Delivery.objects.filter(step=step).order_by("pk"))
     # The lead leaves after its email was queued (a race the send-time check is for): the
     # row is written directly, as if the change committed between the claim and the send.
-    TopicSubscription.objects.create(lead=leaves, topic=follow_up, status="unsubscribed",
-                                     changed_at=timezone.now())  # fmt: skip
+    TopicSubscription.objects.create(
+        lead=leaves, topic=follow_up, status="unsubscribed", changed_at=timezone.now()
+    )
     Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(status=Delivery.Status.QUEUED)
     before = len(sink.messages)
 
@@ -265,22 +271,32 @@ def test_leaving_everything_needs_an_explicit_opt_in_to_come_back(
     assert Suppression.objects.get(email=lead.email).reason == "unsubscribed"
     everything = ConsentRecord.objects.get(lead=lead)
     assert (everything.topic, everything.action, everything.source) == (
-        None, "unsubscribe", "preferences"
-    )  # fmt: skip
+        None,
+        "unsubscribe",
+        "preferences",
+    )
 
     page = browser.get(f"/u/{token}/").content.decode()
     assert "You unsubscribed from all our emails" in page and 'name="resume"' in page
     # Ticking a topic is not enough after a global unsubscribe ...
-    refused = browser.post(url, {"action": "save", "topic": [str(follow_up.pk)],
-                                 "csrfmiddlewaretoken": csrf})  # fmt: skip
+    refused = browser.post(
+        url, {"action": "save", "topic": [str(follow_up.pk)], "csrfmiddlewaretoken": csrf}
+    )
     assert refused.status_code == 400
     assert "tick “Email me again”" in refused.content.decode()
     assert Suppression.objects.filter(email=lead.email).exists()
     assert ConsentRecord.objects.filter(lead=lead).count() == 1
 
     # ... "Email me again" is the explicit opt-in, logged as its own record.
-    back = browser.post(url, {"action": "save", "topic": [str(newsletter.pk)], "resume": "on",
-                              "csrfmiddlewaretoken": csrf})  # fmt: skip
+    back = browser.post(
+        url,
+        {
+            "action": "save",
+            "topic": [str(newsletter.pk)],
+            "resume": "on",
+            "csrfmiddlewaretoken": csrf,
+        },
+    )
     assert back.status_code == 200
     assert not Suppression.objects.filter(email=lead.email).exists()
     log = [(r.topic, r.action) for r in ConsentRecord.objects.filter(lead=lead).order_by("pk")]
@@ -299,9 +315,14 @@ def test_a_bounced_address_cannot_be_resubscribed_from_the_page(
     assert "We no longer email this address" in page and 'name="topic"' not in page
 
     # A POST made by hand (the page offers no form) is refused all the same.
-    response = browser.post(f"/u/{token}/preferences/", {
-        "action": "save", "topic": [str(follow_up.pk)], "resume": "on",
-    })  # fmt: skip
+    response = browser.post(
+        f"/u/{token}/preferences/",
+        {
+            "action": "save",
+            "topic": [str(follow_up.pk)],
+            "resume": "on",
+        },
+    )
 
     assert response.status_code == 400
     assert "We cannot email this address any more" in response.content.decode()
@@ -326,8 +347,11 @@ def test_bad_links_get_a_clear_400_and_change_nothing(method: str, token: str) -
     if method == "get":
         response = client.get(f"/u/{value}/")
     elif method == "post one-click":
-        response = client.post(f"/u/{value}/", "List-Unsubscribe=One-Click",
-                               content_type="application/x-www-form-urlencoded")  # fmt: skip
+        response = client.post(
+            f"/u/{value}/",
+            "List-Unsubscribe=One-Click",
+            content_type="application/x-www-form-urlencoded",
+        )
     else:
         response = client.post(f"/u/{value}/preferences/", {"action": "everything"})
     assert response.status_code == 400
@@ -374,15 +398,24 @@ def test_form_opt_ins_are_unticked_boxes_whose_ticks_are_logged_with_their_words
     assert topics.topic_form_fields(landing_page_id=LandingPageFactory().pk) == {}
 
     with django_capture_on_commit_callbacks(execute=True):
-        capture_submission(page=page, data={"email": "gil@example.com", "topic_newsletter": True},
-                           tracking=Tracking(ip="198.51.100.4"))  # fmt: skip
-        capture_submission(page=page, data={"email": "hal@example.com", "topic_newsletter": False},
-                           tracking=Tracking(ip="198.51.100.5"))  # fmt: skip
+        capture_submission(
+            page=page,
+            data={"email": "gil@example.com", "topic_newsletter": True},
+            tracking=Tracking(ip="198.51.100.4"),
+        )
+        capture_submission(
+            page=page,
+            data={"email": "hal@example.com", "topic_newsletter": False},
+            tracking=Tracking(ip="198.51.100.5"),
+        )
 
     record = ConsentRecord.objects.get()
     assert (record.lead.email, record.topic, record.action, record.source) == (
-        "gil@example.com", newsletter, "subscribe", "form"
-    )  # fmt: skip
+        "gil@example.com",
+        newsletter,
+        "subscribe",
+        "form",
+    )
     assert record.consent_text == "Send me the monthly newsletter."
     assert len(record.ip_hash) == 64
     assert TopicSubscription.objects.get().status == "subscribed"
@@ -397,8 +430,9 @@ def test_the_lead_page_and_the_privacy_export_show_the_consent_log(
             lead=lead, topics=[newsletter], source=ConsentRecord.Source.FORM, ip_hash="ab" * 32
         )
     with time_machine.travel(MONDAY + timedelta(days=1), tick=False):
-        topics.leave_topic(lead_id=lead.pk, topic_id=follow_up.pk,
-                           source=ConsentRecord.Source.ONE_CLICK)  # fmt: skip
+        topics.leave_topic(
+            lead_id=lead.pk, topic_id=follow_up.pk, source=ConsentRecord.Source.ONE_CLICK
+        )
 
     client.force_login(sales_rep())
     html = client.get(f"/sales/leads/{lead.pk}/").content.decode()
@@ -427,12 +461,21 @@ def test_a_marketer_gives_a_journey_its_topic_and_manages_topics_in_the_admin(
     client.force_login(marketer())
     form = client.get("/admin/nurture/journey/add/").content.decode()
     assert 'name="topic"' in form and "Consultation follow-up (the default)" in form
-    response = client.post("/admin/nurture/journey/add/", {
-        "name": "Monthly digest", "status": "paused", "topic": str(newsletter.pk),
-        "reentry": "once", "reentry_days": "30", "window_start_hour": "9",
-        "window_end_hour": "17", "weekdays": ["0", "1", "2", "3", "4"],
-        "fallback_time_zone": "UTC", "track_engagement": "on",
-    })  # fmt: skip
+    response = client.post(
+        "/admin/nurture/journey/add/",
+        {
+            "name": "Monthly digest",
+            "status": "paused",
+            "topic": str(newsletter.pk),
+            "reentry": "once",
+            "reentry_days": "30",
+            "window_start_hour": "9",
+            "window_end_hour": "17",
+            "weekdays": ["0", "1", "2", "3", "4"],
+            "fallback_time_zone": "UTC",
+            "track_engagement": "on",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Sequence.objects.get(name="Monthly digest").topic == newsletter
     log = client.get("/admin/nurture/consentrecord/")

@@ -31,8 +31,11 @@ def smtp() -> Iterator[SmtpSink]:
 @pytest.fixture(scope="module")
 def worker(django_db_setup: None, smtp: SmtpSink) -> Iterator[Stack]:
     """One real worker for the module, on the suite's Redis broker and the test database."""
-    stack = Stack(app_env(broker_url=settings.CELERY_BROKER_URL, cache_url=settings.REDIS_URL,
-                          smtp_port=smtp.port))  # fmt: skip
+    stack = Stack(
+        app_env(
+            broker_url=settings.CELERY_BROKER_URL, cache_url=settings.REDIS_URL, smtp_port=smtp.port
+        )
+    )
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     try:
@@ -54,9 +57,13 @@ def sink(smtp: SmtpSink, worker: Stack) -> SmtpSink:
 def page(transactional_db: None) -> LandingPage:
     """A page whose five-day sequence hands hot leads to sales, any day and hour."""
     landing = LandingPageFactory(slug="handoff")
-    sequence: Sequence = playbook_sequence(page=landing, hand_hot_leads_to_sales=True,
-                                           weekdays=list(range(7)), window_start_hour=0,
-                                           window_end_hour=24)  # fmt: skip
+    sequence: Sequence = playbook_sequence(
+        page=landing,
+        hand_hot_leads_to_sales=True,
+        weekdays=list(range(7)),
+        window_start_hour=0,
+        window_end_hour=24,
+    )
     assert sequence.steps.count() == 5
     # A director is hot on sight (hot from 60).
     FitRuleFactory(name="Director", value="director", points=60)
@@ -64,15 +71,21 @@ def page(transactional_db: None) -> LandingPage:
 
 
 def _sign_up(submit: Callable[..., Any], page: LandingPage, *, job_title: str) -> Lead:
-    response = submit(page, email="pat@example.com", first_name="Pat", job_title=job_title,
-                      answer="Just researching")  # fmt: skip
+    response = submit(
+        page,
+        email="pat@example.com",
+        first_name="Pat",
+        job_title=job_title,
+        answer="Just researching",
+    )
     assert response.status_code == 302, response.content.decode()[:500]
     # The request only stores: the worker announces the submission (scores and enrolls).
     assert wait_until(
-        lambda: Submission.objects.filter(lead__email="pat@example.com",
-                                          processed_at__isnull=False).exists(),
+        lambda: Submission.objects.filter(
+            lead__email="pat@example.com", processed_at__isnull=False
+        ).exists(),
         timeout=30,
-    )  # fmt: skip
+    )
     return Lead.objects.get(email="pat@example.com")
 
 
@@ -139,9 +152,13 @@ def test_it_sends_a_lead_hot_at_sign_up_only_the_confirmation(
     ],
 )
 def test_it_stops_at_the_step_after_sales_takes_the_lead(
-    page: LandingPage, submit: Callable[..., Any], sink: SmtpSink, worker: Stack,
-    sales_takes_it: str, skipped: list[tuple[str, str]],
-) -> None:  # fmt: skip
+    page: LandingPage,
+    submit: Callable[..., Any],
+    sink: SmtpSink,
+    worker: Stack,
+    sales_takes_it: str,
+    skipped: list[tuple[str, str]],
+) -> None:
     lead = _sign_up(submit, page, job_title="Analyst")
     lead.refresh_from_db()
     assert lead.temperature == "cold"

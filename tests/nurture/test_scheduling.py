@@ -26,8 +26,9 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 def _due(enrolled_local: datetime, day: int, **window: Any) -> datetime:
     sequence = SequenceFactory.build(**window)
-    due = compute_due_at(enrolled_at=enrolled_local, day=day, zone=enrolled_local.tzinfo,
-                         sequence=sequence)  # fmt: skip
+    due = compute_due_at(
+        enrolled_at=enrolled_local, day=day, zone=enrolled_local.tzinfo, sequence=sequence
+    )
     return due.astimezone(enrolled_local.tzinfo)
 
 
@@ -113,8 +114,11 @@ def test_a_capture_enrolls_and_sends_the_confirmation_within_the_request(
     playbook_sequence(page=page)
     playbook_sequence()  # not on this page
     with django_capture_on_commit_callbacks(execute=True):
-        capture_submission(page=page, data={"email": "speedy@example.com", "first_name": "Sam"},
-                           tracking=Tracking())  # fmt: skip
+        capture_submission(
+            page=page,
+            data={"email": "speedy@example.com", "first_name": "Sam"},
+            tracking=Tracking(),
+        )
     enrollment = Enrollment.objects.get()
     assert enrollment.lead.email == "speedy@example.com"
     assert [m.subject for m in mail.outbox] == ["Day 1 for Sam"]
@@ -150,8 +154,9 @@ def test_a_removed_step_cancels_only_what_is_pending() -> None:
     enroll_lead(lead=LeadFactory(), sequence=sequence)
     enroll_lead(lead=LeadFactory(), sequence=sequence)
     step = sequence.steps.get(day=5)
-    Delivery.objects.filter(step=step).filter(pk=Delivery.objects.filter(step=step).first().pk
-                                              ).update(status="sent")  # fmt: skip
+    Delivery.objects.filter(step=step).filter(
+        pk=Delivery.objects.filter(step=step).first().pk
+    ).update(status="sent")
     assert cancel_pending_for_step(step_id=step.pk) == 1
     assert sorted(Delivery.objects.filter(step=step).values_list("status", flat=True)) == [
         "cancelled", "sent"

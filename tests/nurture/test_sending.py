@@ -92,8 +92,9 @@ def test_suppression_is_checked_at_send_time() -> None:
         "status", flat=True)) == {"cancelled"}  # fmt: skip
 
 
-@pytest.mark.parametrize(("stage", "reason"), [("booked", "booked"), ("won", "won"),
-                                               ("lost", "lost")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("stage", "reason"), [("booked", "booked"), ("won", "won"), ("lost", "lost")]
+)
 def test_a_booked_or_closed_lead_leaves_the_sequence(stage: str, reason: str) -> None:
     enrollment = _enrolled()
     Lead.objects.filter(pk=enrollment.lead_id).update(stage=stage)
@@ -130,10 +131,15 @@ def test_temperature_condition_skips_the_step() -> None:
     assert enrollment.deliveries.get(step__day=3).status == "sent"
 
 
-@pytest.mark.parametrize(("clicked", "condition", "status"), [
-    (True, "clicked", "sent"), (False, "clicked", "skipped"),
-    (True, "not_clicked", "skipped"), (False, "not_clicked", "sent"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("clicked", "condition", "status"),
+    [
+        (True, "clicked", "sent"),
+        (False, "clicked", "skipped"),
+        (True, "not_clicked", "skipped"),
+        (False, "not_clicked", "sent"),
+    ],
+)
 def test_click_condition_follows_the_previous_email(
     clicked: bool, condition: str, status: str
 ) -> None:
@@ -197,8 +203,7 @@ def test_tracking_can_be_switched_off() -> None:
 
 def test_a_hostile_name_never_adds_a_header() -> None:
     _enrolled(first_name="Eve\r\nBcc: victim@example.com", last_name="X")
-    parsed = email.message_from_bytes(mail.outbox[0].message().as_bytes(),
-                                      policy=policy.default)  # fmt: skip
+    parsed = email.message_from_bytes(mail.outbox[0].message().as_bytes(), policy=policy.default)
     assert parsed["Bcc"] is None
     assert "\n" not in parsed["Subject"]
 
@@ -210,16 +215,19 @@ def test_merge_fields_are_escaped_in_html() -> None:
     assert "&lt;img src=x" in html
 
 
-@pytest.mark.parametrize(("error", "temporary", "bounced"), [
-    (smtplib.SMTPResponseException(451, b"try later"), True, False),
-    (smtplib.SMTPResponseException(554, b"rejected"), False, False),
-    (smtplib.SMTPRecipientsRefused({"a@x": (550, b"no such user")}), False, True),
-    (smtplib.SMTPRecipientsRefused({"a@x": (452, b"mailbox full")}), True, False),
-    (smtplib.SMTPServerDisconnected("gone"), True, False),
-    (ConnectionRefusedError("refused"), True, False),
-    (TimeoutError("slow"), True, False),
-    (ValueError("bad"), False, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("error", "temporary", "bounced"),
+    [
+        (smtplib.SMTPResponseException(451, b"try later"), True, False),
+        (smtplib.SMTPResponseException(554, b"rejected"), False, False),
+        (smtplib.SMTPRecipientsRefused({"a@x": (550, b"no such user")}), False, True),
+        (smtplib.SMTPRecipientsRefused({"a@x": (452, b"mailbox full")}), True, False),
+        (smtplib.SMTPServerDisconnected("gone"), True, False),
+        (ConnectionRefusedError("refused"), True, False),
+        (TimeoutError("slow"), True, False),
+        (ValueError("bad"), False, False),
+    ],
+)
 def test_failures_are_classified(error: Exception, temporary: bool, bounced: bool) -> None:
     failure = classify_failure(error)
     assert (failure.temporary, failure.bounced) == (temporary, bounced)

@@ -29,8 +29,11 @@ def _capture_on_double_opt_in_page() -> Enrollment:
     page = LandingPageFactory(double_opt_in=True)
     playbook_sequence(page=page, weekdays=list(range(7)))
     with time_machine.travel(START, tick=False), on_commit(execute=True):
-        capture_submission(page=page, data={"email": "careful@example.com", "first_name": "Cy"},
-                           tracking=Tracking())  # fmt: skip
+        capture_submission(
+            page=page,
+            data={"email": "careful@example.com", "first_name": "Cy"},
+            tracking=Tracking(),
+        )
     return Enrollment.objects.get()
 
 

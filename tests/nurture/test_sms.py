@@ -88,8 +88,10 @@ def test_it_sends_through_the_twilio_client_and_records_the_message(twilio: Fake
     assert message.twilio_sid == f"SM{1:032x}"
     assert message.sent_at == NOON_IN_LONDON
     assert (message.body, message.segments, message.refusal) == (
-        "Your consultation is confirmed.", 1, ""
-    )  # fmt: skip
+        "Your consultation is confirmed.",
+        1,
+        "",
+    )
 
 
 def test_a_messaging_service_is_used_instead_of_a_from_number(
@@ -139,19 +141,35 @@ def test_without_twilio_settings_nothing_is_sent(twilio: FakeTwilio, settings: A
     ("zone", "phone", "at", "hold_until"),
     [
         # 21:00 in New York (EST) is 02:00 in London: held until 09:00 EST = 14:00 UTC.
-        ("America/New_York", LONDON, datetime(2026, 12, 2, 2, 0, tzinfo=UTC),
-         datetime(2026, 12, 2, 14, 0, tzinfo=UTC)),
+        (
+            "America/New_York",
+            LONDON,
+            datetime(2026, 12, 2, 2, 0, tzinfo=UTC),
+            datetime(2026, 12, 2, 14, 0, tzinfo=UTC),
+        ),
         # 02:00 in London: held until 09:00 London the same day.
-        ("Europe/London", LONDON, datetime(2026, 12, 2, 2, 0, tzinfo=UTC),
-         datetime(2026, 12, 2, 9, 0, tzinfo=UTC)),
+        (
+            "Europe/London",
+            LONDON,
+            datetime(2026, 12, 2, 2, 0, tzinfo=UTC),
+            datetime(2026, 12, 2, 9, 0, tzinfo=UTC),
+        ),
         # Across the US change to summer time (8 March 2026): 22:00 EST → 09:00 EDT.
-        ("America/New_York", LONDON, datetime(2026, 3, 8, 3, 0, tzinfo=UTC),
-         datetime(2026, 3, 8, 13, 0, tzinfo=UTC)),
+        (
+            "America/New_York",
+            LONDON,
+            datetime(2026, 3, 8, 3, 0, tzinfo=UTC),
+            datetime(2026, 3, 8, 13, 0, tzinfo=UTC),
+        ),
         # No zone on the lead: its number's (+1 202: New York's), not the fallback UTC.
-        ("", "+12025550143", datetime(2026, 12, 1, 12, 0, tzinfo=UTC),
-         datetime(2026, 12, 1, 14, 0, tzinfo=UTC)),
+        (
+            "",
+            "+12025550143",
+            datetime(2026, 12, 1, 12, 0, tzinfo=UTC),
+            datetime(2026, 12, 1, 14, 0, tzinfo=UTC),
+        ),
     ],
-)  # fmt: skip
+)
 def test_quiet_hours_in_the_leads_zone_hold_the_text_until_they_end(
     twilio: FakeTwilio, zone: str, phone: str, at: datetime, hold_until: datetime
 ) -> None:
@@ -177,8 +195,10 @@ def test_stop_suppresses_the_number_and_start_lifts_it(twilio: FakeTwilio, clien
     assert stop.content.decode() == '<?xml version="1.0" encoding="UTF-8"?><Response />'
     suppression = SmsSuppression.objects.get()
     assert (str(suppression.phone), suppression.reason, suppression.keyword) == (
-        LONDON, "stopped", "STOP"
-    )  # fmt: skip
+        LONDON,
+        "stopped",
+        "STOP",
+    )
 
     with time_machine.travel(NOON_IN_LONDON, tick=False):
         refused = send_sms(lead_id=lead.pk, body="Still there?")
@@ -258,8 +278,9 @@ def test_without_an_auth_token_every_inbound_is_403(
 ) -> None:
     settings.TWILIO_AUTH_TOKEN = ""
     # Signed with the empty token an attacker could guess.
-    response = signed_post(client, "/sms/twilio/inbound/", {"From": LONDON, "Body": "STOP"},
-                           token="")  # fmt: skip
+    response = signed_post(
+        client, "/sms/twilio/inbound/", {"From": LONDON, "Body": "STOP"}, token=""
+    )
     assert response.status_code == 403
     assert not SmsSuppression.objects.exists()
 
@@ -280,8 +301,10 @@ def test_twilio_refusing_an_unsubscribed_recipient_suppresses_the_number(
     assert result.outcome == "failed"
     message = SmsMessage.objects.get()
     assert (message.status, message.error_code, message.error_message) == (
-        "failed", "21610", "Unable to create record: Error 21610"
-    )  # fmt: skip
+        "failed",
+        "21610",
+        "Unable to create record: Error 21610",
+    )
     assert SmsSuppression.objects.get().reason == "carrier"
 
 

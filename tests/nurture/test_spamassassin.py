@@ -51,12 +51,18 @@ def spamassassin() -> str:
     if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "spamassassin"], check=True, env=env,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "spamassassin"],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
         found = shutil.which("spamassassin")
     if found is None:
-        pytest.fail("SpamAssassin is not installed: run `sudo apt-get install spamassassin` "
-                    "(the test installs it itself when run as root).")  # fmt: skip
+        pytest.fail(
+            "SpamAssassin is not installed: run `sudo apt-get install spamassassin` "
+            "(the test installs it itself when run as root)."
+        )
     return found
 
 
@@ -72,8 +78,9 @@ def production_like(settings: Any) -> None:
 def score(spamassassin: str, message: EmailMessage) -> tuple[float, list[str], str]:
     """SpamAssassin's score, the rules hit and its report for `message` as sent."""
     raw = message.message(policy=policy.SMTP).as_bytes()
-    done = subprocess.run([spamassassin, "-L", "-t"], input=raw, capture_output=True,
-                          timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [spamassassin, "-L", "-t"], input=raw, capture_output=True, timeout=120, check=False
+    )
     scored = message_from_bytes(done.stdout, policy=policy.default)
     status = " ".join(str(scored["X-Spam-Status"] or "").split())
     found = _STATUS.search(status)
@@ -97,10 +104,12 @@ def _journey_email(journey_name: str, node_name: str) -> EmailMessage:
     journeys = seed_demo_journeys(page=LandingPageFactory())
     (journey,) = [journey for journey in journeys if journey.name == journey_name]
     node = Node.objects.select_related("step").get(sequence=journey, name=node_name)
-    enrollment = Enrollment.objects.create(lead=_lead(), sequence=journey, started_at=NOW,
-                                           current_node=node)  # fmt: skip
-    delivery = Delivery.objects.create(enrollment=enrollment, step=node.step, node=node,
-                                       due_at=NOW, status=Delivery.Status.SENDING)  # fmt: skip
+    enrollment = Enrollment.objects.create(
+        lead=_lead(), sequence=journey, started_at=NOW, current_node=node
+    )
+    delivery = Delivery.objects.create(
+        enrollment=enrollment, step=node.step, node=node, due_at=NOW, status=Delivery.Status.SENDING
+    )
     return build_message(delivery=delivery)
 
 
@@ -119,15 +128,21 @@ def _double_opt_in() -> EmailMessage:
 
 
 def _booking_confirmation() -> EmailMessage:
-    rep = make_rep("rita", email="rita@acme.com", time_zone="Europe/Berlin", slot_minutes=30,
-                   weekly_hours={str(day): [["09:00", "17:00"]] for day in range(5)})  # fmt: skip
+    rep = make_rep(
+        "rita",
+        email="rita@acme.com",
+        time_zone="Europe/Berlin",
+        slot_minutes=30,
+        weekly_hours={str(day): [["09:00", "17:00"]] for day in range(5)},
+    )
     rep.first_name, rep.last_name = "Rita", "Moreno"
     rep.save(update_fields=["first_name", "last_name"])
     lead = _lead()
     slot = datetime(2026, 3, 2, 14, 0, tzinfo=ZoneInfo("Europe/Berlin"))
     with time_machine.travel(NOW, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
-        response = Client().post(f"/book/{booking_token(lead_uid=str(lead.uid))}/",
-                                 {"slot": slot.isoformat()})  # fmt: skip
+        response = Client().post(
+            f"/book/{booking_token(lead_uid=str(lead.uid))}/", {"slot": slot.isoformat()}
+        )
     assert response.status_code == 302
     (message,) = [message for message in mail.outbox if message.to == [lead.email]]
     return message
@@ -153,9 +168,15 @@ def _one_line_step() -> EmailMessage:
 
 
 def _lead(**fields: Any) -> Any:
-    return LeadFactory(first_name="María", last_name="González", email="maria@northwind.co.uk",
-                       company="Northwind Traders", job_title="Head of Growth",
-                       time_zone="Europe/Berlin", **fields)  # fmt: skip
+    return LeadFactory(
+        first_name="María",
+        last_name="González",
+        email="maria@northwind.co.uk",
+        company="Northwind Traders",
+        job_title="Head of Growth",
+        time_zone="Europe/Berlin",
+        **fields,
+    )
 
 
 def _journey(name: str, node: str) -> Callable[[], EmailMessage]:
@@ -166,8 +187,14 @@ def _day(day: int) -> Callable[[], EmailMessage]:
     return lambda: _day_list(day)
 
 
-CONSULTATION_EMAILS = ("Day 1: confirmation", "Day 2 (A)", "Day 2 (B)", "Case study", "Reminder",
-                       "Day 7: booking prompt")  # fmt: skip
+CONSULTATION_EMAILS = (
+    "Day 1: confirmation",
+    "Day 2 (A)",
+    "Day 2 (B)",
+    "Case study",
+    "Reminder",
+    "Day 7: booking prompt",
+)
 DEFAULT_EMAILS: dict[str, Callable[[], EmailMessage]] = {
     **{f"day list, day {step['day']}": _day(step["day"]) for step in PLAYBOOK},
     **{
@@ -200,8 +227,9 @@ def test_the_scorer_catches_what_spam_looks_like(spamassassin: str) -> None:
     spam = EmailMessage(
         subject="FREE!!! MAKE MONEY FAST $$$ 100% GUARANTEED",
         body="CLICK HERE NOW!!! Viagra, cheap meds, act now, limited time, 100% free",
-        from_email=SENDER, to=["maria@northwind.co.uk"],
-    )  # fmt: skip
+        from_email=SENDER,
+        to=["maria@northwind.co.uk"],
+    )
     spam.content_subtype = "html"
     spam.body = '<html><body><a href="http://1.2.3.4/"><img src="http://1.2.3.4/x.gif"></a></body>'
 

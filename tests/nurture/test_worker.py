@@ -56,10 +56,25 @@ def worker(smtp_sink: tuple[Sink, int]) -> Iterator[subprocess.Popen[bytes]]:
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "leadfunnel", "worker", "-Q", "celery,sending",
-         "--concurrency", "1", "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leadfunnel",
+            "worker",
+            "-Q",
+            "celery,sending",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "WARNING",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     try:
@@ -79,9 +94,10 @@ def test_a_real_worker_sends_the_day_one_email_within_seconds(
     playbook_sequence(page=page)
     started = time.monotonic()
     result = capture_submission(
-        page=page, data={"email": "real.worker@example.com", "first_name": "Rita"},
+        page=page,
+        data={"email": "real.worker@example.com", "first_name": "Rita"},
         tracking=Tracking(),
-    )  # fmt: skip
+    )
 
     deadline = started + 60  # generous: the worker process is still booting
     while not sink.messages and time.monotonic() < deadline:

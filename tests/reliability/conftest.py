@@ -45,9 +45,12 @@ def broker(request: pytest.FixtureRequest, redis: PrivateRedis) -> Iterator[Brok
 def page(transactional_db: None) -> LandingPage:
     """A plain page (email and name only) with the five-step sequence, every day allowed."""
     landing = LandingPageFactory(
-        slug="reliable", fields_shown=["first_name"], fields_required=[],
-        qualifying_question="", consent_text="",
-    )  # fmt: skip
+        slug="reliable",
+        fields_shown=["first_name"],
+        fields_required=[],
+        qualifying_question="",
+        consent_text="",
+    )
     sequence: Sequence = playbook_sequence(page=landing, weekdays=list(range(7)))
     sequence.window_start_hour, sequence.window_end_hour = 0, 24
     sequence.save()

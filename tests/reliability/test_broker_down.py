@@ -26,8 +26,14 @@ def test_a_broker_outage_loses_no_lead_and_no_email(
     page: LandingPage, redis: PrivateRedis, smtp: SmtpSink
 ) -> None:
     port = free_port()
-    stack = Stack(app_env(broker_url=redis.url, cache_url=redis.url, smtp_port=smtp.port,
-                          CAPTURE_RATE_LIMIT="100000/m"))  # fmt: skip
+    stack = Stack(
+        app_env(
+            broker_url=redis.url,
+            cache_url=redis.url,
+            smtp_port=smtp.port,
+            CAPTURE_RATE_LIMIT="100000/m",
+        )
+    )
     try:
         stack.web(port)
         stack.worker(supervised=True)
@@ -37,9 +43,14 @@ def test_a_broker_outage_loses_no_lead_and_no_email(
 
         statuses = []
         for index in range(SUBMISSIONS):
-            response = client.post(f"/l/{page.slug}/", data={
-                **hidden, "email": f"outage{index}@example.com", "first_name": "Ola",
-            })  # fmt: skip
+            response = client.post(
+                f"/l/{page.slug}/",
+                data={
+                    **hidden,
+                    "email": f"outage{index}@example.com",
+                    "first_name": "Ola",
+                },
+            )
             location = response.headers.get("location", "").partition("?")[0]
             statuses.append((response.status_code, location))
         assert statuses == [(302, f"/l/{page.slug}/thanks/")] * SUBMISSIONS, stack.tail()

@@ -25,8 +25,15 @@ def test_the_app_survives_its_connections_being_killed(
     page: LandingPage, redis: PrivateRedis, smtp: SmtpSink
 ) -> None:
     port = free_port()
-    stack = Stack(app_env(broker_url=redis.url, cache_url=redis.url, smtp_port=smtp.port,
-                          CAPTURE_RATE_LIMIT="0", CONN_MAX_AGE="600"))  # fmt: skip
+    stack = Stack(
+        app_env(
+            broker_url=redis.url,
+            cache_url=redis.url,
+            smtp_port=smtp.port,
+            CAPTURE_RATE_LIMIT="0",
+            CONN_MAX_AGE="600",
+        )
+    )
     answered: list[tuple[str, int]] = []
     killed = 0
     try:

@@ -19,8 +19,11 @@ def test_a_burst_of_submissions_loses_nothing_and_dedupes_exactly(
     page: LandingPage, redis: PrivateRedis, smtp: SmtpSink
 ) -> None:
     port = free_port()
-    stack = Stack(app_env(broker_url=redis.url, cache_url=redis.url, smtp_port=smtp.port,
-                          CAPTURE_RATE_LIMIT="0"))  # fmt: skip
+    stack = Stack(
+        app_env(
+            broker_url=redis.url, cache_url=redis.url, smtp_port=smtp.port, CAPTURE_RATE_LIMIT="0"
+        )
+    )
     try:
         stack.web(port, workers=3)
         # Its own thread: Playwright may keep an event loop running in this one (xdist).

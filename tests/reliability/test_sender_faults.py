@@ -42,16 +42,33 @@ def _due(page: LandingPage, count: int, *, prefix: str) -> list[str]:
     enrollments = Enrollment.objects.bulk_create(
         Enrollment(lead=lead, sequence=step.sequence, started_at=due_at) for lead in leads
     )
-    Delivery.objects.bulk_create(Delivery(enrollment=e, step=step, due_at=due_at)
-                                 for e in enrollments)  # fmt: skip
+    Delivery.objects.bulk_create(
+        Delivery(enrollment=e, step=step, due_at=due_at) for e in enrollments
+    )
     return [lead.email for lead in leads]
 
 
 def _sender(stack: Stack, name: str) -> None:
     """The sending worker as docker-compose.yml's `sender` runs it: one process, two threads."""
-    stack.start("celery", "-A", "leadfunnel", "worker", "-Q", "sending", "--pool", "threads",
-                "--concurrency", "2", "--loglevel", "INFO", "--without-mingle",
-                "--without-gossip", "-n", f"{name}-{free_port()}@%h", name=name)  # fmt: skip
+    stack.start(
+        "celery",
+        "-A",
+        "leadfunnel",
+        "worker",
+        "-Q",
+        "sending",
+        "--pool",
+        "threads",
+        "--concurrency",
+        "2",
+        "--loglevel",
+        "INFO",
+        "--without-mingle",
+        "--without-gossip",
+        "-n",
+        f"{name}-{free_port()}@%h",
+        name=name,
+    )
 
 
 @pytest.fixture
@@ -81,9 +98,15 @@ def test_a_worker_killed_mid_message_resends_at_most_that_message(
     addresses = _due(page, 300, prefix="smtp")
     # Batches of 20 take well under the lease (a batch still sending past it would be
     # reclaimed and sent by another task as well: the lease must outlast a batch).
-    stack = Stack(app_env(broker_url=broker.url, cache_url=broker.cache_url,
-                          smtp_port=slow_smtp.port, NURTURE_LEASE_SECONDS="5",
-                          NURTURE_SEND_BATCH="20"))  # fmt: skip
+    stack = Stack(
+        app_env(
+            broker_url=broker.url,
+            cache_url=broker.cache_url,
+            smtp_port=slow_smtp.port,
+            NURTURE_LEASE_SECONDS="5",
+            NURTURE_SEND_BATCH="20",
+        )
+    )
     try:
         stack.beat()
         stack.worker(concurrency=1, name="tick", queues="celery")  # hand_out_due's queue
@@ -95,8 +118,9 @@ def test_a_worker_killed_mid_message_resends_at_most_that_message(
         stack.kill(doomed)
         assert len(slow_smtp.messages) < len(addresses), "the kill came mid-batch"
         _sender(stack, "fresh")
-        assert wait_until(lambda: len(set(slow_smtp.recipients())) >= len(addresses),
-                          timeout=120), stack.tail()  # fmt: skip
+        assert wait_until(
+            lambda: len(set(slow_smtp.recipients())) >= len(addresses), timeout=120
+        ), stack.tail()
         time.sleep(3)
     finally:
         stack.stop_all()
@@ -114,12 +138,19 @@ def test_a_worker_killed_mid_call_resends_at_most_that_call(
     # The first call is answered; from the second on the fake takes the messages and never
     # answers, so the worker dies holding a call the ESP has already sent.
     mailjet.hold_from = 2
-    stack = Stack(app_env(
-        broker_url=broker.url, cache_url=broker.cache_url, smtp_port=smtp.port,
-        NURTURE_LEASE_SECONDS="5", ESP="mailjet", ANYMAIL_MAILJET_API_KEY=API_KEY,
-        ANYMAIL_MAILJET_SECRET_KEY=SECRET_KEY, ANYMAIL_MAILJET_API_URL=mailjet.api_url,
-        DEFAULT_FROM_EMAIL="Acme <hello@leads.acme.com>",
-    ))  # fmt: skip
+    stack = Stack(
+        app_env(
+            broker_url=broker.url,
+            cache_url=broker.cache_url,
+            smtp_port=smtp.port,
+            NURTURE_LEASE_SECONDS="5",
+            ESP="mailjet",
+            ANYMAIL_MAILJET_API_KEY=API_KEY,
+            ANYMAIL_MAILJET_SECRET_KEY=SECRET_KEY,
+            ANYMAIL_MAILJET_API_URL=mailjet.api_url,
+            DEFAULT_FROM_EMAIL="Acme <hello@leads.acme.com>",
+        )
+    )
     try:
         stack.beat()
         stack.worker(concurrency=1, name="tick", queues="celery")  # hand_out_due's queue
@@ -136,8 +167,9 @@ def test_a_worker_killed_mid_call_resends_at_most_that_call(
         )
         mailjet.release.set()  # the next worker's calls are answered
         _sender(stack, "fresh")
-        assert wait_until(lambda: Delivery.objects.filter(status="sent").count() == ROWS,
-                          timeout=120), stack.tail()  # fmt: skip
+        assert wait_until(
+            lambda: Delivery.objects.filter(status="sent").count() == ROWS, timeout=120
+        ), stack.tail()
         time.sleep(3)  # a few more ticks: nothing else goes
     finally:
         stack.stop_all()

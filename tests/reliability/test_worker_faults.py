@@ -33,8 +33,15 @@ def _due_deliveries(page: LandingPage, count: int, *, due_ago: timedelta) -> lis
 
 
 def _stack(broker: Broker, smtp: SmtpSink, **extra: str) -> Stack:
-    return Stack(app_env(broker_url=broker.url, cache_url=broker.cache_url, smtp_port=smtp.port,
-                         NURTURE_LEASE_SECONDS="5", **extra))  # fmt: skip
+    return Stack(
+        app_env(
+            broker_url=broker.url,
+            cache_url=broker.cache_url,
+            smtp_port=smtp.port,
+            NURTURE_LEASE_SECONDS="5",
+            **extra,
+        )
+    )
 
 
 def test_a_killed_worker_delays_but_never_drops(
@@ -64,8 +71,7 @@ def test_a_killed_worker_delays_but_never_drops(
     assert Delivery.objects.filter(status="sent").count() == 500
 
 
-def test_smtp_failures_retry_or_stop(page: LandingPage, broker: Broker,
-                                     smtp: SmtpSink) -> None:  # fmt: skip
+def test_smtp_failures_retry_or_stop(page: LandingPage, broker: Broker, smtp: SmtpSink) -> None:
     addresses = _due_deliveries(page, 2, due_ago=timedelta(minutes=1))
     smtp.answers = ["451 4.3.0 Try again later", "451 4.3.0 Try again later"]
     stack = _stack(broker, smtp, NURTURE_RETRY_BASE_SECONDS="1", NURTURE_MAX_ATTEMPTS="5")
@@ -79,8 +85,9 @@ def test_smtp_failures_retry_or_stop(page: LandingPage, broker: Broker,
 
         late = _due_deliveries_named(page, "hard@example.com")
         smtp.answers = ["554 5.7.1 Message rejected"]
-        assert wait_until(lambda: Delivery.objects.filter(pk=late, status="failed").exists(),
-                          timeout=30), stack.tail()  # fmt: skip
+        assert wait_until(
+            lambda: Delivery.objects.filter(pk=late, status="failed").exists(), timeout=30
+        ), stack.tail()
         failed = Delivery.objects.get(pk=late)
         assert failed.attempts == 1 and "554" in failed.last_error
         time.sleep(3)
@@ -116,8 +123,9 @@ def test_an_smtp_server_hanging_up_mid_batch_costs_one_retry(
 def _due_deliveries_named(page: LandingPage, email: str) -> int:
     step = Step.objects.get(sequence__entry_pages=page, day=2)
     lead = Lead.objects.create(email=email)
-    enrollment = Enrollment.objects.create(lead=lead, sequence=step.sequence,
-                                           started_at=timezone.now())  # fmt: skip
+    enrollment = Enrollment.objects.create(
+        lead=lead, sequence=step.sequence, started_at=timezone.now()
+    )
     return Delivery.objects.create(enrollment=enrollment, step=step, due_at=timezone.now()).pk
 
 

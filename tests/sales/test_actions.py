@@ -238,8 +238,9 @@ def test_it_logs_a_call_with_its_outcome_and_shows_it_on_the_timeline() -> None:
     assert note_with_outcome.status_code == 302, "a note ignores the call outcome select"
     assert not Note.objects.exclude(outcome="").exists()
     Note.objects.all().delete()
-    done = _post(client, "sales:add_note", lead, body="Booked Tuesday", kind="call",
-                 outcome="meeting_set")  # fmt: skip
+    done = _post(
+        client, "sales:add_note", lead, body="Booked Tuesday", kind="call", outcome="meeting_set"
+    )
     assert done.status_code == 302
     assert list(Note.objects.values_list("kind", "outcome", "body")) == [
         ("call", "meeting_set", "Booked Tuesday")

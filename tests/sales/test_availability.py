@@ -19,9 +19,15 @@ def test_a_rep_sets_hours_and_days_off_that_booking_offers(client: Client) -> No
     # Two ranges on Wednesday, sent out of order, and an empty row the page left behind.
     hours = {"day0_start": ["10:00", ""], "day0_end": ["11:00", ""],
              "day2_start": ["16:00", "14:00"], "day2_end": ["16:30", "15:00"]}  # fmt: skip
-    response = client.post("/sales/availability/", {
-        **hours, "action": "hours", "time_zone": "Europe/Paris", "slot_minutes": "30",
-    })  # fmt: skip
+    response = client.post(
+        "/sales/availability/",
+        {
+            **hours,
+            "action": "hours",
+            "time_zone": "Europe/Paris",
+            "slot_minutes": "30",
+        },
+    )
     assert response.status_code == 302
     profile = RepProfile.objects.get(user=rep)
     assert profile.weekly_hours == {"0": [["10:00", "11:00"]],
@@ -35,18 +41,30 @@ def test_a_rep_sets_hours_and_days_off_that_booking_offers(client: Client) -> No
     assert not profile.blocked_dates.exists()
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"day0_start": "9 am", "day0_end": "12:00"},
-     "Monday: “9 am–12:00” is not a time range like 09:00–12:00."),
-    ({"day1_start": "12:00", "day1_end": "09:00"},
-     "Tuesday: 12:00–09:00 must end after it starts"),
-    ({"day4_start": ["09:00", "11:00"], "day4_end": ["12:00", "13:00"]},
-     "Friday: 09:00–12:00 and 11:00–13:00 overlap."),
-    ({"day6_start": "25:00", "day6_end": "26:00"}, "Sunday: “25:00–26:00” is not a time range"),
-    ({"day0_start": "09:00", "day0_end": ""}, "Monday: give each range a start and an end time."),
-    ({"time_zone": "Mars/Base"}, "Use a time zone name"),
-    ({"slot_minutes": "7"}, "Meetings last"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"day0_start": "9 am", "day0_end": "12:00"},
+            "Monday: “9 am–12:00” is not a time range like 09:00–12:00.",
+        ),
+        (
+            {"day1_start": "12:00", "day1_end": "09:00"},
+            "Tuesday: 12:00–09:00 must end after it starts",
+        ),
+        (
+            {"day4_start": ["09:00", "11:00"], "day4_end": ["12:00", "13:00"]},
+            "Friday: 09:00–12:00 and 11:00–13:00 overlap.",
+        ),
+        ({"day6_start": "25:00", "day6_end": "26:00"}, "Sunday: “25:00–26:00” is not a time range"),
+        (
+            {"day0_start": "09:00", "day0_end": ""},
+            "Monday: give each range a start and an end time.",
+        ),
+        ({"time_zone": "Mars/Base"}, "Use a time zone name"),
+        ({"slot_minutes": "7"}, "Meetings last"),
+    ],
+)
 def test_bad_hours_get_a_clear_message_and_change_nothing(
     client: Client, overrides: dict[str, str], message: str
 ) -> None:

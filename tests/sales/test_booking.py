@@ -35,12 +35,14 @@ def _frozen() -> Any:
 
 
 def _rep(username: str = "rita", **profile: Any) -> RepProfile:
-    user = User.objects.create_user(username, email=f"{username}@leadfunnel.example",
-                                    first_name=username.title())  # fmt: skip
+    user = User.objects.create_user(
+        username, email=f"{username}@leadfunnel.example", first_name=username.title()
+    )
     user.groups.add(Group.objects.get(name=SALES_REPS))
     hours = {str(day): [["09:00", "12:00"], ["13:00", "17:00"]] for day in range(5)}
-    return RepProfile.objects.create(user=user, time_zone="Europe/Berlin", weekly_hours=hours,
-                                     slot_minutes=30, **profile)  # fmt: skip
+    return RepProfile.objects.create(
+        user=user, time_zone="Europe/Berlin", weekly_hours=hours, slot_minutes=30, **profile
+    )
 
 
 def _link(lead: Lead) -> str:

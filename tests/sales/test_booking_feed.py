@@ -39,9 +39,10 @@ def _rep(client: Client, **fields: str) -> User:
     rep.first_name, rep.last_name, rep.email = "Rita", "Lopez", "rita@leadfunnel.example"
     rep.save()
     client.force_login(rep)
-    response = client.post("/sales/availability/", {
-        "action": "hours", "time_zone": "Europe/Berlin", "slot_minutes": "30", **HOURS,
-        **fields})  # fmt: skip
+    response = client.post(
+        "/sales/availability/",
+        {"action": "hours", "time_zone": "Europe/Berlin", "slot_minutes": "30", **HOURS, **fields},
+    )
     assert response.status_code == 302, html.unescape(response.content.decode())
     return rep
 
@@ -56,8 +57,9 @@ def _feed_url(client: Client) -> str:
 def _book(client: Client, lead: Any, local: datetime) -> Any:
     mail.outbox.clear()
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post(f"/book/{booking_token(lead_uid=str(lead.uid))}/",
-                               {"slot": local.isoformat()})  # fmt: skip
+        response = client.post(
+            f"/book/{booking_token(lead_uid=str(lead.uid))}/", {"slot": local.isoformat()}
+        )
     assert response.status_code == 302
     (_, content, _), = next(m for m in mail.outbox if m.to == [lead.email]).attachments  # fmt: skip
     return icalendar.Calendar.from_ical(content).walk("VEVENT")[0]
@@ -79,8 +81,9 @@ def test_the_feed_lists_bookings_with_the_invites_uid_and_marks_cancellations(
     url = _feed_url(client)
     client.logout()
     assert _events(client, url) == []
-    bo = LeadFactory(first_name="Bo", last_name="Berg", company="Berg AB",
-                     time_zone="Europe/Berlin")  # fmt: skip
+    bo = LeadFactory(
+        first_name="Bo", last_name="Berg", company="Berg AB", time_zone="Europe/Berlin"
+    )
     ada = LeadFactory(first_name="Ada", last_name="King", time_zone="Europe/Berlin")
     invite = _book(client, bo, datetime(2026, 3, 2, 10, 0, tzinfo=BERLIN))
     _book(client, ada, datetime(2026, 3, 3, 11, 0, tzinfo=BERLIN))

@@ -41,9 +41,16 @@ def _rep_with_meeting_link(client: Client) -> User:
     rep.first_name, rep.last_name, rep.email = "Rita", "Lopez", "rita@leadfunnel.example"
     rep.save()
     client.force_login(rep)
-    response = client.post("/sales/availability/", {
-        "action": "hours", "time_zone": "Europe/Berlin", "slot_minutes": "45",
-        "meeting_url": MEETING, **HOURS})  # fmt: skip
+    response = client.post(
+        "/sales/availability/",
+        {
+            "action": "hours",
+            "time_zone": "Europe/Berlin",
+            "slot_minutes": "45",
+            "meeting_url": MEETING,
+            **HOURS,
+        },
+    )
     assert response.status_code == 302
     client.logout()
     return rep
@@ -52,8 +59,9 @@ def _rep_with_meeting_link(client: Client) -> User:
 def _book(client: Client, lead: Any, local: datetime) -> Any:
     mail.outbox.clear()
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post(f"/book/{booking_token(lead_uid=str(lead.uid))}/",
-                               {"slot": local.isoformat()})  # fmt: skip
+        response = client.post(
+            f"/book/{booking_token(lead_uid=str(lead.uid))}/", {"slot": local.isoformat()}
+        )
     assert response.status_code == 302
     return next(m for m in mail.outbox if m.to == [lead.email])
 
@@ -79,7 +87,9 @@ def test_it_invites_with_organizer_attendee_location_and_a_unique_uid(client: Cl
     local, _, domain = uid.partition("@")
     assert domain == "mail.leadfunnel.example" and uuid.UUID(local).version == 4
     assert (event.decoded("dtstart"), event.decoded("dtend")) == (
-        half_past_ten, datetime(2026, 3, 2, 11, 15, tzinfo=BERLIN))  # fmt: skip
+        half_past_ten,
+        datetime(2026, 3, 2, 11, 15, tzinfo=BERLIN),
+    )
     assert str(event["location"]) == MEETING and str(event["url"]) == MEETING
     assert int(event["sequence"]) == 0 and str(event["status"]) == "CONFIRMED"
     organizer = event["organizer"]
@@ -150,13 +160,23 @@ def test_a_meeting_link_that_is_not_https_is_refused_and_nothing_changes(
     rep = _rep_with_meeting_link(client)
     client.force_login(rep)
 
-    response = client.post("/sales/availability/", {
-        "action": "hours", "time_zone": "Europe/Paris", "slot_minutes": "30",
-        "meeting_url": "javascript:alert(1)//https://meet.example", **HOURS})  # fmt: skip
+    response = client.post(
+        "/sales/availability/",
+        {
+            "action": "hours",
+            "time_zone": "Europe/Paris",
+            "slot_minutes": "30",
+            "meeting_url": "javascript:alert(1)//https://meet.example",
+            **HOURS,
+        },
+    )
 
     assert response.status_code == 400
     message = "The meeting link must be a full https:// address (500 characters at most)."
     assert message in response.content.decode()
     profile = RepProfile.objects.get(user=rep)
     assert (profile.meeting_url, profile.time_zone, profile.slot_minutes) == (
-        MEETING, "Europe/Berlin", 45)  # fmt: skip
+        MEETING,
+        "Europe/Berlin",
+        45,
+    )

@@ -38,13 +38,19 @@ def _frozen() -> Any:
 
 @pytest.fixture
 def rep() -> RepProfile:
-    user = User.objects.create_user("rita", email="rita@leadfunnel.example",
-                                    first_name="Rita", last_name="Lopez")  # fmt: skip
+    user = User.objects.create_user(
+        "rita", email="rita@leadfunnel.example", first_name="Rita", last_name="Lopez"
+    )
     user.groups.add(Group.objects.get(name=SALES_REPS))
     # Berlin 09:00–17:00 is 03:00–11:00 in New York.
     hours = {str(day): [["09:00", "17:00"]] for day in range(5)}
-    return RepProfile.objects.create(user=user, time_zone="Europe/Berlin", weekly_hours=hours,
-                                     slot_minutes=30, location="Phone: Rita calls you")  # fmt: skip
+    return RepProfile.objects.create(
+        user=user,
+        time_zone="Europe/Berlin",
+        weekly_hours=hours,
+        slot_minutes=30,
+        location="Phone: Rita calls you",
+    )
 
 
 def _link(lead: Lead) -> str:
@@ -130,8 +136,13 @@ def test_a_zone_outside_the_list_is_named_after_its_city(client: Client, rep: Re
 def test_choosing_a_time_asks_to_confirm_with_the_prospects_details(
     client: Client, rep: RepProfile
 ) -> None:
-    lead = LeadFactory(time_zone="America/New_York", first_name="Kat", last_name="Johnson",
-                       email="kat@langley.example", company="Langley")  # fmt: skip
+    lead = LeadFactory(
+        time_zone="America/New_York",
+        first_name="Kat",
+        last_name="Johnson",
+        email="kat@langley.example",
+        company="Langley",
+    )
     first = _slot_links(_page(client.get(_link(lead), headers=US)))[0]
 
     response = client.get(first, headers=US)
@@ -148,8 +159,9 @@ def test_choosing_a_time_asks_to_confirm_with_the_prospects_details(
     assert not Booking.objects.exists(), "looking is not booking"
 
     with TestCase.captureOnCommitCallbacks(execute=True):
-        booked = client.post(_link(lead), {"slot": "2026-03-02T12:00:00+00:00",
-                                           "tz": "America/New_York"}, headers=US)  # fmt: skip
+        booked = client.post(
+            _link(lead), {"slot": "2026-03-02T12:00:00+00:00", "tz": "America/New_York"}, headers=US
+        )
     assert booked.status_code == 302 and "booked=1" in booked["Location"]
     booking = Booking.objects.get(lead=lead, status="booked")
     assert booking.starts_at == datetime(2026, 3, 2, 7, 0, tzinfo=NEW_YORK)
@@ -163,8 +175,12 @@ def test_a_time_taken_before_confirming_sends_the_prospect_back_with_a_message(
 ) -> None:
     lead, other = LeadFactory(time_zone="America/New_York"), LeadFactory()
     first = _slot_links(_page(client.get(_link(lead), headers=US)))[0]
-    Booking.objects.create(lead=other, rep=rep, starts_at=datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
-                           ends_at=datetime(2026, 3, 2, 12, 30, tzinfo=UTC))  # fmt: skip
+    Booking.objects.create(
+        lead=other,
+        rep=rep,
+        starts_at=datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
+        ends_at=datetime(2026, 3, 2, 12, 30, tzinfo=UTC),
+    )
 
     response = client.get(first, headers=US)
 
@@ -264,8 +280,10 @@ def test_a_reschedule_shows_the_current_slot_then_moves_it(client: Client, rep: 
     assert "Currently: <s>Monday, March 2, 2026, 8:00 AM – 8:30 AM</s>" in confirm
     assert "New time: <strong>Monday, March 2, 2026, 9:00 AM – 9:30 AM</strong>" in confirm
 
-    moved = client.post(_link(lead), {"slot": "2026-03-02T14:00:00+00:00", "reschedule": "1",
-                                      "tz": "America/New_York"})  # fmt: skip
+    moved = client.post(
+        _link(lead),
+        {"slot": "2026-03-02T14:00:00+00:00", "reschedule": "1", "tz": "America/New_York"},
+    )
     assert moved.status_code == 302 and "reschedule" not in moved["Location"]
     assert list(Booking.objects.filter(lead=lead).values_list("status", flat=True)) == [
         "cancelled", "booked"]  # fmt: skip
@@ -291,8 +309,9 @@ def test_the_embedded_picker_may_be_framed_by_the_site_only(
     confirm = client.get(_slot_links(page)[0], headers=US)
     assert confirm["X-Frame-Options"] == "SAMEORIGIN"
     assert 'name="embed" value="1"' in _page(confirm)
-    booked = client.post(_link(lead), {"slot": "2026-03-02T12:00:00+00:00", "embed": "1",
-                                       "tz": "America/New_York"})  # fmt: skip
+    booked = client.post(
+        _link(lead), {"slot": "2026-03-02T12:00:00+00:00", "embed": "1", "tz": "America/New_York"}
+    )
     assert "embed=1" in booked["Location"]
     assert client.get(booked["Location"])["X-Frame-Options"] == "SAMEORIGIN"
 
@@ -319,8 +338,11 @@ def test_a_malformed_local_hours_setting_is_named(settings: Any, value: str) -> 
 
 
 def test_what_the_prospect_typed_is_shown_as_text(client: Client, rep: RepProfile) -> None:
-    lead = LeadFactory(time_zone="America/New_York", first_name="<b>Kat</b>",
-                       company='<a href="https://evil.example">Langley</a>')  # fmt: skip
+    lead = LeadFactory(
+        time_zone="America/New_York",
+        first_name="<b>Kat</b>",
+        company='<a href="https://evil.example">Langley</a>',
+    )
     first = _slot_links(_page(client.get(_link(lead), headers=US)))[0]
     page = client.get(first, headers=US).content.decode()
     assert "&lt;b&gt;Kat&lt;/b&gt;" in page and "<b>Kat" not in page

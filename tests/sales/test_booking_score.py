@@ -85,11 +85,16 @@ def test_it_counts_a_rescheduled_booking_once(client: Client, lead: Lead) -> Non
 
 
 def test_an_install_seeded_before_the_cap_has_its_booking_rule_capped() -> None:
-    seeded = ScoringRule.objects.create(name="Consultation booked", kind="engagement",
-                                        activity_kind="booking_made", points=40)  # fmt: skip
-    tuned = ScoringRule.objects.create(name="Second meeting", kind="engagement",
-                                       activity_kind="booking_made", points=20,
-                                       max_occurrences=3)  # fmt: skip
+    seeded = ScoringRule.objects.create(
+        name="Consultation booked", kind="engagement", activity_kind="booking_made", points=40
+    )
+    tuned = ScoringRule.objects.create(
+        name="Second meeting",
+        kind="engagement",
+        activity_kind="booking_made",
+        points=20,
+        max_occurrences=3,
+    )
     migration = importlib.import_module("scoring.migrations.0003_cap_consultation_booked")
 
     migration.cap_seeded_booking_rule(apps, None)

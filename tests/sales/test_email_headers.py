@@ -25,8 +25,14 @@ NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 def test_the_reps_hand_off_email_replies_to_the_lead(settings: Any) -> None:
     settings.DEFAULT_FROM_EMAIL = SENDER
     rita = make_rep("rita", email="rita@acme.com")
-    lead = LeadFactory(temperature="hot", score=80, first_name="María", last_name="González",
-                       email="maria@northwind.co.uk", owner=rita)  # fmt: skip
+    lead = LeadFactory(
+        temperature="hot",
+        score=80,
+        first_name="María",
+        last_name="González",
+        email="maria@northwind.co.uk",
+        owner=rita,
+    )
     with TestCase.captureOnCommitCallbacks(execute=True):
         open_handoff(lead_id=lead.pk)
 
@@ -38,8 +44,13 @@ def test_the_reps_hand_off_email_replies_to_the_lead(settings: Any) -> None:
 
 
 def _bookable_rep() -> User:
-    rep = make_rep("rita", email="rita@acme.com", time_zone="Europe/Berlin", slot_minutes=30,
-                   weekly_hours={str(day): [["09:00", "17:00"]] for day in range(5)})  # fmt: skip
+    rep = make_rep(
+        "rita",
+        email="rita@acme.com",
+        time_zone="Europe/Berlin",
+        slot_minutes=30,
+        weekly_hours={str(day): [["09:00", "17:00"]] for day in range(5)},
+    )
     rep.first_name, rep.last_name = "Rita", "Moreno"
     rep.save(update_fields=["first_name", "last_name"])
     return rep
@@ -50,12 +61,14 @@ def test_the_booking_confirmation_replies_to_the_rep_and_the_reps_copy_to_the_pr
 ) -> None:
     settings.DEFAULT_FROM_EMAIL = SENDER
     _bookable_rep()
-    lead = LeadFactory(time_zone="Europe/Berlin", first_name="Bo", last_name="Berg",
-                       email="bo@berg.se")  # fmt: skip
+    lead = LeadFactory(
+        time_zone="Europe/Berlin", first_name="Bo", last_name="Berg", email="bo@berg.se"
+    )
     slot = datetime(2026, 3, 2, 14, 0, tzinfo=ZoneInfo("Europe/Berlin"))
     with time_machine.travel(NOW, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post(f"/book/{booking_token(lead_uid=str(lead.uid))}/",
-                               {"slot": slot.isoformat()})  # fmt: skip
+        response = client.post(
+            f"/book/{booking_token(lead_uid=str(lead.uid))}/", {"slot": slot.isoformat()}
+        )
     assert response.status_code == 302
     assert Booking.objects.get(lead=lead).rep.user.username == "rita"
     by_recipient = {message.to[0]: message.message() for message in mail.outbox}

@@ -48,8 +48,9 @@ def test_the_booking_subject_for_the_rep_shows_the_name_as_typed(
     user = User.objects.create_user("rita", email="rita@leadfunnel.example")
     user.groups.add(Group.objects.get(name=SALES_REPS))
     hours = {str(day): [["09:00", "17:00"]] for day in range(5)}
-    RepProfile.objects.create(user=user, time_zone="Europe/Berlin", weekly_hours=hours,
-                              slot_minutes=30)  # fmt: skip
+    RepProfile.objects.create(
+        user=user, time_zone="Europe/Berlin", weekly_hours=hours, slot_minutes=30
+    )
     lead: Lead = LeadFactory(first_name=FIRST, last_name=LAST, time_zone="Europe/Berlin")
 
     with (

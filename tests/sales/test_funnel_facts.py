@@ -129,24 +129,41 @@ def _assert_recounted() -> None:
 MOVES = st.lists(
     st.tuples(
         st.sampled_from(
-            ["lead", "submit", "score", "temperature", "enroll", "email", "book", "cancel",
-             "call", "contacted", "won", "recreate", "delete", "drop_campaign", "recount"]
+            [
+                "lead",
+                "submit",
+                "score",
+                "temperature",
+                "enroll",
+                "email",
+                "book",
+                "cancel",
+                "call",
+                "contacted",
+                "won",
+                "recreate",
+                "delete",
+                "drop_campaign",
+                "recount",
+            ]
         ),
         st.integers(0, 5),  # which lead (modulo those there are)
         st.integers(0, 47),  # hours, minutes or a choice, as the move needs
     ),
     min_size=1,
     max_size=25,
-)  # fmt: skip
+)
 
 
 def _move(kind: str, pick: int, n: int, *, leads: list[Lead], world: dict[str, Any]) -> None:
     if kind == "lead" or not leads:
         campaign = world["campaigns"][n % 3]
         lead = make_lead(
-            campaign=campaign, source=SOURCES[n % 3], temperature=TEMPERATURES[pick % 3],
+            campaign=campaign,
+            source=SOURCES[n % 3],
+            temperature=TEMPERATURES[pick % 3],
             created_at=DAY + timedelta(hours=n, minutes=pick * 7),
-        )  # fmt: skip
+        )
         leads.append(lead)
         return
     lead = leads[pick % len(leads)]
@@ -161,9 +178,14 @@ def _move(kind: str, pick: int, n: int, *, leads: list[Lead], world: dict[str, A
         Submission.objects.filter(pk=submission.pk).update(created_at=at)
     elif kind == "score":
         ScoreChange.objects.create(
-            lead=lead, old_score=0, new_score=n, old_temperature="cold",
-            new_temperature=TEMPERATURES[n % 3], cause="activity", at=at,
-        )  # fmt: skip
+            lead=lead,
+            old_score=0,
+            new_score=n,
+            old_temperature="cold",
+            new_temperature=TEMPERATURES[n % 3],
+            cause="activity",
+            at=at,
+        )
     elif kind == "temperature":
         Lead.objects.filter(pk=lead.pk).update(temperature=TEMPERATURES[n % 3])
     elif kind == "enroll" and not Enrollment.objects.filter(lead=lead).exists():
@@ -181,8 +203,9 @@ def _move(kind: str, pick: int, n: int, *, leads: list[Lead], world: dict[str, A
     elif kind == "cancel":
         Booking.objects.filter(lead=lead, status="booked").update(status="cancelled")
     elif kind == "call":
-        note = add_note(lead_id=lead.pk, author=world["rep"], body="Called", kind="call",
-                        outcome="connected")  # fmt: skip
+        note = add_note(
+            lead_id=lead.pk, author=world["rep"], body="Called", kind="call", outcome="connected"
+        )
         Note.objects.filter(pk=note.pk).update(created_at=at)
     elif kind in ("contacted", "won"):
         with contextlib.suppress(ActionRefused):
@@ -284,13 +307,15 @@ def test_the_rebuild_command_restores_lost_facts() -> None:
 def test_zones_off_the_hour_read_the_facts() -> None:
     kolkata, paris = ZoneInfo("Asia/Kolkata"), ZoneInfo("Europe/Paris")
     start = datetime(2026, 3, 1, tzinfo=kolkata)
-    assert not metrics_module._rollup_covers(start=start, end=start + timedelta(days=30),
-                                             zone=kolkata)  # fmt: skip
+    assert not metrics_module._rollup_covers(
+        start=start, end=start + timedelta(days=30), zone=kolkata
+    )
     start = datetime(2026, 3, 1, tzinfo=paris)  # across the switch to summer time
     assert metrics_module._rollup_covers(start=start, end=start + timedelta(days=30), zone=paris)
     lead = make_lead(created_at=datetime(2026, 3, 30, 18, 45, tzinfo=UTC))  # 00:15 in Kolkata
     metrics = funnel_metrics(
-        start=datetime(2026, 3, 31, tzinfo=kolkata), end=datetime(2026, 4, 1, tzinfo=kolkata),
+        start=datetime(2026, 3, 31, tzinfo=kolkata),
+        end=datetime(2026, 4, 1, tzinfo=kolkata),
         zone=kolkata,
-    )  # fmt: skip
+    )
     assert metrics.total.leads == 1 and lead.pk

@@ -310,8 +310,13 @@ def test_the_dashboard_computes_rep_speeds_at_most_once_a_minute(settings: Any) 
 
     def episode(minutes: int) -> None:
         hot_at = now - timedelta(hours=1)
-        Handoff.objects.create(lead=LeadFactory(), rep=ann, turned_hot_at=hot_at, ended_at=now,
-                               first_contact_at=hot_at + timedelta(minutes=minutes))  # fmt: skip
+        Handoff.objects.create(
+            lead=LeadFactory(),
+            rep=ann,
+            turned_hot_at=hot_at,
+            ended_at=now,
+            first_contact_at=hot_at + timedelta(minutes=minutes),
+        )
 
     episode(10)
     assert [s.episodes for s in recent_rep_speeds(now=now)] == [1]

@@ -50,7 +50,11 @@ def test_it_gives_the_rep_a_call_within_5_minutes_task_once_per_hot_episode(
 
     task = Task.objects.get(lead=lead)
     assert (task.owner, task.source, task.handoff, task.due_at) == (
-        ann, Task.Source.HANDOFF, handoff, NOW + timedelta(minutes=5))  # fmt: skip
+        ann,
+        Task.Source.HANDOFF,
+        handoff,
+        NOW + timedelta(minutes=5),
+    )
     assert task.title == "Call within 5 minutes: turned hot"
     assert task.note == "Turned hot with a score of 82."
     # The same episode announced again (a storm of rescoring) makes no second task.
@@ -79,10 +83,17 @@ def test_completing_the_call_task_with_an_outcome_logs_the_call_and_the_first_co
         done = complete_task(task_id=task.pk, actor=ann, outcome="voicemail", note="Left a msg")
 
     assert (done.outcome, done.completed_by, done.completed_at) == (
-        "voicemail", ann, NOW + timedelta(minutes=3))  # fmt: skip
+        "voicemail",
+        ann,
+        NOW + timedelta(minutes=3),
+    )
     note = Note.objects.get(lead=lead)
-    assert (note.kind, note.outcome, note.body, note.author) == ("call", "voicemail",
-                                                                 "Left a msg", ann)  # fmt: skip
+    assert (note.kind, note.outcome, note.body, note.author) == (
+        "call",
+        "voicemail",
+        "Left a msg",
+        ann,
+    )
     handoff.refresh_from_db()
     assert handoff.first_contact_at == NOW + timedelta(minutes=3)
     # Completing it again changes nothing and logs no second call.
@@ -118,8 +129,13 @@ def test_the_dashboard_completes_a_call_task_with_its_outcome_over_http(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     ann = make_rep("ann", time_zone="Europe/London")
-    lead, _ = _handed_off(ann, django_capture_on_commit_callbacks, first_name="Maria",
-                          last_name="Garcia", phone="+34 600 000 000")  # fmt: skip
+    lead, _ = _handed_off(
+        ann,
+        django_capture_on_commit_callbacks,
+        first_name="Maria",
+        last_name="Garcia",
+        phone="+34 600 000 000",
+    )
     task = Task.objects.get(lead=lead)
     client = _client(ann)
 
@@ -180,8 +196,9 @@ def test_speed_to_lead_counts_the_call_tasks_done_in_time(
 
 def test_phone_numbers_are_tel_links_for_the_rep_everywhere() -> None:
     ann = make_rep("ann")
-    lead = LeadFactory(first_name="Maria", phone="+1 (555) 010-0199", owner=ann,
-                       stage=Lead.Stage.SALES_READY)  # fmt: skip
+    lead = LeadFactory(
+        first_name="Maria", phone="+1 (555) 010-0199", owner=ann, stage=Lead.Stage.SALES_READY
+    )
     client = _client(ann)
     href = 'href="tel:+15550100199"'
     assert href in client.get("/sales/").content.decode(), "the dashboard's rows"
@@ -220,18 +237,33 @@ def test_urls_are_short_labels_without_their_query_strings() -> None:
 def test_the_timeline_tells_where_the_lead_came_from_in_words() -> None:
     lead = LeadFactory()
     Submission.objects.create(
-        lead=lead, landing_page=LandingPageFactory(title="Free consultation"),
-        utm_source="google", utm_medium="cpc", utm_campaign="spring-push",
-    )  # fmt: skip
+        lead=lead,
+        landing_page=LandingPageFactory(title="Free consultation"),
+        utm_source="google",
+        utm_medium="cpc",
+        utm_campaign="spring-push",
+    )
     at = timezone.now()
-    make_activity(lead, Activity.Kind.PAGE_VIEWED, at - timedelta(minutes=2),
-                  url="https://example.com/pricing?utm_source=linkedin&utm_medium=paid_social"
-                      "&utm_campaign=cfo-q2&fbclid=x1")  # fmt: skip
-    make_activity(lead, Activity.Kind.PAGE_VIEWED, at - timedelta(minutes=1),
-                  url="https://example.com/case-studies/acme?ref=nav",
-                  referrer="https://news.ycombinator.com/item?id=1")  # fmt: skip
-    make_activity(lead, Activity.Kind.EMAIL_CLICKED, at,
-                  link="https://docs.example.org/guide?utm_source=leadfunnel")  # fmt: skip
+    make_activity(
+        lead,
+        Activity.Kind.PAGE_VIEWED,
+        at - timedelta(minutes=2),
+        url="https://example.com/pricing?utm_source=linkedin&utm_medium=paid_social"
+        "&utm_campaign=cfo-q2&fbclid=x1",
+    )
+    make_activity(
+        lead,
+        Activity.Kind.PAGE_VIEWED,
+        at - timedelta(minutes=1),
+        url="https://example.com/case-studies/acme?ref=nav",
+        referrer="https://news.ycombinator.com/item?id=1",
+    )
+    make_activity(
+        lead,
+        Activity.Kind.EMAIL_CLICKED,
+        at,
+        link="https://docs.example.org/guide?utm_source=leadfunnel",
+    )
 
     with timezone.override(UTC):
         entries = [(e.title, e.detail) for e in lead_workspace(lead=lead).timeline]

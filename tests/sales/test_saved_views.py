@@ -23,8 +23,9 @@ def test_a_rep_saves_the_filters_and_opens_them_again() -> None:
     LeadFactory(email="cold@example.com", temperature="cold", source="linkedin")
     html = _dashboard(client, "?temperature=hot&source=linkedin")
     assert "Save view" in html
-    response = client.post(SAVE, {"name": "Hot from LinkedIn", "query":
-                                  "temperature=hot&source=linkedin&after=junk"})  # fmt: skip
+    response = client.post(
+        SAVE, {"name": "Hot from LinkedIn", "query": "temperature=hot&source=linkedin&after=junk"}
+    )
     assert response.status_code == 302
     view = SavedView.objects.get()
     assert (view.owner, view.name, view.shared) == (rep, "Hot from LinkedIn", False)

@@ -97,8 +97,14 @@ def test_the_lead_page_shows_open_and_done_tasks_and_completes_one() -> None:
     rita = make_rep("rita", time_zone="Europe/Berlin")
     lead = LeadFactory(owner=rita)
     open_task = _task(rita, "Send the proposal", NOW + timedelta(days=2), lead=lead)
-    _task(rita, "First call", NOW - timedelta(days=1), lead=lead, completed_at=NOW - timedelta(
-        hours=3), completed_by=rita)  # fmt: skip
+    _task(
+        rita,
+        "First call",
+        NOW - timedelta(days=1),
+        lead=lead,
+        completed_at=NOW - timedelta(hours=3),
+        completed_by=rita,
+    )
     client = _client(rita)
 
     page = client.get(f"/sales/leads/{lead.pk}/").content.decode()
@@ -145,11 +151,13 @@ def test_a_rep_adds_a_task_on_the_lead_page_due_in_their_zone() -> None:
         ({"title": "   ", "due_date": "2026-03-11"}, "Give the task a title."),
         ({"title": "Call", "due_date": ""}, "Choose the day the task is due."),
         ({"title": "Call", "due_date": "11/03/2026"}, "Enter the due date as YYYY-MM-DD."),
-        ({"title": "Call", "due_date": "2026-03-11", "due_time": "25:00"},
-         "Enter the due time as HH:MM."),
+        (
+            {"title": "Call", "due_date": "2026-03-11", "due_time": "25:00"},
+            "Enter the due time as HH:MM.",
+        ),
         ({"title": "x" * 201, "due_date": "2026-03-11"}, "Keep the title under 200 characters."),
     ],
-)  # fmt: skip
+)
 def test_bad_task_input_is_a_400_with_the_reason_and_writes_nothing(
     data: dict[str, str], message: str
 ) -> None:
@@ -238,8 +246,9 @@ def test_a_task_goes_to_the_leads_owner_first() -> None:
     make_rep("waiting")  # never given a lead: the round-robin would pick them
     owner = make_rep("owner", last_assigned_at=NOW)
     lead = LeadFactory(owner=owner)
-    task = create_task(lead_id=lead.pk, title="Call", due_at=NOW, source="journey",
-                       source_ref="journey:3/node:12")  # fmt: skip
+    task = create_task(
+        lead_id=lead.pk, title="Call", due_at=NOW, source="journey", source_ref="journey:3/node:12"
+    )
     assert (task.owner, task.source, task.source_ref) == (owner, "journey", "journey:3/node:12")
 
 
@@ -270,9 +279,14 @@ def test_a_hostile_title_and_note_are_shown_as_text() -> None:
     rita = make_rep("rita")
     lead = LeadFactory(owner=rita)
     client = _client(rita)
-    client.post(f"/sales/leads/{lead.pk}/tasks/", {
-        "title": "<script>alert(1)</script>", "due_date": "2026-03-10", "due_time": "09:00",
-    })  # fmt: skip
+    client.post(
+        f"/sales/leads/{lead.pk}/tasks/",
+        {
+            "title": "<script>alert(1)</script>",
+            "due_date": "2026-03-10",
+            "due_time": "09:00",
+        },
+    )
     Task.objects.update(note='<img src=x onerror="alert(2)">')
 
     for url in ("/sales/", f"/sales/leads/{lead.pk}/"):

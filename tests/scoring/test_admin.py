@@ -101,8 +101,10 @@ def test_the_simulation_explains_an_invalid_form(marketer_client: Client) -> Non
 
 def test_a_sales_rep_cannot_simulate_or_edit_rules(client: Client) -> None:
     client.force_login(sales_rep())
-    for url in (reverse("admin:scoring_scoringrule_simulate"),
-                reverse("admin:scoring_scoringrule_changelist")):  # fmt: skip
+    for url in (
+        reverse("admin:scoring_scoringrule_simulate"),
+        reverse("admin:scoring_scoringrule_changelist"),
+    ):
         response = client.post(url, rule_form())
         assert response.status_code == 302
         assert reverse("admin:login") in response["Location"]
@@ -125,24 +127,36 @@ def test_saving_a_rule_rescores_every_lead(
 
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
-    [({"operator": "country_in", "value": "GB"}, "operator", "does not apply to job title"),
-     ({"field": "company_size", "operator": "greater_than", "value": "50"}, "value",
-      "Company sizes are the form's buckets: 1-9, 10-49, 50-249, 250-999, 1000+"),
-     ({"field": "country", "operator": "country_in", "value": "GB, XX"}, "value",
-      "Not a country code: XX."),
-     ({"value": ""}, "value", "Give a value to compare with"),
-     ({"operator": "is_set", "value": "x"}, "value", "takes no value"),
-     ({"points": "0"}, "points", "Give the rule some points"),
-     ({"field": ""}, "field", "Choose the lead field"),
-     ({"kind": "engagement", "activity_kind": "email_opened", "pattern": "/x"}, "pattern",
-      "A pattern applies only to page views"),
-     ({"kind": "engagement", "activity_kind": ""}, "activity_kind", "Choose the activity")],
-)  # fmt: skip
+    [
+        ({"operator": "country_in", "value": "GB"}, "operator", "does not apply to job title"),
+        (
+            {"field": "company_size", "operator": "greater_than", "value": "50"},
+            "value",
+            "Company sizes are the form's buckets: 1-9, 10-49, 50-249, 250-999, 1000+",
+        ),
+        (
+            {"field": "country", "operator": "country_in", "value": "GB, XX"},
+            "value",
+            "Not a country code: XX.",
+        ),
+        ({"value": ""}, "value", "Give a value to compare with"),
+        ({"operator": "is_set", "value": "x"}, "value", "takes no value"),
+        ({"points": "0"}, "points", "Give the rule some points"),
+        ({"field": ""}, "field", "Choose the lead field"),
+        (
+            {"kind": "engagement", "activity_kind": "email_opened", "pattern": "/x"},
+            "pattern",
+            "A pattern applies only to page views",
+        ),
+        ({"kind": "engagement", "activity_kind": ""}, "activity_kind", "Choose the activity"),
+    ],
+)
 def test_the_rule_form_explains_what_is_wrong(
     marketer_client: Client, overrides: dict[str, str], field: str, message: str
 ) -> None:
-    response = marketer_client.post(reverse("admin:scoring_scoringrule_add"),
-                                    rule_form(**overrides))  # fmt: skip
+    response = marketer_client.post(
+        reverse("admin:scoring_scoringrule_add"), rule_form(**overrides)
+    )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert message in " ".join(errors.get(field, [])), errors

@@ -42,13 +42,15 @@ def fit_rules(draw: st.DrawFn) -> dict[str, Any]:
         value = ""
     elif field == Field.COMPANY_SIZE:
         count = draw(st.integers(1, 3)) if operator == Op.ONE_OF else 1
-        value = ",".join(draw(st.lists(st.sampled_from(SIZE_ORDER), min_size=count,
-                                       max_size=count)))  # fmt: skip
+        value = ",".join(
+            draw(st.lists(st.sampled_from(SIZE_ORDER), min_size=count, max_size=count))
+        )
     elif operator in (Op.GREATER_THAN, Op.LESS_THAN):
         value = draw(st.sampled_from(NUMBERS))
     elif operator == Op.COUNTRY_IN or field == Field.COUNTRY:
-        value = ", ".join(draw(st.lists(st.sampled_from(["GB", "de", "US"]), min_size=1,
-                                        max_size=2)))  # fmt: skip
+        value = ", ".join(
+            draw(st.lists(st.sampled_from(["GB", "de", "US"]), min_size=1, max_size=2))
+        )
     else:
         words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))
         value = ", ".join(words) if operator != Op.EQUALS else words[0]
@@ -71,10 +73,11 @@ def engagement_rules(draw: st.DrawFn) -> dict[str, Any]:
 
 
 rules_strategy = st.lists(
-    st.tuples(st.one_of(fit_rules(), engagement_rules()),
-              st.integers(-30, 40).filter(bool), st.booleans()),
+    st.tuples(
+        st.one_of(fit_rules(), engagement_rules()), st.integers(-30, 40).filter(bool), st.booleans()
+    ),
     max_size=7,
-)  # fmt: skip
+)
 CASES = [str.lower, str.upper, str.title, str]
 # Lead texts: fixed oddities, or a rule word in some case with something around it.
 texts = st.sampled_from(TEXTS) | st.builds(
@@ -146,7 +149,7 @@ class _Rollback(Exception):
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(data=st.data())  # fmt: skip
+@given(data=st.data())
 def test_the_nightly_job_scores_every_lead_as_score_lead_does(data: st.DataObject) -> None:
     config = data.draw(config_strategy, label="config")
     rules = data.draw(rules_strategy, label="rules")
@@ -161,11 +164,11 @@ def test_the_nightly_job_scores_every_lead_as_score_lead_does(data: st.DataObjec
         pass
 
 
-def _check(rules: list[Any], leads: list[dict[str, Any]], activities: list[Any],
-           config: dict[str, Any]) -> None:  # fmt: skip
+def _check(
+    rules: list[Any], leads: list[dict[str, Any]], activities: list[Any], config: dict[str, Any]
+) -> None:
     warm_gap = config.pop("warm_gap")
-    ScoringConfig.objects.create(pk=1, warm_threshold=config["hot_threshold"] - warm_gap,
-                                 **config)  # fmt: skip
+    ScoringConfig.objects.create(pk=1, warm_threshold=config["hot_threshold"] - warm_gap, **config)
     for index, (values, points, active) in enumerate(rules):
         rule = ScoringRule(name=f"Rule {index}", points=points, active=active, **values)
         rule.full_clean()  # the strategies make only rules the admin would accept
@@ -176,11 +179,14 @@ def _check(rules: list[Any], leads: list[dict[str, Any]], activities: list[Any],
         email = f"lead{index}@{values.pop('domain').lower()}"
         stored.append(Lead.objects.create(email=email, **values))
     Activity.objects.bulk_create(
-        Activity(lead=stored[who % len(stored)], kind=kind,
-                 metadata={} if key == "other" else {key: url},
-                 occurred_at=NOW - timedelta(microseconds=age))
+        Activity(
+            lead=stored[who % len(stored)],
+            kind=kind,
+            metadata={} if key == "other" else {key: url},
+            occurred_at=NOW - timedelta(microseconds=age),
+        )
         for who, kind, key, url, age in activities
-    )  # fmt: skip
+    )
     rule_set = load_rules()
 
     expected = {}

@@ -73,11 +73,13 @@ def test_every_fit_operator_agrees_in_python_and_sql(
 
 @pytest.mark.parametrize(
     ("question", "answers", "matches"),
-    [("When would you like to start?", {"When would you like to start?": "Now"}, True),
-     ("When would you like to start?", {"Budget?": "Now"}, False),
-     ("", {"Budget?": "Later", "When?": "now"}, True),
-     ("", {"Budget?": "Later"}, False)],
-)  # fmt: skip
+    [
+        ("When would you like to start?", {"When would you like to start?": "Now"}, True),
+        ("When would you like to start?", {"Budget?": "Now"}, False),
+        ("", {"Budget?": "Later", "When?": "now"}, True),
+        ("", {"Budget?": "Later"}, False),
+    ],
+)
 def test_an_answer_rule_reads_one_question_or_any(
     question: str, answers: dict[str, str], matches: bool
 ) -> None:
@@ -89,20 +91,22 @@ def test_an_answer_rule_reads_one_question_or_any(
 
 @pytest.mark.parametrize(
     ("kind", "pattern", "metadata", "matches"),
-    [("page_viewed", "/pricing", {"url": "https://x.example/Pricing?plan=pro"}, True),
-     ("page_viewed", "/pricing", {"url": "/blog"}, False),
-     ("page_viewed", "/pricing", {}, False),
-     ("page_viewed", "*/pricing", {"url": "https://x.example/pricing"}, True),
-     ("page_viewed", "*/pricing", {"url": "https://x.example/pricing/faq"}, False),
-     ("page_viewed", "100%_off", {"url": "/100%_off"}, True),
-     ("page_viewed", "100%_off", {"url": "/100xxoff"}, False),
-     ("page_viewed", "*_*", {"url": "/ab"}, False),
-     ("email_clicked", "book", {"link": "https://x.example/book"}, True),
-     ("email_clicked", "book", {"url": "https://x.example/book"}, True),
-     ("form_submitted", "free-consultation", {"landing_page": "free-consultation"}, True),
-     ("custom", "webinar*", {"name": "Webinar attended"}, True),
-     ("email_opened", "", {}, True)],
-)  # fmt: skip
+    [
+        ("page_viewed", "/pricing", {"url": "https://x.example/Pricing?plan=pro"}, True),
+        ("page_viewed", "/pricing", {"url": "/blog"}, False),
+        ("page_viewed", "/pricing", {}, False),
+        ("page_viewed", "*/pricing", {"url": "https://x.example/pricing"}, True),
+        ("page_viewed", "*/pricing", {"url": "https://x.example/pricing/faq"}, False),
+        ("page_viewed", "100%_off", {"url": "/100%_off"}, True),
+        ("page_viewed", "100%_off", {"url": "/100xxoff"}, False),
+        ("page_viewed", "*_*", {"url": "/ab"}, False),
+        ("email_clicked", "book", {"link": "https://x.example/book"}, True),
+        ("email_clicked", "book", {"url": "https://x.example/book"}, True),
+        ("form_submitted", "free-consultation", {"landing_page": "free-consultation"}, True),
+        ("custom", "webinar*", {"name": "Webinar attended"}, True),
+        ("email_opened", "", {}, True),
+    ],
+)
 def test_engagement_patterns_agree_in_python_and_sql(
     kind: str, pattern: str, metadata: dict[str, str], matches: bool
 ) -> None:
@@ -110,7 +114,8 @@ def test_engagement_patterns_agree_in_python_and_sql(
     rule.full_clean()
     lead = LeadFactory()
     ActivityFactory(lead=lead, kind=kind, metadata=metadata)
-    ActivityFactory(lead=lead, kind=Activity.Kind.BOOKING_MADE if kind != "booking_made"
-                    else "custom")  # fmt: skip
+    ActivityFactory(
+        lead=lead, kind=Activity.Kind.BOOKING_MADE if kind != "booking_made" else "custom"
+    )
     assert score_lead(lead_id=lead.pk).engagement_points == (5 if matches else 0)
     assert rule_match_counts(rules=[rule]) == {rule.pk: int(matches)}

@@ -17,8 +17,13 @@ def test_a_captured_lead_is_scored_when_the_submission_commits(
     page: LandingPage, django_capture_on_commit_callbacks: Any
 ) -> None:
     FitRuleFactory(name="Director title", value="director", points=15)
-    FitRuleFactory(name="Within a month", field="answer", operator="contains",
-                   value="within a month", points=20)  # fmt: skip
+    FitRuleFactory(
+        name="Within a month",
+        field="answer",
+        operator="contains",
+        value="within a month",
+        points=20,
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         result = capture_submission(
             page=page,
@@ -43,8 +48,11 @@ def test_a_click_turns_a_lead_hot_in_the_same_request(
     EngagementRuleFactory(activity_kind=Activity.Kind.EMAIL_CLICKED, points=25)
     lead = LeadFactory(job_title="Director", score=40, temperature="warm", stage="nurturing")
     with django_capture_on_commit_callbacks(execute=True):
-        record_activity(lead=lead, kind=Activity.Kind.EMAIL_CLICKED,
-                        metadata={"link": "https://example.com/book"})  # fmt: skip
+        record_activity(
+            lead=lead,
+            kind=Activity.Kind.EMAIL_CLICKED,
+            metadata={"link": "https://example.com/book"},
+        )
     lead.refresh_from_db()
     assert (lead.score, lead.temperature, lead.stage) == (65, "hot", "sales_ready")
     assert ScoreChange.objects.get().cause == ScoreChange.Cause.ACTIVITY

@@ -65,9 +65,11 @@ def test_no_leads_ask_for_nothing(django_capture_on_commit_callbacks: Any) -> No
 
 
 def test_a_failing_rescoring_is_logged_not_raised(
-    directors: list[Lead], monkeypatch: pytest.MonkeyPatch, caplog: Any,
+    directors: list[Lead],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: Any,
     django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+) -> None:
     def broken(**kwargs: Any) -> None:
         raise RuntimeError("database hiccup")
 

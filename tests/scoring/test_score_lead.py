@@ -16,8 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def clicks(lead: Lead, count: int, *, days_ago: float = 0) -> None:
     for _ in range(count):
-        ActivityFactory(lead=lead, kind=Activity.Kind.EMAIL_CLICKED,
-                        occurred_at=NOW - timedelta(days=days_ago))  # fmt: skip
+        ActivityFactory(
+            lead=lead, kind=Activity.Kind.EMAIL_CLICKED, occurred_at=NOW - timedelta(days=days_ago)
+        )
 
 
 def test_it_adds_fit_and_engagement_points_and_explains_them(frozen: Any) -> None:
@@ -122,9 +123,16 @@ def test_hot_can_require_both_fit_and_engagement(
 
 @pytest.mark.parametrize(
     ("stage", "expected"),
-    [("new", "sales_ready"), ("nurturing", "sales_ready"), ("contacted", "contacted"),
-     ("booked", "booked"), ("won", "won"), ("lost", "lost"), ("sales_ready", "sales_ready")],
-)  # fmt: skip
+    [
+        ("new", "sales_ready"),
+        ("nurturing", "sales_ready"),
+        ("contacted", "contacted"),
+        ("booked", "booked"),
+        ("won", "won"),
+        ("lost", "lost"),
+        ("sales_ready", "sales_ready"),
+    ],
+)
 def test_a_lead_turning_hot_moves_to_sales_ready_only_from_new_or_nurturing(
     stage: str, expected: str, frozen: Any
 ) -> None:

@@ -53,7 +53,9 @@ ADMIN_MODELS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
 def objects() -> dict[str, object]:
     """Objects this area's URLs need (made in the test's database), by format key."""
     lead_import = LeadImport.objects.create(
-        file_name="leads.csv", csv_text="email\nada@example.com\n", headers=["email"],
+        file_name="leads.csv",
+        csv_text="email\nada@example.com\n",
+        headers=["email"],
         total_rows=1,
-    )  # fmt: skip
+    )
     return {"lead_import": lead_import.pk}

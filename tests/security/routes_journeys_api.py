@@ -43,9 +43,11 @@ def objects() -> dict[str, object]:
 
     journey = playbook(name="API journey")
     enrollment = Enrollment.objects.create(
-        lead=LeadFactory(), sequence=journey, started_at=journey.created_at,
+        lead=LeadFactory(),
+        sequence=journey,
+        started_at=journey.created_at,
         current_node=journey.start_node,
-    )  # fmt: skip
+    )
     return {
         "api_journey": journey.pk,
         "api_node": journey.start_node_id,

@@ -51,7 +51,7 @@ from tests.security.roles import (
     admin_page,
     everyone,
     sales_page,
-)  # fmt: skip
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -176,14 +176,34 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
 # session, and not there at all until ANYMAIL_WEBHOOK_SECRET is set (leadfunnel.urls); the
 # suite runs without one. With it, test_webhooks.py.
 ANYMAIL_WEBHOOKS = (
-    "amazon_ses/inbound/", "brevo/inbound/", "mailersend/inbound/",
-    "^mailgun/inbound(_mime)?/$", "mailjet/inbound/", "mailtrap/inbound/", "postal/inbound/",
-    "postmark/inbound/", "sendgrid/inbound/", "sendinblue/inbound/", "sparkpost/inbound/",
-    "amazon_ses/tracking/", "brevo/tracking/", "mailersend/tracking/", "mailgun/tracking/",
-    "mailjet/tracking/", "mailtrap/tracking/", "postal/tracking/", "postmark/tracking/",
-    "resend/inbound/", "resend/tracking/", "sendgrid/tracking/", "sendinblue/tracking/",
-    "sparkpost/tracking/", "unisender_go/tracking/", "mandrill/", "mandrill/tracking/",
-)  # fmt: skip
+    "amazon_ses/inbound/",
+    "brevo/inbound/",
+    "mailersend/inbound/",
+    "^mailgun/inbound(_mime)?/$",
+    "mailjet/inbound/",
+    "mailtrap/inbound/",
+    "postal/inbound/",
+    "postmark/inbound/",
+    "sendgrid/inbound/",
+    "sendinblue/inbound/",
+    "sparkpost/inbound/",
+    "amazon_ses/tracking/",
+    "brevo/tracking/",
+    "mailersend/tracking/",
+    "mailgun/tracking/",
+    "mailjet/tracking/",
+    "mailtrap/tracking/",
+    "postal/tracking/",
+    "postmark/tracking/",
+    "resend/inbound/",
+    "resend/tracking/",
+    "sendgrid/tracking/",
+    "sendinblue/tracking/",
+    "sparkpost/tracking/",
+    "unisender_go/tracking/",
+    "mandrill/",
+    "mandrill/tracking/",
+)
 for _webhook in ANYMAIL_WEBHOOKS:
     _path = "mailgun/inbound/" if _webhook.startswith("^") else _webhook
     ROUTES[f"anymail/{_webhook}"] = (f"/anymail/{_path}", everyone(NOT_FOUND))
@@ -290,8 +310,9 @@ def _objects() -> dict[str, object]:
     assert delivery is not None
     rep = RepProfile.objects.create(user=UserFactory(username="rita"))
     starts_at = timezone.now() + timedelta(days=2)
-    Booking.objects.create(lead=lead, rep=rep, starts_at=starts_at,
-                           ends_at=starts_at + timedelta(minutes=30))  # fmt: skip
+    Booking.objects.create(
+        lead=lead, rep=rep, starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30)
+    )
     extra: dict[str, object] = {}
     for area in AREAS:
         extra.update(area.objects())

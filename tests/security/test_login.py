@@ -119,7 +119,14 @@ def test_the_limits_come_from_the_environment() -> None:
         "AXES_COOLOFF_MINUTES": "60",
         "SESSION_COOKIE_AGE": "3600",
     }
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [3, 3600.0, 3600, True]

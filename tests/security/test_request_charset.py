@@ -44,8 +44,12 @@ def _post(client: Client, url: str, charset: str, content_type: str = FORM) -> A
 
 
 def _counts() -> tuple[int, int, int, int]:
-    return (Lead.objects.count(), Submission.objects.count(), Activity.objects.count(),
-            Note.objects.count())  # fmt: skip
+    return (
+        Lead.objects.count(),
+        Submission.objects.count(),
+        Activity.objects.count(),
+        Note.objects.count(),
+    )
 
 
 def _assert_plain_400(response: Any, charset: str) -> None:

@@ -18,8 +18,12 @@ FORGED_BOUNCE = {
 
 
 def _post(client: Client, **headers: str) -> Any:
-    return client.post("/anymail/postmark/tracking/", json.dumps(FORGED_BOUNCE),
-                       content_type="application/json", headers=headers)  # fmt: skip
+    return client.post(
+        "/anymail/postmark/tracking/",
+        json.dumps(FORGED_BOUNCE),
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 def test_it_ignores_a_forged_bounce_when_no_secret_is_configured(

@@ -66,8 +66,12 @@ def test_the_sales_dashboard_and_lead_page_escape_names(client: Client, lead: Le
     client.post(
         f"/sales/leads/{lead.pk}/notes/", {"body": IMAGE, "kind": "call", "outcome": "connected"}
     )
-    for url in ("/sales/", f"/sales/leads/{lead.pk}/", f"/sales/leads/{lead.pk}/score/",
-                "/sales/live/?since=0"):  # fmt: skip
+    for url in (
+        "/sales/",
+        f"/sales/leads/{lead.pk}/",
+        f"/sales/leads/{lead.pk}/score/",
+        "/sales/live/?since=0",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         _assert_inert(response.content.decode(), url)
@@ -78,9 +82,10 @@ def test_the_sales_dashboard_and_lead_page_escape_names(client: Client, lead: Le
 def test_the_email_html_part_escapes_names_and_drops_authored_scripts(lead: Lead) -> None:
     sequence = playbook_sequence()
     sequence.steps.filter(day=1).update(
-        body="Hello {{ first_name }} {{ last_name }} of {{ company }}.\n\n" + SCRIPT
+        body="Hello {{ first_name }} {{ last_name }} of {{ company }}.\n\n"
+        + SCRIPT
         + '\n\n<a href="javascript:alert(1)">x</a> <img src=x onerror=alert(1)>'
-    )  # fmt: skip
+    )
     enrollment = enroll_lead(lead=lead, sequence=sequence)
     assert enrollment is not None
     delivery = Delivery.objects.get(enrollment=enrollment, step__day=1)
@@ -112,9 +117,13 @@ def _csv_rows(content: bytes) -> list[list[str]]:
 def test_the_admin_csv_export_neutralises_formulas(client: Client) -> None:
     leads = [LeadFactory(first_name=formula, company=IMAGE) for formula in FORMULAS]
     client.force_login(marketer())
-    response = client.post("/admin/capture/lead/", {
-        "action": "export_csv", "_selected_action": [lead.pk for lead in leads],
-    })  # fmt: skip
+    response = client.post(
+        "/admin/capture/lead/",
+        {
+            "action": "export_csv",
+            "_selected_action": [lead.pk for lead in leads],
+        },
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].startswith("attachment")
@@ -152,8 +161,10 @@ def test_the_step_form_refuses_template_syntax_beyond_merge_fields(text: str) ->
     form = StepForm(data=data, instance=StepFactory.build(sequence=sequence))
     assert not form.is_valid()
     assert "Unknown merge field" in str(form.errors["body"])
-    allowed = StepForm(data={**data, "body": "Hello {{ first_name }}, {{booking_url}}"},
-                       instance=StepFactory.build(sequence=sequence))  # fmt: skip
+    allowed = StepForm(
+        data={**data, "body": "Hello {{ first_name }}, {{booking_url}}"},
+        instance=StepFactory.build(sequence=sequence),
+    )
     assert allowed.is_valid(), allowed.errors
 
 
@@ -162,8 +173,7 @@ def test_template_syntax_forced_into_the_database_renders_as_nothing_harmful(tex
     lead = LeadFactory(first_name="Ada")
     other = LeadFactory(email="someone-else@example.com")
     sequence = playbook_sequence()
-    sequence.steps.filter(day=1).update(subject=f"Hi {text}", body=f"Hello {text}",
-                                        preheader=text)  # fmt: skip
+    sequence.steps.filter(day=1).update(subject=f"Hi {text}", body=f"Hello {text}", preheader=text)
     enrollment = enroll_lead(lead=lead, sequence=sequence)
     assert enrollment is not None
     message = build_message(delivery=Delivery.objects.get(enrollment=enrollment, step__day=1))

@@ -74,5 +74,7 @@ def main() -> None:
         refresh_lead(lead_id=lead_id, now=now)
         per_lead.append(time.perf_counter() - started)
     per_lead.sort()
-    print(f"refresh_lead x5 segments: p50 {per_lead[100] * 1000:.1f} ms, "
-          f"p95 {per_lead[190] * 1000:.1f} ms")  # fmt: skip
+    print(
+        f"refresh_lead x5 segments: p50 {per_lead[100] * 1000:.1f} ms, "
+        f"p95 {per_lead[190] * 1000:.1f} ms"
+    )

@@ -50,12 +50,16 @@ def test_the_form_saves_the_tree_and_offers_the_catalog(staff: Client) -> None:
     page = staff.get("/admin/segments/segment/add/")
     assert page.status_code == 200
     assert 'id="segment-catalog"' in page.text and '"field": "activity"' in page.text
-    response = staff.post("/admin/segments/segment/add/", {
-        "name": "Hot", "description": "", "conditions": json.dumps(HOT)})  # fmt: skip
+    response = staff.post(
+        "/admin/segments/segment/add/",
+        {"name": "Hot", "description": "", "conditions": json.dumps(HOT)},
+    )
     assert response.status_code == 302
     assert Segment.objects.get(name="Hot").conditions == HOT
-    bad = staff.post("/admin/segments/segment/add/", {
-        "name": "Bad", "conditions": json.dumps({"match": "maybe", "conditions": []})})  # fmt: skip
+    bad = staff.post(
+        "/admin/segments/segment/add/",
+        {"name": "Bad", "conditions": json.dumps({"match": "maybe", "conditions": []})},
+    )
     assert bad.status_code == 200 and "match is one of all, any, none." in bad.text
 
 

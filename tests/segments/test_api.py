@@ -28,8 +28,9 @@ def test_a_marketer_creates_a_segment_and_it_fills(
     hot = LeadFactory(temperature="hot", score=55)
     LeadFactory(temperature="hot", score=10)
     with django_capture_on_commit_callbacks(execute=True):
-        response = marketer_api.post("/api/v1/segments/", {"name": "Hot and keen",
-                                     "conditions": HOT}, format="json")  # fmt: skip
+        response = marketer_api.post(
+            "/api/v1/segments/", {"name": "Hot and keen", "conditions": HOT}, format="json"
+        )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["name"] == "Hot and keen" and body["conditions"] == HOT
@@ -44,26 +45,48 @@ def test_a_marketer_creates_a_segment_and_it_fills(
     ("conditions", "message"),
     [
         ({"field": "score"}, "The conditions are a group"),
-        ({"match": "all", "conditions": [{"field": "score", "op": "at_least", "value": "x"}]},
-         "Condition 1: A score is a whole number."),
-        ({"match": "all", "conditions": [{"match": "any", "conditions": []}]},
-         "Group 1: an empty group"),
-        ({"match": "all", "conditions": [{"match": "any", "conditions": [
-            {"field": "temperature", "op": "is", "value": "boiling"}]}]},
-         "Condition 1.1: The temperature is one of hot, warm, cold."),
-        ({"match": "all", "conditions": [{"field": "activity", "kind": "page_viewed",
-                                          "op": "at_least", "count": 0}]},
-         "Condition 1: The number of times"),
-        ({"match": "all", "conditions": [{"field": "segment", "value": 999999}]},
-         "No segment with id 999999."),
+        (
+            {"match": "all", "conditions": [{"field": "score", "op": "at_least", "value": "x"}]},
+            "Condition 1: A score is a whole number.",
+        ),
+        (
+            {"match": "all", "conditions": [{"match": "any", "conditions": []}]},
+            "Group 1: an empty group",
+        ),
+        (
+            {
+                "match": "all",
+                "conditions": [
+                    {
+                        "match": "any",
+                        "conditions": [{"field": "temperature", "op": "is", "value": "boiling"}],
+                    }
+                ],
+            },
+            "Condition 1.1: The temperature is one of hot, warm, cold.",
+        ),
+        (
+            {
+                "match": "all",
+                "conditions": [
+                    {"field": "activity", "kind": "page_viewed", "op": "at_least", "count": 0}
+                ],
+            },
+            "Condition 1: The number of times",
+        ),
+        (
+            {"match": "all", "conditions": [{"field": "segment", "value": 999999}]},
+            "No segment with id 999999.",
+        ),
         ({"match": "all", "conditions": [{"field": {"x": 1}}]}, "names its field"),
     ],
-)  # fmt: skip
+)
 def test_a_tree_it_cannot_evaluate_is_refused_with_where_and_why(
     marketer_api: APIClient, conditions: Any, message: str
 ) -> None:
-    response = marketer_api.post("/api/v1/segments/", {"name": "Bad", "conditions": conditions},
-                                 format="json")  # fmt: skip
+    response = marketer_api.post(
+        "/api/v1/segments/", {"name": "Bad", "conditions": conditions}, format="json"
+    )
     assert response.status_code == 400
     assert message in str(error(response)["fields"]["conditions"])
     assert not Segment.objects.exists()
@@ -71,8 +94,10 @@ def test_a_tree_it_cannot_evaluate_is_refused_with_where_and_why(
 
 def test_a_segment_cannot_include_itself(marketer_api: APIClient) -> None:
     first = Segment.objects.create(name="A", conditions={"match": "all", "conditions": []})
-    second = Segment.objects.create(name="B", conditions={"match": "all", "conditions": [
-        {"field": "segment", "value": first.pk}]})  # fmt: skip
+    second = Segment.objects.create(
+        name="B",
+        conditions={"match": "all", "conditions": [{"field": "segment", "value": first.pk}]},
+    )
     response = marketer_api.patch(
         f"/api/v1/segments/{first.pk}/",
         {"conditions": {"match": "all", "conditions": [{"field": "segment", "value": second.pk}]}},
@@ -94,8 +119,13 @@ def test_a_rep_reads_but_does_not_write(rep_api: APIClient) -> None:
 
 
 def test_members_page_by_cursor(rep_api: APIClient) -> None:
-    segment = Segment.objects.create(name="Germany", conditions={"match": "all", "conditions": [
-        {"field": "country", "op": "is", "value": "DE"}]})  # fmt: skip
+    segment = Segment.objects.create(
+        name="Germany",
+        conditions={
+            "match": "all",
+            "conditions": [{"field": "country", "op": "is", "value": "DE"}],
+        },
+    )
     leads = [LeadFactory(country="DE") for _ in range(5)]
     refresh_segment(segment_id=segment.pk)
     seen, url = [], f"/api/v1/segments/{segment.pk}/members/?page_size=2"

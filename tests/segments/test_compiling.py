@@ -33,7 +33,7 @@ class _Rollback(Exception):
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(data=st.data())  # fmt: skip
+@given(data=st.data())
 def test_it_matches_the_brute_force_evaluation(data: st.DataObject) -> None:
     try:
         with transaction.atomic():

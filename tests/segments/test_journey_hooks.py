@@ -31,8 +31,9 @@ def test_a_branch_asks_whether_the_lead_is_in_the_segment_now() -> None:
 
 def test_the_branch_form_offers_segments_and_validates_the_choice() -> None:
     segment = Segment.objects.create(name="Hot leads", conditions=HOT)
-    form = ConditionForm(data={"field": "segment", "op": "is", "segment": str(segment.pk)},
-                         emails=[("", "—")])  # fmt: skip
+    form = ConditionForm(
+        data={"field": "segment", "op": "is", "segment": str(segment.pk)}, emails=[("", "—")]
+    )
     assert (str(segment.pk), "Hot leads") in form.fields["segment"].choices
     assert form.is_valid(), form.errors
     assert form.condition() == {"field": "segment", "op": "is", "value": str(segment.pk)}

@@ -35,10 +35,14 @@ MIXED = {"match": "any", "conditions": [
 
 def _views(lead: Lead, *days_ago: int) -> None:
     Activity.objects.bulk_create(
-        Activity(lead=lead, kind="page_viewed", occurred_at=NOW - timedelta(days=days),
-                 metadata={"url": "https://x.example/pricing"})
+        Activity(
+            lead=lead,
+            kind="page_viewed",
+            occurred_at=NOW - timedelta(days=days),
+            metadata={"url": "https://x.example/pricing"},
+        )
         for days in days_ago
-    )  # fmt: skip
+    )
 
 
 def _one(field: str, value: Any) -> dict[str, Any]:

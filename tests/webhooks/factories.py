@@ -17,7 +17,8 @@ class EndpointFactory(factory.django.DjangoModelFactory):
 
 def staff_user(group: str, *, is_staff: bool = True) -> User:
     """A member of `group`, signed in with force_login: no password, so no slow hashing."""
-    user = User.objects.create_user(f"{group.split()[0].lower()}-{User.objects.count()}",
-                                    is_staff=is_staff)  # fmt: skip
+    user = User.objects.create_user(
+        f"{group.split()[0].lower()}-{User.objects.count()}", is_staff=is_staff
+    )
     user.groups.add(Group.objects.get(name=group))
     return user

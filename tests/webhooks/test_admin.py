@@ -97,8 +97,9 @@ def test_rotating_the_secret_signs_the_next_delivery_with_the_new_one(
     _delivered(receiver, django_capture_on_commit_callbacks)
     [got] = receiver.received
     assert got.signature_valid
-    assert not verify_signature(secret=old, header=got.headers["x-leadfunnel-signature"],
-                                body=got.body)  # fmt: skip
+    assert not verify_signature(
+        secret=old, header=got.headers["x-leadfunnel-signature"], body=got.body
+    )
 
 
 def test_send_test_event_reaches_the_endpoint_signed(
@@ -175,7 +176,10 @@ def test_a_failed_delivery_is_replayed_from_its_own_page(
     assert response["Location"] == f"{DELIVERIES}{delivery.pk}/change/"
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
-        Status.SUCCEEDED, 1, 200)  # fmt: skip
+        Status.SUCCEEDED,
+        1,
+        200,
+    )
     assert len({r.json["id"] for r in receiver.received}) == 1 and len(receiver.received) == 2
 
 
@@ -188,8 +192,9 @@ def test_without_the_replay_permission_nothing_is_replayed(
     delivery = _delivered(receiver, django_capture_on_commit_callbacks)
     viewer = staff_user(MARKETERS)
     group = Group.objects.create(name="Log readers")
-    group.permissions.set(Group.objects.get(name=MARKETERS).permissions.exclude(
-        codename="replay_webhookdelivery"))  # fmt: skip
+    group.permissions.set(
+        Group.objects.get(name=MARKETERS).permissions.exclude(codename="replay_webhookdelivery")
+    )
     viewer.groups.set([group])
     client.force_login(viewer)
     with django_capture_on_commit_callbacks(execute=True):

@@ -50,8 +50,12 @@ def test_it_posts_a_signed_body_a_receiver_can_verify(
     assert got.headers["x-leadfunnel-delivery"] == str(delivery.pk)
     assert got.headers["x-leadfunnel-timestamp"] == str(timestamp)
     assert got.headers["x-leadfunnel-signature"].startswith(f"t={timestamp},v1=")
-    assert signing.verify(secret=receiver.secret, header=got.headers["x-leadfunnel-signature"],
-                          body=got.body, now=timestamp + 10)  # fmt: skip
+    assert signing.verify(
+        secret=receiver.secret,
+        header=got.headers["x-leadfunnel-signature"],
+        body=got.body,
+        now=timestamp + 10,
+    )
     assert delivery.status == Status.SUCCEEDED and delivery.attempts == 1
     assert delivery.last_status_code == 200 and delivery.last_response == "ok"
     assert delivery.last_response_ms is not None and delivery.delivered_at == NOW
@@ -68,8 +72,7 @@ def test_a_tampered_body_or_a_wrong_secret_or_an_old_timestamp_fails_verificatio
     assert tampered != got.body
     assert not signing.verify(secret=receiver.secret, header=header, body=tampered, now=now)
     assert not signing.verify(secret="another-secret", header=header, body=got.body, now=now)
-    assert not signing.verify(secret=receiver.secret, header=header, body=got.body,
-                              now=now + 301)  # fmt: skip
+    assert not signing.verify(secret=receiver.secret, header=header, body=got.body, now=now + 301)
     assert not signing.verify(secret=receiver.secret, header="v1=abc", body=got.body, now=now)
 
 
@@ -91,7 +94,10 @@ def test_it_retries_a_500_with_exponential_backoff_until_it_succeeds(
         assert tasks.hand_out_due() == 1
         second = _delivery()
         assert (second.status, second.attempts, second.last_status_code) == (
-            Status.RETRYING, 2, 503)  # fmt: skip
+            Status.RETRYING,
+            2,
+            503,
+        )
         wait = second.next_attempt_at - first.next_attempt_at
         assert timedelta(seconds=120) <= wait <= timedelta(seconds=144), "60 s × 2^1"
 
@@ -266,9 +272,12 @@ def test_rows_stuck_in_flight_past_the_lease_are_sent_again(
     # A worker died while sending (sending), and a broker message was lost (queued).
     for status in (Status.SENDING, Status.QUEUED):
         lost = WebhookDelivery.objects.create(
-            endpoint=EndpointFactory(url=receiver.url), event=event, status=status, attempts=1,
+            endpoint=EndpointFactory(url=receiver.url),
+            event=event,
+            status=status,
+            attempts=1,
             next_attempt_at=NOW + timedelta(seconds=300),
-        )  # fmt: skip
+        )
     with time_machine.travel(NOW + timedelta(seconds=299), tick=False):
         assert services.hand_out_due() == 0, "still within the lease"
         assert services.deliver_webhook(delivery_id=lost.pk + 1000) == "skipped"
@@ -284,12 +293,13 @@ def test_a_delivery_that_is_done_or_not_due_is_not_sent_by_a_stray_task(
 ) -> None:
     event = Event.objects.create(type=EventType.LEAD_HOT, payload={})
     later = datetime.now(tz=UTC) + timedelta(minutes=5)
-    done = WebhookDelivery.objects.create(endpoint=endpoint, event=event,
-                                          status=Status.SUCCEEDED)  # fmt: skip
+    done = WebhookDelivery.objects.create(endpoint=endpoint, event=event, status=Status.SUCCEEDED)
     waiting = WebhookDelivery.objects.create(
-        endpoint=EndpointFactory(url=receiver.url), event=event, status=Status.RETRYING,
+        endpoint=EndpointFactory(url=receiver.url),
+        event=event,
+        status=Status.RETRYING,
         next_attempt_at=later,
-    )  # fmt: skip
+    )
     assert tasks.deliver_webhook(done.pk) == "skipped"
     assert tasks.deliver_webhook(waiting.pk) == "skipped"
     assert receiver.received == []

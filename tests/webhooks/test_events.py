@@ -35,12 +35,14 @@ LEAD_FIELDS = {"id", "uid", "email", "first_name", "last_name", "name", "company
 
 
 def _rep(username: str = "rita") -> RepProfile:
-    user = User.objects.create_user(username, email=f"{username}@leadfunnel.example",
-                                    first_name="Rita", last_name="Rep")  # fmt: skip
+    user = User.objects.create_user(
+        username, email=f"{username}@leadfunnel.example", first_name="Rita", last_name="Rep"
+    )
     user.groups.add(Group.objects.get(name=SALES_REPS))
     hours = {str(day): [["09:00", "17:00"]] for day in range(5)}
-    return RepProfile.objects.create(user=user, time_zone="Europe/Berlin", weekly_hours=hours,
-                                     slot_minutes=30)  # fmt: skip
+    return RepProfile.objects.create(
+        user=user, time_zone="Europe/Berlin", weekly_hours=hours, slot_minutes=30
+    )
 
 
 def test_a_new_lead_from_a_form_fires_lead_created_once(
@@ -61,7 +63,10 @@ def test_a_new_lead_from_a_form_fires_lead_created_once(
     stored = Lead.objects.get()
     assert lead["id"] == stored.pk and lead["uid"] == str(stored.uid)
     assert (lead["email"], lead["name"], lead["company"]) == (
-        "ada@example.com", "Ada Lovelace", "Analytical Engines Ltd")  # fmt: skip
+        "ada@example.com",
+        "Ada Lovelace",
+        "Analytical Engines Ltd",
+    )
     assert (lead["stage"], lead["source"]) == ("new", "newsletter")
     assert lead["campaign"] == {"id": campaign.pk, "name": campaign.name,
                                 "utm_campaign": "spring"}  # fmt: skip

@@ -26,19 +26,24 @@ MONDAY = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 
 
 def _rep() -> RepProfile:
-    user = User.objects.create_user("rita", email="rita@leadfunnel.example",
-                                    first_name="Rita", last_name="Rep")  # fmt: skip
+    user = User.objects.create_user(
+        "rita", email="rita@leadfunnel.example", first_name="Rita", last_name="Rep"
+    )
     user.groups.add(Group.objects.get(name=SALES_REPS))
     hours = {str(day): [["09:00", "17:00"]] for day in range(5)}
-    return RepProfile.objects.create(user=user, time_zone="Europe/Berlin", weekly_hours=hours,
-                                     slot_minutes=30)  # fmt: skip
+    return RepProfile.objects.create(
+        user=user, time_zone="Europe/Berlin", weekly_hours=hours, slot_minutes=30
+    )
 
 
 def test_entering_and_then_booking_fire_journey_entered_and_journey_converted(
     receiver: Receiver, django_capture_on_commit_callbacks: Any
 ) -> None:
-    EndpointFactory(url=receiver.url, secret=receiver.secret,
-                    events=[EventType.JOURNEY_ENTERED, EventType.JOURNEY_CONVERTED])  # fmt: skip
+    EndpointFactory(
+        url=receiver.url,
+        secret=receiver.secret,
+        events=[EventType.JOURNEY_ENTERED, EventType.JOURNEY_CONVERTED],
+    )
     _rep()
     page = LandingPageFactory()
     journey = playbook(page=page, name="Consultation journey")

@@ -113,8 +113,9 @@ def test_it_connects_to_the_checked_address_and_names_the_host(
     settings.WEBHOOKS_ALLOW_HTTP = True
     # The first address refuses (nothing listens on 127.0.0.2): the next one is tried.
     dns["hooks.partner.example"] = "127.0.0.2 127.0.0.1"
-    EndpointFactory(url=f"http://hooks.partner.example:{receiver.port}/in?src=lf",
-                    secret=receiver.secret)  # fmt: skip
+    EndpointFactory(
+        url=f"http://hooks.partner.example:{receiver.port}/in?src=lf", secret=receiver.secret
+    )
     with django_capture_on_commit_callbacks(execute=True):
         services.publish_event(type=EventType.LEAD_HOT, payload={})
     [got] = receiver.received

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _rep(username: str) -> User:
-    user = User.objects.create_user(username, email=f"{username}@leadfunnel.example",
-                                    first_name="Rita", last_name="Rep")  # fmt: skip
+    user = User.objects.create_user(
+        username, email=f"{username}@leadfunnel.example", first_name="Rita", last_name="Rep"
+    )
     user.groups.add(Group.objects.get(name=SALES_REPS))
     RepProfile.objects.create(user=user)
     return user

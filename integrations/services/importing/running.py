@@ -219,11 +219,19 @@ def _enroll(*, leads: list[tuple[int, str, str]], sequence: Sequence, now: datet
     zone_of = {lead_id: zone for lead_id, email, zone in leads if email not in suppressed}
     enrolled = insert_rows(
         Enrollment,
-        [{"lead_id": lead_id, "sequence_id": sequence.pk, "started_at": now,
-          "state": Enrollment.State.ACTIVE} for lead_id in zone_of],
-        now=now, ignore_conflicts_on=["lead_id", "sequence_id", "round"],
+        [
+            {
+                "lead_id": lead_id,
+                "sequence_id": sequence.pk,
+                "started_at": now,
+                "state": Enrollment.State.ACTIVE,
+            }
+            for lead_id in zone_of
+        ],
+        now=now,
+        ignore_conflicts_on=["lead_id", "sequence_id", "round"],
         returning=["id", "lead_id"],
-    )  # fmt: skip
+    )
     # A step saved with no day has no place in the list (nurture's to_journey drops it too).
     steps = [
         (step, step.day) for step in sequence.steps.all() if step.is_active and step.day is not None
@@ -301,7 +309,17 @@ def reset_progress(lead_import: LeadImport, *, status: str, dry_run: bool) -> No
     lead_import.started_at = timezone.now()
     lead_import.finished_at = None
     lead_import.save(
-        update_fields=["status", "is_dry_run", "processed_rows", "created_count",
-                       "updated_count", "skipped_count", "error_count", "row_errors",
-                       "failure", "started_at", "finished_at"]
-    )  # fmt: skip
+        update_fields=[
+            "status",
+            "is_dry_run",
+            "processed_rows",
+            "created_count",
+            "updated_count",
+            "skipped_count",
+            "error_count",
+            "row_errors",
+            "failure",
+            "started_at",
+            "finished_at",
+        ]
+    )

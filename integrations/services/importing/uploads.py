@@ -112,9 +112,15 @@ def save_mapping(
     lead_import.consent_text = consent_text
     lead_import.status = LeadImport.Status.MAPPED
     lead_import.save(
-        update_fields=["mapping", "dedupe", "sequence", "consent_confirmed", "consent_text",
-                       "status"]
-    )  # fmt: skip
+        update_fields=[
+            "mapping",
+            "dedupe",
+            "sequence",
+            "consent_confirmed",
+            "consent_text",
+            "status",
+        ]
+    )
     return lead_import
 
 

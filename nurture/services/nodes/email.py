@@ -188,9 +188,14 @@ def _calendar(*, lead_ids: set[int], now: datetime) -> dict[int, list[Sent]]:
             Delivery.objects.filter(enrollment__lead_id__in=lead_ids, status__in=CALENDAR_STATUSES)
             .annotate(at=Coalesce("sent_at", "due_at"))
             .filter(at__gte=now - LOOKBACK)
-            .values_list("enrollment__lead_id", "enrollment__sequence_id", "at",
-                         "step__transactional", "step__day")
-        )  # fmt: skip
+            .values_list(
+                "enrollment__lead_id",
+                "enrollment__sequence_id",
+                "at",
+                "step__transactional",
+                "step__day",
+            )
+        )
     for lead_id, journey_id, at, transactional, day in rows:
         marketing = not transactional and day != 1
         calendar[lead_id].append(Sent(journey_id=journey_id, at=at, marketing=marketing))

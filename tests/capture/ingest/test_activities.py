@@ -70,9 +70,14 @@ def test_a_batch_of_500_is_recorded_and_rescores_each_lead_once(
     api: Client, lead: Lead, django_capture_on_commit_callbacks: Any
 ) -> None:
     other = LeadFactory()
-    ScoringRule.objects.create(name="Pricing", kind=ScoringRule.Kind.ENGAGEMENT,
-                               activity_kind="page_viewed", pattern="/pricing", points=10,
-                               max_occurrences=3)  # fmt: skip
+    ScoringRule.objects.create(
+        name="Pricing",
+        kind=ScoringRule.Kind.ENGAGEMENT,
+        activity_kind="page_viewed",
+        pattern="/pricing",
+        points=10,
+        max_occurrences=3,
+    )
     events = [_view() for _ in range(499)] + [
         _view(email=..., lead=other.pk, url="https://x.example/")
     ]
@@ -139,23 +144,52 @@ def test_an_unknown_lead_refuses_the_batch_naming_the_event(api: Client, lead: L
         (_view(url="https://example.com/" + "a" * 2000), "url"),
         (_view(title=["a"]), "title"),
         ({"kind": "custom", "email": "ada@example.com"}, "name"),
-        ({"kind": "custom", "email": "ada@example.com", "name": "n", "properties": [1]},
-         "properties"),
-        ({"kind": "custom", "email": "ada@example.com", "name": "n",
-          "properties": {"note": "a\x00b"}}, "properties"),
-        ({"kind": "custom", "email": "ada@example.com", "name": "n",
-          "properties": {"blob": "x" * 9000}}, "properties"),
+        (
+            {"kind": "custom", "email": "ada@example.com", "name": "n", "properties": [1]},
+            "properties",
+        ),
+        (
+            {
+                "kind": "custom",
+                "email": "ada@example.com",
+                "name": "n",
+                "properties": {"note": "a\x00b"},
+            },
+            "properties",
+        ),
+        (
+            {
+                "kind": "custom",
+                "email": "ada@example.com",
+                "name": "n",
+                "properties": {"blob": "x" * 9000},
+            },
+            "properties",
+        ),
         (_view(occurred_at="2026-03-02T12:00:00"), "occurred_at"),
         (_view(occurred_at="yesterday"), "occurred_at"),
         (_view(occurred_at="2026-03-02T12:30:00Z"), "occurred_at"),
         (_view(email="not-an-email"), "email"),
         (_view(email=..., lead="seven"), "lead"),
     ],
-    ids=["no lead", "two ways to name the lead", "unknown kind", "script url", "long url",
-         "title not a string", "custom without name", "properties not an object",
-         "nul in properties", "huge properties", "naive time", "unparsable time",
-         "future time", "bad email", "lead not a number"],
-)  # fmt: skip
+    ids=[
+        "no lead",
+        "two ways to name the lead",
+        "unknown kind",
+        "script url",
+        "long url",
+        "title not a string",
+        "custom without name",
+        "properties not an object",
+        "nul in properties",
+        "huge properties",
+        "naive time",
+        "unparsable time",
+        "future time",
+        "bad email",
+        "lead not a number",
+    ],
+)
 def test_a_single_bad_event_is_refused_naming_the_field(
     api: Client, lead: Lead, event: dict[str, Any], field: str
 ) -> None:

@@ -34,8 +34,7 @@ def pricing_rule(db: None) -> ScoringRule:
 
 
 def _send(client: Client, body: Any, **headers: str) -> Any:
-    return client.generic("POST", URL, json.dumps(body), content_type="text/plain",
-                          headers=headers)  # fmt: skip
+    return client.generic("POST", URL, json.dumps(body), content_type="text/plain", headers=headers)
 
 
 def _views(*urls: str, at: str = "2026-03-02T11:58:00Z") -> list[dict[str, Any]]:
@@ -51,8 +50,11 @@ def _anonymous(client: Client, *urls: str, visitor: str = VISITOR) -> Any:
 def test_a_visitor_beacon_is_kept_anonymously_and_records_no_activity(client: Client) -> None:
     response = _anonymous(client, "https://www.example.com/", PRICING)
     assert response.status_code == 204, response.content
-    rows = list(AnonymousView.objects.order_by("pk").values("visitor", "url", "title", "referrer",
-                                                           "occurred_at"))  # fmt: skip
+    rows = list(
+        AnonymousView.objects.order_by("pk").values(
+            "visitor", "url", "title", "referrer", "occurred_at"
+        )
+    )
     assert rows == [
         {"visitor": VISITOR, "url": url, "title": "Pricing", "referrer": "https://ads.example/",
          "occurred_at": datetime(2026, 3, 2, 11, 58, tzinfo=UTC)}
@@ -107,9 +109,11 @@ def test_a_visitor_id_holds_at_most_the_configured_number_of_views(
 
 
 def test_submitting_a_form_joins_the_history_to_the_lead_and_its_score(
-    client: Client, settings: Any, pricing_rule: ScoringRule,
+    client: Client,
+    settings: Any,
+    pricing_rule: ScoringRule,
     django_capture_on_commit_callbacks: Any,
-) -> None:  # fmt: skip
+) -> None:
     page = LandingPageFactory()
     _anonymous(client, "https://www.example.com/", PRICING)
     _anonymous(client, PRICING, visitor="e" * 32)  # someone else's browser
@@ -149,7 +153,7 @@ def test_a_beacon_with_a_token_joins_that_browsers_anonymous_views_first(
             "visitor": VISITOR,
             "events": _views("https://www.example.com/contact", at="2026-03-02T11:59:00Z"),
         }
-        response = _send(client, body)  # fmt: skip
+        response = _send(client, body)
     assert response.status_code == 204, response.content
     urls = (
         Activity.objects.filter(lead=lead)
@@ -172,11 +176,17 @@ def test_following_an_emailed_link_joins_the_browsers_history(client: Client) ->
     lead = LeadFactory()
     step = StepFactory(sequence=SequenceFactory())
     enrollment = Enrollment.objects.create(lead=lead, sequence=step.sequence, started_at=NOW)
-    delivery = Delivery.objects.create(enrollment=enrollment, step=step, due_at=NOW,
-                                       status="sent", sent_at=NOW - timedelta(hours=1))  # fmt: skip
+    delivery = Delivery.objects.create(
+        enrollment=enrollment,
+        step=step,
+        due_at=NOW,
+        status="sent",
+        sent_at=NOW - timedelta(hours=1),
+    )
     _anonymous(client, PRICING)
-    token = tokens.click_token(delivery_id=delivery.pk, lead_uid=lead.uid,
-                               url="https://www.example.com/case-study")  # fmt: skip
+    token = tokens.click_token(
+        delivery_id=delivery.pk, lead_uid=lead.uid, url="https://www.example.com/case-study"
+    )
     client.cookies[COOKIE_NAME] = VISITOR
     browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120"}
     response = client.get(reverse("nurture:click", args=[token]), headers=browser)

@@ -78,12 +78,25 @@ def test_the_same_email_twice_is_one_lead_with_two_submissions_and_the_same_answ
         ({"first_name": "Ada\ud800"}, "first_name"),
     ],
     ids=[
-        "no email", "bad email", "disposable email", "nul in email", "missing required field",
-        "too long", "bad phone", "bad choice", "bad country", "answer not offered",
-        "no consent", "consent refused", "consent not a boolean", "null", "list", "object",
+        "no email",
+        "bad email",
+        "disposable email",
+        "nul in email",
+        "missing required field",
+        "too long",
+        "bad phone",
+        "bad choice",
+        "bad country",
+        "answer not offered",
+        "no consent",
+        "consent refused",
+        "consent not a boolean",
+        "null",
+        "list",
+        "object",
         "lone surrogate",
     ],
-)  # fmt: skip
+)
 def test_each_invalid_field_is_named_in_a_400_and_nothing_is_stored(
     client: Client, page: LandingPage, overrides: dict[str, Any], field: str
 ) -> None:

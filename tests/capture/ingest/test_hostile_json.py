@@ -103,9 +103,11 @@ def test_a_hostile_json_submission_is_refused_or_stored_whole(
     base = list(api_capture_data().items()) if keep_valid else []
     before = counts()
     response = Client(raise_request_exception=False).generic(
-        "POST", f"/api/v1/capture/{hostile_page.slug}/", _object(base + pairs),
+        "POST",
+        f"/api/v1/capture/{hostile_page.slug}/",
+        _object(base + pairs),
         content_type="application/json",
-    )  # fmt: skip
+    )
     _assert_safe(response, before)
 
 
@@ -115,10 +117,15 @@ def test_a_hostile_json_submission_is_refused_or_stored_whole(
 @given(
     body=st.binary(max_size=2000),
     content_type=st.sampled_from(
-        ["application/json", "application/json; charset=utf-16", "text/plain",
-         "application/json; charset=no-such-charset", "multipart/form-data"]
+        [
+            "application/json",
+            "application/json; charset=utf-16",
+            "text/plain",
+            "application/json; charset=no-such-charset",
+            "multipart/form-data",
+        ]
     ),
-)  # fmt: skip
+)
 def test_a_malformed_body_is_never_a_server_error(
     hostile_page: LandingPage, settings: Any, body: bytes, content_type: str
 ) -> None:
@@ -137,9 +144,17 @@ def test_a_malformed_body_is_never_a_server_error(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(views=st.lists(st.dictionaries(
-    st.sampled_from(["url", "title", "referrer", "at", "extra"]), hostile_value, max_size=5,
-), max_size=4), good_url=st.booleans())  # fmt: skip
+@given(
+    views=st.lists(
+        st.dictionaries(
+            st.sampled_from(["url", "title", "referrer", "at", "extra"]),
+            hostile_value,
+            max_size=5,
+        ),
+        max_size=4,
+    ),
+    good_url=st.booleans(),
+)
 def test_a_hostile_beacon_is_refused_or_recorded_whole(
     hostile_page: LandingPage, views: list[dict[str, Any]], good_url: bool
 ) -> None:

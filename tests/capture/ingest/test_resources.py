@@ -12,8 +12,10 @@ from tests.factories import CampaignFactory, LandingPageFactory, LeadFactory
 pytestmark = pytest.mark.django_db
 
 PAGES, CAMPAIGNS, SUBMISSIONS = (
-    "/api/v1/landing-pages/", "/api/v1/campaigns/", "/api/v1/submissions/",
-)  # fmt: skip
+    "/api/v1/landing-pages/",
+    "/api/v1/campaigns/",
+    "/api/v1/submissions/",
+)
 
 
 def page_data(**overrides: Any) -> dict[str, Any]:
@@ -98,10 +100,16 @@ class TestCampaigns:
     def test_a_marketer_creates_a_campaign(self, marketer_api: APIClient) -> None:
         response = marketer_api.post(
             CAMPAIGNS,
-            {"name": "Spring", "utm_campaign": "spring-26", "spend": "1200.50",
-             "starts_on": "2026-03-01", "ends_on": "2026-05-31", "channel": "paid_social"},
+            {
+                "name": "Spring",
+                "utm_campaign": "spring-26",
+                "spend": "1200.50",
+                "starts_on": "2026-03-01",
+                "ends_on": "2026-05-31",
+                "channel": "paid_social",
+            },
             format="json",
-        )  # fmt: skip
+        )
         assert response.status_code == 201, response.content
         assert Campaign.objects.get().spend == 1200.50
         assert response.json()["spend"] == "1200.50"

@@ -46,8 +46,9 @@ def _send(client: Client, body: Any, content_type: str = "text/plain;charset=UTF
 def test_a_beacon_records_page_views_and_a_pricing_view_moves_the_score(
     client: Client, lead: Lead, pricing_rule: ScoringRule, django_capture_on_commit_callbacks: Any
 ) -> None:
-    beacon = _beacon(tracking_token(lead.uid), "https://www.example.com/", PRICING,
-                     at="2026-03-02T11:59:30.120Z")  # fmt: skip
+    beacon = _beacon(
+        tracking_token(lead.uid), "https://www.example.com/", PRICING, at="2026-03-02T11:59:30.120Z"
+    )
     with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
         response = _send(client, beacon)
     assert response.status_code == 204, response.content
@@ -85,9 +86,18 @@ def _forged_tokens(lead: Lead) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "kind",
-    ["garbage", "empty", "another salt", "another key", "edited", "unsigned", "erased lead",
-     "not a uuid", "not a string"],
-)  # fmt: skip
+    [
+        "garbage",
+        "empty",
+        "another salt",
+        "another key",
+        "edited",
+        "unsigned",
+        "erased lead",
+        "not a uuid",
+        "not a string",
+    ],
+)
 def test_a_bad_or_forged_token_is_400_with_one_generic_message_and_writes_nothing(
     client: Client, lead: Lead, kind: str
 ) -> None:
@@ -97,9 +107,10 @@ def test_a_bad_or_forged_token_is_400_with_one_generic_message_and_writes_nothin
     error = response.json()["error"]
     assert list(error["fields"]) == ["token"]
     assert error["fields"]["token"][0] in (
-        "This tracking token is not valid.", "This field may not be blank.",
+        "This tracking token is not valid.",
+        "This field may not be blank.",
         "Not a valid string.",
-    )  # fmt: skip
+    )
     assert not Activity.objects.exists()
 
 

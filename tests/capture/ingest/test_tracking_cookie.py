@@ -37,10 +37,13 @@ def test_over_https_the_cookie_is_secure(client: Client, page: LandingPage) -> N
 
 @pytest.mark.parametrize(
     ("name", "overrides"),
-    [("capture:landing_page", {"website": "spam"}), ("capture:landing_page", {"email": "x"}),
-     ("capture:embed", {})],
+    [
+        ("capture:landing_page", {"website": "spam"}),
+        ("capture:landing_page", {"email": "x"}),
+        ("capture:embed", {}),
+    ],
     ids=["honeypot", "invalid", "embed (third-party there)"],
-)  # fmt: skip
+)
 def test_no_cookie_without_a_lead_or_inside_an_embed(
     client: Client, page: LandingPage, name: str, overrides: dict[str, Any]
 ) -> None:

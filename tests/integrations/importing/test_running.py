@@ -65,8 +65,13 @@ def test_existing_leads_follow_the_dedupe_policy(
 ) -> None:
     first_touch = CampaignFactory(utm_campaign="first")
     CampaignFactory(utm_campaign="expo")
-    existing = LeadFactory(email="ada@example.com", first_name="Ada", company="",
-                           job_title="Engineer", campaign=first_touch)  # fmt: skip
+    existing = LeadFactory(
+        email="ada@example.com",
+        first_name="Ada",
+        company="",
+        job_title="Engineer",
+        campaign=first_touch,
+    )
 
     lead_import = run(
         mapped(upload(user, "ADA@example.com,,Lovelace,New Co,CTO,,,expo\n"), dedupe=dedupe)

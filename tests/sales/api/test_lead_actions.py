@@ -132,9 +132,13 @@ class TestNotes:
 
     @pytest.mark.parametrize(
         ("data", "field"),
-        [({"body": "   "}, "body"), ({}, "body"), ({"body": "x" * 5001}, "body"),
-         ({"body": "hi", "kind": "email"}, "kind")],
-    )  # fmt: skip
+        [
+            ({"body": "   "}, "body"),
+            ({}, "body"),
+            ({"body": "x" * 5001}, "body"),
+            ({"body": "hi", "kind": "email"}, "kind"),
+        ],
+    )
     def test_it_names_the_bad_field(
         self, rep_api: APIClient, data: dict[str, str], field: str
     ) -> None:
@@ -151,9 +155,11 @@ class TestTimeline:
         base = datetime(2026, 11, 1, 9, tzinfo=UTC)
         for minutes in range(5):
             Activity.objects.create(
-                lead=lead, kind="page_viewed", occurred_at=base + timedelta(minutes=minutes),
+                lead=lead,
+                kind="page_viewed",
+                occurred_at=base + timedelta(minutes=minutes),
                 metadata={"url": f"https://example.com/{minutes}"},
-            )  # fmt: skip
+            )
         with time_machine.travel(base + timedelta(hours=1)):
             rep_api.post(url(lead, "notes"), {"body": "Keen"}, format="json")
         response = rep_api.get(url(lead, "timeline"), {"limit": 3})

@@ -171,8 +171,10 @@ class TestUpdate:
         assert response.status_code == 200, response.content
         made.refresh_from_db()
         assert (made.job_title, made.phone, made.country.code) == (
-            "Director of Sales", "+33123456789", "FR",
-        )  # fmt: skip
+            "Director of Sales",
+            "+33123456789",
+            "FR",
+        )
         assert made.score == 15  # rescored once the edit committed
         assert response.json()["job_title"] == "Director of Sales"
 
@@ -209,10 +211,15 @@ class TestCreate:
         campaign = CampaignFactory()
         response = marketer_api.post(
             LEADS,
-            {"email": "  Grace@Example.COM ", "first_name": "Grace", "campaign": campaign.pk,
-             "source": "partner-site", "consent_text": "I agree"},
+            {
+                "email": "  Grace@Example.COM ",
+                "first_name": "Grace",
+                "campaign": campaign.pk,
+                "source": "partner-site",
+                "consent_text": "I agree",
+            },
             format="json",
-        )  # fmt: skip
+        )
         assert response.status_code == 201, response.content
         created = Lead.objects.get(pk=response.json()["id"])
         assert created.email == "grace@example.com"

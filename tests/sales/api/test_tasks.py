@@ -32,10 +32,14 @@ def test_it_creates_a_task_for_the_leads_owner() -> None:
 
     response = client.post(
         "/api/v1/tasks/",
-        {"lead": lead.pk, "title": "Call back", "due_at": "2026-03-11T09:30:00+01:00",
-         "note": "Asked about pricing"},
+        {
+            "lead": lead.pk,
+            "title": "Call back",
+            "due_at": "2026-03-11T09:30:00+01:00",
+            "note": "Asked about pricing",
+        },
         format="json",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 201, response.content
     task = Task.objects.get()
@@ -60,9 +64,10 @@ def test_an_unowned_leads_task_goes_to_the_round_robin_pick() -> None:
     lead = LeadFactory()
 
     response = token_client(sales_rep()).post(
-        "/api/v1/tasks/", {"lead": lead.pk, "title": "Call", "due_at": NOW.isoformat()},
+        "/api/v1/tasks/",
+        {"lead": lead.pk, "title": "Call", "due_at": NOW.isoformat()},
         format="json",
-    )  # fmt: skip
+    )
 
     assert response.status_code == 201
     assert response.json()["owner"] == {"id": waiting.pk, "username": "waiting"}
@@ -73,9 +78,10 @@ def test_an_unowned_leads_task_goes_to_the_round_robin_pick() -> None:
 def test_nobody_to_pick_is_a_409_and_writes_nothing() -> None:
     lead = LeadFactory()  # no owner, and no rep takes round-robin leads
     response = token_client(sales_rep()).post(
-        "/api/v1/tasks/", {"lead": lead.pk, "title": "Call", "due_at": NOW.isoformat()},
+        "/api/v1/tasks/",
+        {"lead": lead.pk, "title": "Call", "due_at": NOW.isoformat()},
         format="json",
-    )  # fmt: skip
+    )
     assert response.status_code == 409
     assert "no rep takes round-robin leads" in error(response)["message"]
     assert not Task.objects.exists() and not LeadChange.objects.exists()
@@ -89,12 +95,26 @@ def test_nobody_to_pick_is_a_409_and_writes_nothing() -> None:
         ({"lead": "{lead}", "title": "  ", "due_at": "2026-03-11T09:00:00Z"}, "title"),
         ({"lead": "{lead}", "title": "x" * 201, "due_at": "2026-03-11T09:00:00Z"}, "title"),
         ({"lead": "{lead}", "title": "Call", "due_at": "tomorrow"}, "due_at"),
-        ({"lead": "{lead}", "title": "Call", "due_at": "2026-03-11T09:00:00Z",
-          "note": "x" * 2001}, "note"),
-        ({"lead": "{lead}", "title": "Call", "due_at": "2026-03-11T09:00:00Z",
-          "owner": "{marketer}"}, "owner"),
+        (
+            {
+                "lead": "{lead}",
+                "title": "Call",
+                "due_at": "2026-03-11T09:00:00Z",
+                "note": "x" * 2001,
+            },
+            "note",
+        ),
+        (
+            {
+                "lead": "{lead}",
+                "title": "Call",
+                "due_at": "2026-03-11T09:00:00Z",
+                "owner": "{marketer}",
+            },
+            "owner",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(
     body: dict[str, Any], field: str
 ) -> None:
@@ -118,9 +138,10 @@ def test_a_marketer_cannot_create_or_complete_a_task() -> None:
     client = token_client(marketer())
 
     created = client.post(
-        "/api/v1/tasks/", {"lead": lead.pk, "title": "Mine", "due_at": NOW.isoformat()},
+        "/api/v1/tasks/",
+        {"lead": lead.pk, "title": "Mine", "due_at": NOW.isoformat()},
         format="json",
-    )  # fmt: skip
+    )
     completed = client.post(f"/api/v1/tasks/{task.pk}/complete/")
 
     assert (created.status_code, completed.status_code) == (403, 403)
