@@ -83,7 +83,7 @@ def field_mode(page: LandingPage, field: str) -> str:
     return "later" if field in page.fields_later else "hidden"
 
 
-class LandingPageAdminForm(forms.ModelForm):
+class LandingPageAdminForm(forms.ModelForm[Any]):
     class Meta:
         model = LandingPage
         fields = (
@@ -169,7 +169,7 @@ def _inline_image(upload: Any, stored: Any) -> str:
 
 
 @admin.register(LandingPage)
-class LandingPageAdmin(admin.ModelAdmin):
+class LandingPageAdmin(admin.ModelAdmin[LandingPage]):
     form = LandingPageAdminForm
     # Short columns, so the list fits a 1366 px screen: the slug under the title, views and
     # submissions in the conversion column, the campaign as a filter.
@@ -349,7 +349,7 @@ class LandingPageAdmin(admin.ModelAdmin):
         )
 
 
-class BrandAdminForm(forms.ModelForm):
+class BrandAdminForm(forms.ModelForm[Any]):
     class Meta:
         model = Brand
         fields = ("name", "logo", "primary_color", "background_color", "is_default")
@@ -364,7 +364,7 @@ class BrandAdminForm(forms.ModelForm):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(admin.ModelAdmin[Brand]):
     form = BrandAdminForm
 
     class Media:
@@ -375,13 +375,13 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(admin.ModelAdmin[Campaign]):
     list_display = ("name", "channel", "utm_campaign", "spend", "currency", "starts_on", "ends_on")
     list_filter = ("channel",)
     search_fields = ("name", "utm_campaign")
 
 
-class SubmissionInline(admin.TabularInline):
+class SubmissionInline(admin.TabularInline[Any, Any]):
     model = Submission
     fields = ("created_at", "landing_page", "utm_source", "utm_medium", "utm_campaign")
     readonly_fields = fields
@@ -391,7 +391,7 @@ class SubmissionInline(admin.TabularInline):
     show_change_link = True
 
 
-class ActivityInline(admin.TabularInline):
+class ActivityInline(admin.TabularInline[Any, Any]):
     model = Activity
     fields = ("occurred_at", "kind", "metadata")
     readonly_fields = fields
@@ -400,7 +400,7 @@ class ActivityInline(admin.TabularInline):
     can_delete = False
 
 
-class LeadAdminForm(forms.ModelForm):
+class LeadAdminForm(forms.ModelForm[Any]):
     class Meta:
         model = Lead
         fields = ("phone", "country")  # the admin adds the rest it shows
@@ -420,7 +420,7 @@ class LeadAdminForm(forms.ModelForm):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(admin.ModelAdmin[Lead]):
     form = LeadAdminForm
     list_display = (
         "email",
@@ -465,7 +465,7 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(admin.ModelAdmin[Submission]):
     list_display = ("created_at", "lead", "landing_page", "utm_source", "utm_campaign")
     list_filter = ("landing_page", "campaign", "utm_source")
     search_fields = ("lead__email",)

@@ -252,7 +252,7 @@ class CaptureForm(forms.Form):
             started = float(_started_signer.unsign(self.data.get("started", "")))
         except (signing.BadSignature, ValueError):
             return True
-        return time.time() - started < settings.CAPTURE_MIN_FILL_SECONDS
+        return bool(time.time() - started < settings.CAPTURE_MIN_FILL_SECONDS)
 
     def _renew_if_expired(self) -> bool:
         """True when the token is ours but older than CAPTURE_FORM_MAX_AGE_SECONDS.

@@ -201,7 +201,7 @@ def capture_rate_limited(request: HttpRequest) -> bool:
     if rate in ("", "0"):
         return False
     try:
-        return is_ratelimited(
+        limited = is_ratelimited(
             request, group="capture", key="ip", rate=rate, method="POST", increment=True
         )
     except Exception:
@@ -209,6 +209,7 @@ def capture_rate_limited(request: HttpRequest) -> bool:
         # losing a lead is worse than letting a few extra forms in.
         logger.warning("rate limit unavailable; letting the form through", exc_info=True)
         return False
+    return bool(limited)
 
 
 def _returning_lead(request: HttpRequest) -> Lead | None:

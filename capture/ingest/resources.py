@@ -21,7 +21,7 @@ from capture.models import Campaign, LandingPage, Submission
 _BIGINT = 2**63 - 1
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(serializers.ModelSerializer[Any]):
     spend = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
 
     class Meta:
@@ -47,7 +47,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class LandingPageSerializer(serializers.ModelSerializer):
+class LandingPageSerializer(serializers.ModelSerializer[Any]):
     fields_shown = serializers.ListField(
         child=serializers.ChoiceField(choices=LandingPage.Field.choices),
         required=False,
@@ -122,7 +122,7 @@ class LandingPageSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class SubmissionSerializer(serializers.ModelSerializer):
+class SubmissionSerializer(serializers.ModelSerializer[Any]):
     class Meta:
         model = Submission
         fields = (
@@ -142,14 +142,14 @@ class SubmissionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SubmissionFilterSerializer(serializers.Serializer):
+class SubmissionFilterSerializer(serializers.Serializer[Any]):
     lead = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
     page = serializers.IntegerField(
         min_value=1, max_value=_BIGINT, required=False, help_text="A landing page's id."
     )
 
 
-class _Writes(ConstraintsDecide, viewsets.ModelViewSet):
+class _Writes(ConstraintsDecide, viewsets.ModelViewSet[Any]):
     """Database constraints have the last word: a write they refuse is a 409, not a 500."""
 
     def perform_destroy(self, instance: Model) -> None:
@@ -186,7 +186,7 @@ class LandingPageViewSet(_Writes):
         tags=["submissions"], responses={200: SubmissionSerializer, **error_responses(404)}
     ),
 )
-class SubmissionViewSet(viewsets.ReadOnlyModelViewSet):
+class SubmissionViewSet(viewsets.ReadOnlyModelViewSet[Any]):
     serializer_class = SubmissionSerializer
 
     def get_queryset(self) -> QuerySet[Submission]:

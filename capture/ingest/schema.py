@@ -1,9 +1,11 @@
 """Serializers that only describe answers in the OpenAPI schema (api/errors.py's shape)."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 
-class IngestErrorDetail(serializers.Serializer):
+class IngestErrorDetail(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Machine-readable: invalid, throttled, not_found, …")
     message = serializers.CharField(help_text="For people.")
     # The stubs read this as Serializer.fields; DRF's metaclass takes declared fields off.
@@ -14,5 +16,5 @@ class IngestErrorDetail(serializers.Serializer):
     )
 
 
-class IngestError(serializers.Serializer):
+class IngestError(serializers.Serializer[Any]):
     error = IngestErrorDetail()

@@ -28,7 +28,7 @@ def _text(help_text: str, **kwargs: Any) -> serializers.CharField:
     return serializers.CharField(required=False, allow_blank=True, help_text=help_text, **kwargs)
 
 
-class CaptureRequestSerializer(serializers.Serializer):
+class CaptureRequestSerializer(serializers.Serializer[Any]):
     """A landing page's form as JSON. Which fields are asked and required is the page's choice."""
 
     email = serializers.CharField(help_text="The prospect's work email.")
@@ -61,7 +61,7 @@ class CaptureRequestSerializer(serializers.Serializer):
     time_zone = _text("IANA name, e.g. Europe/London: emails arrive in the lead's hours.")
 
 
-class CaptureAcceptedSerializer(serializers.Serializer):
+class CaptureAcceptedSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=["received"])
     tracking_token = serializers.CharField(
         help_text="Pass to `window.leadfunnel.identify(token)` so track.js reports page views."
@@ -114,7 +114,7 @@ def _unstorable(value: Any) -> bool:
     return False
 
 
-class ActivityEventSerializer(serializers.Serializer):
+class ActivityEventSerializer(serializers.Serializer[Any]):
     """One behavioural event of one lead."""
 
     kind = serializers.ChoiceField(
@@ -163,7 +163,7 @@ class ActivityEventSerializer(serializers.Serializer):
         return attrs
 
 
-class _Batch(serializers.Serializer):
+class _Batch(serializers.Serializer[Any]):
     """A list under "events", counted before any item is validated (a huge batch costs nothing)."""
 
     limit = 0
@@ -203,11 +203,11 @@ class ActivityBatchSerializer(_Batch):
     events = ActivityEventSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)  # type: ignore[call-arg]
 
 
-class IngestAcceptedSerializer(serializers.Serializer):
+class IngestAcceptedSerializer(serializers.Serializer[Any]):
     accepted = serializers.IntegerField(help_text="How many events were recorded.")
 
 
-class TrackPageViewSerializer(serializers.Serializer):
+class TrackPageViewSerializer(serializers.Serializer[Any]):
     url = serializers.URLField(max_length=URL_LENGTH)
     title = _text("The page's title.", max_length=TITLE_LENGTH)
     referrer = _text("document.referrer.", max_length=URL_LENGTH)
