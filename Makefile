@@ -12,7 +12,7 @@ test: $(STAMP)
 	scripts/test
 
 bench: $(STAMP)
-	.venv/bin/python bench/run.py
+	.venv/bin/python -m bench
 
 screenshots: $(STAMP)
 	.venv/bin/python scripts/screenshots.py --docs

@@ -8,14 +8,10 @@ messages that the peer would mangle (or a post_office release that breaks it) sh
 """
 
 import gc
-import importlib.util
-import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.utils import parseaddr
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
 
 import psycopg2
 import pytest
@@ -26,37 +22,17 @@ from django.db import connection
 from django.test import TestCase
 from psycopg2 import sql
 
+from bench.drivers import journeys as journeys_driver
+from bench.drivers import segments as segments_driver
+from bench.figures import import_csv, nurture_common, nurture_send, sales, scoring
+from bench.support import postgres
+from bench.support.mail import smtp_sink
 from capture.models import Activity, Lead
 from leadfunnel.groups import SALES_REPS
 from nurture.models import Delivery, Enrollment
 from nurture.services.scheduling import enroll_lead
 from sales.models import Handoff
 from tests.factories import LeadFactory, UserFactory, playbook_sequence
-
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _bench_module(name: str) -> ModuleType:
-    # bench/nurture.py, scoring.py and sales.py share the apps' names: load them under
-    # other names so they never replace the apps in sys.modules.
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def bench() -> Iterator[SimpleNamespace]:
-    # The bench modules import their neighbours (stack, cpu) by plain name. Appended, not
-    # prepended, so a bench module can never shadow an app while they load.
-    sys.path.append(str(BENCH))
-    try:
-        yield SimpleNamespace(
-            **{name: _bench_module(name) for name in ("nurture", "scoring", "sales", "import_csv")}
-        )
-    finally:
-        sys.path.remove(str(BENCH))
 
 
 def _database_url() -> str:
@@ -71,18 +47,18 @@ def _run(statement: str, params: dict[str, object]) -> None:
 
 
 @pytest.mark.django_db(transaction=True)  # the loader writes through its own connection
-def test_it_loads_nurture_leads_enrollments_and_deliveries(bench: SimpleNamespace) -> None:
+def test_it_loads_nurture_leads_enrollments_and_deliveries() -> None:
     steps = list(playbook_sequence().steps.filter(is_active=True).order_by("day"))
     url = _database_url()
-    with bench.nurture._connect(url) as conn, conn.cursor() as cur:
-        assert bench.nurture._unloaded_required_columns(cur) == []
+    with postgres.connect(url) as conn, conn.cursor() as cur:
+        assert nurture_common.unloaded_required_columns(cur) == []
 
-    first = bench.nurture.FIRST_LEAD_ID
-    bench.nurture.add_leads(
+    first = nurture_common.FIRST_LEAD_ID
+    nurture_common.add_leads(
         url,
         first=first,
         count=3,
-        sequence=bench.nurture.demo_sequence(url),
+        sequence=nurture_common.demo_sequence(url),
         status=Delivery.Status.SCHEDULED,
         due=sql.SQL("now() + k * interval '1 day'"),
     )
@@ -98,10 +74,10 @@ def test_it_loads_nurture_leads_enrollments_and_deliveries(bench: SimpleNamespac
 
 
 @pytest.mark.django_db
-def test_it_loads_the_scoring_leads_and_activities(bench: SimpleNamespace) -> None:
-    _run(bench.scoring.LEADS_SQL, {"leads": 5})
+def test_it_loads_the_scoring_leads_and_activities() -> None:
+    _run(scoring.LEADS_SQL, {"leads": 5})
     first_id = Lead.objects.order_by("id").values_list("id", flat=True)[0]
-    _run(bench.scoring.ACTIVITIES_SQL, {"leads": 5, "first_id": first_id})
+    _run(scoring.ACTIVITIES_SQL, {"leads": 5, "first_id": first_id})
 
     leads = list(Lead.objects.order_by("id"))
     assert [lead.company for lead in leads] == [f"Company {i}" for i in range(1, 6)]
@@ -111,15 +87,15 @@ def test_it_loads_the_scoring_leads_and_activities(bench: SimpleNamespace) -> No
 
 
 @pytest.mark.django_db
-def test_it_loads_the_sales_dashboard_data(bench: SimpleNamespace) -> None:
+def test_it_loads_the_sales_dashboard_data() -> None:
     UserFactory(username="sales", group=SALES_REPS)  # the loader hands hot leads to "sales"
-    _run(bench.sales.LEADS_SQL, {"leads": 20, "tie": bench.sales.TIE_SCORE})
+    _run(sales.LEADS_SQL, {"leads": 20, "tie": sales.TIE_SCORE})
     first_id = Lead.objects.order_by("id").values_list("id", flat=True)[0]
-    _run(bench.sales.ACTIVITIES_SQL, {"leads": 20, "first_id": first_id, "activities": 200})
+    _run(sales.ACTIVITIES_SQL, {"leads": 20, "first_id": first_id, "activities": 200})
     for statement in (
-        bench.sales.LAST_ACTIVITY_SQL,
-        bench.sales.SCORE_CHANGES_SQL,
-        bench.sales.HANDOFFS_SQL,
+        sales.LAST_ACTIVITY_SQL,
+        sales.SCORE_CHANGES_SQL,
+        sales.HANDOFFS_SQL,
     ):
         _run(statement, {})
 
@@ -133,27 +109,28 @@ def test_it_loads_the_sales_dashboard_data(bench: SimpleNamespace) -> None:
 
 
 @pytest.mark.django_db
-def test_it_loads_the_import_baseline_and_existing_leads(bench: SimpleNamespace) -> None:
-    _run(bench.import_csv.BASELINE_SQL, {"rows": 3})
+def test_it_loads_the_import_baseline_and_existing_leads() -> None:
+    _run(import_csv.BASELINE_SQL, {"rows": 3})
     assert sorted(Lead.objects.values_list("email", flat=True)) == [
         f"baseline{i}@example.net" for i in range(1, 4)
     ]
-    _run(bench.import_csv.EXISTING_SQL, {"existing": 3})
+    _run(import_csv.EXISTING_SQL, {"existing": 3})
     assert Lead.objects.filter(email__startswith="row").count() == 3
 
 
 @pytest.mark.django_db
 def test_it_runs_the_journey_tick_benches_at_a_tiny_size() -> None:
-    # bench/journeys_driver.py loads its rows in SQL and times the real tick: both here.
-    driver = _bench_module("journeys_driver")
-    assert driver.unloaded_required_columns() == []
-    full = driver.tick_100k(count=30, batch=10)
+    # bench/drivers/journeys.py loads its rows in SQL and times the real tick: both here.
+    assert journeys_driver.unloaded_required_columns() == []
+    full = journeys_driver.tick_100k(count=30, batch=10)
     assert (full["advanced"], full["claimed"], full["deliveries"]) == (30, 30, 30)
     assert (full["path_rows"], full["at_email"]) == (60, 30)
     # The floor made the same writes for its own (paused) copy, which the tick left alone.
     assert full["floored"] == 30
     assert full["floor_counts"] == {"path_rows": 60, "deliveries": 30, "at_email": 30}
-    sparse = driver.tick_sparse(due=5, small=40, large=100, repeats=2, batch=10, first=2_000_000)
+    sparse = journeys_driver.tick_sparse(
+        due=5, small=40, large=100, repeats=2, batch=10, first=2_000_000
+    )
     assert (sparse["small"]["rows"], sparse["large"]["rows"]) == (40, 100)
     assert sparse["at_email"] == 5 * 3 * 2
 
@@ -199,19 +176,17 @@ def _drop_database(url: str) -> None:
 
 
 @pytest.mark.django_db
-def test_django_post_office_sends_the_workers_messages_unchanged(
-    bench: SimpleNamespace, tmp_path: Path
-) -> None:
+def test_django_post_office_sends_the_workers_messages_unchanged(tmp_path: Path) -> None:
     # The bench installs post_office into var/bench-peer/ on first use (pip, from PyPI).
     sent_by_worker = _day_one_emails(3)
     peer_url = f"{_database_url()}_bench_post_office"
-    with bench.nurture.smtp_sink() as (sink, port):
+    with smtp_sink() as (sink, port):
         sink.kept = sent_by_worker
-        messages = bench.nurture.write_messages(sink, tmp_path / "messages.json")
+        messages = nurture_send.write_messages(sink, tmp_path / "messages.json")
         sink.kept = []
         sink.keep = True
         try:
-            run = bench.nurture.post_office_peer(
+            run = nurture_send.post_office_peer(
                 messages, sink=sink, port=port, db_url=peer_url, var_dir=tmp_path
             )
         finally:
@@ -252,13 +227,13 @@ def test_a_worker_freezes_its_heap_before_each_fork() -> None:
 
 @pytest.mark.django_db
 def test_it_runs_the_segment_bench_at_a_tiny_size() -> None:
-    # bench/segments_driver.py times a nested count and one lead's re-evaluation: both here,
-    # on a few leads, so a change to the segment vocabulary that breaks its trees shows up.
-    driver = _bench_module("segments_driver")
+    # bench/drivers/segments.py times a nested count and one lead's re-evaluation: both
+    # here, on a few leads, so a change to the segment vocabulary that breaks its trees
+    # shows up.
     hot = LeadFactory(temperature="hot", source="linkedin", score=60)
     cold = LeadFactory(temperature="cold")
-    result = driver.measure(repeats=2, lead_ids=[hot.pk, cold.pk])
+    result = segments_driver.measure(repeats=2, lead_ids=[hot.pk, cold.pk])
     assert result["leads"] == 2
     assert result["count"] == [1], "the hot linkedin lead with score 60, only"
-    assert result["refreshed"] == 2 and result["segments"] == len(driver.SAVED)
+    assert result["refreshed"] == 2 and result["segments"] == len(segments_driver.SAVED)
     assert result["members_written"] >= 2  # the nested segment and "hot", for the hot lead

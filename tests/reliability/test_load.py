@@ -1,18 +1,15 @@
 """A smaller run of `make bench`'s capture.load_10k: many clients, reused emails, gunicorn
 with production settings on PostgreSQL and Redis. Zero 5xx, zero lost, dedupe exact."""
 
-import importlib.util
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bench.support import burst
 from capture.models import LandingPage, Lead, Submission
-from tests.processes import ROOT, PrivateRedis, SmtpSink, Stack, app_env, free_port
+from tests.processes import PrivateRedis, SmtpSink, Stack, app_env, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
-_spec = importlib.util.spec_from_file_location("burst", ROOT / "bench" / "burst.py")
-burst = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(burst)  # type: ignore[union-attr]
 
 
 def test_a_burst_of_submissions_loses_nothing_and_dedupes_exactly(

@@ -11,46 +11,32 @@ the real one lead by lead).
 
 import json
 import os
-import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
 
-import stack
-from stack import BenchFailure, log
+from ..support import postgres, stack
+from ..support.output import BenchFailure, Options, log
+from . import sales
 
-import sales  # bench/sales.py: this folder is first on sys.path
-
-DRIVER = Path(__file__).with_name("segments_driver.py")
 TARGET_COUNT_MS = 1000.0
 TARGET_REFRESH_MS = 10.0
 
 
-def count_1m(options: Any) -> list[str]:
-    leads = int(os.environ.get("BENCH_SALES_LEADS", "1000000"))
+def count_1m(options: Options) -> list[str]:
+    leads = stack.env_int("BENCH_SALES_LEADS", 1_000_000)
     url = os.environ.get("BENCH_SALES_DATABASE_URL", sales.DEFAULT_DATABASE_URL)
     with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-segments-") as tmp:
         env = stack.server_env(database_url=url, var_dir=Path(tmp))
-        if os.environ.get("BENCH_SALES_REUSE") == "1" and sales._filled(url, leads):
+        if os.environ.get("BENCH_SALES_REUSE") == "1" and sales.filled(url, leads):
             log(f"segments: reusing the {leads:,} leads already in {url}")
             stack.manage(env, "migrate", "--noinput", "-v0")
         else:
             log(f"segments: recreating {url}, migrate, seed_demo, {leads:,} leads")
-            stack.recreate_database(url)
+            postgres.recreate_database(url)
             stack.manage(env, "migrate", "--noinput", "-v0")
             stack.manage(env, "seed_demo")
-            sales._fill(url, leads)
-        done = subprocess.run(
-            [str(stack.VENV_BIN / "python"), str(DRIVER), "--repeats", "5", "--leads", "200"],
-            cwd=stack.ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if done.returncode != 0:
-        raise BenchFailure(f"segments driver failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+            sales.fill(url, leads)
+        result = json.loads(stack.run_driver(env, "segments", "--repeats", "5", "--leads", "200"))
     if len(result["count"]) != 1:
         raise BenchFailure(f"segments: the count changed between runs: {result['count']}")
     count_ms, refresh_ms = result["count_ms"], result["refresh_ms"]

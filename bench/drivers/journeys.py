@@ -1,6 +1,7 @@
 """The journey tick benches' Django side: build the journey, load rows in SQL, time the tick.
 
-`bench/journeys.py` runs this as a subprocess (`python bench/journeys_driver.py COMMAND`)
+`bench/figures/journeys.py` runs this as a subprocess (`python -m bench.drivers.journeys
+COMMAND`)
 with the bench's environment; each command prints one JSON object on stdout. The functions
 also run inside the test suite at a tiny size (tests/test_bench_smoke.py), on the test
 database, so a schema change that breaks the loaders shows up there.
@@ -15,13 +16,7 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
-if __name__ == "__main__":
-    # This file's folder holds bench/nurture.py, which would shadow the nurture app.
-    sys.path[0] = str(ROOT)
 
 # Columns the loaders fill; a NOT NULL column without a database default added later must
 # be added here (the loader says so instead of failing with an opaque SQL error).
@@ -73,7 +68,7 @@ def build_journey(*, name: str = "Bench journey", paused: bool = False) -> dict[
     missing = unloaded_required_columns()
     if missing:
         raise SystemExit(
-            "bench/journeys_driver.py cannot fill these NOT NULL columns without a database "
+            "bench/drivers/journeys.py cannot fill these NOT NULL columns without a database "
             "default: " + ", ".join(missing) + "; add them to its loaders"
         )
     tomorrow = (timezone.now().weekday() + 1) % 7

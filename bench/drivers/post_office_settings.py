@@ -1,4 +1,4 @@
-"""Django settings for the django-post-office peer baseline (bench/post_office_driver.py).
+"""Django settings for the django-post-office peer baseline (bench/drivers/post_office.py).
 
 Only post_office is installed: the peer must not pay for leadfunnel's apps, and leadfunnel's
 settings must not change how the peer sends. Its database (DATABASE_URL, a name containing

@@ -1,51 +1,56 @@
-"""The system under test: a throwaway PostgreSQL database and a gunicorn server on it."""
+"""The system under test: its environment, `manage.py`, a gunicorn server, the drivers."""
 
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg2
 import redis
-from psycopg2 import sql
 
-ROOT = Path(__file__).resolve().parent.parent
+from .output import BenchFailure
+from .postgres import recreate_database
+
+ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadfunnel_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
-BROKER_URL = "redis://127.0.0.1:6379/14"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/14"
 DEMO_PASSWORD = "bench-password"
+BARE_PATH = "/bench/bare/"
+LANDING_PATH = "/l/free-consultation/"
+THANKS_PATH = "/l/free-consultation/thanks/"
 # Only these are inherited: the rest of the caller's environment (a DATABASE_URL, a
 # CAPTURE_RATE_LIMIT, a GUNICORN_CMD_ARGS...) would make runs differ from machine to machine.
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
 
 
-class BenchFailure(Exception):
-    """The run cannot give trustworthy figures; `lines` are those measured before it broke."""
-
-    def __init__(self, message: str, lines: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.lines = lines or []
-
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+def env_int(name: str, default: int) -> int:
+    """A positive whole number from the environment, or `default` when unset."""
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise BenchFailure(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
 
 
 def database_url() -> str:
     return os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
 
 
+def inherited_env() -> dict[str, str]:
+    return {name: os.environ[name] for name in INHERITED if name in os.environ}
+
+
 def server_env(*, database_url: str, var_dir: Path) -> dict[str, str]:
-    env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+    env = inherited_env()
     env.update(
         DJANGO_SETTINGS_MODULE="leadfunnel.settings",
         PYTHONUNBUFFERED="1",
@@ -58,7 +63,7 @@ def server_env(*, database_url: str, var_dir: Path) -> dict[str, str]:
         CSRF_COOKIE_SECURE="0",
         DATABASE_URL=database_url,
         REDIS_URL=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
-        CELERY_BROKER_URL=BROKER_URL,
+        CELERY_BROKER_URL=os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER_URL),
         EMAIL_URL="dummymail://",
         CAPTURE_RATE_LIMIT="0",
         CAPTURE_MIN_FILL_SECONDS="0",
@@ -78,69 +83,59 @@ def flush_redis(env: dict[str, str]) -> None:
             client.close()
 
 
-def _with_dbname(url: str, dbname: str) -> str:
-    return urllib.parse.urlsplit(url)._replace(path=f"/{dbname}").geturl()
-
-
-def recreate_database(url: str) -> None:
-    """Drop and create the bench database, so every run starts from the same state."""
-    name = urllib.parse.urlsplit(url).path.lstrip("/")
-    if "bench" not in name:
-        # A BENCH_DATABASE_URL pointing at a real database must not be wiped by a typo.
-        raise BenchFailure(f"refusing to drop database {name!r}: its name lacks 'bench'")
-    conn = psycopg2.connect(_with_dbname(url, "postgres"))
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
-
-
-def backend_pids(url: str) -> list[int]:
-    """The server processes serving the other connections to this database."""
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            return [int(pid) for (pid,) in cur.fetchall()]
-    finally:
-        conn.close()
-
-
-def count_rows(url: str, table: str) -> int:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
-            (count,) = cur.fetchone() or (0,)
-    finally:
-        conn.close()
-    return int(count)
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    command = [str(VENV_BIN / "python"), "manage.py", *args]
+def manage(env: dict[str, str], *args: str) -> str:
+    """`manage.py ARGS` with `env`; its stdout."""
+    command = [PYTHON, "manage.py", *args]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchFailure(
             f"`{' '.join(command[1:])}` failed ({done.returncode}):\n{done.stdout}{done.stderr}"
         )
+    return done.stdout
 
 
-def _free_port() -> int:
+def demo_database(env: dict[str, str], *, collectstatic: bool = True) -> None:
+    """`env`'s database dropped, recreated, migrated and given the demo; Redis flushed."""
+    # DEBUG=0 names static files through the manifest, which collectstatic writes; first,
+    # because anything that imports the URLconf (migrate's checks) may already need it.
+    if collectstatic:
+        manage(env, "collectstatic", "--noinput", "-v0")
+    recreate_database(env["DATABASE_URL"])
+    flush_redis(env)
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "seed_demo")
+
+
+def driver_command(driver: str, *args: str) -> list[str]:
+    """A driver (bench/drivers/DRIVER.py) as a module, run from the repository root."""
+    return [PYTHON, "-m", f"bench.drivers.{driver}", *args]
+
+
+def run_driver(env: dict[str, str], driver: str, *args: str) -> str:
+    """Run a driver to its end; the JSON line it printed last."""
+    done = subprocess.run(
+        driver_command(driver, *args),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchFailure(
+            f"{driver} driver failed ({done.returncode}):\n{done.stdout[-1000:]}"
+            f"{done.stderr[-3000:]}"
+        )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _tail(path: Path, lines: int = 40) -> str:
+def tail(path: Path, lines: int = 40) -> str:
     text = path.read_text(errors="replace") if path.exists() else ""
     return "\n".join(text.splitlines()[-lines:])
 
@@ -154,7 +149,7 @@ class Server:
 @contextmanager
 def gunicorn(env: dict[str, str], *, workers: int, log_path: Path) -> Iterator[Server]:
     """A running gunicorn on a free port; stopped with SIGTERM when the block ends."""
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
         str(VENV_BIN / "gunicorn"),
@@ -169,7 +164,7 @@ def gunicorn(env: dict[str, str], *, workers: int, log_path: Path) -> Iterator[S
             command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
         )
     try:
-        _wait_until_ready(process, f"{base_url}/bench/bare/", log_path=log_path)
+        _wait_until_ready(process, f"{base_url}{BARE_PATH}", log_path=log_path)
         yield Server(base_url=base_url, pid=process.pid)
         stop(process, log_path=log_path)
     finally:
@@ -188,14 +183,14 @@ def _wait_until_ready(process: subprocess.Popen[bytes], url: str, *, log_path: P
     with httpx.Client(trust_env=False, timeout=2) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise BenchFailure(f"gunicorn exited ({process.returncode}):\n{_tail(log_path)}")
+                raise BenchFailure(f"gunicorn exited ({process.returncode}):\n{tail(log_path)}")
             try:
                 if client.get(url).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-    raise BenchFailure(f"gunicorn did not answer {url} within 30 s:\n{_tail(log_path)}")
+    raise BenchFailure(f"gunicorn did not answer {url} within 30 s:\n{tail(log_path)}")
 
 
 def stop(process: subprocess.Popen[bytes], *, log_path: Path) -> None:
@@ -203,6 +198,6 @@ def stop(process: subprocess.Popen[bytes], *, log_path: Path) -> None:
     try:
         returncode = process.wait(timeout=40)
     except subprocess.TimeoutExpired as exc:
-        raise BenchFailure(f"gunicorn ignored SIGTERM for 40 s:\n{_tail(log_path)}") from exc
+        raise BenchFailure(f"gunicorn ignored SIGTERM for 40 s:\n{tail(log_path)}") from exc
     if returncode != 0:
-        raise BenchFailure(f"gunicorn stopped with status {returncode}:\n{_tail(log_path)}")
+        raise BenchFailure(f"gunicorn stopped with status {returncode}:\n{tail(log_path)}")

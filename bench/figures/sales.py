@@ -5,9 +5,12 @@ recreated) is migrated, seeded with the demo (its users), then filled in SQL wit
 BENCH_SALES_LEADS leads (default 1,000,000; a tenth of them hot, a quarter of those sharing
 one score, the worst case for the dashboard's tie-break) and ten activities each (10,000,000),
 plus three score changes and a hand-off per hot lead. gunicorn serves it with the production
-settings; one signed-in sales rep asks, one request at a time, for each page below, and the
-figure is the time from request to full response on loopback, against a bare view on the same
-server in the same run (the baseline: same middleware, no work).
+settings; wrk, with the session cookies of one signed-in sales rep as a header, asks for each
+page below over BENCH_SALES_CONNECTIONS connections (default 1: one rep, one request at a
+time) for BENCH_DURATION seconds after one untimed second, and the figure is wrk's latency
+from request to full response on loopback, against a bare view on the same server in the
+same run (the baseline: same middleware, no work). Every response must be a 200 holding the
+page's title.
 
 The fill bypasses the services, so the funnel facts the metrics page reads are recounted
 (`manage.py rebuild_funnel_facts`: the triggers noted every lead written) before measuring.
@@ -19,28 +22,26 @@ metrics page for the last month, quarter and year.
 
 import os
 import random
-import statistics
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg2
-import stack
-from stack import BenchFailure, log
+
+from ..support import postgres, stack, wrk
+from ..support.output import BenchFailure, Options, label, log
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadfunnel_bench_sales"
 TARGET_P95_MS = 50.0
-ACTIVITIES_PER_LEAD = 10
-REQUESTS = int(os.environ.get("BENCH_SALES_REQUESTS", "300"))
-METRICS_REQUESTS = int(os.environ.get("BENCH_SALES_METRICS_REQUESTS", "30"))
 TARGET_METRICS_MS = 500.0
-WARM_UP = 30
+ACTIVITIES_PER_LEAD = 10
 TIE_SCORE = 75
+WARM_UP_SECONDS = 1.0
+# Paths drawn from at random by the pages that vary (a search, a hot lead's page).
+SAMPLED_PATHS = 500
 
 LEADS_SQL = """
 INSERT INTO capture_lead (uid, email, first_name, last_name, phone, company, job_title,
@@ -101,52 +102,33 @@ WHERE lead.temperature = 'hot' AND lead.email LIKE 'lead%%'
 """
 
 
-def _execute(url: str, *statements: str, params: dict[str, Any] | None = None) -> float:
-    conn = psycopg2.connect(url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            started = time.perf_counter()
-            for statement in statements:
-                cursor.execute(statement, params)
-            return time.perf_counter() - started
-    finally:
-        conn.close()
-
-
-def _fetch(url: str, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(query, params)
-            return list(cursor.fetchall())
-    finally:
-        conn.close()
-
-
-def _fill(url: str, leads: int) -> None:
+def fill(url: str, leads: int) -> None:
     """Leads, then activities with the secondary indexes dropped and rebuilt (much faster)."""
-    took = _execute(
+    took = postgres.execute(
         url, "SELECT setseed(0.42)", LEADS_SQL, params={"leads": leads, "tie": TIE_SCORE}
     )
-    ((first_id,),) = _fetch(url, "SELECT min(id) FROM capture_lead WHERE email LIKE 'lead%%'")
-    indexes = _fetch(
+    ((first_id,),) = postgres.fetch(
+        url, "SELECT min(id) FROM capture_lead WHERE email LIKE 'lead%%'"
+    )
+    indexes = postgres.fetch(
         url,
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'capture_activity'"
         " AND indexname NOT LIKE '%%pkey'",
     )
-    _execute(url, *(f'DROP INDEX "{name}"' for name, _ in indexes))
+    postgres.execute(url, *(f'DROP INDEX "{name}"' for name, _ in indexes))
     activities = leads * ACTIVITIES_PER_LEAD
     log(f"sales: {activities:,} activities")
-    took += _execute(
+    took += postgres.execute(
         url,
         ACTIVITIES_SQL,
         params={"leads": leads, "first_id": first_id, "activities": activities},
     )
     log("sales: rebuilding activity indexes, latest activity per lead, score changes")
-    took += _execute(url, "SET maintenance_work_mem = '512MB'", *(sql for _, sql in indexes))
-    took += _execute(url, LAST_ACTIVITY_SQL, SCORE_CHANGES_SQL, HANDOFFS_SQL, params={})
-    took += _execute(
+    took += postgres.execute(
+        url, "SET maintenance_work_mem = '512MB'", *(sql for _, sql in indexes)
+    )
+    took += postgres.execute(url, LAST_ACTIVITY_SQL, SCORE_CHANGES_SQL, HANDOFFS_SQL, params={})
+    took += postgres.execute(
         url,
         "VACUUM ANALYZE capture_lead",
         "VACUUM ANALYZE capture_activity",
@@ -156,11 +138,13 @@ def _fill(url: str, leads: int) -> None:
     log(f"sales: data ready in {took:.0f} s")
 
 
-def _filled(url: str, leads: int) -> bool:
+def filled(url: str, leads: int) -> bool:
     """The database holds a finished fill of this size (for re-measuring without refilling)."""
     try:
-        ((count,),) = _fetch(url, "SELECT count(*) FROM capture_lead WHERE email LIKE 'lead%%'")
-        ((handoffs,),) = _fetch(url, "SELECT count(*) FROM sales_handoff")
+        ((count,),) = postgres.fetch(
+            url, "SELECT count(*) FROM capture_lead WHERE email LIKE 'lead%%'"
+        )
+        ((handoffs,),) = postgres.fetch(url, "SELECT count(*) FROM sales_handoff")
     except psycopg2.Error:
         return False
     return count == leads and handoffs > 0
@@ -168,7 +152,7 @@ def _filled(url: str, leads: int) -> bool:
 
 def _tie_cursor(url: str) -> str:
     """The dashboard's keyset cursor halfway through the hot leads that share one score."""
-    rows = _fetch(
+    rows = postgres.fetch(
         url,
         "SELECT id, (extract(epoch FROM last_activity_at) * 1000000)::bigint FROM capture_lead"
         " WHERE temperature = 'hot' AND score = %(tie)s"
@@ -183,123 +167,120 @@ def _tie_cursor(url: str) -> str:
     return f"hot.{TIE_SCORE}.{micros}.{lead_id}"
 
 
-def _login(client: httpx.Client) -> None:
-    page = client.get("/accounts/login/")
-    token = client.cookies.get("csrftoken")
-    done = client.post(
-        "/accounts/login/",
-        data={
-            "username": "sales",
-            "password": stack.DEMO_PASSWORD,
-            "csrfmiddlewaretoken": token or "",
+def _session_cookie(base_url: str) -> str:
+    """A `Cookie` header value for the demo sales rep, signed in once through the form."""
+    with httpx.Client(base_url=base_url, trust_env=False, timeout=30) as client:
+        page = client.get("/accounts/login/")
+        done = client.post(
+            "/accounts/login/",
+            data={
+                "username": "sales",
+                "password": stack.DEMO_PASSWORD,
+                "csrfmiddlewaretoken": client.cookies.get("csrftoken") or "",
+            },
+            headers={"Referer": str(page.url)},
+        )
+        if done.status_code != 302 or "sessionid" not in client.cookies:
+            raise BenchFailure(f"sales rep login failed: HTTP {done.status_code}")
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+def _pages(url: str) -> dict[str, tuple[list[str], str]]:
+    """Each page's paths (one drawn at random per request) and the text its body must hold."""
+    hot_ids = [row[0] for row in postgres.fetch(
+        url, "SELECT id FROM capture_lead WHERE temperature = 'hot' AND email LIKE 'lead%%'"
+    )]  # fmt: skip
+    if not hot_ids:
+        raise BenchFailure("no hot leads: the data is not as planned")
+    tie = _tie_cursor(url)
+    random.seed(7)
+    today = datetime.now(UTC).date()
+    dashboard = "Leads — leadfunnel"
+    return {
+        "bare": ([stack.BARE_PATH], "ok"),
+        "dashboard": (["/sales/"], dashboard),
+        "dashboard_tie_page": (["/sales/?" + urllib.parse.urlencode({"after": tie})], dashboard),
+        "dashboard_search": (
+            [f"/sales/?q=Company+{random.randrange(10000, 50000)}" for _ in range(SAMPLED_PATHS)],
+            dashboard,
+        ),
+        "lead_page": (
+            [f"/sales/leads/{random.choice(hot_ids)}/" for _ in range(SAMPLED_PATHS)],
+            "Timeline",
+        ),
+        # The metrics page for a month, a quarter and a year ending today.
+        **{
+            f"metrics_{name}": (
+                [
+                    "/sales/metrics/?"
+                    + urllib.parse.urlencode(
+                        {"date_from": (today - timedelta(days=days)).isoformat()}
+                    )
+                ],
+                "Funnel metrics",
+            )
+            for name, days in (("month", 30), ("quarter", 91), ("year", 365))
         },
-        headers={"Referer": str(page.url)},
-    )
-    if done.status_code != 302:
-        raise BenchFailure(f"sales rep login failed: HTTP {done.status_code}")
+    }
 
 
-def _timed(
-    client: httpx.Client,
-    paths: Callable[[], str],
-    check: str,
-    *,
-    requests: int = REQUESTS,
-    warm_up: int = WARM_UP,
-) -> list[float]:
-    times = []
-    for index in range(warm_up + requests):
-        path = paths()
-        started = time.perf_counter()
-        response = client.get(path)
-        elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200 or check not in response.text:
-            raise BenchFailure(f"GET {path}: HTTP {response.status_code}, {check!r} not in page")
-        if index >= warm_up:
-            times.append(elapsed)
-    return times
-
-
-def _p95(times: list[float]) -> float:
-    return statistics.quantiles(times, n=20)[-1]
-
-
-def dashboard_1m(options: Any) -> list[str]:
-    leads = int(os.environ.get("BENCH_SALES_LEADS", "1000000"))
+def dashboard_1m(options: Options) -> list[str]:
+    wrk.require()
+    leads = stack.env_int("BENCH_SALES_LEADS", 1_000_000)
+    connections = stack.env_int("BENCH_SALES_CONNECTIONS", 1)
     url = os.environ.get("BENCH_SALES_DATABASE_URL", DEFAULT_DATABASE_URL)
     with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-sales-") as tmp:
         env = stack.server_env(database_url=url, var_dir=Path(tmp))
         stack.manage(env, "collectstatic", "--noinput", "-v0")
-        if os.environ.get("BENCH_SALES_REUSE") == "1" and _filled(url, leads):
+        if os.environ.get("BENCH_SALES_REUSE") == "1" and filled(url, leads):
             log(f"sales: reusing the {leads:,} leads already in {url} (BENCH_SALES_REUSE=1)")
             stack.manage(env, "migrate", "--noinput", "-v0")
         else:
             log(f"sales: recreating {url}, migrate, seed_demo")
-            stack.recreate_database(url)
+            postgres.recreate_database(url)
             stack.manage(env, "migrate", "--noinput", "-v0")
             stack.manage(env, "seed_demo")
             log(f"sales: generating {leads:,} leads")
-            _fill(url, leads)
+            fill(url, leads)
         # The fill's SQL went past the services: the triggers noted every lead it wrote, and
         # the funnel facts the metrics page reads are recounted here, once, as the minute's
         # beat task would (after a reuse: whatever a new migration noted).
         started = time.perf_counter()
         stack.manage(env, "rebuild_funnel_facts")
         log(f"sales: funnel facts recounted in {time.perf_counter() - started:.0f} s")
-        hot_ids = [row[0] for row in _fetch(
-            url, "SELECT id FROM capture_lead WHERE temperature = 'hot' AND email LIKE 'lead%%'"
-        )]  # fmt: skip
-        tie = _tie_cursor(url)
-        random.seed(7)
-        pages: dict[str, tuple[Callable[[], str], str]] = {
-            "bare": (lambda: "/bench/bare/", "ok"),
-            "dashboard": (lambda: "/sales/", "Leads — leadfunnel"),
-            "dashboard_tie_page": (
-                lambda: "/sales/?" + urllib.parse.urlencode({"after": tie}), "Leads — leadfunnel"
-            ),
-            "dashboard_search": (
-                lambda: f"/sales/?q=Company+{random.randrange(10000, 50000)}",
-                "Leads — leadfunnel",
-            ),
-            "lead_page": (lambda: f"/sales/leads/{random.choice(hot_ids)}/", "Timeline"),
-            # The metrics page for a month, a quarter and a year ending today.
-            **{
-                f"metrics_{label}": (
-                    lambda days=days: "/sales/metrics/?" + urllib.parse.urlencode(
-                        {"date_from": (datetime.now(UTC).date() - timedelta(days=days)).isoformat()}
-                    ),
-                    "Funnel metrics",
-                )
-                for label, days in (("month", 30), ("quarter", 91), ("year", 365))
-            },
-        }  # fmt: skip
-        figures: dict[str, list[float]] = {}
-        log_path = Path(tmp) / "gunicorn.log"
-        with (
-            stack.gunicorn(env, workers=2, log_path=log_path) as server,
-            httpx.Client(base_url=server.base_url, trust_env=False, timeout=30) as client,
-        ):
-            _login(client)
+        pages = _pages(url)
+        reports: dict[str, wrk.Report] = {}
+        with stack.gunicorn(env, workers=2, log_path=Path(tmp) / "gunicorn.log") as server:
+            headers = {"Cookie": _session_cookie(server.base_url)}
             for name, (paths, check) in pages.items():
-                # Metrics pages are few a day and slow today: fewer requests (the p95 of 30).
-                count = METRICS_REQUESTS if name.startswith("metrics") else REQUESTS
-                log(f"sales: {name}, {count} requests one after another")
-                warm_up = 3 if count < REQUESTS else WARM_UP
-                figures[name] = _timed(client, paths, check, requests=count, warm_up=warm_up)
-    bare_p95 = _p95(figures["bare"])
+                script = wrk.pages_script(paths=paths, headers=headers, check=check)
+                page_url = f"{server.base_url}{paths[0]}"
+                log(f"sales: {name}, {connections} connection(s) for {options.duration:g} s")
+                wrk.run(page_url, seconds=WARM_UP_SECONDS, connections=connections, script=script)
+                reports[name] = wrk.run(
+                    page_url, seconds=options.duration, connections=connections, script=script
+                )
+    bare_p95 = reports["bare"].p95_ms
     lines = []
-    for name, times in figures.items():
-        p50, p95 = statistics.median(times), _p95(times)
+    for name, report in reports.items():
         target = TARGET_METRICS_MS if name.startswith("metrics") else TARGET_P95_MS
         note = (
             "(baseline)"
             if name == "bare"
-            else f"ratio_p95={p95 / bare_p95:.1f}x of bare; target p95 < {target:g} ms "
-            + ("met" if p95 < target else "MISSED")
+            else f"ratio_p95={report.p95_ms / bare_p95:.1f}x of bare; target p95 < {target:g} ms "
+            + ("met" if report.p95_ms < target else "MISSED")
         )
-        lines.append(f"{'sales.' + name:<26}p50={p50:.1f}ms p95={p95:.1f}ms  {note}")
+        lines.append(
+            f"{label('sales.' + name)}p50={report.p50_ms:.1f}ms p95={report.p95_ms:.1f}ms  "
+            f"requests={report.requests}  {note}"
+        )
+    hot = len(set(pages["lead_page"][0]))
     lines.append(
-        f"{'sales.data':<26}leads={leads} hot={len(hot_ids)} "
-        f"activities={leads * ACTIVITIES_PER_LEAD} requests_per_page={REQUESTS}"
+        f"{label('sales.data')}leads={leads} activities={leads * ACTIVITIES_PER_LEAD} "
+        f"hot lead pages sampled={hot} connections={connections} "
+        f"seconds_per_page={options.duration:g}"
     )
+    problems = [problem for name, r in reports.items() if (problem := r.problem(name))]
+    if problems:
+        raise BenchFailure("\n".join(problems), lines)
     return lines

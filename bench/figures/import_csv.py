@@ -6,20 +6,20 @@ update path) and a playbook sequence. The file (BENCH_IMPORT_ROWS rows, default 
 about 9 MB) has eight columns, 1% bad rows and every lead enrolled in the sequence. The
 figure is the import task from queued to done (chunks of 1,000 rows: upsert, consent,
 activity, enrollment with five deliveries each, progress), run through Celery's eager mode
-in a subprocess; the dry run over the same file is shown beside it. The baseline is one
+in a subprocess (`python -m bench.drivers.import_csv`); the dry run over the same file is
+shown beside it. The baseline is one
 plain INSERT … SELECT of as many leads and activities in SQL: the floor of writing the rows.
 """
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from ..support import postgres, stack
+from ..support.output import BenchFailure, Options, label, log
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadfunnel_bench_import"
 EXISTING = 10_000
 TARGET_RATIO = 30.0
@@ -62,50 +62,31 @@ def _csv(path: Path, rows: int) -> None:
             )
 
 
-def import_100k(options: Any) -> list[str]:
-    import psycopg2
-    import stack
-    from stack import BenchFailure, log
-
-    rows = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
+def import_100k(options: Options) -> list[str]:
+    rows = stack.env_int("BENCH_IMPORT_ROWS", 100_000)
     url = os.environ.get("BENCH_IMPORT_DATABASE_URL", DEFAULT_DATABASE_URL)
     with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-import-") as tmp:
         env = stack.server_env(database_url=url, var_dir=Path(tmp))
         env["CELERY_TASK_ALWAYS_EAGER"] = "1"
         log(f"import: recreating {url} and migrating")
-        stack.recreate_database(url)
+        postgres.recreate_database(url)
         stack.manage(env, "migrate", "--noinput", "-v0")
-        conn = psycopg2.connect(url)
-        try:
-            conn.autocommit = True
-            with conn.cursor() as cursor:
-                started = time.perf_counter()
-                cursor.execute(BASELINE_SQL, {"rows": rows})
-                baseline = time.perf_counter() - started
-                cursor.execute("DELETE FROM capture_activity")
-                cursor.execute("DELETE FROM capture_lead")
-                cursor.execute(EXISTING_SQL, {"existing": EXISTING})
-                cursor.execute("VACUUM ANALYZE capture_lead")
-                cursor.execute("VACUUM ANALYZE capture_activity")
-        finally:
-            conn.close()
+        with postgres.connect(url, autocommit=True) as conn, conn.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute(BASELINE_SQL, {"rows": rows})
+            baseline = time.perf_counter() - started
+            cursor.execute("DELETE FROM capture_activity")
+            cursor.execute("DELETE FROM capture_lead")
+            cursor.execute(EXISTING_SQL, {"existing": EXISTING})
+            cursor.execute("VACUUM ANALYZE capture_lead")
+            cursor.execute("VACUUM ANALYZE capture_activity")
         path = Path(tmp) / "leads.csv"
         _csv(path, rows)
         log(f"import: {rows:,} rows, {path.stat().st_size / 1e6:.1f} MB; dry run and import")
-        done = subprocess.run(
-            [str(stack.VENV_BIN / "python"), __file__, "drive", str(path)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise BenchFailure(f"the import driver failed:\n{done.stdout}{done.stderr[-4000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result = json.loads(stack.run_driver(env, "import_csv", str(path)))
     ratio = result["import_seconds"] / baseline
     line = (
-        f"{'integrations.import_100k':<26}rows={rows} import={result['import_seconds']:.1f}s "
+        f"{label('integrations.import_100k')}rows={rows} import={result['import_seconds']:.1f}s "
         f"({rows / result['import_seconds']:,.0f} rows/s) dry_run={result['dry_run_seconds']:.1f}s "
         f"baseline_insert={baseline:.2f}s ratio={ratio:.1f}x (target <= {TARGET_RATIO:g}x)  "
         f"created={result['created']} updated={result['updated']} errors={result['errors']} "
@@ -117,63 +98,3 @@ def import_100k(options: Any) -> list[str]:
     ):
         raise BenchFailure("the import's totals do not add up to the file", [line])
     return [line]
-
-
-def drive(path: str) -> None:
-    """Inside Django: upload, map, dry run, then the real import through the task."""
-    sys.path[0] = str(ROOT)  # bench/ holds nurture.py and scoring.py, which shadow the apps
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadfunnel.settings")
-    import django
-
-    django.setup()
-    from django.contrib.auth.models import User
-
-    from integrations.models import LeadImport
-    from integrations.services import importing
-    from nurture.models import Delivery, Sequence, Step
-
-    user = User.objects.create(username="bench-marketer", is_staff=True)
-    sequence = Sequence.objects.create(name="Imported", weekdays=[0, 1, 2, 3, 4, 5, 6])
-    for day in (1, 2, 3, 5, 7):
-        Step.objects.create(sequence=sequence, day=day, subject=f"Day {day}", body="Hello")
-    lead_import = importing.create_import(
-        file_name="leads.csv", raw=Path(path).read_bytes(), user=user
-    )
-    importing.save_mapping(
-        lead_import=lead_import,
-        mapping=lead_import.mapping,
-        dedupe=LeadImport.Dedupe.FILL_EMPTY,
-        sequence=sequence,
-        consent_text="Agreed to hear from us.",
-    )
-    started = time.perf_counter()
-    importing.dry_run_now(import_id=lead_import.pk)
-    dry_run = time.perf_counter() - started
-    started = time.perf_counter()
-    importing.start_run(import_id=lead_import.pk, dry_run=False)  # on commit: eager task
-    everything = time.perf_counter() - started
-    lead_import.refresh_from_db()
-    assert lead_import.started_at and lead_import.finished_at  # noqa: S101
-    took = (lead_import.finished_at - lead_import.started_at).total_seconds()
-    print(
-        json.dumps(
-            {
-                "status": lead_import.status,
-                "dry_run_seconds": dry_run,
-                "import_seconds": took,
-                "scoring_seconds": max(everything - took, 0.0),
-                "created": lead_import.created_count,
-                "updated": lead_import.updated_count,
-                "errors": lead_import.error_count,
-                "deliveries": Delivery.objects.count(),
-            }
-        ),
-        flush=True,
-    )
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "drive":
-        drive(sys.argv[2])
-    else:
-        sys.exit("usage: import_csv.py drive FILE (the bench itself runs from bench/run.py)")

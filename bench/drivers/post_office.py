@@ -1,9 +1,10 @@
 """django-post-office sending the messages leadfunnel's worker sent: the peer baseline of
 `nurture.send_throughput`.
 
-`bench/nurture.py` runs this as a subprocess with `bench/post_office_settings.py` (its own
-database and nothing of leadfunnel installed) and post_office on `--peer-path`, a folder
-the bench installs it into: it is not one of the app's requirements. The process migrates,
+bench/figures/nurture_send.py runs this as a subprocess (`python -m
+bench.drivers.post_office`) with `bench/drivers/post_office_settings.py` (its own
+database and nothing of leadfunnel installed) and post_office on PYTHONPATH, a folder the
+bench installs it into: it is not one of the app's requirements. The process migrates,
 queues every message with `post_office.mail.send_many` (priority medium: post_office
 renders at queue time, so queueing is untimed, as leadfunnel's rendering before a row is
 due is not), prints "ready", and on a line on stdin runs the `send_queued_mail` management
@@ -53,9 +54,8 @@ def message_kwargs(mail_from: str, recipients: list[str], content: bytes) -> dic
     }
 
 
-def run(*, messages: Path, peer_path: Path, processes: int | None, lockfile: Path) -> None:
-    sys.path.insert(0, str(peer_path))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "post_office_settings")
+def run(*, messages: Path, processes: int | None, lockfile: Path) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.drivers.post_office_settings")
     import django
 
     django.setup()
@@ -89,13 +89,11 @@ def run(*, messages: Path, peer_path: Path, processes: int | None, lockfile: Pat
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("messages", type=Path)
-    parser.add_argument("--peer-path", type=Path, required=True)
     parser.add_argument("--processes", type=int)
     parser.add_argument("--lockfile", type=Path, required=True)
     args = parser.parse_args()
     run(
         messages=args.messages,
-        peer_path=args.peer_path,
         processes=args.processes,
         lockfile=args.lockfile,
     )

@@ -14,15 +14,11 @@ night on which few scores move.
 
 import os
 import re
-import subprocess
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-import psycopg2
-import stack
-from stack import BenchFailure, log
+from ..support import postgres, stack
+from ..support.output import BenchFailure, Options, label, log
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/leadfunnel_bench_scoring"
 TARGET_RATIO = 3.0
@@ -77,71 +73,29 @@ FROM (
 """
 
 
-def _leads() -> int:
-    raw = os.environ.get("BENCH_SCORING_LEADS", "1000000")
-    if not raw.isdigit() or int(raw) < 1:
-        raise BenchFailure(f"BENCH_SCORING_LEADS must be a positive integer, not {raw!r}")
-    return int(raw)
-
-
-def _execute(url: str, *statements: str, params: dict[str, Any] | None = None) -> float:
-    """Run statements in autocommit (VACUUM needs it); return the seconds they took."""
-    conn = psycopg2.connect(url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            started = time.perf_counter()
-            for statement in statements:
-                cursor.execute(statement, params)
-            return time.perf_counter() - started
-    finally:
-        conn.close()
-
-
-def _first_lead_id(url: str) -> int:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT min(id) FROM capture_lead")
-            (first,) = cursor.fetchone() or (1,)
-    finally:
-        conn.close()
-    return int(first)
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    command = [str(stack.VENV_BIN / "python"), "manage.py", *args]
-    done = subprocess.run(
-        command, cwd=stack.ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise BenchFailure(f"`{' '.join(args)}` failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def decay_1m(options: Any) -> list[str]:
+def decay_1m(options: Options) -> list[str]:
     """The set-based decay over every lead against one plain UPDATE of the same rows."""
-    leads = _leads()
+    leads = stack.env_int("BENCH_SCORING_LEADS", 1_000_000)
     url = os.environ.get("BENCH_SCORING_DATABASE_URL", DEFAULT_DATABASE_URL)
     with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-scoring-") as tmp:
         env = stack.server_env(database_url=url, var_dir=Path(tmp))
         log(f"scoring: recreating {url}, migrate, default rules")
-        stack.recreate_database(url)
-        _manage(env, "migrate", "--noinput", "-v0")
-        _manage(env, "shell", "-c", SEED_RULES)
+        postgres.recreate_database(url)
+        stack.manage(env, "migrate", "--noinput", "-v0")
+        stack.manage(env, "shell", "-c", SEED_RULES)
         log(f"scoring: generating {leads:,} leads and about {3 * leads:,} activities")
-        took = _execute(url, "SELECT setseed(0.42)", LEADS_SQL, params={"leads": leads})
-        first_id = _first_lead_id(url)
-        took += _execute(url, ACTIVITIES_SQL, params={"leads": leads, "first_id": first_id})
-        _execute(url, "VACUUM ANALYZE capture_lead", "VACUUM ANALYZE capture_activity")
-        activities = stack.count_rows(url, "capture_activity")
+        took = postgres.execute(url, "SELECT setseed(0.42)", LEADS_SQL, params={"leads": leads})
+        first_id = postgres.scalar(url, "SELECT min(id) FROM capture_lead")
+        took += postgres.execute(url, ACTIVITIES_SQL, params={"leads": leads, "first_id": first_id})
+        postgres.execute(url, "VACUUM ANALYZE capture_lead", "VACUUM ANALYZE capture_activity")
+        activities = postgres.count_rows(url, "capture_activity")
         log(f"scoring: data ready in {took:.0f} s ({activities:,} activities); baseline UPDATE")
-        baseline = _execute(url, "UPDATE capture_lead SET score = score + 1")
-        _execute(url, "VACUUM ANALYZE capture_lead")
+        baseline = postgres.execute(url, "UPDATE capture_lead SET score = score + 1")
+        postgres.execute(url, "VACUUM ANALYZE capture_lead")
         log("scoring: decay_scores over every lead")
-        first = _rescored(_manage(env, "decay_scores", "--cause", "decay"))
+        first = _rescored(stack.manage(env, "decay_scores", "--cause", "decay"))
         log("scoring: decay_scores again (a night when little changed)")
-        again = _rescored(_manage(env, "decay_scores", "--cause", "decay"))
+        again = _rescored(stack.manage(env, "decay_scores", "--cause", "decay"))
     rescored, moved, total, announcing = first
     # The job itself: compute, UPDATE, history, commit. Announcing runs the other apps'
     # receivers once per temperature change (here 40% of all leads, a first scoring; a
@@ -149,7 +103,7 @@ def decay_1m(options: Any) -> list[str]:
     decay = total - announcing
     ratio = decay / baseline
     line = (
-        f"{'scoring.decay_1m':<26}leads={leads} decay={decay:.2f}s "
+        f"{label('scoring.decay_1m')}leads={leads} decay={decay:.2f}s "
         f"baseline_update={baseline:.2f}s ratio={ratio:.2f}x (target <= {TARGET_RATIO:g}x)  "
         f"activities={activities} rescored={rescored} temperature_changes={moved} "
         f"+announcing={announcing:.2f}s second_run={again[2] - again[3]:.2f}s"

@@ -1,17 +1,14 @@
 """segments.count_1m's Django side: time a segment's member count and one lead's
-re-evaluation on the sales bench's database (`bench/segments.py` runs this as a subprocess;
-prints one JSON object). Also run at a tiny size by tests/test_bench_smoke.py."""
+re-evaluation on the sales bench's database (`bench/figures/segments.py` runs this as a
+subprocess, `python -m bench.drivers.segments`; prints one JSON object). Also run at a tiny
+size by tests/test_bench_smoke.py."""
 
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if __name__ == "__main__":
-    sys.path[0] = str(ROOT)  # bench/nurture.py would shadow the nurture app
+from ..support.stats import percentile
 
 # Three nested groups and an activity condition with a count and a window, over the sales
 # bench's data (its page views are of https://example.com/blog/N).
@@ -92,8 +89,7 @@ def measure(*, repeats: int, lead_ids: list[int]) -> dict[str, Any]:
         "leads": leads, "count": sorted(counts), "count_ms": _median_ms(count_runs[1:]),
         "count_runs_ms": [round(r * 1000, 1) for r in count_runs[1:]],
         "plain_count_ms": plain * 1000, "refresh_ms": _median_ms(refresh_runs[1:] or refresh_runs),
-        "refresh_p95_ms": sorted(refresh_runs)[int(len(refresh_runs) * 0.95) - 1] * 1000
-        if refresh_runs else 0.0,
+        "refresh_p95_ms": percentile(refresh_runs, 95) * 1000 if refresh_runs else 0.0,
         "refreshed": len(refresh_runs), "segments": len(SAVED), "members_written": members,
         "compiling_refresh_ms": _median_ms(compiling_runs[1:] or compiling_runs),
     }  # fmt: skip

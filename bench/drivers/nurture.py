@@ -1,8 +1,8 @@
-"""The parts of the nurture benches that run inside Django or apart from the bench process.
+"""The parts of the nurture figures that run inside Django or apart from the bench process.
 
-`bench/nurture.py` runs this as a subprocess (`python bench/nurture_driver.py COMMAND ...`)
-with the bench's environment, so the bench process itself never imports the app. Each
-command prints one JSON object on stdout.
+The figures (bench/figures/nurture_*.py) run this as a subprocess (`python -m
+bench.drivers.nurture COMMAND ...`) with the bench's environment, so the bench process
+itself never imports the app. Each command prints one JSON object on stdout.
 """
 
 import argparse
@@ -17,10 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
-# This file's folder holds bench/nurture.py, which would shadow the nurture app.
-sys.path[0] = str(ROOT)
 
 
 def _setup_django() -> None:

@@ -2,74 +2,52 @@
 tick's cost as the waiting table grows.
 
 Each figure recreates its own PostgreSQL database (the capture bench's name plus
-`_journeys`), migrates it and runs `journeys_driver.py` in a subprocess, which builds the
+`_journeys`), migrates it and runs `bench.drivers.journeys` in a subprocess, which builds the
 journey (wait 1 hour → branch on temperature → one of two emails), loads the rows in SQL and
 times the tick there. Nothing is sent: the journey's window is closed today, so the emails
 are scheduled for later and the figure is the tick alone.
 """
 
 import json
-import os
-import subprocess
 import tempfile
-import urllib.parse
 from pathlib import Path
+from typing import Any
 
-import stack
-from stack import BenchFailure, log
+from ..support import postgres, stack
+from ..support.output import BenchFailure, Options, log
 
-DRIVER = Path(__file__).with_name("journeys_driver.py")
 TARGET_FULL = 2.0
 TARGET_SPARSE = 1.5
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise BenchFailure(f"{name} must be a positive whole number, not {raw!r}")
-    return int(raw)
-
-
 def database_url() -> str:
-    parts = urllib.parse.urlsplit(stack.database_url())
-    return parts._replace(path=f"{parts.path.rstrip('/')}_journeys").geturl()
+    return postgres.suffixed(stack.database_url(), "_journeys")
 
 
 def _prepare(tmp: str) -> dict[str, str]:
     db_url = database_url()
     env = stack.server_env(database_url=db_url, var_dir=Path(tmp))
-    batch = _env_int("BENCH_JOURNEYS_BATCH", 1000)
+    batch = stack.env_int("BENCH_JOURNEYS_BATCH", 1000)
     env["JOURNEY_TICK_BATCH"] = str(batch)
     log(f"journeys: recreating {db_url}, migrate")
-    stack.recreate_database(db_url)
+    postgres.recreate_database(db_url)
     stack.manage(env, "migrate", "--noinput", "-v0")
     return env
 
 
-def _drive(env: dict[str, str], *args: str) -> dict:
-    done = subprocess.run(
-        [str(stack.VENV_BIN / "python"), str(DRIVER), *args],
-        cwd=stack.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BenchFailure(f"journeys driver failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def _drive(env: dict[str, str], *args: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(stack.run_driver(env, "journeys", *args))
+    return result
 
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def tick_100k(options: object) -> list[str]:
+def tick_100k(options: Options) -> list[str]:
     """The tick advancing BENCH_JOURNEYS_DUE (100,000) due enrollments through wait → branch
     → email, against claiming as many plain rows with SKIP LOCKED, same batch size."""
-    count = _env_int("BENCH_JOURNEYS_DUE", 100_000)
+    count = stack.env_int("BENCH_JOURNEYS_DUE", 100_000)
     with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-") as tmp:
         env = _prepare(tmp)
         batch = int(env["JOURNEY_TICK_BATCH"])
@@ -97,12 +75,12 @@ def tick_100k(options: object) -> list[str]:
     return [line]
 
 
-def tick_sparse(options: object) -> list[str]:
+def tick_sparse(options: Options) -> list[str]:
     """The tick for 1,000 due among 10,000 waiting (baseline) and among 1,000,000."""
-    due = _env_int("BENCH_JOURNEYS_SPARSE_DUE", 1000)
-    small = _env_int("BENCH_JOURNEYS_SPARSE_SMALL", 10_000)
-    large = _env_int("BENCH_JOURNEYS_SPARSE_LARGE", 1_000_000)
-    repeats = _env_int("BENCH_JOURNEYS_REPEATS", 5)
+    due = stack.env_int("BENCH_JOURNEYS_SPARSE_DUE", 1000)
+    small = stack.env_int("BENCH_JOURNEYS_SPARSE_SMALL", 10_000)
+    large = stack.env_int("BENCH_JOURNEYS_SPARSE_LARGE", 1_000_000)
+    repeats = stack.env_int("BENCH_JOURNEYS_REPEATS", 5)
     with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-") as tmp:
         env = _prepare(tmp)
         batch = int(env["JOURNEY_TICK_BATCH"])

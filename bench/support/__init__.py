@@ -1,0 +1,1 @@
+"""What the figures share: the system under test, PostgreSQL, accounting, wrk, the form."""
