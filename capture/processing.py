@@ -41,6 +41,9 @@ def process_submission(*, submission_id: int) -> bool:
             if row is None:
                 return False
             Submission.objects.filter(pk=submission_id).update(processed_at=timezone.now())
+            # Not leadfunnel.announce, on purpose (its docstring names this one exception):
+            # a plain send inside the stamp's transaction, so a receiver that raises rolls
+            # the stamp back with the receivers' writes and the tick announces it again.
             lead_captured.send(
                 sender=Lead,
                 lead_id=row["lead_id"],

@@ -24,7 +24,7 @@ from capture.models import (
     Lead,
     Submission,
 )
-from capture.signals import activity_recorded
+from capture.signals import activities_recorded, activity_recorded
 from leadfunnel.announce import announce_on_commit
 from leadfunnel.bulk_sql import insert_rows, update_rows
 
@@ -534,8 +534,9 @@ def import_leads(
     lead created or changed gets one `custom` activity with `activity` as its metadata. A
     few statements per batch, whatever its size; the caller's transaction holds them.
 
-    No `activity_recorded` per lead: 100,000 rescorings and trigger checks would be the
-    import's whole cost. The importer asks scoring for one set-based rescoring instead.
+    The activities are announced on commit as one `activities_recorded` for the batch, not
+    an `activity_recorded` per lead: 100,000 rescorings and trigger checks would be the
+    import's whole cost, where a receiver of the batch (scoring) works set-based.
     """
     fresh = {
         "stage": Lead.Stage.NEW,
@@ -574,4 +575,12 @@ def import_leads(
         for lead_id in result.touched_ids
     ]
     insert_rows(Activity, activities, now=now)
+    if activities:
+        announce_on_commit(
+            activities_recorded,
+            Activity,
+            lead_ids=result.touched_ids,
+            kind=Activity.Kind.CUSTOM,
+            metadata=metadata,
+        )
     return result

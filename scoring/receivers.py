@@ -3,6 +3,9 @@
 Rescoring runs in capture's on-commit callback, after the prospect's data is safe: if it
 fails, the error is logged and the capture still answers; the nightly rescore_all_leads run
 recomputes every lead from scratch, so a missed rescoring heals within a day.
+
+`activities_recorded` (an import's chunk: many leads) asks for one set-based rescoring of
+the chunk's leads.
 """
 
 import logging
@@ -12,7 +15,7 @@ from django.db import transaction
 
 from capture.models import Lead
 from scoring.models import ScoreChange
-from scoring.services import invalidate_rules, score_lead
+from scoring.services import invalidate_rules, request_rescore, score_lead
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,10 @@ def rescore_captured_lead(*, lead_id: int, **kwargs: Any) -> None:
 
 def rescore_after_activity(*, lead_id: int, **kwargs: Any) -> None:
     _rescore(lead_id=lead_id, cause=ScoreChange.Cause.ACTIVITY)
+
+
+def rescore_after_activities(*, lead_ids: list[int], **kwargs: Any) -> None:
+    request_rescore(cause=ScoreChange.Cause.ACTIVITY, lead_ids=lead_ids)
 
 
 def forget_cached_rules(**kwargs: Any) -> None:

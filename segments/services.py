@@ -10,7 +10,6 @@ Membership is kept two ways that must agree (tests/segments/test_membership.py):
 Joins and leaves are announced on commit (segment_joined / segment_left), once per segment.
 """
 
-import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -19,12 +18,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from capture.models import Lead
+from leadfunnel.announce import announce_on_commit
 from segments import queueing
 from segments.compiling import lead_check_statement, matching_leads, whole_table_query
 from segments.models import Segment, SegmentMember
 from segments.signals import segment_joined, segment_left
-
-logger = logging.getLogger(__name__)
 
 
 def create_segment(
@@ -82,9 +80,9 @@ def refresh_lead(*, lead_id: int, now: datetime | None = None) -> dict[str, list
         if left:
             SegmentMember.objects.filter(lead_id=lead_id, segment_id__in=left).delete()
         for segment_id in joined:
-            _announce_on_commit(segment_joined, segment_id=segment_id, lead_ids=[lead_id])
+            announce_on_commit(segment_joined, Segment, segment_id=segment_id, lead_ids=[lead_id])
         for segment_id in left:
-            _announce_on_commit(segment_left, segment_id=segment_id, lead_ids=[lead_id])
+            announce_on_commit(segment_left, Segment, segment_id=segment_id, lead_ids=[lead_id])
     return {"joined": joined, "left": left}
 
 
@@ -117,9 +115,9 @@ def refresh_segment(*, segment_id: int, now: datetime | None = None) -> dict[str
             joined = sorted(lead_id for (lead_id,) in cursor.fetchall())
         Segment.objects.filter(pk=segment_id).update(refreshed_at=now)
         if joined:
-            _announce_on_commit(segment_joined, segment_id=segment_id, lead_ids=joined)
+            announce_on_commit(segment_joined, Segment, segment_id=segment_id, lead_ids=joined)
         if left:
-            _announce_on_commit(segment_left, segment_id=segment_id, lead_ids=left)
+            announce_on_commit(segment_left, Segment, segment_id=segment_id, lead_ids=left)
     return {"joined": joined, "left": left}
 
 
@@ -155,19 +153,3 @@ def _insert_members(*, lead_id: int, segment_ids: list[int], now: datetime) -> l
 def _sql(queryset: Any) -> tuple[str, tuple[Any, ...]]:
     sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
     return str(sql), tuple(params)
-
-
-def _announce_on_commit(signal: Any, *, segment_id: int, lead_ids: list[int]) -> None:
-    def announce() -> None:
-        replies = signal.send_robust(sender=Segment, segment_id=segment_id, lead_ids=lead_ids)
-        for receiver, error in replies:
-            if isinstance(error, Exception):
-                logger.error(
-                    "%r failed for segment %s (%s leads)",
-                    receiver,
-                    segment_id,
-                    len(lead_ids),
-                    exc_info=error,
-                )
-
-    transaction.on_commit(announce)

@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from capture.models import Lead
+from leadfunnel.announce import announce
 from leadfunnel.outbound import http
 from nurture.models import Enrollment, Node, PathStep
 from nurture.services import exits
@@ -74,8 +75,11 @@ def _perform(
     if node.kind == Node.Kind.NOTIFY:
         return _notify(node=node, enrollment=enrollment), "done", None
     action = "task" if node.kind == Node.Kind.TASK else str(config.get("action", "stage"))
-    replies = journey_action.send_robust(
-        sender=Node,
+    # Sent now, not on commit: the receivers' replies are what the path records of the
+    # effect. Each failure is logged with the lead's id, and the other receivers still run.
+    replies = announce(
+        journey_action,
+        Node,
         action=action,
         lead_id=lead.pk,
         enrollment_id=enrollment.pk,
@@ -84,8 +88,6 @@ def _perform(
     )
     results = [str(reply) for _, reply in replies if reply and not isinstance(reply, Exception)]
     errors = [reply for _, reply in replies if isinstance(reply, Exception)]
-    for error in errors:
-        logger.error("journey action %s for lead %s failed: %r", action, lead.pk, error)
     if errors and not results:
         return f"{action} failed: {errors[0]}", "done", None
     return "; ".join(results) or f"{action}: nobody handled it", "done", None

@@ -1,6 +1,7 @@
 """Enrolling leads and computing when each step is due."""
 
 import logging
+from collections.abc import Sequence as Seq
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,23 +9,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from capture.models import LandingPage, Lead
+from leadfunnel.bulk_sql import insert_rows
 from leadfunnel.zones import zone_or
-from nurture.models import Delivery, Enrollment, Sequence, Step
+from nurture.models import Delivery, Enrollment, Sequence, Step, Suppression
 from nurture.services import exits
 from nurture.services.dispatching import hand_out_on_commit
-
-# Ending and pausing enrollments lives in exiting (triggers, goals and dispatching use it
-# without this module); re-exported here for the callers outside nurture.
-from nurture.services.exiting import (  # noqa: F401
-    LIVE_STATES,
-    exit_enrollments,
-    exit_hot_lead,
-    expire_unconfirmed,
-    pause_enrollments,
-    resume_enrollments,
-)
+from nurture.services.exiting import LIVE_STATES, exit_enrollments
 from nurture.services.triggers import enter_journey
-from nurture.topic_selectors import topic_blocks
+from nurture.topic_selectors import blocked_topics, topic_blocks
 
 logger = logging.getLogger(__name__)
 # Enrollments that may still send: a paused one waits, but still exits and gets new steps.
@@ -135,6 +127,112 @@ def enroll_lead(
             delivery_ids=[d.pk for d in deliveries if d.status == Delivery.Status.QUEUED]
         )
     return enrollment
+
+
+def enroll_leads(
+    *, lead_ids: Seq[int], sequence: Sequence, now: datetime | None = None
+) -> list[int]:
+    """Enroll many leads in a day list at once (a CSV import): the ids of the enrollments made.
+
+    A few statements whatever the number of leads, by `enroll_lead`'s rules: a lead enrolled
+    already is left be (the unique lead, sequence and round), every active step is written
+    due per the lead's zone, a lead sales has gets only the Day-1 confirmation of a hand-off
+    sequence and exits at once, a lead outside the sequence's topic gets Day 1 only, and a
+    new lead moves to nurturing. Suppressed addresses are not enrolled at all: a bought list
+    is full of them, and each would be an enrollment of rows the sender only skips.
+
+    Unlike `enroll_lead`, Day 1 is left `scheduled` and due now, not handed to a worker at
+    once: the dispatcher's tick sends it within the sending quotas, instead of an import's
+    100,000 confirmations hitting the ESP in a minute. A journey's leads enter through
+    `triggers.enter_journey_in_bulk`.
+    """
+    if sequence.kind == Sequence.Kind.JOURNEY:
+        raise ValueError(f"{sequence} is a journey: enter it with enter_journey_in_bulk.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Locked, as in enroll_lead: a rescoring that turns a lead hot meanwhile commits
+        # either first (and is read here) or after these enrollments (and exits them).
+        leads = {
+            lead.pk: lead
+            for lead in Lead.objects.select_for_update()
+            .filter(pk__in=list(lead_ids))
+            .exclude(email__in=Suppression.objects.values("email"))
+            .only("time_zone", "temperature", "stage", "owner")
+            .order_by("pk")
+        }
+        rows = [
+            {
+                "lead_id": lead_id,
+                "sequence_id": sequence.pk,
+                "started_at": now,
+                "state": Enrollment.State.ACTIVE,
+            }
+            for lead_id in leads
+        ]
+        enrolled = [
+            (int(pk), int(lead_id))
+            for pk, lead_id in insert_rows(
+                Enrollment,
+                rows,
+                now=now,
+                ignore_conflicts_on=["lead_id", "sequence_id", "round"],
+                returning=["id", "lead_id"],
+            )
+        ]
+        # A step saved with no day has no place in the list (day_lists.to_journey drops it too).
+        steps = [step for step in sequence.steps.all() if step.is_active and step.day is not None]
+        handed_off = {
+            lead_id
+            for _id, lead_id in enrolled
+            if exits.handed_to_sales(lead=leads[lead_id], sequence=sequence) is not None
+        }
+        topic_id = sequence.topic_id
+        left_topic: set[int] = (
+            set()
+            if topic_id is None
+            else {
+                lead_id
+                for lead_id, _ in blocked_topics(
+                    pairs={(lead_id, topic_id) for _id, lead_id in enrolled}
+                )
+            }
+        )
+        due_by_zone: dict[str, list[datetime]] = {}
+        deliveries: list[dict[str, object]] = []
+        for enrollment_id, lead_id in enrolled:
+            lead = leads[lead_id]
+            if lead.time_zone not in due_by_zone:
+                zone = lead_zone(lead=lead, sequence=sequence)
+                due_by_zone[lead.time_zone] = [
+                    compute_due_at(enrolled_at=now, day=day_of(step), zone=zone, sequence=sequence)
+                    for step in steps
+                ]
+            day_one_only = lead_id in handed_off or lead_id in left_topic
+            deliveries += [
+                {
+                    "enrollment_id": enrollment_id,
+                    "step_id": step.pk,
+                    "due_at": due_at,
+                    "status": Delivery.Status.SCHEDULED,
+                    "status_changed_at": now,
+                }
+                for step, due_at in zip(steps, due_by_zone[lead.time_zone], strict=True)
+                if not day_one_only or exits.is_confirmation(step)
+            ]
+        insert_rows(Delivery, deliveries, now=now)
+        Lead.objects.filter(
+            pk__in=[lead_id for _id, lead_id in enrolled], stage=Lead.Stage.NEW
+        ).update(stage=Lead.Stage.NURTURING)
+        # Brand-new enrollments: their only pending rows are the confirmations, which a
+        # hand-off lets go (exit_enrollments would cancel nothing), so one UPDATE ends them.
+        Enrollment.objects.filter(
+            pk__in=[pk for pk, lead_id in enrolled if lead_id in handed_off]
+        ).update(
+            state=Enrollment.State.EXITED,
+            exit_reason=Enrollment.ExitReason.HANDED_TO_SALES,
+            ended_at=now,
+        )
+    return [pk for pk, _lead_id in enrolled]
 
 
 def enroll_for_capture(*, lead_id: int, landing_page_id: int) -> list[Enrollment]:

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from capture.models import Lead
+from leadfunnel.announce import announce
 from scoring.active_rules import load_rules
 from scoring.engine import Params, RuleSet
 from scoring.models import ScoreChange
@@ -119,17 +120,7 @@ def rescore_all_leads(
 def _announce(changes: Sequence[tuple[int, str, str]]) -> float:
     started = time.monotonic()
     for lead_id, old, new in changes:
-        # One failing receiver must not keep the other leads' news from the rest.
-        for receiver, error in temperature_changed.send_robust(
-            sender=ScoreChange, lead_id=lead_id, old=old, new=new
-        ):
-            if isinstance(error, Exception):
-                logger.error(
-                    "temperature_changed receiver %r failed for lead %s",
-                    receiver,
-                    lead_id,
-                    exc_info=error,
-                )
+        announce(temperature_changed, ScoreChange, lead_id=lead_id, old=old, new=new)
     return time.monotonic() - started
 
 

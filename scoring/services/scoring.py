@@ -1,6 +1,8 @@
-"""Scoring one lead, at once, when capture announces a submission or an activity."""
+"""Scoring one lead, at once, when capture announces a submission or an activity; and a set
+of leads at once, when it announces an import's activities."""
 
-import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -10,6 +12,8 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from capture.models import Activity, Lead
+from leadfunnel.announce import announce_on_commit
+from leadfunnel.bulk_sql import update_rows
 from scoring.active_rules import current_rules
 from scoring.engine import (
     ACTIVITY_COLUMNS,
@@ -22,7 +26,6 @@ from scoring.engine import (
 from scoring.models import ScoreChange
 from scoring.signals import score_changed, temperature_changed
 
-logger = logging.getLogger(__name__)
 # A lead that turns hot leaves the nurture track for sales; later stages are a rep's call.
 STAGES_BEFORE_SALES = (Lead.Stage.NEW, Lead.Stage.NURTURING)
 
@@ -70,18 +73,7 @@ def score_lead(
         )
         rows = Activity.objects.filter(lead_id=lead_id, kind__in=rules.activity_kinds)
         activities = [ActivityFacts(*row) for row in rows.values_list(*ACTIVITY_COLUMNS)]
-        computed = compute(rules=rules, lead=LeadFacts.of(lead), activities=activities, now=now)
-        result = ScoreResult(
-            lead_id=lead_id,
-            score=computed.score,
-            temperature=computed.temperature,
-            old_score=lead.score,
-            old_temperature=lead.temperature,
-            fit_points=computed.fit_points,
-            engagement_points=computed.engagement_points,
-            reasons=[reason.as_json() for reason in computed.reasons],
-            stage_moved=False,
-        )
+        result = _computed(lead=lead, activities=activities, rules=rules, now=now)
         if not result.changed:
             return result
         became_hot = (
@@ -109,27 +101,108 @@ def score_lead(
                 at=now,
             )
         if result.score != result.old_score:
-            old_score, new_score = result.old_score, result.score
-            transaction.on_commit(
-                lambda: _announce_score(lead_id=lead_id, old=old_score, new=new_score)
+            announce_on_commit(
+                score_changed, ScoreChange, lead_id=lead_id, old=result.old_score, new=result.score
             )
         if temperature_moved:
-            old, new = result.old_temperature, result.temperature
-            transaction.on_commit(
-                lambda: temperature_changed.send(
-                    sender=ScoreChange, lead_id=lead_id, old=old, new=new
-                )
+            announce_on_commit(
+                temperature_changed,
+                ScoreChange,
+                lead_id=lead_id,
+                old=result.old_temperature,
+                new=result.temperature,
             )
     # The row is locked, so the stage read above is the one the UPDATE saw.
     return replace(result, stage_moved=became_hot and lead.stage in STAGES_BEFORE_SALES)
 
 
-def _announce_score(*, lead_id: int, old: int, new: int) -> None:
-    # Robust: a failing receiver must not turn a committed rescoring into an error.
-    for receiver, error in score_changed.send_robust(
-        sender=ScoreChange, lead_id=lead_id, old=old, new=new
-    ):
-        if isinstance(error, Exception):
-            logger.error(
-                "score_changed receiver %r failed for lead %s", receiver, lead_id, exc_info=error
+def score_leads(
+    *,
+    lead_ids: Sequence[int],
+    cause: str = ScoreChange.Cause.ACTIVITY,
+    now: datetime | None = None,
+    rules: RuleSet | None = None,
+) -> list[ScoreResult]:
+    """`score_lead` for a set of leads (an import's chunk), in a few statements.
+
+    The leads are locked in id order (two sets that share leads queue up, never deadlock),
+    their activities read in one query and each score computed as `score_lead` computes
+    it; the leads that moved are stored in one UPDATE, each with its ScoreChange and its
+    reasons, and move to sales_ready as there when they turn hot. Like the set-based
+    nightly pass (`rescore_all_leads`), only temperature changes are announced (on commit),
+    not each score's move: a receiver's work per lead is what a set must not cost.
+    """
+    rules = rules or current_rules()
+    now = now or timezone.now()
+    with transaction.atomic():
+        leads = list(
+            Lead.objects.select_for_update()
+            .filter(pk__in=list(lead_ids))
+            .only(*LEAD_COLUMNS, "score", "temperature", "stage")
+            .order_by("pk")
+        )
+        activities: defaultdict[int, list[ActivityFacts]] = defaultdict(list)
+        rows = Activity.objects.filter(
+            lead_id__in=[lead.pk for lead in leads], kind__in=rules.activity_kinds
+        )
+        for lead_id, *facts in rows.values_list("lead_id", *ACTIVITY_COLUMNS):
+            activities[lead_id].append(ActivityFacts(*facts))
+        results: list[ScoreResult] = []
+        moved: list[Lead] = []
+        for lead in leads:
+            result = _computed(lead=lead, activities=activities[lead.pk], rules=rules, now=now)
+            if result.changed:
+                stage_moved = (
+                    result.temperature == Lead.Temperature.HOT
+                    and result.old_temperature != Lead.Temperature.HOT
+                    and lead.stage in STAGES_BEFORE_SALES
+                )
+                result = replace(result, stage_moved=stage_moved)
+                lead.score, lead.temperature = result.score, result.temperature
+                if stage_moved:
+                    lead.stage = Lead.Stage.SALES_READY
+                moved.append(lead)
+            results.append(result)
+        update_rows(Lead, moved, ["score", "temperature", "stage"])
+        changed = [result for result in results if result.changed]
+        ScoreChange.objects.bulk_create(
+            ScoreChange(
+                lead_id=result.lead_id,
+                old_score=result.old_score,
+                new_score=result.score,
+                old_temperature=result.old_temperature,
+                new_temperature=result.temperature,
+                reasons=result.reasons,
+                cause=cause,
+                at=now,
             )
+            for result in changed
+        )
+        for result in changed:
+            if result.temperature != result.old_temperature:
+                announce_on_commit(
+                    temperature_changed,
+                    ScoreChange,
+                    lead_id=result.lead_id,
+                    old=result.old_temperature,
+                    new=result.temperature,
+                )
+    return results
+
+
+def _computed(
+    *, lead: Lead, activities: list[ActivityFacts], rules: RuleSet, now: datetime
+) -> ScoreResult:
+    """The lead's score as `rules` compute it from its facts, beside its stored one."""
+    computed = compute(rules=rules, lead=LeadFacts.of(lead), activities=activities, now=now)
+    return ScoreResult(
+        lead_id=lead.pk,
+        score=computed.score,
+        temperature=computed.temperature,
+        old_score=lead.score,
+        old_temperature=lead.temperature,
+        fit_points=computed.fit_points,
+        engagement_points=computed.engagement_points,
+        reasons=[reason.as_json() for reason in computed.reasons],
+        stage_moved=False,
+    )

@@ -8,7 +8,8 @@ import pytest
 from capture.models import Lead
 from nurture.models import Delivery, Enrollment, Sequence
 from nurture.services.dispatching import hand_out_due
-from nurture.services.scheduling import enroll_lead, exit_hot_lead
+from nurture.services.exiting import exit_hot_lead
+from nurture.services.scheduling import enroll_lead
 from nurture.services.sending import send_delivery
 from tests.factories import LeadFactory, playbook_sequence
 

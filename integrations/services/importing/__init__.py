@@ -4,8 +4,9 @@ Each chunk of CHUNK_ROWS rows is one transaction that upserts its leads by norma
 email through capture's `import_leads` (INSERT … ON CONFLICT DO NOTHING, then the rows
 locked and merged per the dedupe policy) and advances the import's progress in the same
 commit: a worker killed mid-file resumes after the last committed chunk, and no row is
-imported twice. Journeys are entered through nurture's set-based import trigger, and the
-finished import asks scoring for one set-based rescoring (`request_rescore`).
+imported twice. Day lists are entered through nurture's `enroll_leads` and journeys through
+its set-based import trigger; each chunk's activities are announced once on its commit
+(`activities_recorded`), and scoring rescores those leads set-based.
 
 Three rooms, one-way: `uploads` (upload, mapping, starting a run) → `running` (the chunks)
 → `rows` (reading and validating the file).

@@ -1,6 +1,7 @@
 """The import's run: chunks of CHUNK_ROWS rows, each one transaction that writes its leads
-through capture (`import_leads`), enters them in the chosen sequence or journey and the
-journeys with an import trigger, and advances the progress in the same commit."""
+through capture (`import_leads`, whose activities scoring hears of on commit), enters them
+in the chosen sequence or journey and the journeys with an import trigger through nurture,
+and advances the progress in the same commit."""
 
 import logging
 import time
@@ -23,12 +24,8 @@ from integrations.services.importing.rows import (
     lead_values,
     validated_rows,
 )
-from leadfunnel.bulk_sql import insert_rows
-from nurture.models import Delivery, Enrollment, Sequence, Suppression
-from nurture.services import triggers
-from nurture.services.scheduling import compute_due_at, lead_zone
-from scoring.models import ScoreChange
-from scoring.services import request_rescore
+from nurture.models import Sequence, Suppression
+from nurture.services import scheduling, triggers
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +147,8 @@ def _count_chunk(
 def _write_chunk(
     *, lead_import: LeadImport, valid: dict[str, dict[str, Any]], totals: Totals, now: datetime
 ) -> None:
-    """Leads and their activity through capture; enrollment through nurture's triggers."""
+    """Leads and their activity through capture; enrollment through nurture, in day lists
+    (`enroll_leads`) and journeys (its set-based import trigger)."""
     imported = import_leads(
         rows=valid,
         merge=lambda lead, values: _merge(
@@ -167,7 +165,9 @@ def _write_chunk(
     every = imported.created + [(lead.pk, lead.email, lead.time_zone) for lead in imported.existing]
     target = lead_import.sequence
     if target is not None and target.kind != Sequence.Kind.JOURNEY:
-        _enroll(leads=every, sequence=target, now=now)
+        scheduling.enroll_leads(
+            lead_ids=[lead_id for lead_id, _, _ in every], sequence=target, now=now
+        )
     # The journey the marketer picked, and every live journey with a CSV-import trigger.
     journeys = {journey.pk: journey for journey in triggers.journeys_triggered_by_import()}
     if target is not None and target.kind == Sequence.Kind.JOURNEY:
@@ -202,61 +202,6 @@ def _merge(
     return changed
 
 
-def _enroll(*, leads: list[tuple[int, str, str]], sequence: Sequence, now: datetime) -> None:
-    """Enroll the chunk's leads (id, email, time zone) in a day-list sequence as
-    nurture.enroll_lead does, in a few statements.
-
-    Journeys are entered through nurture's own set-based trigger (`_enter_journey`); day
-    lists have no set-based enrollment in nurture yet, so this one stays here until they do
-    (issue 17's `enroll_leads`, nurture's slice).
-
-    Unlike a form capture, the day-1 emails are left `scheduled` and due now rather than
-    handed to workers at once: the dispatcher's tick then sends them within the sending
-    quotas, instead of 100,000 emails hitting the ESP in a minute.
-    """
-    emails = [email for _id, email, _zone in leads]
-    suppressed = set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
-    zone_of = {lead_id: zone for lead_id, email, zone in leads if email not in suppressed}
-    enrolled = insert_rows(
-        Enrollment,
-        [
-            {
-                "lead_id": lead_id,
-                "sequence_id": sequence.pk,
-                "started_at": now,
-                "state": Enrollment.State.ACTIVE,
-            }
-            for lead_id in zone_of
-        ],
-        now=now,
-        ignore_conflicts_on=["lead_id", "sequence_id", "round"],
-        returning=["id", "lead_id"],
-    )
-    # A step saved with no day has no place in the list (nurture's to_journey drops it too).
-    steps = [
-        (step, step.day) for step in sequence.steps.all() if step.is_active and step.day is not None
-    ]
-    due_by_zone: dict[str, list[datetime]] = {}
-    rows = []
-    for enrollment_id, lead_id in enrolled:
-        name = zone_of[lead_id]
-        if name not in due_by_zone:
-            zone = lead_zone(lead=Lead(time_zone=name), sequence=sequence)
-            due_by_zone[name] = [
-                compute_due_at(enrolled_at=now, day=day, zone=zone, sequence=sequence)
-                for _step, day in steps
-            ]
-        rows += [
-            {"enrollment_id": enrollment_id, "step_id": step.pk, "due_at": due,
-             "status": Delivery.Status.SCHEDULED, "status_changed_at": now}
-            for (step, _day), due in zip(steps, due_by_zone[name], strict=True)
-        ]  # fmt: skip
-    insert_rows(Delivery, rows, now=now)
-    Lead.objects.filter(pk__in=[lead_id for _id, lead_id in enrolled], stage=Lead.Stage.NEW).update(
-        stage=Lead.Stage.NURTURING
-    )
-
-
 def _enter_journey(
     *,
     leads: list[tuple[int, str, str]],
@@ -265,7 +210,7 @@ def _enter_journey(
     now: datetime,
 ) -> None:
     """The chunk's leads enter the journey at its start node, set-based, by its re-entry
-    rule; suppressed addresses stay out, as in `_enroll`. A journey paused since the
+    rule; suppressed addresses stay out, as in a day list. A journey paused since the
     mapping was saved takes no one: the leads are imported all the same."""
     emails = [email for _id, email, _zone in leads]
     suppressed = set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
@@ -293,9 +238,6 @@ def _finish(*, import_id: int) -> None:
         LeadImport.objects.filter(pk=import_id).update(
             status=LeadImport.Status.DONE, finished_at=timezone.now(), csv_text=""
         )
-        if lead_import.created_count or lead_import.updated_count:
-            # Fit rules score imported leads in one set-based pass, not 100,000 rescorings.
-            request_rescore(cause=ScoreChange.Cause.MANUAL)
 
 
 def reset_progress(lead_import: LeadImport, *, status: str, dry_run: bool) -> None:

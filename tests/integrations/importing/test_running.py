@@ -1,17 +1,22 @@
 """CSV import, the run: consent, dedupe, enrollment, chunks, progress (importing.running)."""
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
 
 from capture.models import Activity, Lead
+from capture.signals import activities_recorded, activity_recorded
 from integrations.models import LeadImport
 from integrations.services import importing
 from integrations.services.importing import running
-from nurture.models import Delivery, Enrollment, Suppression
+from nurture.models import Delivery, Enrollment, SubscriptionTopic, Suppression
+from nurture.services import scheduling
+from scoring.models import ScoreChange
 from tests.factories import (
     CampaignFactory,
+    EngagementRuleFactory,
     FitRuleFactory,
     LeadFactory,
     StepFactory,
@@ -44,7 +49,7 @@ def test_the_import_creates_leads_with_consent_and_skips_bad_rows(user: User, ru
     imported = Activity.objects.get(lead=lead)
     assert imported.kind == Activity.Kind.CUSTOM
     assert imported.metadata == {"name": "lead_imported", "import_id": lead_import.pk}
-    assert lead.score == 40  # scored by the set-based pass queued at the end
+    assert lead.score == 40  # scored set-based when its chunk committed
 
 
 @pytest.mark.parametrize(
@@ -102,6 +107,87 @@ def test_the_import_enrolls_leads_and_leaves_day_one_to_the_dispatcher(
     assert Delivery.objects.filter(enrollment__lead=already).count() == 5
     assert set(Delivery.objects.values_list("status", flat=True)) == {"scheduled"}
     assert Lead.objects.get(email="new@example.com").stage == Lead.Stage.NURTURING
+
+
+def test_each_lead_is_due_per_its_own_zone(user: User, run: Runner) -> None:
+    sequence = playbook_sequence(fallback_time_zone="America/New_York")
+    body = "tokyo@example.com,,,,,Asia/Tokyo,,\nunknown@example.com,,,,,,,\n"
+
+    run(mapped(upload(user, body), sequence=sequence))
+
+    zones = (("tokyo@example.com", "Asia/Tokyo"), ("unknown@example.com", "America/New_York"))
+    for email, zone in zones:
+        enrollment = Enrollment.objects.get(lead__email=email)
+        due = {
+            delivery.step.day: delivery.due_at
+            for delivery in Delivery.objects.filter(enrollment=enrollment).select_related("step")
+        }
+        assert due == {
+            day: scheduling.compute_due_at(
+                enrolled_at=enrollment.started_at, day=day, zone=ZoneInfo(zone), sequence=sequence
+            )
+            for day in (1, 2, 3, 5, 7)
+        }, email
+
+
+def test_a_lead_sales_has_gets_only_the_confirmation_of_a_hand_off_sequence(
+    user: User, run: Runner
+) -> None:
+    sequence = playbook_sequence(hand_hot_leads_to_sales=True)
+    LeadFactory(email="called@example.com", stage=Lead.Stage.CONTACTED)
+    body = "new@example.com,,,,,,,\ncalled@example.com,,,,,,,\n"
+
+    run(mapped(upload(user, body), sequence=sequence))
+
+    called = Enrollment.objects.get(lead__email="called@example.com")
+    assert (called.state, called.exit_reason) == ("exited", "handed_to_sales")
+    assert list(called.deliveries.values_list("step__day", "status")) == [(1, "scheduled")]
+    new = Enrollment.objects.get(lead__email="new@example.com")
+    assert (new.state, new.deliveries.count()) == ("active", 5)
+
+
+def test_a_lead_outside_the_sequences_topic_gets_day_one_only(user: User, run: Runner) -> None:
+    newsletter = SubscriptionTopic.objects.create(
+        name="Newsletter", slug="newsletter", requires_opt_in=True
+    )
+    sequence = playbook_sequence(topic=newsletter)
+
+    run(mapped(upload(user, "new@example.com,,,,,,,\n"), sequence=sequence))
+
+    enrollment = Enrollment.objects.get(lead__email="new@example.com")
+    assert enrollment.state == "active"
+    assert list(enrollment.deliveries.values_list("step__day", flat=True)) == [1]
+
+
+def test_a_scoring_rule_on_the_import_scores_each_chunk_as_it_commits(
+    user: User, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    monkeypatch.setattr(running, "CHUNK_ROWS", 2)
+    EngagementRuleFactory(
+        name="Imported", activity_kind=Activity.Kind.CUSTOM, pattern="lead_imported", points=10
+    )
+    FitRuleFactory(name="Director", value="director", points=40)
+    elsewhere = LeadFactory(email="elsewhere@example.com", job_title="Director")  # score 0
+    body = "".join(f"lead{n}@example.com,,,,Director,,,\n" for n in range(3))
+    lead_import = mapped(upload(user, body))
+    importing.start_run(import_id=lead_import.pk, dry_run=False)  # its task not run yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert importing.run_import(import_id=lead_import.pk, budget_seconds=0) is False
+
+    scores = dict(Lead.objects.values_list("email", "score"))
+    assert scores == {"lead0@example.com": 50, "lead1@example.com": 50, "elsewhere@example.com": 0}
+    change = ScoreChange.objects.get(lead__email="lead0@example.com")
+    assert change.cause == ScoreChange.Cause.ACTIVITY
+    assert [reason["text"] for reason in change.reasons] == [
+        "Director +40",
+        "1 custom event matching lead_imported +10",
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert importing.run_import(import_id=lead_import.pk, budget_seconds=None) is True
+    assert Lead.objects.get(email="lead2@example.com").score == 50
+    elsewhere.refresh_from_db()
+    assert elsewhere.score == 0, "an import rescores its own leads, not every lead"
 
 
 def test_a_day_list_step_without_a_day_is_left_out_of_the_enrollment(
@@ -242,8 +328,15 @@ def test_import_leads_merges_existing_leads_through_the_callers_policy(
         lead.company = values["company"]
         return True
 
+    heard: list[dict[str, Any]] = []
+    activities_recorded.connect(
+        lambda **facts: heard.append(facts), dispatch_uid="tests.batch", weak=False
+    )
+    activity_recorded.connect(
+        lambda **facts: heard.append(facts), dispatch_uid="tests.one", weak=False
+    )
     now = timezone.now()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         result = import_leads(
             rows={
                 "new@example.com": {"email": "new@example.com", "first_name": "New"},
@@ -256,7 +349,12 @@ def test_import_leads_merges_existing_leads_through_the_callers_policy(
             activity={"name": "lead_imported", "import_id": 7},
             now=now,
         )
-    assert callbacks == [], "no per-lead announcement: the importer asks for one rescoring"
+    activities_recorded.disconnect(dispatch_uid="tests.batch")
+    activity_recorded.disconnect(dispatch_uid="tests.one")
+    [fact] = heard  # one announcement for the batch, none per lead
+    assert (fact["signal"], fact["kind"]) == (activities_recorded, Activity.Kind.CUSTOM)
+    assert fact["metadata"] == {"name": "lead_imported", "import_id": 7}
+    assert sorted(fact["lead_ids"]) == sorted(result.touched_ids)
     assert sorted(seen) == ["known@example.com", "same@example.com"]
     assert [email for _id, email, _zone in result.created] == ["new@example.com"]
     assert [lead.pk for lead in result.changed] == [known.pk]
