@@ -3,7 +3,6 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import csrf_protect_m
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -11,7 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.csrf import csrf_protect
 
 from capture.models import Lead
 from leadfunnel.auth import signed_in
@@ -27,7 +28,7 @@ from nurture.models import (
 )
 from nurture.selectors import PREVIEW_CHOICES, is_suppressed, mailable_leads, step_figures
 from nurture.sequence_forms import SequenceForm
-from nurture.services import scheduling
+from nurture.services import exiting
 from nurture.services.composing import build_preview, build_test_message, sample_lead
 from nurture.services.steps import remove_step, step_saved
 from nurture.validators import email_content_errors
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     SequenceRow = WithAnnotations[Sequence, SequenceFigures]
 
 
-class StepForm(forms.ModelForm):
+class StepForm(forms.ModelForm[Step]):
     only_temperatures = forms.MultipleChoiceField(
         choices=Lead.Temperature.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -87,7 +88,7 @@ class StepForm(forms.ModelForm):
         return cleaned
 
 
-class StepInline(admin.StackedInline):
+class StepInline(admin.StackedInline[Step, Sequence]):
     model = Step
     form = StepForm
     extra = 0
@@ -123,8 +124,9 @@ class StepInline(admin.StackedInline):
 
 
 @admin.register(Sequence)
-class SequenceAdmin(admin.ModelAdmin):
-    form = SequenceForm
+class SequenceAdmin(admin.ModelAdmin[Sequence]):
+    # Typed, not subscripted: at run time SequenceForm[Sequence] is a typing alias, not a form.
+    form: type[SequenceForm[Sequence]] = SequenceForm
     inlines = (StepInline,)
     list_display = (
         "name",
@@ -277,7 +279,7 @@ class SequenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Step)
-class StepAdmin(admin.ModelAdmin):
+class StepAdmin(admin.ModelAdmin[Step]):
     """Steps are edited inline on their sequence; this admin adds preview and test-send."""
 
     list_display = ("__str__", "sequence", "is_active")
@@ -292,7 +294,7 @@ class StepAdmin(admin.ModelAdmin):
         return [path("<int:step_id>/preview/", preview, name="nurture_step_preview"),
                 *super().get_urls()]  # fmt: skip
 
-    @csrf_protect_m
+    @method_decorator(csrf_protect)  # admin's csrf_protect_m, untyped in the stubs
     def preview_view(self, request: HttpRequest, step_id: int) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
@@ -338,7 +340,7 @@ def _preview_lead(lead_id: str) -> tuple[Lead, str]:
     return chosen, ""
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(admin.TabularInline[Delivery, Enrollment]):
     model = Delivery
     fields = (
         "step",
@@ -358,7 +360,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(admin.ModelAdmin[Enrollment]):
     list_display = ("lead", "sequence", "state", "exit_reason", "started_at", "ended_at")
     list_filter = ("state", "sequence", "exit_reason")
     search_fields = ("lead__email",)
@@ -373,7 +375,7 @@ class EnrollmentAdmin(admin.ModelAdmin):
     @admin.action(description="Stop the selected enrollments")
     def stop(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
         for enrollment in queryset.filter(state=Enrollment.State.ACTIVE):
-            scheduling.exit_enrollments(
+            exiting.exit_enrollments(
                 lead_id=enrollment.lead_id,
                 reason=Enrollment.ExitReason.MANUAL,
                 sequence_id=enrollment.sequence_id,
@@ -381,39 +383,39 @@ class EnrollmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     list_display = ("enrollment", "step", "due_at", "status", "attempts", "sent_at", "last_error")
     list_filter = ("status", "step__sequence")
     search_fields = ("enrollment__lead__email",)
     list_select_related = ("enrollment__lead", "enrollment__sequence", "step")
     date_hierarchy = "due_at"
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Delivery | None = None) -> list[str]:
         return [field.name for field in Delivery._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
         return False
 
 
 @admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
+class SuppressionAdmin(admin.ModelAdmin[Suppression]):
     list_display = ("email", "reason", "created_at")
     list_filter = ("reason",)
     search_fields = ("email",)
 
 
 @admin.register(SmsSuppression)
-class SmsSuppressionAdmin(admin.ModelAdmin):
+class SmsSuppressionAdmin(admin.ModelAdmin[SmsSuppression]):
     list_display = ("phone", "reason", "keyword", "created_at")
     list_filter = ("reason",)
     search_fields = ("phone",)
 
 
 @admin.register(SmsMessage)
-class SmsMessageAdmin(admin.ModelAdmin):
+class SmsMessageAdmin(admin.ModelAdmin[SmsMessage]):
     """The record of each text: written by nurture.services.sms and Twilio's callbacks only."""
 
     list_display = ("created_at", "lead", "to_number", "status", "refusal", "segments")
@@ -422,13 +424,13 @@ class SmsMessageAdmin(admin.ModelAdmin):
     list_select_related = ("lead",)
     raw_id_fields = ("lead",)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: SmsMessage | None = None) -> list[str]:
         return [field.name for field in SmsMessage._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: SmsMessage | None = None) -> bool:
         return False
 
 

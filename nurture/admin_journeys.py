@@ -19,7 +19,7 @@ from nurture.sequence_forms import SequenceForm
 from nurture.services import editing
 
 
-class JourneyForm(SequenceForm):
+class JourneyForm(SequenceForm[Journey]):
     class Meta:
         model = Journey
         fields = (
@@ -85,7 +85,7 @@ def _emails(name: str) -> Coalesce:
 
 
 @admin.register(Journey)
-class JourneyAdmin(admin.ModelAdmin):
+class JourneyAdmin(admin.ModelAdmin[Journey]):
     form = JourneyForm
     list_display = (
         "name",

@@ -28,14 +28,14 @@ from api.schema import error_responses, idempotency_key
 from capture.models import Lead
 from leadfunnel.zones import validate_time_zone
 from nurture.models import Enrollment, Sequence, Step
-from nurture.services import scheduling
+from nurture.services import exiting, scheduling
 from nurture.services.steps import remove_step, step_saved
 from nurture.validators import email_content_errors
 
 _BIGINT = 2**63 - 1
 
 
-class StepSerializer(serializers.ModelSerializer):
+class StepSerializer(serializers.ModelSerializer[Step]):
     sequence = serializers.PrimaryKeyRelatedField(queryset=Sequence.objects.all())
     day = serializers.IntegerField(min_value=1, max_value=365)
     only_temperatures = serializers.ListField(
@@ -87,7 +87,8 @@ class NestedStepSerializer(StepSerializer):
         read_only_fields = StepSerializer.Meta.fields  # type: ignore[assignment]
 
 
-class SequenceSerializer(serializers.ModelSerializer):
+# Generic in its model: a day list's Sequence, or the Journey proxy (JourneySerializer).
+class SequenceSerializer[M: Sequence](serializers.ModelSerializer[M]):
     weekdays = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=6),
         min_length=1,
@@ -132,7 +133,7 @@ class SequenceSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class EnrollmentSerializer(serializers.ModelSerializer):
+class EnrollmentSerializer(serializers.ModelSerializer[Enrollment]):
     # Declared: DRF drops `allow_blank` from read-only model fields, and the schema with it.
     exit_reason = serializers.ChoiceField(
         choices=Enrollment.ExitReason.choices, allow_blank=True, read_only=True
@@ -160,12 +161,12 @@ class EnrollmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EnrollSerializer(serializers.Serializer):
+class EnrollSerializer(serializers.Serializer[Any]):
     lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.all())
     sequence = serializers.PrimaryKeyRelatedField(queryset=Sequence.objects.all())
 
 
-class EnrollmentFilterSerializer(serializers.Serializer):
+class EnrollmentFilterSerializer(serializers.Serializer[Any]):
     lead = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
     sequence = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
     journey = serializers.IntegerField(
@@ -173,13 +174,13 @@ class EnrollmentFilterSerializer(serializers.Serializer):
     )
 
 
-class StepFilterSerializer(serializers.Serializer):
+class StepFilterSerializer(serializers.Serializer[Any]):
     sequence = serializers.IntegerField(min_value=1, max_value=_BIGINT, required=False)
 
 
 @crud_schema("sequences", SequenceSerializer)
-class SequenceViewSet(ConstraintsDecide, viewsets.ModelViewSet):
-    serializer_class = SequenceSerializer
+class SequenceViewSet(ConstraintsDecide, viewsets.ModelViewSet[Sequence]):
+    serializer_class: type[SequenceSerializer[Sequence]] = SequenceSerializer
     queryset = Sequence.objects.prefetch_related("steps", "entry_pages").order_by("-id")
 
 
@@ -195,7 +196,7 @@ class SequenceViewSet(ConstraintsDecide, viewsets.ModelViewSet):
         **error_responses(404),
     },
 )
-class StepViewSet(viewsets.ModelViewSet):
+class StepViewSet(viewsets.ModelViewSet[Step]):
     """A write the database's constraints refuse answers 409, not 500."""
 
     serializer_class = StepSerializer
@@ -209,12 +210,12 @@ class StepViewSet(viewsets.ModelViewSet):
                 steps = steps.filter(sequence_id=query.validated_data["sequence"])
         return steps
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Step]) -> None:
         with transaction.atomic():
             step = save_or_conflict(serializer)
             step_saved(step=step, was_active=False)
 
-    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Step]) -> None:
         with transaction.atomic():
             step_id = cast(Step, serializer.instance).pk  # an update has its instance
             was_active = Step.objects.select_for_update().get(pk=step_id).is_active
@@ -238,7 +239,9 @@ class StepViewSet(viewsets.ModelViewSet):
         tags=["enrollments"], responses={200: EnrollmentSerializer, **error_responses(404)}
     ),
 )
-class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EnrollmentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Enrollment]
+):
     serializer_class = EnrollmentSerializer
     queryset = Enrollment.objects.order_by("-id")
 
@@ -288,7 +291,7 @@ class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"])
     def exit(self, request: Request, pk: str) -> Response:
         enrollment = get_object_or_404(Enrollment, pk=pk)
-        stopped = scheduling.exit_enrollments(
+        stopped = exiting.exit_enrollments(
             lead_id=enrollment.lead_id,
             reason=Enrollment.ExitReason.MANUAL,
             sequence_id=enrollment.sequence_id,

@@ -10,6 +10,7 @@ the services refuse leaves nothing behind and answers 400 with the fields at fau
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -25,6 +26,7 @@ from api.idempotency import idempotent
 from api.permissions import HasPermissions
 from api.schema import error_responses, idempotency_key
 from capture.models import LandingPage, Lead
+from leadfunnel.auth import signed_in
 from nurture.api import SequenceSerializer, StepSerializer
 from nurture.models import Edge, Enrollment, Journey, Node, PathStep, Sequence, Trigger
 from nurture.services import conditions, editing, goals, journeys, splits, timing, triggers
@@ -228,7 +230,7 @@ class EmailContentSerializer(StepSerializer):
         read_only_fields = ()  # type: ignore[assignment]
 
 
-class NodeSerializer(serializers.ModelSerializer):
+class NodeSerializer(serializers.ModelSerializer[Node]):
     journey = serializers.IntegerField(source="sequence_id", read_only=True)
     kind = serializers.ChoiceField(choices=Node.Kind.choices)
     config = serializers.JSONField(
@@ -263,7 +265,7 @@ class NodeSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class EdgeSerializer(serializers.ModelSerializer):
+class EdgeSerializer(serializers.ModelSerializer[Edge]):
     class Meta:
         model = Edge
         fields = ("id", "source", "port", "target")
@@ -275,7 +277,7 @@ class EdgeSerializer(serializers.ModelSerializer):
         if journey is not None:
             nodes = Node.objects.filter(sequence=journey)
             for name in ("source", "target"):
-                field = cast(serializers.PrimaryKeyRelatedField, self.fields[name])
+                field = cast(serializers.PrimaryKeyRelatedField[Node], self.fields[name])
                 field.queryset = nodes  # type: ignore[arg-type]  # the stubs read a descriptor
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -290,7 +292,7 @@ class EdgeSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class TriggerSerializer(serializers.ModelSerializer):
+class TriggerSerializer(serializers.ModelSerializer[Trigger]):
     kind = serializers.ChoiceField(choices=Trigger.Kind.choices)
     config = serializers.JSONField(required=False)
 
@@ -306,7 +308,7 @@ class TriggerSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class JourneySerializer(SequenceSerializer):
+class JourneySerializer(SequenceSerializer[Journey]):
     """A journey's settings, with its graph (read only here: see the nodes, edges and
     triggers endpoints)."""
 
@@ -363,7 +365,7 @@ class GraphNodeSerializer(NodeSerializer):
         fields = ("key", *NodeSerializer.Meta.fields)  # type: ignore[assignment]
 
 
-class GraphEdgeSerializer(serializers.Serializer):
+class GraphEdgeSerializer(serializers.Serializer[Any]):
     # The stubs read this as Field.source; DRF's metaclass takes declared fields off the class.
     source = serializers.CharField(max_length=50, help_text="A node's key.")  # type: ignore[assignment]
     port = serializers.CharField(max_length=20, default="next")
@@ -422,7 +424,7 @@ class JourneyCreateSerializer(JourneySerializer):
         return attrs
 
 
-class JourneyEnrollmentSerializer(serializers.ModelSerializer):
+class JourneyEnrollmentSerializer(serializers.ModelSerializer[Enrollment]):
     journey = serializers.IntegerField(source="sequence_id", read_only=True)
     exit_reason = serializers.ChoiceField(
         choices=Enrollment.ExitReason.choices, allow_blank=True, read_only=True
@@ -448,7 +450,7 @@ class JourneyEnrollmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EnrollInJourneySerializer(serializers.Serializer):
+class EnrollInJourneySerializer(serializers.Serializer[Any]):
     lead = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
     email = serializers.EmailField(required=False)
 
@@ -468,7 +470,7 @@ class EnrollInJourneySerializer(serializers.Serializer):
         return attrs
 
 
-class PathStepSerializer(serializers.ModelSerializer):
+class PathStepSerializer(serializers.ModelSerializer[PathStep]):
     node_kind = serializers.ChoiceField(choices=Node.Kind.choices, read_only=True)
 
     class Meta:
@@ -477,11 +479,11 @@ class PathStepSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NodeRemovedSerializer(serializers.Serializer):
+class NodeRemovedSerializer(serializers.Serializer[Any]):
     moved = serializers.IntegerField(help_text="Leads that were waiting on it and moved on.")
 
 
-class EnrollmentPathSerializer(serializers.Serializer):
+class EnrollmentPathSerializer(serializers.Serializer[Any]):
     enrollment = JourneyEnrollmentSerializer()
     path = PathStepSerializer(many=True)
 
@@ -501,10 +503,10 @@ class JourneyPermission(permissions.BasePermission):
         actions = ["view"]
         if request.method not in permissions.SAFE_METHODS:
             actions.append(getattr(view, "write_permission", lambda: "change")())
-        return all(_may(user, action) for action in actions)
+        return all(_may(signed_in(user), action) for action in actions)
 
 
-def _may(user: Any, action: str) -> bool:
+def _may(user: User, action: str) -> bool:
     if action == "enroll":
         return user.has_perm("nurture.add_enrollment")
     return user.has_perm(f"nurture.{action}_journey") or user.has_perm(f"nurture.{action}_sequence")
@@ -543,7 +545,7 @@ class _InJourney:
         tags=[TAG], responses={200: JourneySerializer, **error_responses(400, 404)}
     ),
 )
-class JourneyViewSet(viewsets.GenericViewSet):
+class JourneyViewSet(viewsets.GenericViewSet[Journey]):
     serializer_class = JourneySerializer
     permission_classes = [JourneyPermission]
     queryset = Journey.objects.prefetch_related("nodes__step", "nodes__edges", "triggers").order_by(
@@ -653,7 +655,7 @@ class JourneyViewSet(viewsets.GenericViewSet):
     ),
     retrieve=extend_schema(tags=[TAG], responses={200: NodeSerializer, **error_responses(404)}),
 )
-class NodeViewSet(_InJourney, viewsets.GenericViewSet):
+class NodeViewSet(_InJourney, viewsets.GenericViewSet[Node]):
     serializer_class = NodeSerializer
     permission_classes = [JourneyPermission]
     pagination_class = None  # a journey's nodes are few and read as one graph
@@ -712,7 +714,7 @@ class NodeViewSet(_InJourney, viewsets.GenericViewSet):
         tags=[TAG], responses={200: EdgeSerializer(many=True), **error_responses(404)}
     ),
 )
-class EdgeViewSet(_InJourney, viewsets.GenericViewSet):
+class EdgeViewSet(_InJourney, viewsets.GenericViewSet[Edge]):
     serializer_class = EdgeSerializer
     permission_classes = [JourneyPermission]
     pagination_class = None
@@ -749,7 +751,7 @@ class EdgeViewSet(_InJourney, viewsets.GenericViewSet):
         tags=[TAG], responses={200: TriggerSerializer(many=True), **error_responses(404)}
     ),
 )
-class TriggerViewSet(_InJourney, viewsets.GenericViewSet):
+class TriggerViewSet(_InJourney, viewsets.GenericViewSet[Trigger]):
     serializer_class = TriggerSerializer
     permission_classes = [JourneyPermission]
     pagination_class = None
@@ -777,7 +779,7 @@ class TriggerViewSet(_InJourney, viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class EnrollmentPathView(generics.GenericAPIView):
+class EnrollmentPathView(generics.GenericAPIView[Enrollment]):
     permission_classes = [HasPermissions.of("nurture.view_enrollment")]
     serializer_class = EnrollmentPathSerializer
     queryset = Enrollment.objects.all()

@@ -5,9 +5,9 @@ announcer's to log (leadfunnel.announce: with the lead's id, the other receivers
 run), never raised into the capture, the tracking beacon or the rescoring that announced
 the fact: the lead simply does not enter, and nothing is half-written.
 
-Two facts are not yet announced that way, so their receivers keep a guard of their own
-(`_logged`) until they are: `lead_captured` (capture/processing.py sends it inside the
-outbox's transaction) and `temperature_changed` (scoring/services/scoring.py).
+One fact is not announced that way, so its receivers keep a guard of their own (`_logged`):
+`lead_captured`, which capture/processing.py sends inside the outbox's transaction (a
+receiver that raised would roll the outbox row back, and every receiver would run again).
 """
 
 import logging
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nurture.services import engagement, scheduling, topics, triggers
+from nurture.services import engagement, exiting, scheduling, topics, triggers
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +55,11 @@ def enter_journeys_on_activity(
 
 def hand_hot_lead_to_sales(*, lead_id: int, new: str, **kwargs: Any) -> None:
     if new == "hot":
-        scheduling.exit_hot_lead(lead_id=lead_id)
+        exiting.exit_hot_lead(lead_id=lead_id)
 
 
 def enter_journeys_on_temperature(*, lead_id: int, old: str, new: str, **kwargs: Any) -> None:
-    with _logged("temperature", lead_id):
-        triggers.on_temperature_changed(lead_id=lead_id, old=old, new=new)
+    triggers.on_temperature_changed(lead_id=lead_id, old=old, new=new)
 
 
 def enter_journeys_on_score(*, lead_id: int, old: int, new: int, **kwargs: Any) -> None:

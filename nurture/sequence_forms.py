@@ -11,7 +11,8 @@ from nurture.models import DEFAULT_TOPIC_NAME, Sequence, SubscriptionTopic, defa
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
 
-class SequenceForm(forms.ModelForm):
+# Generic in its model: a day list's Sequence, or the Journey proxy (the journey admin's form).
+class SequenceForm[M: Sequence](forms.ModelForm[M]):
     # A field declared on the form does not take the model field's default, as a generated
     # one would: without `initial` a new sequence showed every day unticked (and required).
     weekdays = forms.TypedMultipleChoiceField(
@@ -41,7 +42,7 @@ class SequenceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "topic" in self.fields:
             # Left empty (or not sent, by a script), a sequence belongs to the default topic.
-            topic = cast(forms.ModelChoiceField, self.fields["topic"])
+            topic = cast(forms.ModelChoiceField[SubscriptionTopic], self.fields["topic"])
             topic.required = False
             topic.empty_label = f"{DEFAULT_TOPIC_NAME} (the default)"
 

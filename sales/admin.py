@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
@@ -14,13 +17,13 @@ from sales.models import (
 )
 
 
-class BlockedDateInline(admin.TabularInline):
+class BlockedDateInline(admin.TabularInline[BlockedDate, RepProfile]):
     model = BlockedDate
     extra = 1
 
 
 @admin.register(RepProfile)
-class RepProfileAdmin(admin.ModelAdmin):
+class RepProfileAdmin(admin.ModelAdmin[RepProfile]):
     list_display = ("user", "takes_leads", "time_zone", "slot_minutes", "last_assigned_at")
     list_filter = ("takes_leads",)
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name")
@@ -30,7 +33,7 @@ class RepProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(SalesSettings)
-class SalesSettingsAdmin(admin.ModelAdmin):
+class SalesSettingsAdmin(admin.ModelAdmin[SalesSettings]):
     """One row: the list goes straight to it."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -39,12 +42,14 @@ class SalesSettingsAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponseRedirect:
         SalesSettings.load()
         return HttpResponseRedirect(reverse("admin:sales_salessettings_change", args=[1]))
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin[M: Model](admin.ModelAdmin[M]):
     """Written by the sales workspace, read here."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -55,7 +60,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(ReadOnlyAdmin):
+class BookingAdmin(ReadOnlyAdmin[Booking]):
     list_display = ("lead", "rep", "starts_at", "status", "created_at")
     list_filter = ("status", "rep")
     date_hierarchy = "starts_at"
@@ -64,7 +69,7 @@ class BookingAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Note)
-class NoteAdmin(ReadOnlyAdmin):
+class NoteAdmin(ReadOnlyAdmin[Note]):
     list_display = ("lead", "kind", "author", "created_at")
     list_filter = ("kind",)
     search_fields = ("lead__email", "body")
@@ -72,7 +77,7 @@ class NoteAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LeadChange)
-class LeadChangeAdmin(ReadOnlyAdmin):
+class LeadChangeAdmin(ReadOnlyAdmin[LeadChange]):
     list_display = ("lead", "field", "old_value", "new_value", "actor", "at")
     list_filter = ("field",)
     search_fields = ("lead__email",)
@@ -80,7 +85,7 @@ class LeadChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Handoff)
-class HandoffAdmin(ReadOnlyAdmin):
+class HandoffAdmin(ReadOnlyAdmin[Handoff]):
     list_display = ("lead", "rep", "turned_hot_at", "notified_at", "first_contact_at", "ended_at")
     list_filter = ("rep",)
     search_fields = ("lead__email",)
@@ -89,7 +94,7 @@ class HandoffAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(ReadOnlyAdmin):
+class TaskAdmin(ReadOnlyAdmin[Task]):
     list_display = ("title", "lead", "owner", "due_at", "completed_at", "source")
     list_filter = ("source", "owner", ("completed_at", admin.EmptyFieldListFilter))
     search_fields = ("title", "lead__email")

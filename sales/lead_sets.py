@@ -7,8 +7,9 @@ shows them as one more select. A rep's saved view keeps the choice like any othe
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,9 @@ class LeadSets:
     any_label: str  # its empty choice, e.g. "Any segment"
     # (value, name) of each set, as the select lists them; values are short strings.
     choices: Callable[[], list[tuple[str, str]]]
-    # The lead ids in the set `value` (a subquery: the dashboard filters `pk__in` it).
-    lead_ids: Callable[[str], QuerySet]
+    # The lead ids in the set `value` (a subquery: the dashboard filters `pk__in` it), of
+    # the provider's own model, one column per row.
+    lead_ids: Callable[[str], QuerySet[Model, Any]]
 
 
 registered: list[LeadSets] = []

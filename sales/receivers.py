@@ -1,5 +1,6 @@
 """One-line receivers of lower apps' facts (connected in SalesConfig.ready)."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from nurture.services import triggers
@@ -15,7 +16,13 @@ def journeys_on_stage_change(*, lead_id: int, new: str, **kwargs: Any) -> None:
 
 
 def run_journey_action(
-    *, action: str, lead_id: int, enrollment_id: int, node_id: int, config: dict, **kwargs: Any
+    *,
+    action: str,
+    lead_id: int,
+    enrollment_id: int,
+    node_id: int,
+    config: Mapping[str, Any],
+    **kwargs: Any,
 ) -> str:
     return journey_actions.perform_journey_action(
         action=action, lead_id=lead_id, enrollment_id=enrollment_id, node_id=node_id, config=config

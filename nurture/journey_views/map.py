@@ -100,7 +100,7 @@ def summary(node: Node, names: dict[int, str]) -> str:
     if node.kind == Node.Kind.NOTIFY:
         return f"notify {config.get('to', 'owner')}"
     if node.kind == Node.Kind.UPDATE:
-        action = config.get("action", "stage")
+        action: str = config.get("action", "stage")
         return {
             "stage": f"set stage {config.get('stage', '')}",
             "field": f"set {config.get('field', '')}",
@@ -262,9 +262,11 @@ def _saved(request: HttpRequest, journey: Journey, panel: dict[str, Any], url: s
     return HttpResponseRedirect(url)
 
 
-def _node_panel(node: Node, form: journey_forms.NodeForm | None = None, **extra: Any) -> dict:
+def _node_panel(
+    node: Node, form: journey_forms.NodeForm | None = None, **extra: Any
+) -> dict[str, Any]:
     form = form or journey_forms.node_form(node)
-    panel = {"mode": "node", "node": node, "form": form, **extra}
+    panel: dict[str, Any] = {"mode": "node", "node": node, "form": form, **extra}
     if node.kind == Node.Kind.SPLIT:
         panel["split"] = split_data(node)
     return panel

@@ -28,10 +28,13 @@ from nurture import queueing
 from nurture.models import Delivery, Edge, Enrollment, Node, PathStep, Sequence
 from nurture.services import dispatching, goals
 from nurture.services.nodes import End, Outcome, Visit, Wait, registry
+from nurture.services.nodes.email import Planned, Sent
 
 logger = logging.getLogger(__name__)
 # A guard against a graph that loops through nodes that all run at once.
 MAX_HOPS = 64
+# A path row as _insert_path writes it: enrollment, node, name, kind, entered_at, via.
+PathRow = tuple[int, int, str, str, datetime, str]
 
 
 @dataclass
@@ -96,11 +99,9 @@ class Runner:
     dry_run: bool = False
     nodes: dict[int, Node] = field(default_factory=dict)
     edges: dict[tuple[int, str], int] = field(default_factory=dict)
-    deliveries: list = field(default_factory=list)  # email.Planned
+    deliveries: list[Planned] = field(default_factory=list)
     effects: list[tuple[int, int]] = field(default_factory=list)
     requeue: list[tuple[int, int]] = field(default_factory=list)
-    # (enrollment, node, name, kind, entered_at, via): inserted in one statement at flush.
-    path: list[tuple] = field(default_factory=list)
     moved: dict[int, Enrollment] = field(default_factory=dict)
     converted: list[tuple[Enrollment, str]] = field(default_factory=list)
     # Dry run: each enrollment's simulated path.
@@ -108,10 +109,10 @@ class Runner:
     visited: set[tuple[int, int]] = field(default_factory=set)
     labels: dict[int, str] = field(default_factory=dict)
     # Each lead's emails around now (the email nodes' calendar), shared across the pass.
-    calendar: dict[int, list] = field(default_factory=dict)
+    calendar: dict[int, list[Sent]] = field(default_factory=dict)
 
     # -- Context for handlers ---------------------------------------------------------
-    def add_delivery(self, delivery: object) -> None:  # an email.Planned
+    def add_delivery(self, delivery: Planned) -> None:
         self.deliveries.append(delivery)
 
     def add_effect(self, enrollment_id: int, node_id: int, again: bool = False) -> None:
@@ -316,7 +317,7 @@ def after_advance(*, delivery_ids: list[int], effects: list[tuple[int, int]]) ->
             break
 
 
-def _insert_path(rows: list[tuple]) -> set[tuple[int, int]]:
+def _insert_path(rows: list[PathRow]) -> set[tuple[int, int]]:
     """Path rows (enrollment, node, name, kind, entered_at, via) in one INSERT; returns the
     (enrollment, node) pairs actually written (not already there)."""
     if not rows:
@@ -348,7 +349,7 @@ def _insert_path(rows: list[tuple]) -> set[tuple[int, int]]:
         return {(e, n) for e, n in cursor.fetchall()}
 
 
-def _insert_deliveries(planned: list, *, now: datetime) -> list[int]:
+def _insert_deliveries(planned: list[Planned], *, now: datetime) -> list[int]:
     """The pass's deliveries in one INSERT; returns the ids of those queued at once."""
     if not planned:
         return []
@@ -389,7 +390,7 @@ def _pairs_q(pairs: list[tuple[int, int]]) -> Q:
     return q
 
 
-def _save_places(enrollments: list) -> None:
+def _save_places(enrollments: list[Enrollment]) -> None:
     """Every moved enrollment's new place in one UPDATE … FROM unnest(arrays)."""
     if not enrollments:
         return
@@ -424,7 +425,7 @@ def _save_places(enrollments: list) -> None:
         cursor.execute(sql, [list(column) for column in columns])
 
 
-def claimable(*, now: datetime):
+def claimable(*, now: datetime) -> QuerySet[Enrollment]:
     return Enrollment.objects.filter(
         state=Enrollment.State.ACTIVE,
         next_at__lte=now,

@@ -119,7 +119,7 @@ def sending_allowance(*, now: datetime | None = None) -> int:
     # Backpressure: what is still queued counts against the batch, so slow workers are not
     # handed rows that would outlive their lease and be published again.
     in_flight = Delivery.objects.filter(status=Delivery.Status.QUEUED).count()
-    allowance = max(settings.NURTURE_DISPATCH_BATCH - in_flight, 0)
+    allowance: int = max(settings.NURTURE_DISPATCH_BATCH - in_flight, 0)
     if settings.NURTURE_MAX_PER_HOUR:
         recent = Delivery.objects.filter(
             Q(sent_at__gte=now - timedelta(hours=1))

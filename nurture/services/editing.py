@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from nurture.models import Delivery, Edge, Enrollment, Node, Sequence, Step, Trigger
@@ -107,7 +108,7 @@ def successor(node: Node) -> Node | None:
     return None
 
 
-def _waiting(node: Node):
+def _waiting(node: Node) -> QuerySet[Enrollment]:
     return Enrollment.objects.filter(current_node=node, state__in=LIVE)
 
 

@@ -24,7 +24,7 @@ EVENTS = {BOOKED: "booked", WON: "won", STAGE: "reached a stage", CLICKED: "clic
 
 
 def describe(node: Node) -> str:
-    event = node.config.get("event", BOOKED)
+    event: str = node.config.get("event", BOOKED)
     if event == STAGE:
         return f"reached {node.config.get('stage', '')}"
     if event == CLICKED:

@@ -11,7 +11,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -21,6 +21,13 @@ from nurture.models import Delivery, Edge, Node
 MAX_VARIANTS = 4
 DEFAULT_MIN_SENDS = 100
 DEFAULT_CONFIDENCE = 0.95
+
+
+class Variant(TypedDict, total=False):
+    """One entry of a split node's `config["variants"]`."""
+
+    label: str
+    weight: int
 
 
 @dataclass(frozen=True)
@@ -47,12 +54,12 @@ class SplitResult:
     waiting_for: str
 
 
-def variants(node: Node) -> list[dict]:
+def variants(node: Node) -> list[Variant]:
     return list(node.config.get("variants") or [{"weight": 50}, {"weight": 50}])[:MAX_VARIANTS]
 
 
 def pick(*, node: Node, enrollment_id: int) -> str:
-    winner = node.config.get("winner")
+    winner: str | None = node.config.get("winner")
     if winner:
         return winner
     options = variants(node)
@@ -119,8 +126,9 @@ def stats(node: Node) -> SplitResult:
 
 def decide(node: Node) -> str | None:
     """Record the winner once the test is decided (auto-pick on); returns the winning port."""
-    if node.config.get("winner") or not node.config.get("auto_winner"):
-        return node.config.get("winner")
+    recorded: str | None = node.config.get("winner")
+    if recorded or not node.config.get("auto_winner"):
+        return recorded
     result = stats(node)
     if result.winner is None:
         return None

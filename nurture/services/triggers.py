@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from capture.models import ERASED_EMAIL_DOMAIN, Activity, LandingPage, Lead
@@ -35,7 +35,7 @@ class JourneyRefused(Exception):
     """The journey cannot take this lead now; the message says why, for a 400 or the admin."""
 
 
-def live_journeys():
+def live_journeys() -> QuerySet[Sequence]:
     return Sequence.objects.filter(
         kind=Sequence.Kind.JOURNEY, status=Sequence.Status.ACTIVE, start_node__isnull=False
     )
@@ -79,7 +79,7 @@ def matches(trigger: Trigger, *, lead: Lead, facts: Mapping[str, Any], now: date
         return int(facts.get("old_score", at_least - 1)) < at_least <= new
     if kind == Trigger.Kind.TEMPERATURE:
         wanted = config.get("temperature", Lead.Temperature.HOT)
-        return facts.get("new") == wanted and facts.get("old") != wanted
+        return bool(facts.get("new") == wanted and facts.get("old") != wanted)
     if kind == Trigger.Kind.STAGE:
         return facts.get("stage") == config.get("stage")
     if kind == Trigger.Kind.SEGMENT:

@@ -6,8 +6,10 @@ Views parse, call one selector or service, and render. Object access goes throug
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
@@ -60,7 +62,7 @@ class Refused(exceptions.APIException):
         self.status_code = refused.status
 
 
-def _act(action: Any) -> Any:
+def _act[T](action: Callable[[], T]) -> T:
     try:
         return action()
     except ActionRefused as refused:
@@ -86,7 +88,7 @@ def decode_cursor(text: str) -> Cursor:
     return cursor
 
 
-class LeadListView(GenericAPIView):
+class LeadListView(GenericAPIView[Lead]):
     """Leads in dashboard order: hot, warm, cold; score; latest activity."""
 
     queryset = Lead.objects.all()
@@ -180,7 +182,7 @@ def _detail(lead: Lead) -> dict[str, Any]:
     return LeadDetailSerializer(lead).data
 
 
-class LeadDetailView(GenericAPIView):
+class LeadDetailView(GenericAPIView[Lead]):
     queryset = Lead.objects.all()
     permission_classes = [ModelPermissions]
     serializer_class = LeadDetailSerializer
@@ -282,7 +284,7 @@ class LeadOwnerView(LeadActionView):
         return Response(_detail(lead_get_for_user(user=request.user, lead_id=lead_id)))
 
 
-class LeadNotesView(GenericAPIView):
+class LeadNotesView(GenericAPIView[Note]):
     serializer_class = NoteSerializer
 
     def get_permissions(self) -> list[Any]:
@@ -293,7 +295,7 @@ class LeadNotesView(GenericAPIView):
             perms = ("capture.view_lead", "sales.view_note")
         return [HasPermissions.of(*perms)()]
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[Note]:
         return Note.objects.filter(lead_id=self.kwargs["lead_id"]).select_related("author")
 
     @extend_schema(

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django_countries.serializer_fields import CountryField
@@ -13,6 +14,8 @@ from capture.models import Campaign, Lead
 from capture.validators import normalise_phone, validate_person_name
 from leadfunnel.zones import TIME_ZONE_HELP, is_time_zone
 from sales.models import Note
+from sales.selectors.lead import TimelineEntry
+from sales.selectors.metrics import DailyChart, DailySeries, FunnelRow
 from sales.services.leads import NOTE_MAX, REASON_MAX, WORKABLE_STAGES
 
 MAX_METRICS_DAYS = 731
@@ -29,21 +32,25 @@ def parse_zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-class ScoreReasonSerializer(serializers.Serializer):
+# Serializer[T]: T is what a serializer renders; Any for those that only parse a request.
+
+
+class ScoreReasonSerializer(serializers.Serializer[dict[str, Any]]):
     rule_id = serializers.IntegerField(allow_null=True, required=False)
     label = serializers.CharField(required=False)  # type: ignore[assignment]
     points = serializers.FloatField(required=False)
     text = serializers.CharField(required=False)
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(serializers.ModelSerializer[Lead]):
     """A lead as the dashboard lists it."""
 
     owner = serializers.IntegerField(source="owner_id", allow_null=True, read_only=True)
     owner_username = serializers.SerializerMethodField()
     campaign = serializers.IntegerField(source="campaign_id", allow_null=True, read_only=True)
     # Declared: DRF drops `allow_blank` from read-only model fields, and the schema with it.
-    country = CountryField(read_only=True, allow_blank=True)
+    # (The ignores: django-countries leaves CountryField's __init__ unannotated.)
+    country = CountryField(read_only=True, allow_blank=True)  # type: ignore[no-untyped-call]
     company_size = serializers.ChoiceField(
         choices=Lead.CompanySize.choices, allow_blank=True, read_only=True
     )
@@ -91,7 +98,7 @@ class LeadRowSerializer(LeadSerializer):
         read_only_fields = fields  # type: ignore[assignment]
 
 
-class LeadPageSerializer(serializers.Serializer):
+class LeadPageSerializer(serializers.Serializer[dict[str, Any]]):
     next = serializers.URLField(allow_null=True, help_text="The next page, or null at the end.")
     results = LeadRowSerializer(many=True)
 
@@ -113,10 +120,10 @@ class LeadDetailSerializer(LeadSerializer):
         read_only_fields = fields  # type: ignore[assignment]
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(serializers.ModelSerializer[Lead]):
     """The contact fields a person may edit (PATCH)."""
 
-    country = CountryField(required=False, allow_blank=True)
+    country = CountryField(required=False, allow_blank=True)  # type: ignore[no-untyped-call]
     time_zone = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
     class Meta:
@@ -173,7 +180,7 @@ class LeadCreateSerializer(ContactSerializer):
         fields = ("email", *ContactSerializer.Meta.fields, "source", "campaign", "consent_text")  # type: ignore[assignment]
 
 
-class LeadFilterSerializer(serializers.Serializer):
+class LeadFilterSerializer(serializers.Serializer[Any]):
     """The dashboard's filters, as query parameters."""
 
     temperature = serializers.ChoiceField(choices=Lead.Temperature.choices, required=False)
@@ -202,14 +209,14 @@ class LeadFilterSerializer(serializers.Serializer):
         return attrs
 
 
-class StageSerializer(serializers.Serializer):
+class StageSerializer(serializers.Serializer[Any]):
     stage = serializers.ChoiceField(choices=[(s, Lead.Stage(s).label) for s in WORKABLE_STAGES])
     reason = serializers.CharField(
         max_length=REASON_MAX, required=False, allow_blank=True, help_text="Needed for lost."
     )
 
 
-class OwnerSerializer(serializers.Serializer):
+class OwnerSerializer(serializers.Serializer[Any]):
     owner = serializers.IntegerField(
         min_value=1,
         max_value=_BIGINT,
@@ -219,8 +226,8 @@ class OwnerSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True)
 
 
-class NoteSerializer(serializers.ModelSerializer):
-    author: serializers.SlugRelatedField = serializers.SlugRelatedField(
+class NoteSerializer(serializers.ModelSerializer[Note]):
+    author: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
     body = serializers.CharField(max_length=NOTE_MAX)
@@ -235,7 +242,7 @@ class NoteSerializer(serializers.ModelSerializer):
         }
 
 
-class TimelineEntrySerializer(serializers.Serializer):
+class TimelineEntrySerializer(serializers.Serializer[TimelineEntry]):
     at = serializers.DateTimeField()
     kind = serializers.CharField(
         help_text="submission, activity, email, score, stage, owner, sequence, note, call, booking"
@@ -246,15 +253,15 @@ class TimelineEntrySerializer(serializers.Serializer):
     moment = serializers.DateTimeField(allow_null=True, help_text="A booked slot's start.")
 
 
-class TimelineSerializer(serializers.Serializer):
+class TimelineSerializer(serializers.Serializer[dict[str, list[TimelineEntry]]]):
     results = TimelineEntrySerializer(many=True)
 
 
-class TimelineQuerySerializer(serializers.Serializer):
+class TimelineQuerySerializer(serializers.Serializer[Any]):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_TIMELINE, default=50)
 
 
-class MetricsQuerySerializer(serializers.Serializer):
+class MetricsQuerySerializer(serializers.Serializer[Any]):
     start = serializers.DateField(required=False, help_text="First day (default: 29 days ago).")
     end = serializers.DateField(required=False, help_text="Last day, included (default: today).")
     tz = serializers.CharField(
@@ -279,7 +286,7 @@ class MetricsQuerySerializer(serializers.Serializer):
         return {**attrs, "start": start, "end": end}
 
 
-class FunnelRowSerializer(serializers.Serializer):
+class FunnelRowSerializer(serializers.Serializer[FunnelRow]):
     label = serializers.CharField()  # type: ignore[assignment]
     leads = serializers.IntegerField()
     nurtured = serializers.IntegerField()
@@ -300,29 +307,29 @@ class FunnelRowSerializer(serializers.Serializer):
         help_text="Median from capture to the first sales contact."
     )
 
-    def get_speed_to_lead_seconds(self, row: Any) -> float | None:
+    def get_speed_to_lead_seconds(self, row: FunnelRow) -> float | None:
         return row.speed_to_lead.total_seconds() if row.speed_to_lead is not None else None
 
-    def get_speed_to_contact_seconds(self, row: Any) -> float | None:
+    def get_speed_to_contact_seconds(self, row: FunnelRow) -> float | None:
         return row.speed_to_contact.total_seconds() if row.speed_to_contact is not None else None
 
 
-class FunnelStepSerializer(serializers.Serializer):
+class FunnelStepSerializer(serializers.Serializer[dict[str, Any]]):
     label = serializers.CharField()  # type: ignore[assignment]
     leads = serializers.IntegerField()
 
 
-class DailySeriesSerializer(serializers.Serializer):
+class DailySeriesSerializer(serializers.Serializer[DailySeries]):
     label = serializers.CharField()  # type: ignore[assignment]
     data = serializers.ListField(child=serializers.IntegerField())  # type: ignore[assignment]
 
 
-class DailySerializer(serializers.Serializer):
+class DailySerializer(serializers.Serializer[DailyChart]):
     days = serializers.ListField(child=serializers.DateField())
     series = DailySeriesSerializer(many=True)
 
 
-class MetricsSerializer(serializers.Serializer):
+class MetricsSerializer(serializers.Serializer[dict[str, Any]]):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField(help_text="Exclusive.")
     time_zone = serializers.CharField()

@@ -4,6 +4,9 @@ Reading needs sales.view_task (reps and marketers); creating sales.add_task and 
 sales.change_task (reps): the groups' model permissions, as everywhere in the API.
 """
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import GenericAPIView
@@ -34,12 +37,12 @@ class DueFirst(CursorPagination):
     max_page_size = 200
 
 
-class UserSerializer(serializers.Serializer):
+class UserSerializer(serializers.Serializer[User]):
     id = serializers.IntegerField()
     username = serializers.CharField()
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(serializers.ModelSerializer[Task]):
     lead = serializers.IntegerField(source="lead_id", read_only=True)
     owner = UserSerializer(read_only=True)
     completed_by = UserSerializer(read_only=True, allow_null=True)
@@ -62,7 +65,7 @@ class TaskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TaskCreateSerializer(serializers.Serializer):
+class TaskCreateSerializer(serializers.Serializer[Any]):
     lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.all())
     title = serializers.CharField(max_length=task_services.TITLE_MAX)
     due_at = serializers.DateTimeField(help_text="ISO 8601; no zone means UTC.")
@@ -78,7 +81,7 @@ class TaskCreateSerializer(serializers.Serializer):
     )
 
 
-class TaskFilterSerializer(serializers.Serializer):
+class TaskFilterSerializer(serializers.Serializer[Any]):
     owner = serializers.ChoiceField(
         choices=[("me", "Mine")], required=False, help_text="`me`: only your own tasks."
     )
@@ -88,7 +91,7 @@ class TaskFilterSerializer(serializers.Serializer):
     due_before = serializers.DateTimeField(required=False, help_text="Due before (ISO 8601).")
 
 
-class TaskListView(GenericAPIView):
+class TaskListView(GenericAPIView[Task]):
     queryset = Task.objects.all()
     permission_classes = [ModelPermissions]
     serializer_class = TaskSerializer
@@ -146,7 +149,7 @@ class TaskListView(GenericAPIView):
         return Response(TaskSerializer(_fresh(task.pk)).data, status=status.HTTP_201_CREATED)
 
 
-class TaskCompleteView(GenericAPIView):
+class TaskCompleteView(GenericAPIView[Task]):
     permission_classes = [HasPermissions.of("sales.view_task", "sales.change_task")]
     serializer_class = TaskSerializer
 

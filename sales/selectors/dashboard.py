@@ -304,7 +304,7 @@ def recent_rep_speeds(*, now: datetime) -> list[RepSpeed]:
     (Redis down) it is computed each time, as before.
     """
     try:
-        speeds = cache.get(SPEED_CACHE_KEY)
+        speeds: list[RepSpeed] | None = cache.get(SPEED_CACHE_KEY)  # only set below
     except Exception:  # the cache client's connection errors vary by backend
         logger.warning("rep speeds: cache unavailable, computing", exc_info=True)
         return rep_speed_to_contact(now=now)

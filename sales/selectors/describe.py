@@ -120,7 +120,9 @@ def _metadata(activity: Activity) -> dict[str, Any]:
 
 
 def _int(value: object) -> int | None:
+    if not isinstance(value, str | int | float):
+        return None  # JSON's null, lists and objects, which int() refuses
     try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return None

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -64,6 +64,16 @@ class FunnelRow:
         return 100 * self.won / self.leads if self.leads else None
 
 
+class DailySeries(TypedDict):
+    label: str  # a source, or "other"
+    data: list[int]  # leads per day, in the order of DailyChart's days
+
+
+class DailyChart(TypedDict):
+    days: list[str]  # ISO dates
+    series: list[DailySeries]
+
+
 @dataclass
 class Metrics:
     start: datetime
@@ -71,7 +81,7 @@ class Metrics:
     total: FunnelRow
     campaigns: list[FunnelRow] = field(default_factory=list)
     sources: list[FunnelRow] = field(default_factory=list)
-    daily: dict[str, Any] = field(default_factory=dict)
+    daily: DailyChart = field(default_factory=lambda: DailyChart(days=[], series=[]))
 
     @property
     def funnel(self) -> list[tuple[str, int]]:
@@ -109,27 +119,31 @@ def _rollup_covers(*, start: datetime, end: datetime, zone: ZoneInfo) -> bool:
 
 def _cells(
     facts: QuerySet[FunnelFact], *, start: datetime, end: datetime, zone: ZoneInfo
-) -> QuerySet[Any]:
+) -> QuerySet[FunnelHour | FunnelFact, dict[str, Any]]:
     """The counts per local day, campaign, source and medium: every count on the page is a
     sum of these."""
     keys = ("day", "campaign_id", "source", "medium")
+    # Declared: the stubs cannot type rows of values(*keys) (the keys and COUNTS, here).
+    cells: QuerySet[FunnelHour | FunnelFact, dict[str, Any]]
     if _rollup_covers(start=start, end=end, zone=zone):
         hours = FunnelHour.objects.filter(hour__gte=start, hour__lt=end)
-        return (
+        cells = (
             hours.annotate(day=TruncDate("hour", tzinfo=zone))
             .values(*keys)
             .annotate(**{name: Sum(name) for name in COUNTS})
             .order_by()
         )
-    return (
-        facts.annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values(*keys)
-        .annotate(
-            leads=Count("pk"),
-            **{name: Count("pk", filter=Q(**{name: True})) for name in COUNTS[1:]},
+    else:
+        cells = (
+            facts.annotate(day=TruncDate("created_at", tzinfo=zone))
+            .values(*keys)
+            .annotate(
+                leads=Count("pk"),
+                **{name: Count("pk", filter=Q(**{name: True})) for name in COUNTS[1:]},
+            )
+            .order_by()
         )
-        .order_by()
-    )
+    return cells
 
 
 def _medians(facts: QuerySet[FunnelFact]) -> dict[tuple[Any, ...], dict[str, timedelta]]:
@@ -264,7 +278,7 @@ def _funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metric
 
 def _daily(
     counts: Counter[tuple[date, str]], *, start: datetime, end: datetime, zone: ZoneInfo
-) -> dict:
+) -> DailyChart:
     """Leads per local day and source, for a stacked chart."""
     per_source: Counter[str] = Counter()
     cells: dict[tuple[date, str], int] = Counter()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, DurationField, F, QuerySet
+from django.db.models import Aggregate, DurationField, F, Model, QuerySet
 
 
 class Median(Aggregate):
@@ -32,7 +32,7 @@ def python_median(values: Iterable[timedelta | None]) -> timedelta | None:
 
 
 def medians_by(
-    rows: QuerySet, *, key: str, start: str, end: str
+    rows: QuerySet[Model], *, key: str, start: str, end: str
 ) -> dict[Hashable, timedelta | None]:
     """Median of `end - start` per `key` over `rows`, leaving out rows where either is null."""
     rows = rows.filter(**{f"{start}__isnull": False, f"{end}__isnull": False})
@@ -50,7 +50,7 @@ def medians_by(
 
 
 def grouped_with_median(
-    rows: QuerySet, *, key: str, start: str, end: str, **aggregates: Aggregate
+    rows: QuerySet[Model], *, key: str, start: str, end: str, **aggregates: Aggregate
 ) -> dict[Hashable, dict[str, Any]]:
     """Per `key`: the `aggregates` and "median" (of `end - start`, rows with both set) in
     one grouped query on PostgreSQL (percentile_cont skips the NULL intervals); SQLite adds

@@ -25,7 +25,7 @@ from leadfunnel.mail import OutgoingEmail, sender_domain
 from leadfunnel.zones import zone_or
 from nurture.models import Enrollment
 from nurture.services import goals, triggers
-from nurture.services.scheduling import exit_enrollments
+from nurture.services.exiting import exit_enrollments
 from nurture.tokens import BOOKING_SALT
 from sales.models import Booking, LeadChange, RepProfile
 from sales.signals import booking_created, stage_changed
@@ -325,7 +325,7 @@ def calendar_invite(*, booking: Booking) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if cancelled else "REQUEST")
     calendar.add_component(_calendar_event(booking=booking))
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())  # bytes(): icalendar leaves to_ical unannotated
 
 
 def calendar_event_uid(*, booking: Booking) -> str:
@@ -431,13 +431,14 @@ def rep_calendar_feed(*, profile: RepProfile, now: datetime | None = None) -> by
                    settings.SITE_URL + reverse("sales:lead", args=[lead.pk])]  # fmt: skip
         event["description"] = icalendar.vText("\n".join(filter(None, details)))
         calendar.add_component(event)
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())  # bytes(): icalendar leaves to_ical unannotated
 
 
 def manage_url(*, lead: Lead) -> str:
     from nurture.tokens import booking_token
 
-    return settings.SITE_URL + reverse("booking:book", args=[booking_token(lead_uid=str(lead.uid))])
+    path = reverse("booking:book", args=[booking_token(lead_uid=str(lead.uid))])
+    return f"{settings.SITE_URL}{path}"
 
 
 def send_booking_emails(*, booking_id: int) -> None:

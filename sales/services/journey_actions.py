@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 # The lead fields a journey may set: who the lead is, never its identity (email), its
 # consent, owner, score or stage (those have their own actions).
 SAFE_FIELDS: dict[str, int] = {
-    name: cast(int, cast(models.CharField, Lead._meta.get_field(name)).max_length)
+    name: cast(int, cast(models.CharField[str, str], Lead._meta.get_field(name)).max_length)
     for name in ("company", "job_title", "industry", "company_size")
 }
 ANSWER = "answer"

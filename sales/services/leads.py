@@ -16,7 +16,7 @@ from capture.models import Lead
 from leadfunnel.announce import announce_on_commit
 from leadfunnel.groups import SALES_REPS
 from nurture.models import Enrollment
-from nurture.services.scheduling import (
+from nurture.services.exiting import (
     LIVE_STATES,
     exit_enrollments,
     pause_enrollments,

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from leadfunnel.auth import signed_in
 from leadfunnel.groups import SALES_REPS
+from sales.models import RepProfile
 from sales.services import availability as service
 from sales.services import booking as booking_service
 
@@ -57,7 +58,7 @@ def _posted_ranges(request: HttpRequest, weekday: int) -> list[tuple[str, str]]:
     return list(zip_longest(starts, ends, fillvalue=""))
 
 
-def _apply(request: HttpRequest, profile: service.RepProfile) -> str:
+def _apply(request: HttpRequest, profile: RepProfile) -> str:
     action = request.POST.get("action", "hours")
     if action == "block":
         try:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from nurture.models import Enrollment, Node
+    from nurture.services.nodes.email import Planned
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Context(Protocol):
     now: datetime
     dry_run: bool
 
-    def add_delivery(self, delivery: object) -> None: ...
+    def add_delivery(self, delivery: Planned) -> None: ...
     def add_effect(self, enrollment_id: int, node_id: int, again: bool = False) -> None: ...
     def node_name(self, node_id: int) -> str: ...
 

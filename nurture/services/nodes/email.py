@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
@@ -39,6 +40,12 @@ class Sent:
     marketing: bool
 
 
+# A send time, by what it depends on for a lead with an empty calendar (see _schedule).
+SendTimeKey = tuple[datetime, ZoneInfo, int, bool]
+# lead id, journey id, sent or due at, the step's transactional flag, its day (day lists).
+CalendarRow = tuple[int, int, datetime, bool, int | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Planned:
     """A Delivery to insert at the end of the pass (the tick writes them in one statement)."""
@@ -62,7 +69,7 @@ def run_email(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outcom
                 outcomes[visit.enrollment.pk] = Go(note="email switched off → skipped")
         else:
             calendar = _calendar_for(ctx, lead_ids={visit.enrollment.lead_id for visit in arriving})
-            memo: dict = {}
+            memo: dict[SendTimeKey, datetime] = {}
             for visit in arriving:
                 outcomes[visit.enrollment.pk] = _schedule(node, visit, ctx, calendar, memo)
     if resuming:
@@ -86,7 +93,11 @@ def run_email(node: Node, visits: list[Visit], ctx: Context) -> dict[int, Outcom
 
 
 def _schedule(
-    node: Node, visit: Visit, ctx: Context, calendar: dict[int, list[Sent]], memo: dict
+    node: Node,
+    visit: Visit,
+    ctx: Context,
+    calendar: dict[int, list[Sent]],
+    memo: dict[SendTimeKey, datetime],
 ) -> Outcome:
     enrollment = visit.enrollment
     step = node.step
@@ -158,7 +169,7 @@ def _schedule(
 def _calendar_for(ctx: Context, *, lead_ids: set[int]) -> dict[int, list[Sent]]:
     """The leads' calendars, shared by every email node of one pass: two journeys' emails
     planned in the same batch see each other before either is written."""
-    shared = getattr(ctx, "calendar", None)
+    shared: dict[int, list[Sent]] | None = getattr(ctx, "calendar", None)
     if shared is None:
         return _calendar(lead_ids=lead_ids, now=ctx.now)
     missing = lead_ids - shared.keys()
@@ -180,7 +191,7 @@ CALENDAR_STATUSES = [
 def _calendar(*, lead_ids: set[int], now: datetime) -> dict[int, list[Sent]]:
     """Each lead's emails from the last week on, sent or still to go, in one query."""
     calendar: dict[int, list[Sent]] = defaultdict(list)
-    rows: Iterable[tuple]
+    rows: Iterable[CalendarRow]
     if connection.vendor == "postgresql":
         rows = _calendar_rows(lead_ids=lead_ids, since=now - LOOKBACK)
     else:
@@ -202,7 +213,7 @@ def _calendar(*, lead_ids: set[int], now: datetime) -> dict[int, list[Sent]]:
     return calendar
 
 
-def _calendar_rows(*, lead_ids: set[int], since: datetime) -> list[tuple]:
+def _calendar_rows(*, lead_ids: set[int], since: datetime) -> list[CalendarRow]:
     # Lead by lead through the indexes (LATERAL): a join the planner may hash would read the
     # whole delivery table once per batch, and a tick of 100 batches a hundred times.
     sql = (
@@ -216,7 +227,8 @@ def _calendar_rows(*, lead_ids: set[int], since: datetime) -> list[tuple]:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(lead_ids), [str(s) for s in CALENDAR_STATUSES], since])
-        return cursor.fetchall()
+        rows: list[CalendarRow] = cursor.fetchall()
+    return rows
 
 
 __all__ = ["Q"]

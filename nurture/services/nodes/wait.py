@@ -1,6 +1,8 @@
 """Wait nodes: a delay after the previous node, or until an event with a timeout."""
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Max
 
@@ -13,7 +15,7 @@ from nurture.services.scheduling import compute_due_at
 DEFAULT_TIMEOUT = {"amount": 3, "unit": timing.DAYS}
 
 
-def delay_until(*, node: Node, visit: Visit, delay: dict) -> datetime:
+def delay_until(*, node: Node, visit: Visit, delay: Mapping[str, Any]) -> datetime:
     enrollment = visit.enrollment
     zone = timing.zone_of(enrollment)
     amount, unit = int(delay.get("amount", 1)), delay.get("unit", timing.DAYS)
@@ -84,7 +86,7 @@ def run_wait_until(node: Node, visits: list[Visit], ctx: Context) -> dict[int, O
 
 
 def _event_times(
-    *, condition: dict, visits: list[Visit], since: datetime, now: datetime
+    *, condition: Mapping[str, Any], visits: list[Visit], since: datetime, now: datetime
 ) -> dict[int, datetime]:
     """The latest matching event per lead since `since` (leads without one are absent)."""
     lead_ids = [visit.enrollment.lead_id for visit in visits]
