@@ -35,10 +35,22 @@ COMMON_DOMAINS = (
 )
 # Mistyped top-level domains and what was meant. Not `.co` or `.cm`: both are real TLDs.
 TLD_TYPOS = {
-    "con": "com", "cmo": "com", "ocm": "com", "vom": "com", "xom": "com", "cpm": "com",
-    "coom": "com", "comm": "com", "cim": "com", "om": "com", "ner": "net", "nte": "net",
-    "bet": "net", "met": "net", "nett": "net",
-}  # fmt: skip
+    "con": "com",
+    "cmo": "com",
+    "ocm": "com",
+    "vom": "com",
+    "xom": "com",
+    "cpm": "com",
+    "coom": "com",
+    "comm": "com",
+    "cim": "com",
+    "om": "com",
+    "ner": "net",
+    "nte": "net",
+    "bet": "net",
+    "met": "net",
+    "nett": "net",
+}
 MIN_NAME_LENGTH = 5
 # Real providers one slip away from a common one: never "corrected".
 REAL_DOMAINS = frozenset({"mail.com", "ymail.com", "email.com", "gmx.com", "hotmail.co.uk"})
@@ -54,8 +66,14 @@ def _neighbours(key: str) -> str:
     if key not in _POSITION:
         return ""
     row, column = _POSITION[key]
-    near = [(row, column - 1), (row, column + 1), (row - 1, column), (row - 1, column + 1),
-            (row + 1, column - 1), (row + 1, column)]  # fmt: skip
+    near = [
+        (row, column - 1),
+        (row, column + 1),
+        (row - 1, column),
+        (row - 1, column + 1),
+        (row + 1, column - 1),
+        (row + 1, column),
+    ]
     return "".join(_ROWS[r][c] for r, c in near if 0 <= r < len(_ROWS) and 0 <= c < len(_ROWS[r]))
 
 

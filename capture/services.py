@@ -209,10 +209,14 @@ def record_activities(*, activities: Sequence[NewActivity]) -> list[Activity]:
     rescores the lead, and 500 page views of one lead need one rescoring, not 500.
     """
     rows = [
-        Activity(lead_id=new.lead_id, kind=new.kind, occurred_at=new.occurred_at,
-                 metadata=dict(new.metadata))
+        Activity(
+            lead_id=new.lead_id,
+            kind=new.kind,
+            occurred_at=new.occurred_at,
+            metadata=dict(new.metadata),
+        )
         for new in activities
-    ]  # fmt: skip
+    ]
     with transaction.atomic():
         created = Activity.objects.bulk_create(rows)
         latest: dict[int, datetime] = {}

@@ -50,8 +50,12 @@ class _ReadOnlyHistory(admin.ModelAdmin[Any]):
         return False
 
     def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
-        return {**self.admin_site.each_context(request), "opts": self.model._meta,
-                "title": title, **extra}  # fmt: skip
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            **extra,
+        }
 
 
 # Lead import -----------------------------------------------------------------------------
@@ -86,12 +90,18 @@ class LeadImportAdmin(_ReadOnlyHistory):
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         return [
-            path("<int:import_id>/mapping/", view(self.mapping_view),
-                 name="integrations_leadimport_mapping"),
-            path("<int:import_id>/start/", view(self.start_view),
-                 name="integrations_leadimport_start"),
+            path(
+                "<int:import_id>/mapping/",
+                view(self.mapping_view),
+                name="integrations_leadimport_mapping",
+            ),
+            path(
+                "<int:import_id>/start/",
+                view(self.start_view),
+                name="integrations_leadimport_start",
+            ),
             *super().get_urls(),
-        ]  # fmt: skip
+        ]
 
     @method_decorator(csrf_protect)  # admin's csrf_protect_m, untyped in the stubs
     def add_view(
@@ -327,8 +337,10 @@ class PrivacyRequestAdmin(_ReadOnlyHistory):
 
     def get_urls(self) -> list[URLPattern]:
         erase = self.admin_site.admin_view(self.erase_view)
-        return [path("erase/<int:lead_id>/", erase, name="integrations_privacyrequest_erase"),
-                *super().get_urls()]  # fmt: skip
+        return [
+            path("erase/<int:lead_id>/", erase, name="integrations_privacyrequest_erase"),
+            *super().get_urls(),
+        ]
 
     @method_decorator(csrf_protect)  # admin's csrf_protect_m, untyped in the stubs
     def add_view(

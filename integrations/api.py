@@ -79,13 +79,20 @@ class EraseView(GenericAPIView[Any]):
             actor=signed_in(request.user),
             reason=body.validated_data.get("reason", ""),
         )
-        payload = {"lead_id": done.lead_id, "lead_uid": done.lead_uid, "request_id": done.pk,
-                   "completed_at": done.completed_at}  # fmt: skip
+        payload = {
+            "lead_id": done.lead_id,
+            "lead_uid": done.lead_uid,
+            "request_id": done.pk,
+            "completed_at": done.completed_at,
+        }
         return Response(ErasedSerializer(payload).data, status=status.HTTP_200_OK)
 
 
 urlpatterns: list[URLPattern] = [
-    path("leads/<int:lead_id>/privacy-export/", PrivacyExportView.as_view(),
-         name="lead-privacy-export"),
+    path(
+        "leads/<int:lead_id>/privacy-export/",
+        PrivacyExportView.as_view(),
+        name="lead-privacy-export",
+    ),
     path("leads/<int:lead_id>/erase/", EraseView.as_view(), name="lead-erase"),
-]  # fmt: skip
+]

@@ -253,8 +253,11 @@ if _dkim_key_file := env.str("DKIM_PRIVATE_KEY_FILE", default=""):
         DKIM_PRIVATE_KEY = Path(_dkim_key_file).read_text()
     except OSError as error:
         raise ImproperlyConfigured(f"DKIM_PRIVATE_KEY_FILE: {error}") from error
-_dkim = {"DKIM_PRIVATE_KEY": DKIM_PRIVATE_KEY, "DKIM_SELECTOR": DKIM_SELECTOR,
-         "DKIM_DOMAIN": DKIM_DOMAIN}  # fmt: skip
+_dkim = {
+    "DKIM_PRIVATE_KEY": DKIM_PRIVATE_KEY,
+    "DKIM_SELECTOR": DKIM_SELECTOR,
+    "DKIM_DOMAIN": DKIM_DOMAIN,
+}
 if any(_dkim.values()) and not all(_dkim.values()):
     # Half a configuration would send unsigned mail while the operator believes it signed.
     raise ImproperlyConfigured(

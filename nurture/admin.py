@@ -207,8 +207,10 @@ class SequenceAdmin(admin.ModelAdmin[Sequence]):
         counts = {
             row["step_id"]: row
             for row in Delivery.objects.filter(step__sequence=sequence)
-            .values("step_id").annotate(**email_counts()).order_by()
-        }  # fmt: skip
+            .values("step_id")
+            .annotate(**email_counts())
+            .order_by()
+        }
         rows = []
         for step in steps:
             figures: Mapping[str, Any] = counts.get(step.pk, {})
@@ -291,8 +293,10 @@ class StepAdmin(admin.ModelAdmin[Step]):
 
     def get_urls(self) -> list[Any]:
         preview = self.admin_site.admin_view(self.preview_view)
-        return [path("<int:step_id>/preview/", preview, name="nurture_step_preview"),
-                *super().get_urls()]  # fmt: skip
+        return [
+            path("<int:step_id>/preview/", preview, name="nurture_step_preview"),
+            *super().get_urls(),
+        ]
 
     @method_decorator(csrf_protect)  # admin's csrf_protect_m, untyped in the stubs
     def preview_view(self, request: HttpRequest, step_id: int) -> HttpResponse:
@@ -302,10 +306,16 @@ class StepAdmin(admin.ModelAdmin[Step]):
         data = request.POST if request.method == "POST" else request.GET
         search = data.get("q", "").strip()[:100]
         lead, refusal = _preview_lead(data.get("lead", ""))
-        context = {**self.admin_site.each_context(request), "step": step, "lead": lead,
-                   "search": search, "title": f"Preview: {step}", "opts": Step._meta,
-                   "candidates": mailable_leads(search=search)[:PREVIEW_CHOICES] if search else [],
-                   "refusal": refusal}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "step": step,
+            "lead": lead,
+            "search": search,
+            "title": f"Preview: {step}",
+            "opts": Step._meta,
+            "candidates": mailable_leads(search=search)[:PREVIEW_CHOICES] if search else [],
+            "refusal": refusal,
+        }
         if refusal:
             # Nothing is rendered or sent for a lead that may not be mailed.
             return TemplateResponse(request, "admin/nurture/step_preview.html", context, status=400)

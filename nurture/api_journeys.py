@@ -36,8 +36,12 @@ TAG = "journeys"
 MAX_NODES = 200
 MAX_CONDITIONS = 20
 DELAY_UNITS = (*timing.UNITS, timing.JOURNEY_DAY)
-MAX_DELAY = {timing.HOURS: 24 * 366, timing.DAYS: 366, timing.BUSINESS_DAYS: 262,
-             timing.JOURNEY_DAY: 366}  # fmt: skip
+MAX_DELAY = {
+    timing.HOURS: 24 * 366,
+    timing.DAYS: 366,
+    timing.BUSINESS_DAYS: 262,
+    timing.JOURNEY_DAY: 366,
+}
 UPDATE_FIELDS = ("company", "job_title", "industry", "country", "source")
 
 
@@ -159,8 +163,9 @@ def _update(config: Mapping[str, Any]) -> list[str]:
     if action == "stage":
         return [] if config.get("stage") in Lead.Stage.values else ["stage: choose a stage."]
     if action == "field":
-        return [] if config.get("field") in UPDATE_FIELDS else [
-            f"field is one of {', '.join(UPDATE_FIELDS)}."]  # fmt: skip
+        if config.get("field") in UPDATE_FIELDS:
+            return []
+        return [f"field is one of {', '.join(UPDATE_FIELDS)}."]
     if action == "note":
         text = config.get("text") or config.get("note") or ""
         return [] if str(text).strip() else ["text: write the note."]
@@ -177,10 +182,16 @@ def _goal(config: Mapping[str, Any]) -> list[str]:
 
 
 _CONFIG_CHECKS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
-    Node.Kind.WAIT: _wait, Node.Kind.WAIT_UNTIL: _wait_until, Node.Kind.BRANCH: _branch,
-    Node.Kind.SPLIT: _split, Node.Kind.SMS: _sms, Node.Kind.TASK: _task,
-    Node.Kind.NOTIFY: _notify, Node.Kind.UPDATE: _update, Node.Kind.GOAL: _goal,
-}  # fmt: skip
+    Node.Kind.WAIT: _wait,
+    Node.Kind.WAIT_UNTIL: _wait_until,
+    Node.Kind.BRANCH: _branch,
+    Node.Kind.SPLIT: _split,
+    Node.Kind.SMS: _sms,
+    Node.Kind.TASK: _task,
+    Node.Kind.NOTIFY: _notify,
+    Node.Kind.UPDATE: _update,
+    Node.Kind.GOAL: _goal,
+}
 
 
 def trigger_config_errors(kind: str, config: Any) -> list[str]:
@@ -401,8 +412,9 @@ class JourneyCreateSerializer(JourneySerializer):
             errors["nodes"] = [f"At most {MAX_NODES} nodes."]
         elif len(set(keys)) != len(keys):
             errors["nodes"] = ["Each node's key is used once."]
-        shapes = {node["key"]: Node(kind=node["kind"], config=node.get("config") or {})
-                  for node in nodes}  # fmt: skip
+        shapes = {
+            node["key"]: Node(kind=node["kind"], config=node.get("config") or {}) for node in nodes
+        }
         taken: set[tuple[str, str]] = set()
         for index, edge in enumerate(attrs.get("edges", [])):
             where = f"edges[{index}]"
@@ -806,20 +818,36 @@ _MEMBER: dict[str, Any] = {"get": "retrieve", "put": "update", "patch": "partial
 urlpatterns = [
     path("journeys/", JourneyViewSet.as_view(_COLLECTION), name="journeys"),
     path("journeys/<int:pk>/", JourneyViewSet.as_view(_MEMBER), name="journey"),
-    path("journeys/<int:pk>/enroll/", JourneyViewSet.as_view({"post": "enroll"}),
-         name="journey-enroll"),
-    path("journeys/<int:journey_pk>/nodes/", NodeViewSet.as_view(_COLLECTION),
-         name="journey-nodes"),
-    path("journeys/<int:journey_pk>/nodes/<int:pk>/",
-         NodeViewSet.as_view({"get": "retrieve", "patch": "partial_update",
-                              "delete": "destroy"}), name="journey-node"),
-    path("journeys/<int:journey_pk>/edges/", EdgeViewSet.as_view(_COLLECTION),
-         name="journey-edges"),
-    path("journeys/<int:journey_pk>/edges/<int:pk>/", EdgeViewSet.as_view({"delete": "destroy"}),
-         name="journey-edge"),
-    path("journeys/<int:journey_pk>/triggers/", TriggerViewSet.as_view(_COLLECTION),
-         name="journey-triggers"),
-    path("journeys/<int:journey_pk>/triggers/<int:pk>/",
-         TriggerViewSet.as_view({"delete": "destroy"}), name="journey-trigger"),
+    path(
+        "journeys/<int:pk>/enroll/",
+        JourneyViewSet.as_view({"post": "enroll"}),
+        name="journey-enroll",
+    ),
+    path(
+        "journeys/<int:journey_pk>/nodes/", NodeViewSet.as_view(_COLLECTION), name="journey-nodes"
+    ),
+    path(
+        "journeys/<int:journey_pk>/nodes/<int:pk>/",
+        NodeViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="journey-node",
+    ),
+    path(
+        "journeys/<int:journey_pk>/edges/", EdgeViewSet.as_view(_COLLECTION), name="journey-edges"
+    ),
+    path(
+        "journeys/<int:journey_pk>/edges/<int:pk>/",
+        EdgeViewSet.as_view({"delete": "destroy"}),
+        name="journey-edge",
+    ),
+    path(
+        "journeys/<int:journey_pk>/triggers/",
+        TriggerViewSet.as_view(_COLLECTION),
+        name="journey-triggers",
+    ),
+    path(
+        "journeys/<int:journey_pk>/triggers/<int:pk>/",
+        TriggerViewSet.as_view({"delete": "destroy"}),
+        name="journey-trigger",
+    ),
     path("enrollments/<int:pk>/path/", EnrollmentPathView.as_view(), name="enrollment-path"),
-]  # fmt: skip
+]

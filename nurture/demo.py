@@ -154,13 +154,21 @@ def seed_default_sequence(*, page: LandingPage) -> Sequence:
 # Besides the seeded "Consultation follow-up" (every sequence's default topic): two topics
 # a prospect opts in to with a box on the demo page's form.
 DEMO_TOPICS = [
-    {"slug": "newsletter", "name": "Newsletter", "position": 1,
-     "description": "One email a month: what we learned about lead funnels, no sales pitch.",
-     "consent_text": "Send me the monthly newsletter (unsubscribe any time)."},
-    {"slug": "events", "name": "Events", "position": 2,
-     "description": "Invitations to our webinars and workshops, a few times a year.",
-     "consent_text": "Invite me to webinars and events."},
-]  # fmt: skip
+    {
+        "slug": "newsletter",
+        "name": "Newsletter",
+        "position": 1,
+        "description": "One email a month: what we learned about lead funnels, no sales pitch.",
+        "consent_text": "Send me the monthly newsletter (unsubscribe any time).",
+    },
+    {
+        "slug": "events",
+        "name": "Events",
+        "position": 2,
+        "description": "Invitations to our webinars and workshops, a few times a year.",
+        "consent_text": "Invite me to webinars and events.",
+    },
+]
 
 
 def seed_demo_topics(*, page: LandingPage) -> list[SubscriptionTopic]:
@@ -184,8 +192,11 @@ _DAY2_BODY = str(PLAYBOOK[1]["body"]).replace(
 
 
 def _email(name: str, *, transactional: bool = False, **content: str) -> dict[str, Any]:
-    return {"kind": Node.Kind.EMAIL, "name": name,
-            "email": {"transactional": transactional, **content}}  # fmt: skip
+    return {
+        "kind": Node.Kind.EMAIL,
+        "name": name,
+        "email": {"transactional": transactional, **content},
+    }
 
 
 def _playbook_email(name: str, day: int, **overrides: Any) -> dict[str, Any]:

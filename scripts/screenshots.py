@@ -18,9 +18,16 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "screenshot-demo-pass"  # noqa: S105 - a throwaway demo database
 
 
@@ -34,8 +41,14 @@ def main() -> None:
         for folder in ("mail", "broker/out", "broker/processed"):  # as scripts/run makes them
             Path(var_dir, folder).mkdir(parents=True)
         port = _free_port()
-        env = {**os.environ, "DEBUG": "1", "VAR_DIR": var_dir, "DEMO_PASSWORD": PASSWORD,
-               "SITE_URL": f"http://127.0.0.1:{port}", "CAPTURE_MIN_FILL_SECONDS": "0"}  # fmt: skip
+        env = {
+            **os.environ,
+            "DEBUG": "1",
+            "VAR_DIR": var_dir,
+            "DEMO_PASSWORD": PASSWORD,
+            "SITE_URL": f"http://127.0.0.1:{port}",
+            "CAPTURE_MIN_FILL_SECONDS": "0",
+        }
         for name in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL", "CELERY_BROKER_URL"):
             env.pop(name, None)
         python = sys.executable
@@ -55,9 +68,13 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         email_html = subprocess.run(
-            [python, "manage.py", "shell", "-c", EMAIL_SNIPPET], cwd=ROOT, env=env, check=True,
-            capture_output=True, text=True,
-        ).stdout  # fmt: skip
+            [python, "manage.py", "shell", "-c", EMAIL_SNIPPET],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         email_html = email_html[email_html.lower().find("<!doctype") :]  # shell's own chatter
         try:
             _wait_for(port)
@@ -126,9 +143,17 @@ def _shoot(base: str, out: Path, *, email_html: str) -> list[str]:
         email.set_content(email_html)
         email.screenshot(path=out / "email-day1.png", full_page=True)
         browser.close()
-    return ["landing-page.png", "landing-page-errors.png", "landing-page-phone.png",
-            "admin-leads.png", "admin-landing-pages.png", "sales-dashboard.png",
-            "sales-lead.png", "sales-board.png", "email-day1.png"]  # fmt: skip
+    return [
+        "landing-page.png",
+        "landing-page-errors.png",
+        "landing-page-phone.png",
+        "admin-leads.png",
+        "admin-landing-pages.png",
+        "sales-dashboard.png",
+        "sales-lead.png",
+        "sales-board.png",
+        "email-day1.png",
+    ]
 
 
 def _free_port() -> int:

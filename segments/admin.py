@@ -28,9 +28,10 @@ class SegmentForm(forms.ModelForm[Segment]):
         model = Segment
         fields = ("name", "description", "conditions")
         widgets = {
-            "conditions": forms.Textarea(attrs={"rows": 8, "class": "segment-conditions",
-                                                "spellcheck": "false"}),
-        }  # fmt: skip
+            "conditions": forms.Textarea(
+                attrs={"rows": 8, "class": "segment-conditions", "spellcheck": "false"}
+            ),
+        }
         help_texts = {"conditions": "Built with the conditions above; the JSON is what is saved."}
 
 

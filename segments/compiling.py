@@ -34,8 +34,10 @@ def tree_q(
     """`whole_table`: for a query over every lead (count, refresh), not one lead's check."""
     if not is_group(tree):
         return _leaf_q(tree, now=now, whole_table=whole_table, seen=seen)
-    parts = [tree_q(child, now=now, whole_table=whole_table, seen=seen)
-             for child in tree.get("conditions") or []]  # fmt: skip
+    parts = [
+        tree_q(child, now=now, whole_table=whole_table, seen=seen)
+        for child in tree.get("conditions") or []
+    ]
     match = tree.get("match", "all")
     if match == "all":
         combined = Q()
@@ -117,8 +119,10 @@ class LeadCheck:
 
     def params_at(self, now: datetime) -> list[Any]:
         shift = now - self.compiled_at
-        return [param + shift if index in self.relative else param
-                for index, param in enumerate(self.params)]  # fmt: skip
+        return [
+            param + shift if index in self.relative else param
+            for index, param in enumerate(self.params)
+        ]
 
 
 # (database alias, segment id) → (fingerprint, LeadCheck or None when it cannot be reused)

@@ -25,8 +25,15 @@ class LandingPageFactory(factory.django.DjangoModelFactory):
     title = "Free consultation"
     headline = "Grow your pipeline"
     body = "A **short** pitch."
-    fields_shown = ["first_name", "last_name", "phone", "company", "job_title",
-                    "company_size", "country"]  # fmt: skip
+    fields_shown = [
+        "first_name",
+        "last_name",
+        "phone",
+        "company",
+        "job_title",
+        "company_size",
+        "country",
+    ]
     fields_required = ["first_name", "company"]
     qualifying_question = "When would you like to start?"
     qualifying_choices = "Within a month\nIn 1–3 months\nJust researching"

@@ -19,12 +19,26 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ("api", "capture", "scoring", "nurture", "sales", "segments", "webhooks", "integrations")
 # The apps' order (DESIGN.md): each imports only apps to its left and leadfunnel's shared
 # modules. webhooks and integrations are peers at the end; neither imports the other.
-APP_ORDER = {"api": 0, "capture": 1, "scoring": 2, "nurture": 3, "sales": 4, "segments": 5,
-             "webhooks": 6, "integrations": 6}  # fmt: skip
+APP_ORDER = {
+    "api": 0,
+    "capture": 1,
+    "scoring": 2,
+    "nurture": 3,
+    "sales": 4,
+    "segments": 5,
+    "webhooks": 6,
+    "integrations": 6,
+}
 # leadfunnel is the project (these modules assemble every app) and, for the rest, rules every
 # app shares (zones, announcing, enqueueing, the outbound client), which import no app.
-PROJECT_MODULES = {"leadfunnel.settings", "leadfunnel.urls", "leadfunnel.celery",
-                   "leadfunnel.wsgi", "leadfunnel.asgi", "leadfunnel.middleware"}  # fmt: skip
+PROJECT_MODULES = {
+    "leadfunnel.settings",
+    "leadfunnel.urls",
+    "leadfunnel.celery",
+    "leadfunnel.wsgi",
+    "leadfunnel.asgi",
+    "leadfunnel.middleware",
+}
 
 
 def app_modules(root: Path, app: str) -> dict[str, Path]:
@@ -215,10 +229,13 @@ def imported_apps(root: Path, package: str) -> dict[str, set[str]]:
 @pytest.mark.parametrize("app", APPS)
 def test_an_app_imports_only_apps_to_its_left(app: str) -> None:
     against = {
-        module: sorted(target for target in targets
-                       if target != "leadfunnel" and APP_ORDER[target] >= APP_ORDER[app])
+        module: sorted(
+            target
+            for target in targets
+            if target != "leadfunnel" and APP_ORDER[target] >= APP_ORDER[app]
+        )
         for module, targets in imported_apps(ROOT, app).items()
-    }  # fmt: skip
+    }
     assert not {module: targets for module, targets in against.items() if targets}
 
 

@@ -60,9 +60,19 @@ def sink() -> Iterator[SmtpSink]:
 
 def signing_mailer(*, port: int, key: str) -> dict[str, Any]:
     """MAILERS as settings.py builds it for EMAIL_URL=smtp://… with DKIM_* set."""
-    return {"default": {"BACKEND": "leadfunnel.mail.DkimEmailBackend", "OPTIONS": {
-        "host": "127.0.0.1", "port": port, "timeout": 15, "dkim_private_key": key,
-        "dkim_selector": SELECTOR, "dkim_domain": DOMAIN}}}  # fmt: skip
+    return {
+        "default": {
+            "BACKEND": "leadfunnel.mail.DkimEmailBackend",
+            "OPTIONS": {
+                "host": "127.0.0.1",
+                "port": port,
+                "timeout": 15,
+                "dkim_private_key": key,
+                "dkim_selector": SELECTOR,
+                "dkim_domain": DOMAIN,
+            },
+        }
+    }
 
 
 def dns_of(key: DkimKey) -> Any:
@@ -143,8 +153,7 @@ def test_a_tampered_body_or_header_or_another_key_fails_verification(
     assert dkim.verify(raw, dnsfunc=dns) is True
 
     assert b"guide" in body
-    assert dkim.verify(head + b"\r\n\r\n" + body.replace(b"guide", b"gu1de"),
-                       dnsfunc=dns) is False  # fmt: skip
+    assert dkim.verify(head + b"\r\n\r\n" + body.replace(b"guide", b"gu1de"), dnsfunc=dns) is False
     relabelled = head.replace(b"List-Unsubscribe=One-Click", b"List-Unsubscribe=Never")
     assert relabelled != head
     assert dkim.verify(relabelled + b"\r\n\r\n" + body, dnsfunc=dns) is False

@@ -145,16 +145,25 @@ DKIM_TEST_KEY = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
 def test_dkim_settings_make_the_smtp_mailer_sign(tmp_path: Path) -> None:
     key_file = tmp_path / "dkim.pem"
     key_file.write_text(DKIM_TEST_KEY)
-    smtp = {"DEBUG": "0", "SECRET_KEY": "x" * 60, "EMAIL_URL": "smtp://smtp.acme.com:2525",
-            "DKIM_SELECTOR": "lf2026", "DKIM_DOMAIN": "acme.com"}  # fmt: skip
+    smtp = {
+        "DEBUG": "0",
+        "SECRET_KEY": "x" * 60,
+        "EMAIL_URL": "smtp://smtp.acme.com:2525",
+        "DKIM_SELECTOR": "lf2026",
+        "DKIM_DOMAIN": "acme.com",
+    }
     escaped = DKIM_TEST_KEY.replace("\n", "\\n")  # how a one-line .env file holds it
     for key in ({"DKIM_PRIVATE_KEY": escaped}, {"DKIM_PRIVATE_KEY_FILE": str(key_file)}):
         mailer = _probe(**smtp, **key)["mailer"]
         assert mailer["BACKEND"] == "leadfunnel.mail.DkimEmailBackend"
         assert mailer["OPTIONS"] == {
-            "host": "smtp.acme.com", "port": 2525, "timeout": 15,
-            "dkim_private_key": DKIM_TEST_KEY, "dkim_selector": "lf2026", "dkim_domain": "acme.com",
-        }  # fmt: skip
+            "host": "smtp.acme.com",
+            "port": 2525,
+            "timeout": 15,
+            "dkim_private_key": DKIM_TEST_KEY,
+            "dkim_selector": "lf2026",
+            "dkim_domain": "acme.com",
+        }
     # An ESP signs for its customers: its backend stays as it is.
     esp = _probe(**smtp, DKIM_PRIVATE_KEY=escaped, ESP="postmark")["mailer"]
     assert esp == {"BACKEND": "anymail.backends.postmark.EmailBackend"}

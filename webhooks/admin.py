@@ -161,8 +161,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
 
     def get_urls(self) -> list[Any]:
         replay = self.admin_site.admin_view(self.replay_view)
-        return [path("<int:delivery_id>/replay/", replay, name="webhooks_webhookdelivery_replay"),
-                *super().get_urls()]  # fmt: skip
+        return [
+            path("<int:delivery_id>/replay/", replay, name="webhooks_webhookdelivery_replay"),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="Event", ordering="event__type")
     def event_type(self, delivery: WebhookDelivery) -> str:
@@ -198,6 +200,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
             services.replay_delivery(delivery_id=delivery.pk)
             messages.success(request, f"Delivery {delivery.pk} sent again.")
             return redirect("admin:webhooks_webhookdelivery_change", delivery.pk)
-        context = {**self.admin_site.each_context(request), "delivery": delivery,
-                   "opts": WebhookDelivery._meta, "title": "Replay a webhook delivery"}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "delivery": delivery,
+            "opts": WebhookDelivery._meta,
+            "title": "Replay a webhook delivery",
+        }
         return TemplateResponse(request, "admin/webhooks/replay_confirm.html", context)

@@ -284,8 +284,12 @@ def deliver_webhook(*, delivery_id: int) -> str:
 def event_body(event: Event) -> bytes:
     """The exact bytes POSTed and signed."""
     created_at = event.created_at.isoformat().replace("+00:00", "Z")
-    body = {"id": str(event.id), "type": event.type, "created_at": created_at,
-            "data": event.payload}  # fmt: skip
+    body = {
+        "id": str(event.id),
+        "type": event.type,
+        "created_at": created_at,
+        "data": event.payload,
+    }
     return json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 

@@ -22,16 +22,41 @@ from typing import Any
 # be added here (the loader says so instead of failing with an opaque SQL error).
 LOADED_COLUMNS = {
     "capture_lead": {
-        "id", "uid", "email", "first_name", "last_name", "phone", "company", "job_title",
-        "company_size", "industry", "country", "time_zone", "answers", "consent_text",
-        "source", "stage", "score", "temperature", "created_at", "updated_at",
+        "id",
+        "uid",
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "company",
+        "job_title",
+        "company_size",
+        "industry",
+        "country",
+        "time_zone",
+        "answers",
+        "consent_text",
+        "source",
+        "stage",
+        "score",
+        "temperature",
+        "created_at",
+        "updated_at",
         "last_activity_at",
     },
     "nurture_enrollment": {
-        "id", "lead_id", "sequence_id", "state", "exit_reason", "started_at",
-        "needs_confirmation", "current_node_id", "node_entered_at", "next_at",
+        "id",
+        "lead_id",
+        "sequence_id",
+        "state",
+        "exit_reason",
+        "started_at",
+        "needs_confirmation",
+        "current_node_id",
+        "node_entered_at",
+        "next_at",
     },
-}  # fmt: skip
+}
 PLAIN_TABLE = "bench_plain_claim"
 
 
@@ -263,8 +288,13 @@ def time_floor(*, journey: int, batch: int) -> tuple[float, int]:
     from nurture.models import Node
 
     nodes = dict(Node.objects.filter(sequence_id=journey).values_list("name", "pk"))
-    params = {"journey": journey, "batch": batch, "branch": nodes["Hot?"],
-              "hot": nodes["Hot"], "other": nodes["Other"]}  # fmt: skip
+    params = {
+        "journey": journey,
+        "batch": batch,
+        "branch": nodes["Hot?"],
+        "hot": nodes["Hot"],
+        "other": nodes["Other"],
+    }
     moved = 0
     started = time.perf_counter()
     while True:
@@ -303,9 +333,16 @@ def tick_100k(*, count: int, batch: int, first: int = 1_000_000) -> dict[str, An
     plain, claimed = time_plain(batch=batch)
     floor, floored = time_floor(journey=floor_ids["journey"], batch=batch)
     tick, advanced = time_tick(batch=batch)
-    return {"tick": tick, "plain": plain, "floor": floor, "advanced": advanced,
-            "claimed": claimed, "floored": floored, **_counts(ids["journey"]),
-            "floor_counts": _counts(floor_ids["journey"])}  # fmt: skip
+    return {
+        "tick": tick,
+        "plain": plain,
+        "floor": floor,
+        "advanced": advanced,
+        "claimed": claimed,
+        "floored": floored,
+        **_counts(ids["journey"]),
+        "floor_counts": _counts(floor_ids["journey"]),
+    }
 
 
 def _pick_due(*, journey: int, wait: int, due: int, run: int, total: int) -> int:

@@ -25,9 +25,17 @@ from typing import Any
 # Headers Django writes itself; every other one (Reply-To, List-Unsubscribe,
 # List-Unsubscribe-Post, Feedback-ID, ...) goes to post_office as an extra header.
 _GENERATED_HEADERS = {
-    "from", "to", "cc", "subject", "date", "message-id", "mime-version", "content-type",
-    "content-transfer-encoding", "dkim-signature",
-}  # fmt: skip
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "dkim-signature",
+}
 QUEUE_CHUNK = 500
 
 

@@ -12,33 +12,69 @@ from ..support.stats import percentile
 
 # Three nested groups and an activity condition with a count and a window, over the sales
 # bench's data (its page views are of https://example.com/blog/N).
-NESTED = {"match": "all", "conditions": [
-    {"field": "temperature", "op": "in", "value": ["hot", "warm"]},
-    {"match": "any", "conditions": [
-        {"field": "activity", "kind": "page_viewed", "url": "*/blog/1*", "op": "at_least",
-         "count": 2, "within_days": 30},
-        {"match": "all", "conditions": [
-            {"field": "source", "op": "is", "value": "linkedin"},
-            {"field": "score", "op": "at_least", "value": 50},
-        ]},
-    ]},
-]}  # fmt: skip
+NESTED = {
+    "match": "all",
+    "conditions": [
+        {"field": "temperature", "op": "in", "value": ["hot", "warm"]},
+        {
+            "match": "any",
+            "conditions": [
+                {
+                    "field": "activity",
+                    "kind": "page_viewed",
+                    "url": "*/blog/1*",
+                    "op": "at_least",
+                    "count": 2,
+                    "within_days": 30,
+                },
+                {
+                    "match": "all",
+                    "conditions": [
+                        {"field": "source", "op": "is", "value": "linkedin"},
+                        {"field": "score", "op": "at_least", "value": 50},
+                    ],
+                },
+            ],
+        },
+    ],
+}
 # The saved segments a changed lead is re-evaluated against (one query each at most).
 SAVED = [
     NESTED,
     {"match": "all", "conditions": [{"field": "temperature", "op": "is", "value": "hot"}]},
-    {"match": "any", "conditions": [
-        {"field": "activity", "kind": "email_clicked", "op": "at_least", "count": 1,
-         "within_days": 14},
-        {"field": "score", "op": "at_least", "value": 80},
-    ]},
-    {"match": "none", "conditions": [
-        {"field": "activity", "kind": "email_opened", "op": "at_least", "count": 1,
-         "within_days": 30},
-    ]},
-    {"match": "all", "conditions": [{"field": "source", "op": "is", "value": "google"},
-                                    {"field": "stage", "op": "is", "value": "sales_ready"}]},
-]  # fmt: skip
+    {
+        "match": "any",
+        "conditions": [
+            {
+                "field": "activity",
+                "kind": "email_clicked",
+                "op": "at_least",
+                "count": 1,
+                "within_days": 14,
+            },
+            {"field": "score", "op": "at_least", "value": 80},
+        ],
+    },
+    {
+        "match": "none",
+        "conditions": [
+            {
+                "field": "activity",
+                "kind": "email_opened",
+                "op": "at_least",
+                "count": 1,
+                "within_days": 30,
+            },
+        ],
+    },
+    {
+        "match": "all",
+        "conditions": [
+            {"field": "source", "op": "is", "value": "google"},
+            {"field": "stage", "op": "is", "value": "sales_ready"},
+        ],
+    },
+]
 
 
 def setup_django() -> None:
@@ -86,13 +122,18 @@ def measure(*, repeats: int, lead_ids: list[int]) -> dict[str, Any]:
             runs.append(time.perf_counter() - started)
     members = SegmentMember.objects.filter(segment__name__startswith="Bench segment").count()
     return {
-        "leads": leads, "count": sorted(counts), "count_ms": _median_ms(count_runs[1:]),
+        "leads": leads,
+        "count": sorted(counts),
+        "count_ms": _median_ms(count_runs[1:]),
         "count_runs_ms": [round(r * 1000, 1) for r in count_runs[1:]],
-        "plain_count_ms": plain * 1000, "refresh_ms": _median_ms(refresh_runs[1:] or refresh_runs),
+        "plain_count_ms": plain * 1000,
+        "refresh_ms": _median_ms(refresh_runs[1:] or refresh_runs),
         "refresh_p95_ms": percentile(refresh_runs, 95) * 1000 if refresh_runs else 0.0,
-        "refreshed": len(refresh_runs), "segments": len(SAVED), "members_written": members,
+        "refreshed": len(refresh_runs),
+        "segments": len(SAVED),
+        "members_written": members,
         "compiling_refresh_ms": _median_ms(compiling_runs[1:] or compiling_runs),
-    }  # fmt: skip
+    }
 
 
 def _refresh_compiling_each_time(*, lead_id: int, now: Any) -> None:

@@ -38,8 +38,12 @@ GUNICORN_WORKERS = 2
 WARM_UP_SECONDS = 1.0
 TARGET_GET = 0.3
 TARGET_POST = 0.1
-LOAD_FIELDS = {"first_name": "Lo", "company": "Load Co", "answer": "Just researching",
-               "consent": "on"}  # fmt: skip
+LOAD_FIELDS = {
+    "first_name": "Lo",
+    "company": "Load Co",
+    "answer": "Just researching",
+    "consent": "on",
+}
 
 
 def _form_post_script(base_url: str) -> str:

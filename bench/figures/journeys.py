@@ -53,8 +53,14 @@ def tick_100k(options: Options) -> list[str]:
         batch = int(env["JOURNEY_TICK_BATCH"])
         log(f"journeys.tick_100k: {count:,} due enrollments, batches of {batch}")
         result = _drive(env, "tick-100k", "--count", str(count), "--batch", str(batch))
-    expected = {"advanced": count, "claimed": count, "deliveries": count,
-                "path_rows": 2 * count, "at_email": count, "floored": count}  # fmt: skip
+    expected = {
+        "advanced": count,
+        "claimed": count,
+        "deliveries": count,
+        "path_rows": 2 * count,
+        "at_email": count,
+        "floored": count,
+    }
     wrong = {key: result[key] for key, value in expected.items() if result[key] != value}
     floor_expected = {"path_rows": 2 * count, "deliveries": count, "at_email": count}
     if result["floor_counts"] != floor_expected:

@@ -28,20 +28,49 @@ FIRST_LEAD_ID = 1000  # above seed_demo's few leads
 # added here, and the loader says so instead of failing with an opaque SQL error.
 _LOADED_COLUMNS = {
     "capture_lead": {
-        "id", "uid", "email", "first_name", "last_name", "phone", "company", "job_title",
-        "company_size", "industry", "country", "time_zone", "answers", "consent_text",
-        "source", "stage", "score", "temperature", "created_at", "updated_at",
+        "id",
+        "uid",
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "company",
+        "job_title",
+        "company_size",
+        "industry",
+        "country",
+        "time_zone",
+        "answers",
+        "consent_text",
+        "source",
+        "stage",
+        "score",
+        "temperature",
+        "created_at",
+        "updated_at",
         "last_activity_at",
     },
     "nurture_enrollment": {
-        "id", "lead_id", "sequence_id", "state", "exit_reason", "started_at",
+        "id",
+        "lead_id",
+        "sequence_id",
+        "state",
+        "exit_reason",
+        "started_at",
         "needs_confirmation",
     },
     "nurture_delivery": {
-        "id", "enrollment_id", "step_id", "due_at", "status", "attempts", "last_error",
-        "status_changed_at", "message_id",
+        "id",
+        "enrollment_id",
+        "step_id",
+        "due_at",
+        "status",
+        "attempts",
+        "last_error",
+        "status_changed_at",
+        "message_id",
     },
-}  # fmt: skip
+}
 
 
 def database_url() -> str:

@@ -187,9 +187,8 @@ def _session_cookie(base_url: str) -> str:
 
 def _pages(url: str) -> dict[str, tuple[list[str], str]]:
     """Each page's paths (one drawn at random per request) and the text its body must hold."""
-    hot_ids = [row[0] for row in postgres.fetch(
-        url, "SELECT id FROM capture_lead WHERE temperature = 'hot' AND email LIKE 'lead%%'"
-    )]  # fmt: skip
+    hot = "SELECT id FROM capture_lead WHERE temperature = 'hot' AND email LIKE 'lead%%'"
+    hot_ids = [row[0] for row in postgres.fetch(url, hot)]
     if not hot_ids:
         raise BenchFailure("no hot leads: the data is not as planned")
     tie = _tie_cursor(url)

@@ -84,12 +84,9 @@ def celery_workers(
     logs = [log_dir / f"{name}.log" for name in names]
     try:
         for name, log_path in zip(names, logs, strict=True):
-            command = [
-                str(VENV_BIN / "celery"), "-A", "leadfunnel", "worker",
-                "-Q", queues, "--pool", pool, "--concurrency", str(concurrency),
-                "--loglevel", "WARNING",
-                "--without-mingle", "--without-gossip", "--hostname", f"{name}@%h",
-            ]  # fmt: skip
+            command = [str(VENV_BIN / "celery"), "-A", "leadfunnel", "worker", "-Q", queues]
+            command += ["--pool", pool, "--concurrency", str(concurrency), "--loglevel", "WARNING"]
+            command += ["--without-mingle", "--without-gossip", "--hostname", f"{name}@%h"]
             with log_path.open("w") as log_file:
                 processes.append(
                     subprocess.Popen(

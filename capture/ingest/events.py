@@ -90,8 +90,11 @@ def beacon_time(at: datetime | None, *, now: datetime) -> datetime:
 
 def _metadata(event: Mapping[str, Any], *, source: str) -> dict[str, Any]:
     if event["kind"] == Activity.Kind.PAGE_VIEWED:
-        metadata = {"url": event["url"], "title": event.get("title"),
-                    "referrer": event.get("referrer")}  # fmt: skip
+        metadata = {
+            "url": event["url"],
+            "title": event.get("title"),
+            "referrer": event.get("referrer"),
+        }
     else:
         metadata = {"name": event["name"], "properties": event.get("properties")}
     return {**{key: value for key, value in metadata.items() if value}, "source": source}

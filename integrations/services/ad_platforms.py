@@ -209,8 +209,10 @@ class GoogleCustomerMatch:
             )
             if not body.get("access_token"):
                 raise AdPlatformError("Google: sign in: no access token in the answer")
-            self._headers = {"Authorization": f"Bearer {body['access_token']}",
-                             "developer-token": settings.ADS_GOOGLE_DEVELOPER_TOKEN}  # fmt: skip
+            self._headers = {
+                "Authorization": f"Bearer {body['access_token']}",
+                "developer-token": settings.ADS_GOOGLE_DEVELOPER_TOKEN,
+            }
             if settings.ADS_GOOGLE_LOGIN_CUSTOMER_ID:
                 self._headers["login-customer-id"] = settings.ADS_GOOGLE_LOGIN_CUSTOMER_ID.replace(
                     "-", ""

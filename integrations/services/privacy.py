@@ -62,8 +62,11 @@ _URL_METADATA = ("url", "link")
 _PII_FIELDS = ("first_name", "last_name", "phone", "company", "job_title")
 # Columns never rewritten by the sweep: the kept suppression entry (see above), and staff
 # accounts, which are not leads even when a colleague tests with their own address.
-_SWEEP_SKIPPED = {("nurture", "suppression", "email"), ("auth", "user", "email"),
-                  ("auth", "user", "username")}  # fmt: skip
+_SWEEP_SKIPPED = {
+    ("nurture", "suppression", "email"),
+    ("auth", "user", "email"),
+    ("auth", "user", "username"),
+}
 _TEXT_FIELDS = (models.CharField, models.TextField)
 
 

@@ -203,11 +203,19 @@ class Runner:
             # The path rows are written on arrival, each hop in one INSERT … ON CONFLICT DO
             # NOTHING: a pair the unique constraint already holds is one the lead has seen.
             rows = [
-                (v.enrollment.pk, node_id, self._label(self.nodes[node_id]),
-                 self.nodes[node_id].kind, v.at, via[:300])
-                for node_id, group in by_node.items() if node_id in self.nodes
-                for v, via in group if v.arriving and (v.enrollment.pk, node_id) not in seen
-            ]  # fmt: skip
+                (
+                    v.enrollment.pk,
+                    node_id,
+                    self._label(self.nodes[node_id]),
+                    self.nodes[node_id].kind,
+                    v.at,
+                    via[:300],
+                )
+                for node_id, group in by_node.items()
+                if node_id in self.nodes
+                for v, via in group
+                if v.arriving and (v.enrollment.pk, node_id) not in seen
+            ]
             fresh = _insert_path(rows)
             seen |= {(row[0], row[1]) for row in rows} - fresh
         for group in by_node.values():
@@ -476,14 +484,34 @@ def _claim(due: QuerySet[Enrollment]) -> list[Place]:
     rows = list(due.select_for_update(skip_locked=True, of=("self",)).values_list(*PLACE_COLUMNS))
     journeys = Sequence.objects.in_bulk({row[2] for row in rows})
     return [
-        Place(pk=pk, lead_id=lead_id, sequence_id=sequence_id,
-              lead=LeadZone(pk=lead_id, time_zone=zone), sequence=journeys[sequence_id],
-              current_node_id=node_id, node_entered_at=entered, next_at=next_at,
-              started_at=started, confirmed_at=confirmed, needs_confirmation=needs,
-              trigger=trigger)
-        for (pk, lead_id, sequence_id, zone, node_id, entered, next_at, started, confirmed,
-             needs, trigger) in rows
-    ]  # fmt: skip
+        Place(
+            pk=pk,
+            lead_id=lead_id,
+            sequence_id=sequence_id,
+            lead=LeadZone(pk=lead_id, time_zone=zone),
+            sequence=journeys[sequence_id],
+            current_node_id=node_id,
+            node_entered_at=entered,
+            next_at=next_at,
+            started_at=started,
+            confirmed_at=confirmed,
+            needs_confirmation=needs,
+            trigger=trigger,
+        )
+        for (
+            pk,
+            lead_id,
+            sequence_id,
+            zone,
+            node_id,
+            entered,
+            next_at,
+            started,
+            confirmed,
+            needs,
+            trigger,
+        ) in rows
+    ]
 
 
 def _run(*, places: list[Place], now: datetime) -> None:

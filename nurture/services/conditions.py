@@ -59,8 +59,7 @@ DATE_OPS = {"on_or_after", "before", "in_last_days", "not_in_last_days"}
 COUNT_OPS = {"at_least": "gte", "at_most": "lte", "exactly": "exact"}
 JOURNEY_STATES = ("in", "completed", "converted", "exited", "entered", "never_entered")
 # Fields a segment (and a branch) may also use; `register` adds more (segments, topics).
-MORE_FIELDS = {"utm", "activity", "journey", "consent", "sms_consent", "form",
-               *DATE_FIELDS}  # fmt: skip
+MORE_FIELDS = {"utm", "activity", "journey", "consent", "sms_consent", "form", *DATE_FIELDS}
 FIELD_LABELS = {
     "temperature": "temperature",
     "score": "score",

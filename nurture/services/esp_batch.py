@@ -165,8 +165,12 @@ def recipient_variables(template: StepTemplate, delivery: Delivery) -> tuple[dic
     """One delivery's values for the template's placeholders, and its unsubscribe link."""
     lead = delivery.enrollment.lead
     links = composing.delivery_links(delivery=delivery)
-    own = {"unsubscribe_url": links.unsubscribe_url, "booking_url": links.booking_url,
-           "confirm_url": links.confirm_url, "pixel_url": links.pixel_url}  # fmt: skip
+    own = {
+        "unsubscribe_url": links.unsubscribe_url,
+        "booking_url": links.booking_url,
+        "confirm_url": links.confirm_url,
+        "pixel_url": links.pixel_url,
+    }
     context = composing.merge_context(
         lead=lead, unsubscribe_url=links.unsubscribe_url, booking=links.booking_url
     )

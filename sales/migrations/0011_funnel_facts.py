@@ -13,28 +13,55 @@ from django.db import migrations, models
 # Only the columns the facts read: a lead's score or latest-activity time moving every few
 # seconds must not cost a recount.
 NOTED = [
-    ("capture_lead", "id",
-     "(OLD.created_at, OLD.campaign_id, OLD.source, OLD.stage, OLD.temperature)"
-     " IS DISTINCT FROM (NEW.created_at, NEW.campaign_id, NEW.source, NEW.stage,"
-     " NEW.temperature)", "true", "false"),
-    ("capture_submission", "lead_id",
-     "(OLD.lead_id, OLD.created_at, OLD.utm_medium)"
-     " IS DISTINCT FROM (NEW.lead_id, NEW.created_at, NEW.utm_medium)", "true", "true"),
-    ("scoring_scorechange", "lead_id",
-     "(OLD.lead_id, OLD.new_temperature) IS DISTINCT FROM (NEW.lead_id, NEW.new_temperature)",
-     "true", "true"),
+    (
+        "capture_lead",
+        "id",
+        "(OLD.created_at, OLD.campaign_id, OLD.source, OLD.stage, OLD.temperature)"
+        " IS DISTINCT FROM (NEW.created_at, NEW.campaign_id, NEW.source, NEW.stage,"
+        " NEW.temperature)",
+        "true",
+        "false",
+    ),
+    (
+        "capture_submission",
+        "lead_id",
+        "(OLD.lead_id, OLD.created_at, OLD.utm_medium)"
+        " IS DISTINCT FROM (NEW.lead_id, NEW.created_at, NEW.utm_medium)",
+        "true",
+        "true",
+    ),
+    (
+        "scoring_scorechange",
+        "lead_id",
+        "(OLD.lead_id, OLD.new_temperature) IS DISTINCT FROM (NEW.lead_id, NEW.new_temperature)",
+        "true",
+        "true",
+    ),
     ("nurture_enrollment", "lead_id", "OLD.lead_id IS DISTINCT FROM NEW.lead_id", "true", "true"),
-    ("sales_booking", "lead_id",
-     "(OLD.lead_id, OLD.status) IS DISTINCT FROM (NEW.lead_id, NEW.status)", "true", "true"),
-    ("sales_note", "lead_id",
-     "(OLD.kind = 'call' OR NEW.kind = 'call') AND (OLD.lead_id, OLD.kind, OLD.created_at)"
-     " IS DISTINCT FROM (NEW.lead_id, NEW.kind, NEW.created_at)",
-     "NEW.kind = 'call'", "OLD.kind = 'call'"),
-    ("sales_leadchange", "lead_id",
-     "(OLD.field = 'stage' OR NEW.field = 'stage') AND (OLD.lead_id, OLD.field,"
-     " OLD.new_value, OLD.at) IS DISTINCT FROM (NEW.lead_id, NEW.field, NEW.new_value, NEW.at)",
-     "NEW.field = 'stage'", "OLD.field = 'stage'"),
-]  # fmt: skip
+    (
+        "sales_booking",
+        "lead_id",
+        "(OLD.lead_id, OLD.status) IS DISTINCT FROM (NEW.lead_id, NEW.status)",
+        "true",
+        "true",
+    ),
+    (
+        "sales_note",
+        "lead_id",
+        "(OLD.kind = 'call' OR NEW.kind = 'call') AND (OLD.lead_id, OLD.kind, OLD.created_at)"
+        " IS DISTINCT FROM (NEW.lead_id, NEW.kind, NEW.created_at)",
+        "NEW.kind = 'call'",
+        "OLD.kind = 'call'",
+    ),
+    (
+        "sales_leadchange",
+        "lead_id",
+        "(OLD.field = 'stage' OR NEW.field = 'stage') AND (OLD.lead_id, OLD.field,"
+        " OLD.new_value, OLD.at) IS DISTINCT FROM (NEW.lead_id, NEW.field, NEW.new_value, NEW.at)",
+        "NEW.field = 'stage'",
+        "OLD.field = 'stage'",
+    ),
+]
 
 NOTE_FUNCTION = """
 CREATE FUNCTION sales_funnel_note_{table}() RETURNS trigger LANGUAGE plpgsql AS $$

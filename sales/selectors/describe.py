@@ -74,14 +74,42 @@ def short_url(url: str, *, limit: int = 60, with_host: bool = False) -> str:
 
 # utm_source values as people name them; the medium says whether it was paid.
 _SOURCES = {
-    "google": "Google", "adwords": "Google", "bing": "Bing", "microsoft": "Bing",
-    "facebook": "Facebook", "fb": "Facebook", "meta": "Meta", "instagram": "Instagram",
-    "ig": "Instagram", "linkedin": "LinkedIn", "lnkd": "LinkedIn", "twitter": "X",
-    "x": "X", "youtube": "YouTube", "tiktok": "TikTok", "reddit": "Reddit",
-    "duckduckgo": "DuckDuckGo", "newsletter": "Newsletter", "email": "Email",
-}  # fmt: skip
-_PAID = {"cpc", "ppc", "paid", "paidsearch", "paid_search", "paid-search", "paidsocial",
-         "paid_social", "paid-social", "display", "cpm", "banner", "ads", "ad"}  # fmt: skip
+    "google": "Google",
+    "adwords": "Google",
+    "bing": "Bing",
+    "microsoft": "Bing",
+    "facebook": "Facebook",
+    "fb": "Facebook",
+    "meta": "Meta",
+    "instagram": "Instagram",
+    "ig": "Instagram",
+    "linkedin": "LinkedIn",
+    "lnkd": "LinkedIn",
+    "twitter": "X",
+    "x": "X",
+    "youtube": "YouTube",
+    "tiktok": "TikTok",
+    "reddit": "Reddit",
+    "duckduckgo": "DuckDuckGo",
+    "newsletter": "Newsletter",
+    "email": "Email",
+}
+_PAID = {
+    "cpc",
+    "ppc",
+    "paid",
+    "paidsearch",
+    "paid_search",
+    "paid-search",
+    "paidsocial",
+    "paid_social",
+    "paid-social",
+    "display",
+    "cpm",
+    "banner",
+    "ads",
+    "ad",
+}
 _SEARCH_ENGINES = {"Google", "Bing", "DuckDuckGo"}
 
 

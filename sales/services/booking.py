@@ -216,13 +216,17 @@ def book_slot(
     now = now or timezone.now()
     reps = bookable_reps()
     zone = _zone(time_zone or lead.time_zone) if (time_zone or lead.time_zone) else None
-    offered = {slot.starts_at: slot for slot in available_slots(now=now, reps=reps,
-                                                                local_zone=zone)}  # fmt: skip
+    offered = {
+        slot.starts_at: slot for slot in available_slots(now=now, reps=reps, local_zone=zone)
+    }
     slot = offered.get(starts_at)
     if slot is None:
         raise SlotTaken
-    candidates = [rep for rep in reps if starts_at in {
-        s.starts_at for s in _rep_slots(rep=rep, now=now, days=WINDOW_DAYS + 1)}]  # fmt: skip
+    candidates = [
+        rep
+        for rep in reps
+        if starts_at in {s.starts_at for s in _rep_slots(rep=rep, now=now, days=WINDOW_DAYS + 1)}
+    ]
     candidates.sort(key=lambda rep: (rep.user_id != lead.owner_id, rep.pk))
     with transaction.atomic():
         # A reschedule: the new booking is the same calendar event, moved (same UID, higher
@@ -427,8 +431,12 @@ def rep_calendar_feed(*, profile: RepProfile, now: datetime | None = None) -> by
         lead = booking.lead
         who = " ".join(lead.full_name.split()) or lead.email
         event["summary"] = icalendar.vText(f"Consultation: {who} with {name}")
-        details = [f"{who} <{lead.email}>", lead.company, lead.phone,
-                   settings.SITE_URL + reverse("sales:lead", args=[lead.pk])]  # fmt: skip
+        details = [
+            f"{who} <{lead.email}>",
+            lead.company,
+            lead.phone,
+            settings.SITE_URL + reverse("sales:lead", args=[lead.pk]),
+        ]
         event["description"] = icalendar.vText("\n".join(filter(None, details)))
         calendar.add_component(event)
     return bytes(calendar.to_ical())  # bytes(): icalendar leaves to_ical unannotated
@@ -447,14 +455,21 @@ def send_booking_emails(*, booking_id: int) -> None:
     invite = calendar_invite(booking=booking)
     lead, rep = booking.lead, booking.rep.user
     prospect_zone = _zone(lead.time_zone)
-    context = {"booking": booking, "lead": lead, "rep": rep, "manage_url": manage_url(lead=lead),
-               "local_start": booking.starts_at.astimezone(prospect_zone),
-               "zone": prospect_zone.key, "zone_label": zone_label(prospect_zone.key),
-               "rep_zone": booking.rep.time_zone or "UTC",
-               "cancelled": booking.status == "cancelled", "rep_name": rep_name(booking=booking),
-               "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60),
-               "meeting_url": booking.rep.meeting_url,
-               "meeting_place": meeting_place(booking=booking)}  # fmt: skip
+    context = {
+        "booking": booking,
+        "lead": lead,
+        "rep": rep,
+        "manage_url": manage_url(lead=lead),
+        "local_start": booking.starts_at.astimezone(prospect_zone),
+        "zone": prospect_zone.key,
+        "zone_label": zone_label(prospect_zone.key),
+        "rep_zone": booking.rep.time_zone or "UTC",
+        "cancelled": booking.status == "cancelled",
+        "rep_name": rep_name(booking=booking),
+        "minutes": int((booking.ends_at - booking.starts_at).total_seconds() // 60),
+        "meeting_url": booking.rep.meeting_url,
+        "meeting_place": meeting_place(booking=booking),
+    }
     # The prospect's copy comes from the rep by name at the app's own address (aligned for
     # DMARC), the name the invite's ORGANIZER carries.
     sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]

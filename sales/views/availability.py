@@ -37,18 +37,24 @@ def availability(request: HttpRequest) -> HttpResponse:
             return redirect("sales:availability")
     posted = error and request.POST.get("action", "hours") == "hours"
     days = [
-        (index, name, _posted_ranges(request, index) if posted
-         else [tuple(pair) for pair in profile.weekly_hours.get(str(index), [])])
+        (index, name, _posted_ranges(request, index) if posted else _saved_ranges(profile, index))
         for index, name in enumerate(WEEKDAYS)
-    ]  # fmt: skip
+    ]
     feed_path = reverse("booking:rep_feed", args=[booking_service.feed_token(profile=profile)])
-    context = {"profile": profile, "days": days, "error": error,
-               "feed_url": settings.SITE_URL + feed_path,
-               "zone_choices": [zone for _, zones in booking_service.COMMON_ZONES
-                                for zone in zones],
-               "feed_webcal": "webcal://" + settings.SITE_URL.split("://", 1)[-1] + feed_path,
-               "blocked": profile.blocked_dates.filter(date__gte=timezone.localdate())}  # fmt: skip
+    context = {
+        "profile": profile,
+        "days": days,
+        "error": error,
+        "feed_url": settings.SITE_URL + feed_path,
+        "zone_choices": [zone for _, zones in booking_service.COMMON_ZONES for zone in zones],
+        "feed_webcal": "webcal://" + settings.SITE_URL.split("://", 1)[-1] + feed_path,
+        "blocked": profile.blocked_dates.filter(date__gte=timezone.localdate()),
+    }
     return render(request, "sales/availability.html", context, status=status)
+
+
+def _saved_ranges(profile: RepProfile, weekday: int) -> list[tuple[str, ...]]:
+    return [tuple(pair) for pair in profile.weekly_hours.get(str(weekday), [])]
 
 
 def _posted_ranges(request: HttpRequest, weekday: int) -> list[tuple[str, str]]:

@@ -42,8 +42,12 @@ class Reason:
     text: str
 
     def as_json(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "label": self.label, "points": self.points,
-                "text": self.text}  # fmt: skip
+        return {
+            "rule_id": self.rule_id,
+            "label": self.label,
+            "points": self.points,
+            "text": self.text,
+        }
 
 
 @dataclass(frozen=True)

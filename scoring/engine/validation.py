@@ -74,8 +74,11 @@ def rule_problems(rule: "ScoringRule") -> dict[str, str]:
     ):
         problems["value"] = "Give a number, such as 100 or 2.5."
     elif rule.operator == Op.COUNTRY_IN:
-        unknown = [code for code in value.upper().replace(" ", "").split(",")
-                   if code and code not in COUNTRY_CODES]  # fmt: skip
+        unknown = [
+            code
+            for code in value.upper().replace(" ", "").split(",")
+            if code and code not in COUNTRY_CODES
+        ]
         if unknown:
             problems["value"] = (
                 f"Not a country code: {', '.join(unknown)}. Use two letters, such as GB, DE, US."

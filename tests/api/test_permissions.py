@@ -44,8 +44,13 @@ ROLES: dict[str, Callable[[], User | None]] = {
 
 
 def outcomes(anon: int, rep: int, marketer: int, superuser: int | None = None) -> dict[str, int]:
-    return {ANON: anon, NOBODY: 403, REP: rep, MARKETER: marketer,
-            SUPERUSER: marketer if superuser is None else superuser}  # fmt: skip
+    return {
+        ANON: anon,
+        NOBODY: 403,
+        REP: rep,
+        MARKETER: marketer,
+        SUPERUSER: marketer if superuser is None else superuser,
+    }
 
 
 READ = outcomes(401, 200, 200)

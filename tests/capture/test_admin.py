@@ -109,8 +109,15 @@ def test_a_marketer_creates_a_landing_page(marketer_client: Client) -> None:
 def test_the_landing_page_form_explains_bad_settings(
     marketer_client: Client, overrides: dict[str, Any], message: str
 ) -> None:
-    data = {"kind": "consultation", "title": "T", "slug": "t", "headline": "H",
-            "cta_label": "Send", "thank_you_text": "Thanks", **overrides}  # fmt: skip
+    data = {
+        "kind": "consultation",
+        "title": "T",
+        "slug": "t",
+        "headline": "H",
+        "cta_label": "Send",
+        "thank_you_text": "Thanks",
+        **overrides,
+    }
     response = marketer_client.post(reverse("admin:capture_landingpage_add"), data)
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -118,8 +125,9 @@ def test_the_landing_page_form_explains_bad_settings(
 
 
 def test_submissions_are_read_only(marketer_client: Client, page: LandingPage) -> None:
-    submission = capture_submission(page=page, data={"email": "a@example.com"},
-                                    tracking=Tracking()).submission  # fmt: skip
+    submission = capture_submission(
+        page=page, data={"email": "a@example.com"}, tracking=Tracking()
+    ).submission
     url = reverse("admin:capture_submission_change", args=[submission.pk])
     assert marketer_client.get(url).status_code == 200
     assert marketer_client.post(url, {"utm_source": "forged"}).status_code == 403

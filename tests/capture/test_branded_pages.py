@@ -37,16 +37,32 @@ def marketer_client(client: Client) -> Client:
 
 def _form_fields(html: str) -> list[str]:
     names = re.findall(r'<(?:input|select)[^>]*name="([a-z_]+)"', html)
-    hidden = {"csrfmiddlewaretoken", "website", "started", "email_checked", "referrer",
-              "time_zone", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-              "utm_content", "submit"}  # fmt: skip
+    hidden = {
+        "csrfmiddlewaretoken",
+        "website",
+        "started",
+        "email_checked",
+        "referrer",
+        "time_zone",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_term",
+        "utm_content",
+        "submit",
+    }
     return list(dict.fromkeys(name for name in names if name not in hidden))
 
 
 def _consultation(**overrides: Any) -> LandingPage:
-    values = {"fields_shown": ["first_name", "phone"], "fields_required": ["first_name"],
-              "fields_later": ["company", "job_title"], "consent_text": "",
-              "kind": LandingPage.Kind.CONSULTATION, **overrides}  # fmt: skip
+    values = {
+        "fields_shown": ["first_name", "phone"],
+        "fields_required": ["first_name"],
+        "fields_later": ["company", "job_title"],
+        "consent_text": "",
+        "kind": LandingPage.Kind.CONSULTATION,
+        **overrides,
+    }
     return LandingPageFactory(**values)
 
 
@@ -262,10 +278,18 @@ def test_a_new_page_starts_from_the_consultation_preset_with_phone(
 
 
 def _preview_data(**overrides: Any) -> dict[str, Any]:
-    return {"kind": "consultation", "title": "Consult", "slug": "consult",
-            "headline": "Hello <b>world</b>", "body": "Plain *copy*", "cta_label": "Go",
-            "ask_first_name": "required", "ask_company": "optional",
-            "thank_you_text": "Thanks", **overrides}  # fmt: skip
+    return {
+        "kind": "consultation",
+        "title": "Consult",
+        "slug": "consult",
+        "headline": "Hello <b>world</b>",
+        "body": "Plain *copy*",
+        "cta_label": "Go",
+        "ask_first_name": "required",
+        "ask_company": "optional",
+        "thank_you_text": "Thanks",
+        **overrides,
+    }
 
 
 def test_the_live_preview_renders_unsaved_changes_and_saves_nothing(

@@ -87,8 +87,10 @@ def _activity_rows(lead: Lead) -> list[dict[str, Any]]:
     rows = (
         Activity.objects.filter(lead=lead).order_by("pk").values("kind", "occurred_at", "metadata")
     )
-    return [{**row, "metadata": {k: v for k, v in row["metadata"].items()
-                                  if k != "submission_id"}} for row in rows]  # fmt: skip
+    return [
+        {**row, "metadata": {k: v for k, v in row["metadata"].items() if k != "submission_id"}}
+        for row in rows
+    ]
 
 
 @pytest.mark.django_db

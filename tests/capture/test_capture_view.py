@@ -84,9 +84,13 @@ def test_it_carries_utm_parameters_and_referrer(client: Client, submit: Any) -> 
     ).content.decode()
     hidden = dict(re.findall(r'type="hidden" name="(utm_\w+|referrer)" value="([^"]*)"', html))
     assert hidden == {
-        "utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring",
-        "utm_term": "crm", "utm_content": "a", "referrer": "https://www.google.com/search?q=crm",
-    }  # fmt: skip
+        "utm_source": "google",
+        "utm_medium": "cpc",
+        "utm_campaign": "spring",
+        "utm_term": "crm",
+        "utm_content": "a",
+        "referrer": "https://www.google.com/search?q=crm",
+    }
 
     submit(page, **hidden)
 

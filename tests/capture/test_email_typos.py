@@ -54,8 +54,9 @@ def test_it_asks_once_without_javascript_then_keeps_the_address(
     # Sent again unchanged after the question: kept as typed.
     assert submit(page, email="bob@gmial.com", email_checked="bob@gmial.com").status_code == 302
     assert sorted(Lead.objects.values_list("email", flat=True)) == [
-        "ada@gmail.com", "bob@gmial.com"
-    ]  # fmt: skip
+        "ada@gmail.com",
+        "bob@gmial.com",
+    ]
     # A different typo than the one asked about is asked about again.
     again = submit(page, email="cy@hotmial.com", email_checked="bob@gmial.com")
     assert again.status_code == 400 and "Did you mean cy@hotmail.com?" in again.content.decode()

@@ -24,9 +24,14 @@ def _frame_ancestors(response: Any) -> str:
 
 def test_the_admin_refuses_an_http_origin_with_a_message(client: Client) -> None:
     client.force_login(marketer())
-    data = {"title": "T", "slug": "t", "headline": "H", "cta_label": "Send",
-            "thank_you_text": "Thanks",
-            "embed_origins": "https://www.example.com\nhttp://shop.example.com"}  # fmt: skip
+    data = {
+        "title": "T",
+        "slug": "t",
+        "headline": "H",
+        "cta_label": "Send",
+        "thank_you_text": "Thanks",
+        "embed_origins": "https://www.example.com\nhttp://shop.example.com",
+    }
 
     response = client.post(reverse("admin:capture_landingpage_add"), data)
 
@@ -37,8 +42,12 @@ def test_the_admin_refuses_an_http_origin_with_a_message(client: Client) -> None
 
 def test_the_api_refuses_an_http_origin_with_a_message() -> None:
     api = token_client(api_marketer())
-    data = {"slug": "webinar", "title": "Webinar", "headline": "Join us",
-            "embed_origins": "https://www.example.com http://shop.example.com"}  # fmt: skip
+    data = {
+        "slug": "webinar",
+        "title": "Webinar",
+        "headline": "Join us",
+        "embed_origins": "https://www.example.com http://shop.example.com",
+    }
 
     response = api.post("/api/v1/landing-pages/", data, format="json")
 
@@ -49,8 +58,12 @@ def test_the_api_refuses_an_http_origin_with_a_message() -> None:
 
 def test_the_api_still_takes_https_origins_with_ports() -> None:
     api = token_client(api_marketer())
-    data = {"slug": "webinar", "title": "Webinar", "headline": "Join us",
-            "embed_origins": "https://www.example.com\nhttps://shop.example.com:8443"}  # fmt: skip
+    data = {
+        "slug": "webinar",
+        "title": "Webinar",
+        "headline": "Join us",
+        "embed_origins": "https://www.example.com\nhttps://shop.example.com:8443",
+    }
 
     response = api.post("/api/v1/landing-pages/", data, format="json")
 

@@ -180,5 +180,8 @@ def test_the_migration_normalises_the_numbers_it_can_and_leaves_the_rest(setting
 
     phones = dict(Lead.objects.values_list("pk", "phone"))
     assert phones == {
-        gb.pk: "+442079460958", us.pk: "+12025550143", junk.pk: "call me maybe", blank.pk: "",
-    }  # fmt: skip
+        gb.pk: "+442079460958",
+        us.pk: "+12025550143",
+        junk.pk: "call me maybe",
+        blank.pk: "",
+    }

@@ -12,9 +12,16 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.processes import PrivateRedis, SmtpSink, Stack, app_env, wait_until
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # A person's browser: headless Chromium says "HeadlessChrome", which the click tracking
 # rightly files under mail scanners.
 USER_AGENT = (

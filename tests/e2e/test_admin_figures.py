@@ -53,12 +53,14 @@ def _sends(
     steps = list(sequence.steps.order_by("day"))
     enrollments = [
         Enrollment.objects.create(
-            lead=LeadFactory(), sequence=sequence, started_at=now - timedelta(days=n % 5),
+            lead=LeadFactory(),
+            sequence=sequence,
+            started_at=now - timedelta(days=n % 5),
             state=Enrollment.State.EXITED if n < booked else Enrollment.State.ACTIVE,
             exit_reason=Enrollment.ExitReason.BOOKED if n < booked else "",
         )
         for n in range(leads)
-    ]  # fmt: skip
+    ]
     rows = []
     for step, (sent, opened, clicked) in zip(steps, step_rates, strict=False):
         for n, enrollment in enumerate(enrollments):

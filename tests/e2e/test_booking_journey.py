@@ -104,8 +104,11 @@ def test_prospect_books_a_consultation_from_the_day_seven_email(
     event = next(iter(invite.walk("VEVENT")))
     assert event.decoded("dtstart") == booking.starts_at
     confirmation = wait_for_mail(sink, email, subject="", timeout=20)
-    attachments = [part for part in confirmation.iter_attachments()
-                   if part.get_content_type() == "text/calendar"]  # fmt: skip
+    attachments = [
+        part
+        for part in confirmation.iter_attachments()
+        if part.get_content_type() == "text/calendar"
+    ]
     assert attachments, f"an invite is attached to {confirmation['Subject']!r}"
     attached = icalendar.Calendar.from_ical(attachments[0].get_content())
     assert next(iter(attached.walk("VEVENT"))).decoded("dtstart") == booking.starts_at

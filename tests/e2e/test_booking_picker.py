@@ -230,8 +230,10 @@ def test_rep_sets_weekly_hours_with_the_range_picker_and_finds_the_feed(
     page.get_by_role("button", name="Save hours").click()
     expect(page.get_by_role("status")).to_have_text("Your availability is saved.")
     rep.refresh_from_db()
-    assert rep.weekly_hours == {"0": [["09:00", "12:00"]],
-                                "5": [["09:00", "11:00"], ["11:00", "12:00"]]}  # fmt: skip
+    assert rep.weekly_hours == {
+        "0": [["09:00", "12:00"]],
+        "5": [["09:00", "11:00"], ["11:00", "12:00"]],
+    }
 
     # The private feed link, ready to paste into a calendar app.
     feed = page.get_by_label("Calendar link (iCalendar)").input_value()

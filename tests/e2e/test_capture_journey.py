@@ -88,5 +88,13 @@ def test_the_demo_pages_form_ends_above_the_fold_on_a_laptop(
         "form input:not([type=hidden]):not([type=submit]):not([name=website]), form select",
         "els => [...new Set(els.map(e => e.name))]",
     )
-    assert names == ["email", "first_name", "company", "job_title", "answer", "consent",
-                     "topic_newsletter", "topic_events"], names  # fmt: skip
+    assert names == [
+        "email",
+        "first_name",
+        "company",
+        "job_title",
+        "answer",
+        "consent",
+        "topic_newsletter",
+        "topic_events",
+    ], names

@@ -154,8 +154,18 @@ def _build(page: Page, url: str, landing_title: str) -> Journey:
         _write_email(page, panel, f"Timed out {variant}")
 
     # Ten boxes, each drawn with its name, and the arrows labelled.
-    names = [CONFIRM, "Hot?", "For hot leads", "Subject test", "Variant A", "Variant B",
-             "Clicked A?", "Clicked B?", "Timed out A", "Timed out B"]  # fmt: skip
+    names = [
+        CONFIRM,
+        "Hot?",
+        "For hot leads",
+        "Subject test",
+        "Variant A",
+        "Variant B",
+        "Clicked A?",
+        "Clicked B?",
+        "Timed out A",
+        "Timed out B",
+    ]
     expect(page.locator("svg.jm-svg g.jm-node")).to_have_count(len(names))
     for name in names:
         expect(_node(page, name).locator("text.jm-name")).to_have_text(name)
@@ -262,8 +272,10 @@ def test_marketer_builds_dry_runs_and_publishes_a_journey_and_two_prospects_take
     expect(page.locator(".messagelist")).to_contain_text("is published")
 
     # Two prospects submit the page in their own browsers: a director (hot), a student.
-    prospects = {"dana.director@example.com": ("Dana", "Director of Marketing"),
-                 "sam.student@example.com": ("Sam", "Student")}  # fmt: skip
+    prospects = {
+        "dana.director@example.com": ("Dana", "Director of Marketing"),
+        "sam.student@example.com": ("Sam", "Student"),
+    }
     for address, (first_name, job_title) in prospects.items():
         context = browser.new_context(user_agent=USER_AGENT, timezone_id="UTC")
         visitor = watch(context.new_page())

@@ -71,7 +71,10 @@ def test_marketer_builds_and_publishes_a_page_and_sequence(
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
     sequence = Sequence.objects.get(name="Spring webinar follow-up")
     assert list(sequence.steps.order_by("day").values_list("day", "click_condition")) == [
-        (1, ""), (3, ""), (5, "clicked")]  # fmt: skip
+        (1, ""),
+        (3, ""),
+        (5, "clicked"),
+    ]
     page.screenshot(path=screenshot_dir / "e2e-marketer-sequence.png", full_page=True)
 
     # Preview a step, and send a test of it to themself.

@@ -154,8 +154,12 @@ class GoogleHandler(_Handler):
             if job.get("type") != "CUSTOMER_MATCH_USER_LIST" or not listed:
                 return self._problem("offlineUserDataJobs: a Customer Match job for a user list")
             resource = f"customers/{m.group(1)}/offlineUserDataJobs/{700 + len(self.state.jobs)}"
-            self.state.jobs[resource] = {"list": listed.group(1), "ops": [], "ran": False,
-                                         "consent": metadata.get("consent")}  # fmt: skip
+            self.state.jobs[resource] = {
+                "list": listed.group(1),
+                "ops": [],
+                "ran": False,
+                "consent": metadata.get("consent"),
+            }
             return self._answer(200, {"resourceName": resource})
         if m := re.fullmatch(
             r"/v22/(customers/\d+/offlineUserDataJobs/\d+):(addOperations|run)", path

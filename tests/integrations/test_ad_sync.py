@@ -251,8 +251,10 @@ def test_google_creates_the_list_and_uploads_adds_and_removals_in_one_job(
         (sha("grace@example.com"), ""),
     }
     (job,) = google.jobs.values()
-    assert job["ran"] and job["consent"] == {"adUserData": "GRANTED",
-                                             "adPersonalization": "GRANTED"}  # fmt: skip
+    assert job["ran"] and job["consent"] == {
+        "adUserData": "GRANTED",
+        "adPersonalization": "GRANTED",
+    }
     Lead.objects.filter(pk=ada.pk).update(temperature="cold")
     _lead("linus@example.com")
     _refresh(hot_segment)

@@ -100,15 +100,17 @@ def test_every_emailed_link_of_an_erased_lead_does_nothing(client: Client) -> No
 def _links_of_the_older_shape(*, lead: Lead, delivery: Delivery) -> dict[str, str]:
     """Links as emails sent before tokens named the lead uid carried them: still in inboxes."""
     salt = "nurture.{}"
+    plan = "https://example.com/plan?email=ann%40example.com"
+    click = signing.dumps({"d": delivery.pk, "u": plan}, salt=salt.format("click"), compress=True)
+    unsubscribe = signing.dumps(
+        {"l": lead.pk, "d": delivery.pk}, salt=salt.format("unsubscribe"), compress=True
+    )
     return {
         "open": f"/t/o/{signing.dumps(delivery.pk, salt=salt.format('open'))}.gif",
-        "click": "/t/c/{}/".format(signing.dumps(
-            {"d": delivery.pk, "u": "https://example.com/plan?email=ann%40example.com"},
-            salt=salt.format("click"), compress=True)),
-        "unsubscribe": "/u/{}/".format(signing.dumps(
-            {"l": lead.pk, "d": delivery.pk}, salt=salt.format("unsubscribe"), compress=True)),
+        "click": f"/t/c/{click}/",
+        "unsubscribe": f"/u/{unsubscribe}/",
         "confirm": f"/c/{signing.dumps(lead.pk, salt=salt.format('confirm'))}/",
-    }  # fmt: skip
+    }
 
 
 def test_links_emailed_before_tokens_named_the_uid_still_work(client: Client) -> None:

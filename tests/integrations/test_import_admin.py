@@ -34,10 +34,19 @@ def _upload(client: Client, text: str = CSV) -> Any:
 
 
 def _mapping(lead_import: LeadImport, **extra: str) -> dict[str, str]:
-    fields = {"column_0": "email", "column_1": "first_name", "column_2": "company",
-              "column_3": "time_zone"}  # fmt: skip
-    return {**fields, "dedupe": "fill_empty", "consent": "on",
-            "consent_text": "Asked at our booth to hear from us.", **extra}  # fmt: skip
+    fields = {
+        "column_0": "email",
+        "column_1": "first_name",
+        "column_2": "company",
+        "column_3": "time_zone",
+    }
+    return {
+        **fields,
+        "dedupe": "fill_empty",
+        "consent": "on",
+        "consent_text": "Asked at our booth to hear from us.",
+        **extra,
+    }
 
 
 def test_a_marketer_imports_a_csv_through_the_admin(
@@ -81,8 +90,9 @@ def test_a_marketer_imports_a_csv_through_the_admin(
     assert not lead_import.is_dry_run
     assert (lead_import.created_count, lead_import.updated_count) == (1, 1)
     assert set(Lead.objects.values_list("email", "company")) == {
-        ("ada@example.com", "Analytical"), ("known@example.com", "Filled"),
-    }  # fmt: skip
+        ("ada@example.com", "Analytical"),
+        ("known@example.com", "Filled"),
+    }
     assert Lead.objects.get(email="ada@example.com").enrollments.get().sequence == sequence
     done = signed_in.get(detail_url)
     assert b"Done" in done.content

@@ -46,8 +46,15 @@ def page() -> LandingPage:
 @pytest.fixture
 def person(page: LandingPage, django_capture_on_commit_callbacks: Any) -> Lead:
     """A lead with something in every table that can hold data about it."""
-    data = {"email": EMAIL.upper(), "first_name": FIRST, "last_name": LAST, "phone": PHONE,
-            "company": COMPANY, "job_title": TITLE, "time_zone": "Europe/London"}  # fmt: skip
+    data = {
+        "email": EMAIL.upper(),
+        "first_name": FIRST,
+        "last_name": LAST,
+        "phone": PHONE,
+        "company": COMPANY,
+        "job_title": TITLE,
+        "time_zone": "Europe/London",
+    }
     tracking = Tracking(
         utm={"utm_source": "google", "utm_campaign": "spring"},
         referrer=f"https://partner.example/list?who={EMAIL}",
@@ -55,8 +62,9 @@ def person(page: LandingPage, django_capture_on_commit_callbacks: Any) -> Lead:
         ip="203.0.113.7",
     )
     with django_capture_on_commit_callbacks(execute=True):
-        lead = capture_submission(page=page, data=data, tracking=tracking, answer="Within a month",
-                                  consent_given=True).lead  # fmt: skip
+        lead = capture_submission(
+            page=page, data=data, tracking=tracking, answer="Within a month", consent_given=True
+        ).lead
     now = timezone.now()
     Activity.objects.bulk_create(
         [
@@ -109,8 +117,16 @@ def person(page: LandingPage, django_capture_on_commit_callbacks: Any) -> Lead:
     )
     # Tables that never point at the lead but hold its data: a webhook event, a stored API
     # answer replayed for retries.
-    body = {"lead": {"id": lead.pk, "email": EMAIL, "first_name": FIRST, "last_name": LAST,
-                     "phone": PHONE, "company": COMPANY}}  # fmt: skip
+    body = {
+        "lead": {
+            "id": lead.pk,
+            "email": EMAIL,
+            "first_name": FIRST,
+            "last_name": LAST,
+            "phone": PHONE,
+            "company": COMPANY,
+        }
+    }
     Event.objects.create(type=EventType.LEAD_CREATED, payload=body)
     # A marketer once edited the lead and its note in the admin: the history names them.
     for obj in (lead, Note.objects.get(lead=lead)):
@@ -166,14 +182,21 @@ def _row_counts() -> dict[str, int]:
 def test_the_fixture_really_spreads_the_person_over_many_tables(person: Lead) -> None:
     """Guards the erase test: without the data in place it would prove nothing."""
     assert _where_found(EMAIL) >= {
-        "capture_lead.email", "capture_submission.data", "capture_submission.referrer",
-        "capture_activity.metadata", "nurture_delivery.last_error", "webhooks_event.payload",
+        "capture_lead.email",
+        "capture_submission.data",
+        "capture_submission.referrer",
+        "capture_activity.metadata",
+        "nurture_delivery.last_error",
+        "webhooks_event.payload",
         "api_idempotencykey.response_body",
-    }  # fmt: skip
+    }
     assert _where_found(FIRST) >= {
-        "capture_lead.first_name", "django_admin_log.object_repr", "sales_note.body",
-        "sales_leadchange.reason", "capture_activity.metadata",
-    }  # fmt: skip
+        "capture_lead.first_name",
+        "django_admin_log.object_repr",
+        "sales_note.body",
+        "sales_leadchange.reason",
+        "capture_activity.metadata",
+    }
     assert "capture_submission.user_agent" in _where_found("Zenobia's laptop")
     assert Submission.objects.get(lead=person).ip_hash
 
@@ -217,9 +240,13 @@ def test_erasing_leaves_no_personal_data_in_any_table_and_keeps_the_counts(
     assert kinds["email_clicked"] == {"delivery_id": 1, "link": "https://example.com/book"}
     assert kinds["custom"] == {"name": "webinar_joined"}
     assert Event.objects.get().payload["lead"] == {
-        "id": person.pk, "email": person.email, "first_name": "", "last_name": "",
-        "phone": "", "company": "",
-    }  # fmt: skip
+        "id": person.pk,
+        "email": person.email,
+        "first_name": "",
+        "last_name": "",
+        "phone": "",
+        "company": "",
+    }
 
     audit = PrivacyRequest.objects.get()
     assert (audit.kind, audit.lead_id, audit.lead_uid) == ("erase", person.pk, uid_before)

@@ -11,9 +11,12 @@ def email(subject: str, *, name: str = "", transactional: bool = False, **config
         "kind": Node.Kind.EMAIL,
         "name": name or subject,
         "config": config,
-        "email": {"subject": subject, "body": f"Hello {{{{ first_name }}}}: {subject}.",
-                  "transactional": transactional},
-    }  # fmt: skip
+        "email": {
+            "subject": subject,
+            "body": f"Hello {{{{ first_name }}}}: {subject}.",
+            "transactional": transactional,
+        },
+    }
 
 
 def wait(amount: int, unit: str = "days") -> dict:

@@ -23,12 +23,27 @@ GRAPH = {
     "reentry": "every_n_days",
     "reentry_days": 30,
     "nodes": [
-        {"key": "hello", "kind": "email", "name": "Hello",
-         "email": {"subject": "Hi {{ first_name }}", "body": "Thanks for looking.",
-                   "transactional": True}},
+        {
+            "key": "hello",
+            "kind": "email",
+            "name": "Hello",
+            "email": {
+                "subject": "Hi {{ first_name }}",
+                "body": "Thanks for looking.",
+                "transactional": True,
+            },
+        },
         {"key": "wait", "kind": "wait", "config": {"amount": 2, "unit": "business_days"}},
-        {"key": "hot", "kind": "branch", "name": "Hot?", "config": {"conditions": [
-            {"when": {"field": "temperature", "op": "is", "value": "hot"}, "label": "hot"}]}},
+        {
+            "key": "hot",
+            "kind": "branch",
+            "name": "Hot?",
+            "config": {
+                "conditions": [
+                    {"when": {"field": "temperature", "op": "is", "value": "hot"}, "label": "hot"}
+                ]
+            },
+        },
         {"key": "call", "kind": "task", "name": "Call", "config": {"title": "Call them"}},
         {"key": "goal", "kind": "goal", "name": "Booked", "config": {"event": "booked"}},
     ],
@@ -39,9 +54,10 @@ GRAPH = {
         {"source": "hot", "port": "else", "target": "goal"},
     ],
     "start": "hello",
-    "triggers": [{"kind": "page_view", "config": {"url": "*/pricing*", "count": 2,
-                                                 "within_days": 7}}],
-}  # fmt: skip
+    "triggers": [
+        {"kind": "page_view", "config": {"url": "*/pricing*", "count": 2, "within_days": 7}}
+    ],
+}
 
 
 def _nothing_written() -> None:

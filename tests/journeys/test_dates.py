@@ -25,8 +25,15 @@ pytestmark = pytest.mark.django_db
 
 SENT = Delivery.Status.SENT
 # Local entry times, one per weekday lead: the small hours, the window's edges, late night.
-ENTRY_TIMES = [time(0, 30), time(8, 59), time(9, 0), time(13, 5), time(16, 59), time(21, 0),
-               time(23, 45)]  # fmt: skip
+ENTRY_TIMES = [
+    time(0, 30),
+    time(8, 59),
+    time(9, 0),
+    time(13, 5),
+    time(16, 59),
+    time(21, 0),
+    time(23, 45),
+]
 
 
 # -- driving simulated time ----------------------------------------------------------------

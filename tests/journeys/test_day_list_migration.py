@@ -175,8 +175,9 @@ def test_migrated_emails_are_exempt_from_the_frequency_cap(settings: Any) -> Non
 
     monday_9am = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
     assert [(day, due) for day, _, due, _ in schedule(lead_days)][1:3] == [
-        (2, monday_9am), (3, monday_9am)
-    ]  # fmt: skip
+        (2, monday_9am),
+        (3, monday_9am),
+    ]
     assert schedule(lead_journey) == schedule(lead_days)
 
 
@@ -198,9 +199,16 @@ def test_it_builds_the_chain_of_emails_and_journey_day_waits() -> None:
         edge = Edge.objects.filter(source=node).first()
         node = edge.target if edge else None
     assert chain == [
-        "Day 1", "Until day 2", "Day 2", "Until day 3", "Day 3 (warm or hot only)",
-        "Until day 5", "Day 5 (if Day 3 clicked)", "Until day 7", "Day 7 (if Day 5 not clicked)",
-    ]  # fmt: skip
+        "Day 1",
+        "Until day 2",
+        "Day 2",
+        "Until day 3",
+        "Day 3 (warm or hot only)",
+        "Until day 5",
+        "Day 5 (if Day 3 clicked)",
+        "Until day 7",
+        "Day 7 (if Day 5 not clicked)",
+    ]
     assert Edge.objects.filter(source__sequence=journey).exclude(port="next").count() == 0
     waits = Node.objects.filter(sequence=journey, kind=Node.Kind.WAIT).order_by("pk")
     assert [w.config for w in waits] == [
@@ -208,8 +216,12 @@ def test_it_builds_the_chain_of_emails_and_journey_day_waits() -> None:
     ]
     emails = Node.objects.filter(sequence=journey, kind=Node.Kind.EMAIL).select_related("step")
     assert [(e.step.day, e.step.transactional) for e in emails] == [
-        (1, True), (2, False), (3, False), (5, False), (7, False)
-    ]  # fmt: skip
+        (1, True),
+        (2, False),
+        (3, False),
+        (5, False),
+        (7, False),
+    ]
     assert all(e.config["legacy"] and e.config["same_day_ok"] for e in emails)
     # The conditions stay on the steps, for the sender's send-time check.
     assert emails.get(step__day=3).step.only_temperatures == ["warm", "hot"]
@@ -239,8 +251,12 @@ def test_live_enrollments_keep_their_scheduled_rows_and_go_on_in_the_journey(
     drive(start=US_DST_WEEK, until=US_DST_WEEK + timedelta(days=1, hours=2), clickers=[])
     before = schedule(lead)
     assert [(day, status) for day, status, *_ in before] == [
-        (1, "sent"), (2, "sent"), (3, "scheduled"), (5, "scheduled"), (7, "scheduled")
-    ]  # fmt: skip
+        (1, "sent"),
+        (2, "sent"),
+        (3, "scheduled"),
+        (5, "scheduled"),
+        (7, "scheduled"),
+    ]
     converted_at = US_DST_WEEK + timedelta(days=1, hours=3)
 
     with time_machine.travel(converted_at, tick=False):
@@ -249,8 +265,12 @@ def test_live_enrollments_keep_their_scheduled_rows_and_go_on_in_the_journey(
     enrollment = Enrollment.objects.get(lead=lead)
     assert enrollment.current_node.name.startswith("Day 7")
     assert [p.node_name[:5] for p in PathStep.objects.filter(enrollment=enrollment)] == [
-        "Day 1", "Day 2", "Day 3", "Day 5", "Day 7"
-    ]  # fmt: skip
+        "Day 1",
+        "Day 2",
+        "Day 3",
+        "Day 5",
+        "Day 7",
+    ]
     assert schedule(lead) == before
     assert all(d.node is not None for d in Delivery.objects.filter(enrollment=enrollment))
     drive(start=converted_at, until=converted_at + timedelta(days=14), clickers=[])

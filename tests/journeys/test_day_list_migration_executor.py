@@ -87,8 +87,13 @@ def test_it_turns_day_lists_into_journeys_and_back(at_0009: None, settings) -> N
         scheduling.enroll_for_capture(lead_id=lead.pk, landing_page_id=page.pk)
     drive(start=ENROLLED, until=ENROLLED + timedelta(days=1, hours=2), clickers=[])
     rows = schedule(lead)
-    assert [status for _, status, *_ in rows] == ["sent", "sent", "scheduled", "scheduled",
-                                                  "scheduled"]  # fmt: skip
+    assert [status for _, status, *_ in rows] == [
+        "sent",
+        "sent",
+        "scheduled",
+        "scheduled",
+        "scheduled",
+    ]
 
     with time_machine.travel(MIGRATED, tick=False):
         migrate(AFTER)
@@ -103,10 +108,16 @@ def test_it_turns_day_lists_into_journeys_and_back(at_0009: None, settings) -> N
     assert journey.start_node.name == "Day 1" and journey.start_node.step.transactional
     nodes = Node.objects.filter(sequence=journey)
     assert [(n.kind, n.name) for n in nodes.order_by("pk")] == [
-        ("email", "Day 1"), ("wait", "Until day 2"), ("email", "Day 2"), ("wait", "Until day 3"),
-        ("email", "Day 3 (warm or hot only)"), ("wait", "Until day 5"), ("email", "Day 5"),
-        ("wait", "Until day 7"), ("email", "Day 7"),
-    ]  # fmt: skip
+        ("email", "Day 1"),
+        ("wait", "Until day 2"),
+        ("email", "Day 2"),
+        ("wait", "Until day 3"),
+        ("email", "Day 3 (warm or hot only)"),
+        ("wait", "Until day 5"),
+        ("email", "Day 5"),
+        ("wait", "Until day 7"),
+        ("email", "Day 7"),
+    ]
     assert Edge.objects.filter(source__sequence=journey).count() == 8
     assert all(n.config["legacy"] for n in nodes.filter(kind="email"))
     enrollment = Enrollment.objects.get(lead=lead)

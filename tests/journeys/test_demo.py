@@ -81,8 +81,10 @@ def test_the_consultation_journey_has_the_issues_shape() -> None:
     nodes = {node.name: node for node in Node.objects.filter(sequence=consultation)}
     assert nodes["1 business day"].config == {"amount": 1, "unit": "business_days"}
     assert nodes["Hot lead?"].config["conditions"][0]["when"] == {
-        "field": "temperature", "op": "is", "value": "hot"
-    }  # fmt: skip
+        "field": "temperature",
+        "op": "is",
+        "value": "hot",
+    }
     assert nodes["Call the hot lead"].kind == Node.Kind.TASK
     assert "Call the hot lead" not in {edge.source.name for edge in Edge.objects.all()}  # stop
     split = nodes["Day 2 subject test"]
@@ -91,8 +93,9 @@ def test_the_consultation_journey_has_the_issues_shape() -> None:
     subjects = {nodes["Day 2 (A)"].step.subject, nodes["Day 2 (B)"].step.subject}
     assert len(subjects) == 2 and nodes["Day 2 (A)"].step.body == nodes["Day 2 (B)"].step.body
     assert nodes["Clicked Day 2?"].config == {
-        "event": {"field": "clicked"}, "timeout": {"amount": 3, "unit": "days"}
-    }  # fmt: skip
+        "event": {"field": "clicked"},
+        "timeout": {"amount": 3, "unit": "days"},
+    }
     assert nodes["Day 7: booking prompt"].step.cta_url == "{{ booking_url }}"
     assert (nodes["Booked"].kind, nodes["Booked"].config) == (Node.Kind.GOAL, {"event": "booked"})
 
@@ -119,18 +122,35 @@ def test_a_dry_run_takes_hot_and_cold_leads_down_their_branches() -> None:
     hot, cold = LeadFactory(temperature="hot"), LeadFactory(temperature="cold")
 
     assert dry_path(consultation, hot) == [
-        "Day 1: confirmation", "1 business day", "Hot lead?", "Call the hot lead", "Completed"
-    ]  # fmt: skip
+        "Day 1: confirmation",
+        "1 business day",
+        "Hot lead?",
+        "Call the hot lead",
+        "Completed",
+    ]
     cold_path = dry_path(consultation, cold)
-    assert cold_path[:4] == ["Day 1: confirmation", "1 business day", "Hot lead?",
-                             "Day 2 subject test"]  # fmt: skip
+    assert cold_path[:4] == [
+        "Day 1: confirmation",
+        "1 business day",
+        "Hot lead?",
+        "Day 2 subject test",
+    ]
     assert cold_path[4] in {"Day 2 (A)", "Day 2 (B)"}
     # A dry run assumes the wait until clicked times out.
-    assert cold_path[5:] == ["Clicked Day 2?", "Reminder", "2 days", "Day 7: booking prompt",
-                             "Booked", "Completed"]  # fmt: skip
+    assert cold_path[5:] == [
+        "Clicked Day 2?",
+        "Reminder",
+        "2 days",
+        "Day 7: booking prompt",
+        "Booked",
+        "Completed",
+    ]
     assert dry_path(pricing, cold) == [
-        "Pricing questions?", "Text about pricing", "Call about pricing", "Completed"
-    ]  # fmt: skip
+        "Pricing questions?",
+        "Text about pricing",
+        "Call about pricing",
+        "Completed",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -172,8 +192,11 @@ def test_seed_demo_creates_the_journeys_and_pricing_views_start_one(
         call_command("seed_demo", stdout=StringIO())
 
     names = set(Sequence.objects.values_list("name", "kind"))
-    assert {(DEFAULT_SEQUENCE, "days"), (CONSULTATION_JOURNEY, "journey"),
-            (PRICING_JOURNEY, "journey")} <= names  # fmt: skip
+    assert {
+        (DEFAULT_SEQUENCE, "days"),
+        (CONSULTATION_JOURNEY, "journey"),
+        (PRICING_JOURNEY, "journey"),
+    } <= names
     # Maria and Sam viewed the pricing page two and three times: both are in the journey.
     entered = Enrollment.objects.filter(sequence__name=PRICING_JOURNEY)
     assert sorted(entered.values_list("lead__first_name", flat=True)) == ["Maria", "Sam"]

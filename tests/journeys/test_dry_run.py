@@ -25,8 +25,10 @@ def _office_hours_playbook() -> Any:
 
 
 def _counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count()
-            for model in (Delivery, PathStep, Enrollment, SmsMessage)}  # fmt: skip
+    return {
+        model.__name__: model.objects.count()
+        for model in (Delivery, PathStep, Enrollment, SmsMessage)
+    }
 
 
 def test_it_shows_one_leads_path_and_send_dates_in_its_zone_and_utc() -> None:
@@ -38,9 +40,15 @@ def test_it_shows_one_leads_path_and_send_dates_in_its_zone_and_utc() -> None:
 
     (run,) = result.runs
     assert [step.node_name for step in run.steps] == [
-        "Thanks, we got your request", "Wait", "Hot?", "Three ways to grow", "Clicked?",
-        "In case you missed it", "Booked", "Completed",
-    ]  # fmt: skip
+        "Thanks, we got your request",
+        "Wait",
+        "Hot?",
+        "Three ways to grow",
+        "Clicked?",
+        "In case you missed it",
+        "Booked",
+        "Completed",
+    ]
     assert run.steps[3].via == "branch: otherwise"
     assert "assumed: no “clicked any email” in time" in run.steps[5].via
     # The confirmation goes at once (05:00 local); the others wait for 09:00 New York.

@@ -27,8 +27,10 @@ def _tick(now: datetime) -> None:
 
 
 def _path(enrollment: Enrollment) -> list[str]:
-    return [f"{step.node_name} ({step.via})" if step.via else step.node_name
-            for step in PathStep.objects.filter(enrollment=enrollment)]  # fmt: skip
+    return [
+        f"{step.node_name} ({step.via})" if step.via else step.node_name
+        for step in PathStep.objects.filter(enrollment=enrollment)
+    ]
 
 
 def test_a_submission_enters_the_journey_and_the_confirmation_goes_at_once() -> None:

@@ -17,18 +17,23 @@ NOW = datetime(2026, 4, 14, 10, 0, tzinfo=UTC)
 
 
 def _split_journey(weights: list[int], **config: object) -> Sequence:
-    variants = [{"weight": weight, "label": f"Subject {chr(65 + i)}"}
-                for i, weight in enumerate(weights)]  # fmt: skip
+    variants = [
+        {"weight": weight, "label": f"Subject {chr(65 + i)}"} for i, weight in enumerate(weights)
+    ]
     nodes: dict[str, dict] = {
-        "split": {"kind": Node.Kind.SPLIT, "name": "Subject test",
-                  "config": {"variants": variants, **config}},
-    }  # fmt: skip
+        "split": {
+            "kind": Node.Kind.SPLIT,
+            "name": "Subject test",
+            "config": {"variants": variants, **config},
+        },
+    }
     edges = []
     for index in range(len(weights)):
         nodes[f"v{index}"] = {
-            "kind": Node.Kind.EMAIL, "name": f"Variant {index}",
+            "kind": Node.Kind.EMAIL,
+            "name": f"Variant {index}",
             "email": {"subject": f"Subject {chr(65 + index)}", "body": "Hi."},
-        }  # fmt: skip
+        }
         edges.append(("split", f"v{index}", f"v{index}"))
     return journeys.build(
         name="Split",

@@ -42,8 +42,10 @@ PRICING = "https://www.example.com/pricing?plan=team"
 
 
 def _beacon(client: Client, lead: Lead, *urls: str) -> None:
-    body = {"token": tracking_token(lead.uid),
-            "events": [{"url": url, "title": "T"} for url in urls]}  # fmt: skip
+    body = {
+        "token": tracking_token(lead.uid),
+        "events": [{"url": url, "title": "T"} for url in urls],
+    }
     response = client.generic(
         "POST", "/api/v1/track/", json.dumps(body), content_type="text/plain;charset=UTF-8"
     )
@@ -68,8 +70,10 @@ def test_a_landing_page_post_enters_its_journeys_and_the_day_list_too(submit: An
 
     assert response.status_code in (200, 302), response.content
     lead = Lead.objects.get(email="grace@example.com")
-    assert entered(lead) == {"This page": "Landing-page submission",
-                             "Any page": "Landing-page submission"}  # fmt: skip
+    assert entered(lead) == {
+        "This page": "Landing-page submission",
+        "Any page": "Landing-page submission",
+    }
     assert Enrollment.objects.filter(lead=lead, sequence=day_list).exists(), "day list kept"
     subjects = {message.subject for message in mail.outbox}
     assert {"Hello from This page", "Hello from Any page"} <= subjects
@@ -213,8 +217,11 @@ def test_score_and_temperature_crossings_from_rescoring_enter_their_journeys() -
     _activities({"kind": "custom", "lead": lead.pk, "name": "demo_watched"})
     lead.refresh_from_db()
     assert (lead.score, lead.temperature) == (70, "hot")
-    assert entered(lead) == {"Score 30": "Score reached: 35", "Warm": "Temperature reached: warm",
-                             "Hot": "Temperature reached: hot"}  # fmt: skip
+    assert entered(lead) == {
+        "Score 30": "Score reached: 35",
+        "Warm": "Temperature reached: warm",
+        "Hot": "Temperature reached: hot",
+    }
     assert Enrollment.objects.filter(lead=lead, sequence__name="Score 30").count() == 1
 
 

@@ -84,8 +84,9 @@ def test_a_marketer_builds_a_sequence_in_the_admin(client: Client) -> None:
 
     sequence = Sequence.objects.get(name="Webinar follow-up")
     assert list(sequence.steps.values_list("day", "only_temperatures")) == [
-        (1, []), (3, ["hot", "warm"])
-    ]  # fmt: skip
+        (1, []),
+        (3, ["hot", "warm"]),
+    ]
     assert sequence.weekdays == [0, 1, 2, 3, 4]
     page = client.get(f"/admin/nurture/sequence/{sequence.pk}/change/").content.decode()
     assert "Day 1</strong> — Thanks {{ first_name }}" in page.replace("&#x27;", "'")
@@ -109,10 +110,16 @@ def test_marketers_see_the_deliveries_of_a_lead(
 
 
 def _inline_data(sequence: Any, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    data = {"name": sequence.name, "status": "active", "window_start_hour": 9,
-            "window_end_hour": 17, "weekdays": ["0", "1", "2", "3", "4", "5", "6"],
-            "fallback_time_zone": "UTC", "steps-TOTAL_FORMS": str(len(steps)),
-            "steps-INITIAL_FORMS": str(sum(1 for s in steps if s.get("id")))}  # fmt: skip
+    data = {
+        "name": sequence.name,
+        "status": "active",
+        "window_start_hour": 9,
+        "window_end_hour": 17,
+        "weekdays": ["0", "1", "2", "3", "4", "5", "6"],
+        "fallback_time_zone": "UTC",
+        "steps-TOTAL_FORMS": str(len(steps)),
+        "steps-INITIAL_FORMS": str(sum(1 for s in steps if s.get("id"))),
+    }
     for index, step in enumerate(steps):
         for key, value in step.items():
             if value is not None:
@@ -129,12 +136,24 @@ def test_editing_a_live_sequence_in_the_admin(client: Client) -> None:
         enrollment = enroll_lead(lead=LeadFactory(), sequence=sequence)
     assert enrollment is not None
     steps = [
-        {"id": str(day1.pk), "sequence": str(sequence.pk), "day": "1", "subject": day1.subject,
-         "body": day1.body, "is_active": "on"},
-        {"id": str(day4.pk), "sequence": str(sequence.pk), "day": "4", "subject": day4.subject,
-         "body": day4.body, "is_active": None},
+        {
+            "id": str(day1.pk),
+            "sequence": str(sequence.pk),
+            "day": "1",
+            "subject": day1.subject,
+            "body": day1.body,
+            "is_active": "on",
+        },
+        {
+            "id": str(day4.pk),
+            "sequence": str(sequence.pk),
+            "day": "4",
+            "subject": day4.subject,
+            "body": day4.body,
+            "is_active": None,
+        },
         {"day": "2", "subject": "Added later", "body": "New", "is_active": "on"},
-    ]  # fmt: skip
+    ]
     with time_machine.travel(START + timedelta(hours=2), tick=False):
         response = client.post(
             f"/admin/nurture/sequence/{sequence.pk}/change/", _inline_data(sequence, steps)

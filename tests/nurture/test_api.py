@@ -22,8 +22,13 @@ SEQUENCES, STEPS, ENROLLMENTS = "/api/v1/sequences/", "/api/v1/steps/", "/api/v1
 
 
 def step_data(sequence: Sequence, **overrides: Any) -> dict[str, Any]:
-    return {"sequence": sequence.pk, "day": 4, "subject": "Hi {{ first_name }}",
-            "body": "Read [this](https://example.com).", **overrides}  # fmt: skip
+    return {
+        "sequence": sequence.pk,
+        "day": 4,
+        "subject": "Hi {{ first_name }}",
+        "body": "Read [this](https://example.com).",
+        **overrides,
+    }
 
 
 class TestSequences:

@@ -23,10 +23,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sink(settings: Any) -> Iterator[SmtpSink]:
     with SmtpSink() as smtp:
-        settings.MAILERS = {"default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": smtp.port, "timeout": 5},
-        }}  # fmt: skip
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": smtp.port, "timeout": 5},
+            }
+        }
         yield smtp
 
 

@@ -30,16 +30,25 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 # What a lead may type, each a trap for one encoding: markup, a link, a quote in an
 # attribute, percent signs and ampersands in a URL, a would-be header, accents.
-NAMES = ['<b>Bea</b> & "Co"', "[Win](https://evil.example/)", "Zoë O'Brien", "100% a&b=c",
-         "Bea\r\nBcc: x@evil.example", "{{var:subject}}"]  # fmt: skip
+NAMES = [
+    '<b>Bea</b> & "Co"',
+    "[Win](https://evil.example/)",
+    "Zoë O'Brien",
+    "100% a&b=c",
+    "Bea\r\nBcc: x@evil.example",
+    "{{var:subject}}",
+]
 
 
 @pytest.fixture
 def mailjet(settings: Any) -> Iterator[FakeMailjet]:
     with fake_mailjet() as fake:
         settings.MAILERS = {"default": {"BACKEND": "anymail.backends.mailjet.EmailBackend"}}
-        settings.ANYMAIL = {"MAILJET_API_KEY": API_KEY, "MAILJET_SECRET_KEY": SECRET_KEY,
-                            "MAILJET_API_URL": fake.api_url}  # fmt: skip
+        settings.ANYMAIL = {
+            "MAILJET_API_KEY": API_KEY,
+            "MAILJET_SECRET_KEY": SECRET_KEY,
+            "MAILJET_API_URL": fake.api_url,
+        }
         settings.DEFAULT_FROM_EMAIL = "Acme <hello@leads.acme.com>"
         settings.NURTURE_REPLY_TO = "Acme Sales <sales@acme.com>"
         yield fake
@@ -83,15 +92,16 @@ def _sequence() -> Sequence:
 
 def test_one_call_per_step_and_fifty_gives_each_lead_its_own_email(mailjet: FakeMailjet) -> None:
     sequence = _sequence()
-    rows = [*_queued(sequence, day=2, count=60, prefix="two"),
-            *_queued(sequence, day=9, count=12, prefix="nine")]  # fmt: skip
+    rows = [
+        *_queued(sequence, day=2, count=60, prefix="two"),
+        *_queued(sequence, day=9, count=12, prefix="nine"),
+    ]
     with time_machine.travel(NOW, tick=False):
         outcomes = send_batch(delivery_ids=[row.pk for row in rows])
-        expected = {
-            row.enrollment.lead.email: build_message(delivery=row)
-            for row in Delivery.objects.filter(pk__in=[r.pk for r in rows]).select_related(
-                "enrollment__lead", "enrollment__sequence", "step", "node")
-        }  # fmt: skip
+        reloaded = Delivery.objects.filter(pk__in=[r.pk for r in rows]).select_related(
+            "enrollment__lead", "enrollment__sequence", "step", "node"
+        )
+        expected = {row.enrollment.lead.email: build_message(delivery=row) for row in reloaded}
     assert Counter(outcomes.values()) == {"sent": 72}
     assert not mailjet.problems
     assert sorted(len(call["Messages"]) for call in mailjet.calls) == [10, 12, 50]
@@ -108,8 +118,8 @@ def test_one_call_per_step_and_fifty_gives_each_lead_its_own_email(mailjet: Fake
             set(message) <= {"To", "Variables", "Headers", "EventPayload"}
             for message in call["Messages"]
         )
-    sent = {d.enrollment.lead.email: d for d in Delivery.objects.filter(pk__in=[r.pk for r in rows])
-            .select_related("enrollment__lead")}  # fmt: skip
+    delivered = Delivery.objects.filter(pk__in=[r.pk for r in rows])
+    sent = {d.enrollment.lead.email: d for d in delivered.select_related("enrollment__lead")}
     for got in mailjet.rendered:
         single = expected[got.to]
         # Exactly what the one-at-a-time path composes for this lead (frozen time: the
@@ -267,11 +277,10 @@ def test_a_confirmation_request_and_untracked_links_come_out_as_single_emails(
     rows = [*untracked, *confirming]
     with time_machine.travel(NOW, tick=False):
         assert Counter(send_batch(delivery_ids=[r.pk for r in rows]).values()) == {"sent": 9}
-        expected = {
-            row.enrollment.lead.email: build_message(delivery=row)
-            for row in Delivery.objects.filter(pk__in=[r.pk for r in rows]).select_related(
-                "enrollment__lead", "enrollment__sequence", "step", "node")
-        }  # fmt: skip
+        reloaded = Delivery.objects.filter(pk__in=[r.pk for r in rows]).select_related(
+            "enrollment__lead", "enrollment__sequence", "step", "node"
+        )
+        expected = {row.enrollment.lead.email: build_message(delivery=row) for row in reloaded}
     assert not mailjet.problems
     assert sorted(len(call["Messages"]) for call in mailjet.calls) == [3, 6]
     for got in mailjet.rendered:

@@ -48,8 +48,12 @@ def test_the_queued_confirmation_still_goes(enrollment: Enrollment, mailoutbox: 
 
     assert [message.subject for message in mailoutbox] == ["Day 1 for Sam"]
     assert _rows(enrollment) == [
-        (1, "sent"), (2, "cancelled"), (3, "cancelled"), (5, "cancelled"), (7, "cancelled")
-    ]  # fmt: skip
+        (1, "sent"),
+        (2, "cancelled"),
+        (3, "cancelled"),
+        (5, "cancelled"),
+        (7, "cancelled"),
+    ]
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.exit_reason) == ("exited", "handed_to_sales")
 

@@ -35,8 +35,11 @@ def configured(settings: Any) -> None:
 
 def _journey(reply_to: object = None, *, page: Any = None) -> Sequence:
     config = {} if reply_to is None else {"reply_to": reply_to}
-    email = {"subject": "Shall we talk, {{ first_name }}?", "body": "Just reply to this email.",
-             "transactional": True}  # fmt: skip
+    email = {
+        "subject": "Shall we talk, {{ first_name }}?",
+        "body": "Just reply to this email.",
+        "transactional": True,
+    }
     return journeys.build(
         name=f"Reply {reply_to!r}",
         nodes={"ask": {"kind": Node.Kind.EMAIL, "name": "Ask", "config": config, "email": email}},

@@ -46,10 +46,12 @@ MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def sink(settings: Any) -> Iterator[SmtpSink]:
     with SmtpSink() as smtp:
-        settings.MAILERS = {"default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": smtp.port, "timeout": 5},
-        }}  # fmt: skip
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": smtp.port, "timeout": 5},
+            }
+        }
         yield smtp
 
 
@@ -249,8 +251,9 @@ def test_the_preference_page_saves_choices_with_csrf_and_logs_each_change(
     assert f'value="{follow_up.pk}" id="topic-consultation-follow-up">' in html
     log = list(ConsentRecord.objects.filter(lead=lead).order_by("topic__position"))
     assert [(r.topic, r.action, r.source) for r in log] == [
-        (follow_up, "unsubscribe", "preferences"), (newsletter, "subscribe", "preferences"),
-    ]  # fmt: skip
+        (follow_up, "unsubscribe", "preferences"),
+        (newsletter, "subscribe", "preferences"),
+    ]
     assert log[1].consent_text == "Send me the monthly newsletter."
     again = browser.post(f"/u/{token}/preferences/", {**choices, "csrfmiddlewaretoken": csrf})
     assert "Nothing changed" in again.content.decode()
@@ -300,8 +303,12 @@ def test_leaving_everything_needs_an_explicit_opt_in_to_come_back(
     assert back.status_code == 200
     assert not Suppression.objects.filter(email=lead.email).exists()
     log = [(r.topic, r.action) for r in ConsentRecord.objects.filter(lead=lead).order_by("pk")]
-    assert log == [(None, "unsubscribe"), (None, "subscribe"), (follow_up, "unsubscribe"),
-                   (newsletter, "subscribe")]  # fmt: skip
+    assert log == [
+        (None, "unsubscribe"),
+        (None, "subscribe"),
+        (follow_up, "unsubscribe"),
+        (newsletter, "subscribe"),
+    ]
 
 
 def test_a_bounced_address_cannot_be_resubscribed_from_the_page(

@@ -198,7 +198,10 @@ def test_the_send_task_catches_a_lead_turning_hot_after_its_email_was_queued(
 
     assert _subjects(sink, lead.email) == ["Day 1 for Pat"]
     assert _rows(lead) == [
-        (1, "sent", ""), (2, "skipped", "handed to sales: lead is hot"),
-        (3, "cancelled", ""), (5, "cancelled", ""), (7, "cancelled", ""),
-    ]  # fmt: skip
+        (1, "sent", ""),
+        (2, "skipped", "handed to sales: lead is hot"),
+        (3, "cancelled", ""),
+        (5, "cancelled", ""),
+        (7, "cancelled", ""),
+    ]
     assert _handed_over(lead) == ("exited", "handed_to_sales")

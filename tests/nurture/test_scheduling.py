@@ -159,5 +159,6 @@ def test_a_removed_step_cancels_only_what_is_pending() -> None:
     ).update(status="sent")
     assert cancel_pending_for_step(step_id=step.pk) == 1
     assert sorted(Delivery.objects.filter(step=step).values_list("status", flat=True)) == [
-        "cancelled", "sent"
-    ]  # fmt: skip
+        "cancelled",
+        "sent",
+    ]

@@ -88,8 +88,8 @@ def test_suppression_is_checked_at_send_time() -> None:
     assert len(mail.outbox) == 1, "only the day-1 email, sent before the suppression"
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.exit_reason) == ("exited", "suppressed")
-    assert set(enrollment.deliveries.exclude(step__day__in=[1, 2]).values_list(
-        "status", flat=True)) == {"cancelled"}  # fmt: skip
+    later = enrollment.deliveries.exclude(step__day__in=[1, 2])
+    assert set(later.values_list("status", flat=True)) == {"cancelled"}
 
 
 @pytest.mark.parametrize(
@@ -236,8 +236,9 @@ def test_failures_are_classified(error: Exception, temporary: bool, bounced: boo
 def test_temporary_failures_back_off_and_permanent_ones_stop(settings: Any) -> None:
     settings.NURTURE_RETRY_BASE_SECONDS = 60
     settings.NURTURE_MAX_ATTEMPTS = 3
-    settings.MAILERS = {"default": {"BACKEND": "tests.nurture.backends.FailingBackend",
-                                    "OPTIONS": {"code": 451}}}  # fmt: skip
+    settings.MAILERS = {
+        "default": {"BACKEND": "tests.nurture.backends.FailingBackend", "OPTIONS": {"code": 451}}
+    }
     enrollment = _enrolled()
     day1 = enrollment.deliveries.get(step__day=1)
     assert (day1.status, day1.attempts) == ("scheduled", 1)
@@ -255,8 +256,12 @@ def test_temporary_failures_back_off_and_permanent_ones_stop(settings: Any) -> N
 
 
 def test_a_hard_bounce_fails_and_suppresses(settings: Any) -> None:
-    settings.MAILERS = {"default": {"BACKEND": "tests.nurture.backends.FailingBackend",
-                                    "OPTIONS": {"code": 550, "refuse": True}}}  # fmt: skip
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "tests.nurture.backends.FailingBackend",
+            "OPTIONS": {"code": 550, "refuse": True},
+        }
+    }
     enrollment = _enrolled()
     day1 = enrollment.deliveries.get(step__day=1)
     assert day1.status == "failed" and "550" in day1.last_error

@@ -65,8 +65,13 @@ def signed_post(client: Client, path: str, params: dict[str, str], *, token: str
 
 
 def inbound(client: Client, body: str, *, sender: str = LONDON) -> Any:
-    params = {"From": sender, "To": FROM, "Body": body, "MessageSid": "SM" + "f" * 32,
-              "AccountSid": SID}  # fmt: skip
+    params = {
+        "From": sender,
+        "To": FROM,
+        "Body": body,
+        "MessageSid": "SM" + "f" * 32,
+        "AccountSid": SID,
+    }
     return signed_post(client, "/sms/twilio/inbound/", params)
 
 
@@ -80,9 +85,11 @@ def test_it_sends_through_the_twilio_client_and_records_the_message(twilio: Fake
     [request] = twilio.received
     assert request.authorised and request.account_sid == SID
     assert request.form == {
-        "To": LONDON, "From": FROM, "Body": "Your consultation is confirmed.",
+        "To": LONDON,
+        "From": FROM,
+        "Body": "Your consultation is confirmed.",
         "StatusCallback": f"{SITE}/sms/twilio/status/",
-    }  # fmt: skip
+    }
     message = SmsMessage.objects.get()
     assert (message.lead_id, message.to_number, message.status) == (lead.pk, LONDON, "queued")
     assert message.twilio_sid == f"SM{1:032x}"

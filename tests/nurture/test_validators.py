@@ -13,8 +13,13 @@ from nurture.rendering import BUTTON_LINK_HELP
 
 pytestmark = pytest.mark.django_db
 
-GOOD = {"subject": "Hi {{ first_name }}", "preheader": "", "body": "Hello", "cta_label": "",
-        "cta_url": ""}  # fmt: skip
+GOOD = {
+    "subject": "Hi {{ first_name }}",
+    "preheader": "",
+    "body": "Hello",
+    "cta_label": "",
+    "cta_url": "",
+}
 BAD = [
     {"subject": "Hi {{ first_nmae }}"},
     {"body": "{% load evil %}Hello"},

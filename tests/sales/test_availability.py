@@ -17,8 +17,12 @@ def test_a_rep_sets_hours_and_days_off_that_booking_offers(client: Client) -> No
     rep = sales_rep()
     client.force_login(rep)
     # Two ranges on Wednesday, sent out of order, and an empty row the page left behind.
-    hours = {"day0_start": ["10:00", ""], "day0_end": ["11:00", ""],
-             "day2_start": ["16:00", "14:00"], "day2_end": ["16:30", "15:00"]}  # fmt: skip
+    hours = {
+        "day0_start": ["10:00", ""],
+        "day0_end": ["11:00", ""],
+        "day2_start": ["16:00", "14:00"],
+        "day2_end": ["16:30", "15:00"],
+    }
     response = client.post(
         "/sales/availability/",
         {
@@ -30,8 +34,10 @@ def test_a_rep_sets_hours_and_days_off_that_booking_offers(client: Client) -> No
     )
     assert response.status_code == 302
     profile = RepProfile.objects.get(user=rep)
-    assert profile.weekly_hours == {"0": [["10:00", "11:00"]],
-                                    "2": [["14:00", "15:00"], ["16:00", "16:30"]]}  # fmt: skip
+    assert profile.weekly_hours == {
+        "0": [["10:00", "11:00"]],
+        "2": [["14:00", "15:00"], ["16:00", "16:30"]],
+    }
     client.post("/sales/availability/", {"action": "block", "date": "2026-03-04"})
     starts = [s.starts_at.isoformat() for s in available_slots(days=3)]
     assert starts == ["2026-03-02T09:00:00+00:00", "2026-03-02T09:30:00+00:00"], "Wed is off"

@@ -162,8 +162,9 @@ def test_cancel_frees_the_slot_and_reschedule_moves_it(client: Client) -> None:
     client.post(_link(lead), {"slot": ten.isoformat()})
     client.post(_link(lead), {"slot": eleven.isoformat()})
     assert list(Booking.objects.filter(lead=lead).values_list("starts_at", "status")) == [
-        (ten, "cancelled"), (eleven, "booked")
-    ]  # fmt: skip
+        (ten, "cancelled"),
+        (eleven, "booked"),
+    ]
     mail.outbox.clear()
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = client.post(_link(lead) + "cancel/")

@@ -23,8 +23,11 @@ from tests.factories import LeadFactory, sales_rep
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday, 08:00 in Berlin
-HOURS = {key: value for day in range(5) for key, value in (
-    (f"day{day}_start", ["09:00"]), (f"day{day}_end", ["17:00"]))}  # fmt: skip
+HOURS = {
+    key: value
+    for day in range(5)
+    for key, value in ((f"day{day}_start", ["09:00"]), (f"day{day}_end", ["17:00"]))
+}
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +64,7 @@ def _book(client: Client, lead: Any, local: datetime) -> Any:
             f"/book/{booking_token(lead_uid=str(lead.uid))}/", {"slot": local.isoformat()}
         )
     assert response.status_code == 302
-    (_, content, _), = next(m for m in mail.outbox if m.to == [lead.email]).attachments  # fmt: skip
+    [(_, content, _)] = next(m for m in mail.outbox if m.to == [lead.email]).attachments
     return icalendar.Calendar.from_ical(content).walk("VEVENT")[0]
 
 
@@ -106,8 +109,10 @@ def test_the_feed_lists_bookings_with_the_invites_uid_and_marks_cancellations(
     with TestCase.captureOnCommitCallbacks(execute=True):
         client.post(f"/book/{booking_token(lead_uid=str(ada.uid))}/cancel/")
     statuses = {str(event["summary"]): str(event["status"]) for event in _events(client, url)}
-    assert statuses == {"Consultation: Bo Berg with Rita Lopez": "CONFIRMED",
-                        "Consultation: Ada King with Rita Lopez": "CANCELLED"}  # fmt: skip
+    assert statuses == {
+        "Consultation: Bo Berg with Rita Lopez": "CONFIRMED",
+        "Consultation: Ada King with Rita Lopez": "CANCELLED",
+    }
 
 
 def test_a_rep_without_a_meeting_link_meets_at_their_place(client: Client) -> None:

@@ -25,8 +25,14 @@ NOW = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday, 08:00 in Berlin
 SENDER = "hello@mail.leadfunnel.example"
 MEETING = "https://meet.leadfunnel.example/rita-lopez"
 # The weekly-hours picker's rows: a start and an end per range, in order.
-HOURS = {key: value for day in range(5) for key, value in (
-    (f"day{day}_start", ["09:00", "13:00"]), (f"day{day}_end", ["12:00", "17:00"]))}  # fmt: skip
+HOURS = {
+    key: value
+    for day in range(5)
+    for key, value in (
+        (f"day{day}_start", ["09:00", "13:00"]),
+        (f"day{day}_end", ["12:00", "17:00"]),
+    )
+}
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +73,7 @@ def _book(client: Client, lead: Any, local: datetime) -> Any:
 
 
 def _event(message: Any) -> tuple[icalendar.Calendar, Any]:
-    (_, content, mimetype), = message.attachments  # fmt: skip
+    [(_, content, mimetype)] = message.attachments
     calendar = icalendar.Calendar.from_ical(content)
     (event,) = calendar.walk("VEVENT")
     assert mimetype.startswith(f"text/calendar; method={calendar['method']}")

@@ -84,8 +84,16 @@ def test_it_shows_a_month_of_days_and_the_first_days_times_in_12_hour_new_york_t
     assert 'aria-label="Saturday, March 7' not in page, "weekends are off"
     assert '<h2 class="h6" id="times-heading">Monday, March 2</h2>' in page
     # 07:00–11:00 New York: the rep's hours, cut to the prospect's 07:00–21:00.
-    assert _times(page) == ["7:00 AM", "7:30 AM", "8:00 AM", "8:30 AM",
-                            "9:00 AM", "9:30 AM", "10:00 AM", "10:30 AM"]  # fmt: skip
+    assert _times(page) == [
+        "7:00 AM",
+        "7:30 AM",
+        "8:00 AM",
+        "8:30 AM",
+        "9:00 AM",
+        "9:30 AM",
+        "10:00 AM",
+        "10:30 AM",
+    ]
     # Four weeks ahead: the last Monday of March, and nothing in April to page to.
     assert 'aria-label="Monday, March 30: 8 times free"' in page
     assert 'aria-label="Tuesday, March 31' not in page and "Next month" not in page
@@ -270,8 +278,10 @@ def test_a_reschedule_shows_the_current_slot_then_moves_it(client: Client, rep: 
     assert reschedule and "reschedule=1" in reschedule.group(1)
 
     picker = _page(client.get(reschedule.group(1), headers=US))
-    assert ("You are moving your consultation on <strong>Monday, March 2, 2026, "
-            "8:00 AM – 8:30 AM</strong>") in picker  # fmt: skip
+    assert (
+        "You are moving your consultation on <strong>Monday, March 2, 2026, "
+        "8:00 AM – 8:30 AM</strong>"
+    ) in picker
     nine = next(link for link in _slot_links(picker) if "T14%3A00" in link)
     assert "reschedule=1" in nine
 
@@ -286,7 +296,9 @@ def test_a_reschedule_shows_the_current_slot_then_moves_it(client: Client, rep: 
     )
     assert moved.status_code == 302 and "reschedule" not in moved["Location"]
     assert list(Booking.objects.filter(lead=lead).values_list("status", flat=True)) == [
-        "cancelled", "booked"]  # fmt: skip
+        "cancelled",
+        "booked",
+    ]
 
 
 def test_the_embedded_picker_may_be_framed_by_the_site_only(

@@ -72,8 +72,9 @@ def test_it_counts_a_booking_cancelled_and_made_again_once(client: Client, lead:
     _book(client, lead, ELEVEN)
 
     assert list(Booking.objects.filter(lead=lead).values_list("starts_at", "status")) == [
-        (TEN, "cancelled"), (ELEVEN, "booked")
-    ]  # fmt: skip
+        (TEN, "cancelled"),
+        (ELEVEN, "booked"),
+    ]
     assert _score_history(lead) == (40, [(0, 40, ["1 booking +40"])]), "no second +40"
 
 

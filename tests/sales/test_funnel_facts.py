@@ -69,9 +69,10 @@ def _expected_facts() -> dict[int, dict[str, Any]]:
         ]
         calls = [n.created_at for n in Note.objects.filter(lead=lead, kind="call")]
         contacted = [
-            c.at for c in LeadChange.objects.filter(lead=lead, field="stage")
+            c.at
+            for c in LeadChange.objects.filter(lead=lead, field="stage")
             if c.new_value == "contacted"
-        ]  # fmt: skip
+        ]
         first_call, first_contacted = min(calls, default=None), min(contacted, default=None)
         contacts = [at for at in (first_call, first_contacted) if at is not None]
         facts[lead.pk] = {

@@ -326,8 +326,12 @@ def test_the_dashboard_computes_rep_speeds_at_most_once_a_minute(settings: Any) 
     assert [s.episodes for s in recent_rep_speeds(now=now)] == [2]
 
     # With the cache down it is computed each time, never an error.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:1/0",
-                                   "OPTIONS": {"socket_connect_timeout": 0.2}}}  # fmt: skip
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     episode(50)
     assert [s.episodes for s in recent_rep_speeds(now=now)] == [3]

@@ -27,10 +27,20 @@ def marketer_client(client: Client) -> Client:
 
 
 def rule_form(**overrides: Any) -> dict[str, Any]:
-    data = {"name": "Director title", "kind": "fit", "points": "15", "active": "on",
-            "field": "job_title", "question": "", "operator": "contains",
-            "value": "director", "activity_kind": "", "pattern": "", "max_occurrences": "",
-            "decays": "on"}  # fmt: skip
+    data = {
+        "name": "Director title",
+        "kind": "fit",
+        "points": "15",
+        "active": "on",
+        "field": "job_title",
+        "question": "",
+        "operator": "contains",
+        "value": "director",
+        "activity_kind": "",
+        "pattern": "",
+        "max_occurrences": "",
+        "decays": "on",
+    }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -65,7 +75,10 @@ def test_the_simulation_counts_the_moves_a_change_would_cause(marketer_client: C
     EngagementRuleFactory(activity_kind=Activity.Kind.BOOKING_MADE, points=40)
     leads = scored_leads()
     assert {name: lead.temperature for name, lead in _reload(leads).items()} == {
-        "director": "warm", "booked director": "hot", "student": "cold"}  # fmt: skip
+        "director": "warm",
+        "booked director": "hot",
+        "student": "cold",
+    }
 
     url = reverse("admin:scoring_scoringrule_simulate_change", args=[rule.pk])
     response = marketer_client.post(url, rule_form(points="5"))
@@ -74,11 +87,13 @@ def test_the_simulation_counts_the_moves_a_change_would_cause(marketer_client: C
     assert response.json() == {
         "leads": 3,
         "moved": 2,
-        "moves": [{"from": "hot", "to": "warm", "leads": 1},
-                  {"from": "warm", "to": "cold", "leads": 1}],
+        "moves": [
+            {"from": "hot", "to": "warm", "leads": 1},
+            {"from": "warm", "to": "cold", "leads": 1},
+        ],
         "before": {"hot": 1, "warm": 1, "cold": 1},
         "after": {"hot": 0, "warm": 1, "cold": 2},
-    }  # fmt: skip
+    }
     rule.refresh_from_db()
     assert rule.points == 30, "nothing is saved"
     assert {lead.temperature for lead in _reload(leads).values()} == {"hot", "warm", "cold"}
@@ -120,9 +135,14 @@ def test_saving_a_rule_rescores_every_lead(
         )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert {name: lead.temperature for name, lead in _reload(leads).items()} == {
-        "director": "hot", "booked director": "hot", "student": "cold"}  # fmt: skip
+        "director": "hot",
+        "booked director": "hot",
+        "student": "cold",
+    }
     assert set(ScoreChange.objects.filter(cause="rules").values_list("lead_id", flat=True)) == {
-        leads["director"].pk, leads["booked director"].pk}  # fmt: skip
+        leads["director"].pk,
+        leads["booked director"].pk,
+    }
 
 
 @pytest.mark.parametrize(
@@ -176,8 +196,13 @@ def test_switching_a_rule_to_engagement_drops_its_fit_fields(marketer_client: Cl
 def test_the_settings_are_one_row_edited_in_place(marketer_client: Client) -> None:
     response = marketer_client.get(reverse("admin:scoring_scoringconfig_changelist"))
     assert response["Location"] == reverse("admin:scoring_scoringconfig_change", args=[1])
-    data = {"hot_threshold": "50", "warm_threshold": "50", "half_life_days": "7",
-            "min_fit_for_hot": "20", "min_engagement_for_hot": "10"}  # fmt: skip
+    data = {
+        "hot_threshold": "50",
+        "warm_threshold": "50",
+        "half_life_days": "7",
+        "min_fit_for_hot": "20",
+        "min_engagement_for_hot": "10",
+    }
     url = reverse("admin:scoring_scoringconfig_change", args=[1])
     response = marketer_client.post(url, data)
     assert "Warm must start below hot." in response.content.decode()

@@ -18,19 +18,71 @@ from tests.scoring.conftest import NOW
 
 Field, Op = ScoringRule.Field, ScoringRule.Operator
 QUESTIONS = ["When would you like to start?", "Team size?"]
-TEXTS = ["Director", "director of sales", "Head of Growth", "VP Marketing", "Student", "owner",
-         "", " 42 ", "100", "-3.5", "41.5", "Zürich", "ÉCOLE normale", "a_b%c", "acme",
-         "ACME Corp", "Partner", "Ready to start within a month", "1000+", "10-49"]  # fmt: skip
-WORDS = ["director", "head", "vp", "student", "42", "acme", "école", "a_b%c", "zürich", "o",
-         "within a month", "partner", "ready"]  # fmt: skip
+TEXTS = [
+    "Director",
+    "director of sales",
+    "Head of Growth",
+    "VP Marketing",
+    "Student",
+    "owner",
+    "",
+    " 42 ",
+    "100",
+    "-3.5",
+    "41.5",
+    "Zürich",
+    "ÉCOLE normale",
+    "a_b%c",
+    "acme",
+    "ACME Corp",
+    "Partner",
+    "Ready to start within a month",
+    "1000+",
+    "10-49",
+]
+WORDS = [
+    "director",
+    "head",
+    "vp",
+    "student",
+    "42",
+    "acme",
+    "école",
+    "a_b%c",
+    "zürich",
+    "o",
+    "within a month",
+    "partner",
+    "ready",
+]
 NUMBERS = ["0", "41.5", "42", "100", "-4"]
-DOMAINS = ["gmail.com", "GMX.de", "yahoo.co.uk", "acme.com", "mail.acme.io", "outlook.com.br",
-           "gmial.com", "Hotmial.com", "yahoo.con", "outlok.com",
-           "hotmail.fr", "proton.me", "gmx-solutions.com", "live.example.org"]  # fmt: skip
-URLS = ["/pricing", "https://x.example/PRICING?a=1", "/blog/pricing-guide", "/about",
-        "/a_b%c/", "", "free-consultation", "webinar"]  # fmt: skip
-PATTERNS = ["/pricing", "*/pricing", "*pricing*", "/blog/*", "a_b%c", "*", "PRICING",
-            "free-*", "%"]  # fmt: skip
+DOMAINS = [
+    "gmail.com",
+    "GMX.de",
+    "yahoo.co.uk",
+    "acme.com",
+    "mail.acme.io",
+    "outlook.com.br",
+    "gmial.com",
+    "Hotmial.com",
+    "yahoo.con",
+    "outlok.com",
+    "hotmail.fr",
+    "proton.me",
+    "gmx-solutions.com",
+    "live.example.org",
+]
+URLS = [
+    "/pricing",
+    "https://x.example/PRICING?a=1",
+    "/blog/pricing-guide",
+    "/about",
+    "/a_b%c/",
+    "",
+    "free-consultation",
+    "webinar",
+]
+PATTERNS = ["/pricing", "*/pricing", "*pricing*", "/blog/*", "a_b%c", "*", "PRICING", "free-*", "%"]
 KINDS = list(Activity.Kind.values)
 
 
@@ -55,8 +107,13 @@ def fit_rules(draw: st.DrawFn) -> dict[str, Any]:
         words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))
         value = ", ".join(words) if operator != Op.EQUALS else words[0]
     question = draw(st.sampled_from(["", *QUESTIONS])) if field == Field.ANSWER else ""
-    return {"kind": "fit", "field": field, "operator": operator, "value": value,
-            "question": question}  # fmt: skip
+    return {
+        "kind": "fit",
+        "field": field,
+        "operator": operator,
+        "value": value,
+        "question": question,
+    }
 
 
 @st.composite
@@ -196,9 +253,12 @@ def _check(
             expected[lead.pk] = (result.score, result.temperature)
         expected_stages = dict(Lead.objects.values_list("id", "stage"))
         expected_moves = {
-            lead_id for lead_id, old, new in ScoreChange.objects.values_list(
-                "lead_id", "old_temperature", "new_temperature") if old != new
-        }  # fmt: skip
+            lead_id
+            for lead_id, old, new in ScoreChange.objects.values_list(
+                "lead_id", "old_temperature", "new_temperature"
+            )
+            if old != new
+        }
         transaction.set_rollback(True)
     ScoreChange.objects.all().delete()
 

@@ -15,10 +15,13 @@ def _scoring_codenames(group: str) -> set[str]:
 
 def test_marketers_manage_rules_and_settings_and_read_the_history() -> None:
     assert _scoring_codenames(MARKETERS) == {
-        *(f"{action}_{model}" for model in ("scoringrule", "scoringconfig")
-          for action in ("add", "change", "delete", "view")),
+        *(
+            f"{action}_{model}"
+            for model in ("scoringrule", "scoringconfig")
+            for action in ("add", "change", "delete", "view")
+        ),
         "view_scorechange",
-    }  # fmt: skip
+    }
 
 
 def test_sales_reps_only_read_the_history() -> None:

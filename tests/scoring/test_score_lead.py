@@ -164,9 +164,8 @@ def test_it_records_a_score_change_only_when_something_moved(frozen: Any) -> Non
     assert (change.old_score, change.new_score) == (0, 40)
     assert (change.old_temperature, change.new_temperature) == ("cold", "warm")
     assert change.reasons == [
-        {"rule_id": rule.pk, "label": "Director title", "points": 40,
-         "text": "Director title +40"}
-    ]  # fmt: skip
+        {"rule_id": rule.pk, "label": "Director title", "points": 40, "text": "Director title +40"}
+    ]
     assert change.at == NOW
     assert change.cause == ScoreChange.Cause.ACTIVITY
 

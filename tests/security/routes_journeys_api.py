@@ -30,9 +30,11 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
         "/api/v1/journeys/{api_journey}/triggers/{api_trigger}/",
         api(NOT_ALLOWED),
     ),
-    "api/v1/enrollments/<int:pk>/path/": ("/api/v1/enrollments/{api_journey_enrollment}/path/",
-                                          api()),
-}  # fmt: skip
+    "api/v1/enrollments/<int:pk>/path/": (
+        "/api/v1/enrollments/{api_journey_enrollment}/path/",
+        api(),
+    ),
+}
 ADMIN_MODELS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {}
 
 

@@ -8,14 +8,15 @@ from tests.security.roles import ANON, MARKETER, NOT_ALLOWED, OK, REP, SUPERUSER
 
 _API_READ = {ANON: "401", REP: OK, MARKETER: OK, SUPERUSER: OK}
 ROUTES: dict[str, tuple[str, dict[str, str]]] = {
-    "admin/segments/segment/preview/": ("/admin/segments/segment/preview/",
-                                        admin_page(NOT_ALLOWED)),
-    "admin/segments/segment/sample/": ("/admin/segments/segment/sample/",
-                                       admin_page(NOT_ALLOWED)),
+    "admin/segments/segment/preview/": (
+        "/admin/segments/segment/preview/",
+        admin_page(NOT_ALLOWED),
+    ),
+    "admin/segments/segment/sample/": ("/admin/segments/segment/sample/", admin_page(NOT_ALLOWED)),
     "api/v1/segments/": ("/api/v1/segments/", _API_READ),
     "api/v1/segments/<int:pk>/": ("/api/v1/segments/{segment}/", _API_READ),
     "api/v1/segments/<int:pk>/members/": ("/api/v1/segments/{segment}/members/", _API_READ),
-}  # fmt: skip
+}
 ADMIN_MODELS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "segments.segment": ((OK, OK), (OK, OK)),
     # Marketers set up ad-audience syncs; the run log is an inline of the sync's page.

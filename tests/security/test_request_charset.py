@@ -144,11 +144,18 @@ def test_a_non_text_charset_with_a_query_string_is_a_400_at_the_wsgi_entry_point
     statuses: list[str] = []
     for path in ("/accounts/login/", "/api/v1/track/"):
         environ = {
-            "REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "utm_source=x",
-            "CONTENT_TYPE": f"{FORM}; charset=bz2_codec", "CONTENT_LENGTH": "3",
-            "SERVER_NAME": "localhost", "SERVER_PORT": "80", "HTTP_HOST": "localhost",
-            "wsgi.input": io.BytesIO(b"a=b"), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
-        }  # fmt: skip
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "QUERY_STRING": "utm_source=x",
+            "CONTENT_TYPE": f"{FORM}; charset=bz2_codec",
+            "CONTENT_LENGTH": "3",
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "localhost",
+            "wsgi.input": io.BytesIO(b"a=b"),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+        }
         body = b"".join(application(environ, lambda status, headers: statuses.append(status)))
         assert statuses[-1].startswith("400"), (path, body[:300])
         assert b"bz2_codec" in body and b"UTF-8" in body

@@ -12,9 +12,13 @@ from nurture.models import Suppression
 pytestmark = pytest.mark.django_db
 
 FORGED_BOUNCE = {
-    "RecordType": "Bounce", "Type": "HardBounce", "TypeCode": 1, "MessageID": "x-1",
-    "Email": "victim@example.com", "BouncedAt": "2026-03-02T09:01:00Z",
-}  # fmt: skip
+    "RecordType": "Bounce",
+    "Type": "HardBounce",
+    "TypeCode": 1,
+    "MessageID": "x-1",
+    "Email": "victim@example.com",
+    "BouncedAt": "2026-03-02T09:01:00Z",
+}
 
 
 def _post(client: Client, **headers: str) -> Any:

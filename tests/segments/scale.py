@@ -21,16 +21,33 @@ from segments.selectors import count_matching
 from segments.services import refresh_lead, refresh_segment
 
 LEADS, ACTIVITIES = 1_000_000, 10_000_000
-TREE = {"match": "all", "conditions": [
-    {"field": "temperature", "op": "in", "value": ["hot", "warm"]},
-    {"match": "any", "conditions": [
-        {"field": "activity", "kind": "page_viewed", "url": "*/pricing*", "op": "at_least",
-         "count": 2, "within_days": 14},
-        {"match": "all", "conditions": [{"field": "score", "op": "at_least", "value": 80},
-                                        {"field": "country", "op": "is", "value": "DE"}]},
-    ]},
-    {"match": "none", "conditions": [{"field": "stage", "op": "is", "value": "contacted"}]},
-]}  # fmt: skip
+TREE = {
+    "match": "all",
+    "conditions": [
+        {"field": "temperature", "op": "in", "value": ["hot", "warm"]},
+        {
+            "match": "any",
+            "conditions": [
+                {
+                    "field": "activity",
+                    "kind": "page_viewed",
+                    "url": "*/pricing*",
+                    "op": "at_least",
+                    "count": 2,
+                    "within_days": 14,
+                },
+                {
+                    "match": "all",
+                    "conditions": [
+                        {"field": "score", "op": "at_least", "value": 80},
+                        {"field": "country", "op": "is", "value": "DE"},
+                    ],
+                },
+            ],
+        },
+        {"match": "none", "conditions": [{"field": "stage", "op": "is", "value": "contacted"}]},
+    ],
+}
 LOAD = """
 INSERT INTO capture_lead (uid, email, first_name, last_name, phone, company, job_title,
   company_size, industry, country, time_zone, answers, consent_text, sms_consent_text, source,

@@ -38,8 +38,12 @@ def test_it_shows_twenty_escaped(staff: Client) -> None:
 
 
 def test_it_says_what_is_wrong_and_where(staff: Client) -> None:
-    tree = {"match": "all", "conditions": [{"match": "any", "conditions": [
-        {"field": "score", "op": "at_least", "value": "lots"}]}]}  # fmt: skip
+    tree = {
+        "match": "all",
+        "conditions": [
+            {"match": "any", "conditions": [{"field": "score", "op": "at_least", "value": "lots"}]}
+        ],
+    }
     response = staff.post(PREVIEW, {"conditions": json.dumps(tree)})
     assert response.status_code == 422
     assert "Condition 1.1: A score is a whole number." in response.text

@@ -12,14 +12,26 @@ from tests.factories import LeadFactory
 
 __all__ = ["marketer_api", "marketer_user", "rep", "rep_api"]  # fixtures used by name
 pytestmark = pytest.mark.django_db
-HOT = {"match": "all", "conditions": [
-    {"field": "temperature", "op": "is", "value": "hot"},
-    {"match": "any", "conditions": [
-        {"field": "score", "op": "at_least", "value": 40},
-        {"field": "activity", "kind": "page_viewed", "url": "*/pricing*", "op": "at_least",
-         "count": 2, "within_days": 14},
-    ]},
-]}  # fmt: skip
+HOT = {
+    "match": "all",
+    "conditions": [
+        {"field": "temperature", "op": "is", "value": "hot"},
+        {
+            "match": "any",
+            "conditions": [
+                {"field": "score", "op": "at_least", "value": 40},
+                {
+                    "field": "activity",
+                    "kind": "page_viewed",
+                    "url": "*/pricing*",
+                    "op": "at_least",
+                    "count": 2,
+                    "within_days": 14,
+                },
+            ],
+        },
+    ],
+}
 
 
 def test_a_marketer_creates_a_segment_and_it_fills(

@@ -23,7 +23,9 @@ def test_a_branch_asks_whether_the_lead_is_in_the_segment_now() -> None:
     assert conditions.matching(lead_ids=ids, condition=inside, now=timezone.now()) == {hot.pk}
     outside = {**inside, "op": "is_not"}
     assert conditions.matching(lead_ids=ids, condition=outside, now=timezone.now()) == {
-        cold.pk, erased.pk}  # fmt: skip
+        cold.pk,
+        erased.pk,
+    }
     assert conditions.describe(inside) == "in segment “Hot leads”"
     gone = {"field": "segment", "value": segment.pk + 1}
     assert conditions.matching(lead_ids=ids, condition=gone, now=timezone.now()) == set()

@@ -16,21 +16,36 @@ from tests.segments.world import NOW
 
 pytestmark = pytest.mark.django_db
 
-PRICING_TWICE = {"match": "all", "conditions": [
-    {"field": "activity", "kind": "page_viewed", "url": "*/pricing*", "op": "at_least",
-     "count": 2, "within_days": 14},
-]}  # fmt: skip
+PRICING_TWICE = {
+    "match": "all",
+    "conditions": [
+        {
+            "field": "activity",
+            "kind": "page_viewed",
+            "url": "*/pricing*",
+            "op": "at_least",
+            "count": 2,
+            "within_days": 14,
+        },
+    ],
+}
 # Constants of many kinds next to instants relative to now, and an absolute date.
-MIXED = {"match": "any", "conditions": [
-    {"field": "temperature", "op": "in", "value": ["hot", "warm"]},
-    {"match": "all", "conditions": [
-        {"field": "answer", "key": "timeline", "op": "is", "value": "Within a month"},
-        {"field": "created_at", "op": "in_last_days", "value": 30},
-        {"field": "last_activity_at", "op": "on_or_after", "value": "2026-01-01"},
-        {"field": "opened", "within_days": 7},
-        {"field": "score", "op": "at_least", "value": 50},
-    ]},
-]}  # fmt: skip
+MIXED = {
+    "match": "any",
+    "conditions": [
+        {"field": "temperature", "op": "in", "value": ["hot", "warm"]},
+        {
+            "match": "all",
+            "conditions": [
+                {"field": "answer", "key": "timeline", "op": "is", "value": "Within a month"},
+                {"field": "created_at", "op": "in_last_days", "value": 30},
+                {"field": "last_activity_at", "op": "on_or_after", "value": "2026-01-01"},
+                {"field": "opened", "within_days": 7},
+                {"field": "score", "op": "at_least", "value": 50},
+            ],
+        },
+    ],
+}
 
 
 def _views(lead: Lead, *days_ago: int) -> None:

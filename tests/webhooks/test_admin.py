@@ -33,9 +33,13 @@ def _delivered(receiver: Receiver, callbacks: Any) -> WebhookDelivery:
 
 
 def test_a_marketer_registers_an_endpoint_with_ticked_events(as_marketer: Client) -> None:
-    form = {"name": "CRM", "url": "http://127.0.0.1:9000/hooks", "is_active": "on",
-            "events": ["lead.hot", "booking.created"],
-            "secret": "a-pasted-secret-of-enough-length-123"}  # fmt: skip
+    form = {
+        "name": "CRM",
+        "url": "http://127.0.0.1:9000/hooks",
+        "is_active": "on",
+        "events": ["lead.hot", "booking.created"],
+        "secret": "a-pasted-secret-of-enough-length-123",
+    }
     page = as_marketer.get(ENDPOINTS + "add/").content.decode()
     assert 'type="checkbox" name="events" value="lead.unsubscribed"' in page
     response = as_marketer.post(ENDPOINTS + "add/", form)
@@ -73,8 +77,13 @@ def test_the_secret_is_shown_but_not_editable_after_creation(as_marketer: Client
     endpoint = EndpointFactory()
     page = as_marketer.get(f"{ENDPOINTS}{endpoint.pk}/change/").content.decode()
     assert endpoint.secret in page and 'name="secret"' not in page
-    form = {"name": "Renamed", "url": endpoint.url, "events": ["lead.hot"], "is_active": "on",
-            "secret": "attacker-chosen-secret-0000000000"}  # fmt: skip
+    form = {
+        "name": "Renamed",
+        "url": endpoint.url,
+        "events": ["lead.hot"],
+        "is_active": "on",
+        "secret": "attacker-chosen-secret-0000000000",
+    }
     assert as_marketer.post(f"{ENDPOINTS}{endpoint.pk}/change/", form).status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.name == "Renamed" and endpoint.secret != "attacker-chosen-secret-0000000000"

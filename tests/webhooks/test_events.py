@@ -29,9 +29,23 @@ def _lead_fields(data: dict[str, Any]) -> set[str]:
     return set(data["lead"])
 
 
-LEAD_FIELDS = {"id", "uid", "email", "first_name", "last_name", "name", "company", "job_title",
-               "stage", "score", "temperature", "owner_email", "source", "campaign",
-               "created_at"}  # fmt: skip
+LEAD_FIELDS = {
+    "id",
+    "uid",
+    "email",
+    "first_name",
+    "last_name",
+    "name",
+    "company",
+    "job_title",
+    "stage",
+    "score",
+    "temperature",
+    "owner_email",
+    "source",
+    "campaign",
+    "created_at",
+}
 
 
 def _rep(username: str = "rita") -> RepProfile:
@@ -68,8 +82,7 @@ def test_a_new_lead_from_a_form_fires_lead_created_once(
         "Analytical Engines Ltd",
     )
     assert (lead["stage"], lead["source"]) == ("new", "newsletter")
-    assert lead["campaign"] == {"id": campaign.pk, "name": campaign.name,
-                                "utm_campaign": "spring"}  # fmt: skip
+    assert lead["campaign"] == {"id": campaign.pk, "name": campaign.name, "utm_campaign": "spring"}
 
     with django_capture_on_commit_callbacks(execute=True):
         submit(page)  # the same address again: an update, not a new lead

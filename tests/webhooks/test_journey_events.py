@@ -60,9 +60,13 @@ def test_entering_and_then_booking_fire_journey_entered_and_journey_converted(
     data = entered.json["data"]
     assert data["journey"] == {"id": journey.pk, "name": "Consultation journey"}
     assert data["enrollment"] == {
-        "id": enrollment.pk, "round": 1, "trigger": "Landing-page submission", "state": "active",
-        "started_at": "2026-03-02T07:00:00Z", "converted_at": None,
-    }  # fmt: skip
+        "id": enrollment.pk,
+        "round": 1,
+        "trigger": "Landing-page submission",
+        "state": "active",
+        "started_at": "2026-03-02T07:00:00Z",
+        "converted_at": None,
+    }
     assert data["lead"]["email"] == "ada@example.com"
     assert receiver.of_type("journey.converted") == []
 

@@ -31,8 +31,10 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
     def lookup(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
         if host in answers:
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
-                    for address in answers[host].split()]  # fmt: skip
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+                for address in answers[host].split()
+            ]
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", lookup)

@@ -23,5 +23,15 @@ from nurture.services.nodes.base import (
     registry,
 )
 
-__all__ = ["Context", "End", "Go", "Handler", "NodeNames", "Outcome", "Registry", "Visit",
-           "Wait", "registry"]  # fmt: skip
+__all__ = [
+    "Context",
+    "End",
+    "Go",
+    "Handler",
+    "NodeNames",
+    "Outcome",
+    "Registry",
+    "Visit",
+    "Wait",
+    "registry",
+]

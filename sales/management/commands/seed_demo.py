@@ -35,15 +35,36 @@ make this quarter.
 - **No sales pitch**: if we are not the right fit, we will say so
 """
 DEMO_LEADS = [
-    {"email": "maria.gonzalez@northwind.example", "first_name": "Maria",
-     "last_name": "Gonzalez", "company": "Northwind Traders", "job_title": "Marketing Director",
-     "company_size": "250-999", "country": "ES", "time_zone": "Europe/Madrid"},
-    {"email": "sam.okafor@brightlabs.example", "first_name": "Sam", "last_name": "Okafor",
-     "company": "Bright Labs", "job_title": "Founder", "company_size": "10-49", "country": "NG",
-     "time_zone": "Africa/Lagos"},
-    {"email": "li.wei@student.example", "first_name": "Li", "last_name": "Wei",
-     "company": "", "job_title": "Student", "country": "SG", "time_zone": "Asia/Singapore"},
-]  # fmt: skip
+    {
+        "email": "maria.gonzalez@northwind.example",
+        "first_name": "Maria",
+        "last_name": "Gonzalez",
+        "company": "Northwind Traders",
+        "job_title": "Marketing Director",
+        "company_size": "250-999",
+        "country": "ES",
+        "time_zone": "Europe/Madrid",
+    },
+    {
+        "email": "sam.okafor@brightlabs.example",
+        "first_name": "Sam",
+        "last_name": "Okafor",
+        "company": "Bright Labs",
+        "job_title": "Founder",
+        "company_size": "10-49",
+        "country": "NG",
+        "time_zone": "Africa/Lagos",
+    },
+    {
+        "email": "li.wei@student.example",
+        "first_name": "Li",
+        "last_name": "Wei",
+        "company": "",
+        "job_title": "Student",
+        "country": "SG",
+        "time_zone": "Asia/Singapore",
+    },
+]
 ANSWERS = ["Ready to start within a month", "In 1–3 months", "Just researching"]
 # Pricing-page views after the form: +10 each under the default rules. Maria (55 from who
 # she is) turns hot; Sam (10) warms up.

@@ -30,8 +30,12 @@ def lead(db: None) -> Lead:
 
 
 def _view(**overrides: Any) -> dict[str, Any]:
-    event = {"kind": "page_viewed", "email": "ada@example.com",
-             "url": "https://www.example.com/pricing", "title": "Pricing"}  # fmt: skip
+    event = {
+        "kind": "page_viewed",
+        "email": "ada@example.com",
+        "url": "https://www.example.com/pricing",
+        "title": "Pricing",
+    }
     event.update(overrides)
     return {key: value for key, value in event.items() if value is not ...}
 
@@ -43,21 +47,31 @@ def test_it_records_one_page_view_by_email(api: Client, lead: Lead) -> None:
     assert response.json() == {"accepted": 1}
     activity = Activity.objects.get()
     assert (activity.lead, activity.kind, activity.occurred_at) == (lead, "page_viewed", NOW)
-    assert activity.metadata == {"url": "https://www.example.com/pricing", "title": "Pricing",
-                                 "source": "api"}  # fmt: skip
+    assert activity.metadata == {
+        "url": "https://www.example.com/pricing",
+        "title": "Pricing",
+        "source": "api",
+    }
 
 
 def test_it_records_a_custom_event_by_lead_id_with_its_time(api: Client, lead: Lead) -> None:
     at = "2026-02-01T10:15:00+01:00"
-    event = {"kind": "custom", "lead": lead.pk, "name": "webinar_registered",
-             "properties": {"webinar": "Q3 roadmap", "seats": 2}, "occurred_at": at}  # fmt: skip
+    event = {
+        "kind": "custom",
+        "lead": lead.pk,
+        "name": "webinar_registered",
+        "properties": {"webinar": "Q3 roadmap", "seats": 2},
+        "occurred_at": at,
+    }
     assert post_json(api, URL, event).status_code == 201
     activity = Activity.objects.get()
     assert activity.kind == "custom"
     assert activity.occurred_at == datetime(2026, 2, 1, 9, 15, tzinfo=UTC)
-    assert activity.metadata == {"name": "webinar_registered",
-                                 "properties": {"webinar": "Q3 roadmap", "seats": 2},
-                                 "source": "api"}  # fmt: skip
+    assert activity.metadata == {
+        "name": "webinar_registered",
+        "properties": {"webinar": "Q3 roadmap", "seats": 2},
+        "source": "api",
+    }
 
 
 def test_it_identifies_a_lead_by_its_tracking_token(api: Client, lead: Lead) -> None:
@@ -122,15 +136,21 @@ def test_one_bad_event_refuses_the_whole_batch_naming_its_index(api: Client, lea
 
 def test_an_unknown_lead_refuses_the_batch_naming_the_event(api: Client, lead: Lead) -> None:
     forged = tracking_token("00000000-0000-4000-8000-000000000000")
-    events = [_view(), _view(email="nobody@example.com"),
-              _view(email=..., lead=987654), _view(email=..., tracking_token=forged),
-              _view(email=..., tracking_token="garbage")]  # fmt: skip
+    events = [
+        _view(),
+        _view(email="nobody@example.com"),
+        _view(email=..., lead=987654),
+        _view(email=..., tracking_token=forged),
+        _view(email=..., tracking_token="garbage"),
+    ]
     response = post_json(api, URL, {"events": events})
     assert response.status_code == 400
     assert set(error_fields(response)) == {
-        "events[1].email", "events[2].lead", "events[3].tracking_token",
+        "events[1].email",
+        "events[2].lead",
+        "events[3].tracking_token",
         "events[4].tracking_token",
-    }  # fmt: skip
+    }
     assert not Activity.objects.exists()
 
 

@@ -38,8 +38,10 @@ def _send(client: Client, body: Any, **headers: str) -> Any:
 
 
 def _views(*urls: str, at: str = "2026-03-02T11:58:00Z") -> list[dict[str, Any]]:
-    return [{"url": url, "title": "Pricing", "referrer": "https://ads.example/", "at": at}
-            for url in urls]  # fmt: skip
+    return [
+        {"url": url, "title": "Pricing", "referrer": "https://ads.example/", "at": at}
+        for url in urls
+    ]
 
 
 def _anonymous(client: Client, *urls: str, visitor: str = VISITOR) -> Any:
@@ -56,10 +58,15 @@ def test_a_visitor_beacon_is_kept_anonymously_and_records_no_activity(client: Cl
         )
     )
     assert rows == [
-        {"visitor": VISITOR, "url": url, "title": "Pricing", "referrer": "https://ads.example/",
-         "occurred_at": datetime(2026, 3, 2, 11, 58, tzinfo=UTC)}
+        {
+            "visitor": VISITOR,
+            "url": url,
+            "title": "Pricing",
+            "referrer": "https://ads.example/",
+            "occurred_at": datetime(2026, 3, 2, 11, 58, tzinfo=UTC),
+        }
         for url in ("https://www.example.com/", PRICING)
-    ]  # fmt: skip
+    ]
     assert not Activity.objects.exists()
 
 
@@ -131,9 +138,14 @@ def test_submitting_a_form_joins_the_history_to_the_lead_and_its_score(
         ("https://www.example.com/", datetime(2026, 3, 2, 11, 58, tzinfo=UTC)),
         (PRICING, datetime(2026, 3, 2, 11, 58, tzinfo=UTC)),
     ]
-    assert views[0].metadata == {"url": "https://www.example.com/", "title": "Pricing",
-                                 "referrer": "https://ads.example/", "source": "tracking",
-                                 "before_known": True, "joined_by": "form"}  # fmt: skip
+    assert views[0].metadata == {
+        "url": "https://www.example.com/",
+        "title": "Pricing",
+        "referrer": "https://ads.example/",
+        "source": "tracking",
+        "before_known": True,
+        "joined_by": "form",
+    }
     assert list(AnonymousView.objects.values_list("visitor", flat=True)) == ["e" * 32]
     lead.refresh_from_db()
     assert lead.score >= 10, "the pricing view read before the form counts"

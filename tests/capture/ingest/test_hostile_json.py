@@ -23,10 +23,26 @@ from tests.factories import LandingPageFactory, LeadFactory, marketer
 pytestmark = pytest.mark.django_db
 
 FIELDS = [
-    "email", "first_name", "last_name", "company", "job_title", "company_size", "country",
-    "phone", "answer", "consent", "website", "time_zone", "industry", "utm_source",
-    "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
-]  # fmt: skip
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "company_size",
+    "country",
+    "phone",
+    "answer",
+    "consent",
+    "website",
+    "time_zone",
+    "industry",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "referrer",
+]
 
 hostile_text = st.one_of(
     st.text(max_size=300),

@@ -35,8 +35,10 @@ def pricing_rule(db: None) -> ScoringRule:
 
 
 def _beacon(token: str, *urls: str, **view: Any) -> dict[str, Any]:
-    return {"token": token, "events": [{"url": url, "title": "T", "referrer": "", **view}
-                                       for url in urls]}  # fmt: skip
+    return {
+        "token": token,
+        "events": [{"url": url, "title": "T", "referrer": "", **view} for url in urls],
+    }
 
 
 def _send(client: Client, body: Any, content_type: str = "text/plain;charset=UTF-8") -> Any:
@@ -54,8 +56,11 @@ def test_a_beacon_records_page_views_and_a_pricing_view_moves_the_score(
     assert response.status_code == 204, response.content
     views = Activity.objects.filter(lead=lead, kind="page_viewed").order_by("id")
     assert [view.metadata["url"] for view in views] == ["https://www.example.com/", PRICING]
-    assert views[0].metadata == {"url": "https://www.example.com/", "title": "T",
-                                 "source": "tracking"}  # fmt: skip
+    assert views[0].metadata == {
+        "url": "https://www.example.com/",
+        "title": "T",
+        "source": "tracking",
+    }
     assert views[0].occurred_at == datetime(2026, 3, 2, 11, 59, 30, 120000, tzinfo=UTC)
     lead.refresh_from_db()
     assert lead.score == 10

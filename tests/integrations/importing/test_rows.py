@@ -39,9 +39,13 @@ def test_the_dry_run_reports_row_errors_and_counts_and_writes_nothing(user: User
     assert result.error_count == 5
     problems = {(error["row"], error["field"]) for error in result.row_errors}
     assert problems == {
-        (3, "email"), (4, "first_name"), (5, "email"), (6, "time_zone"),
-        (8, "country"), (8, "campaign"),
-    }  # fmt: skip
+        (3, "email"),
+        (4, "first_name"),
+        (5, "email"),
+        (6, "time_zone"),
+        (8, "country"),
+        (8, "campaign"),
+    }
     duplicate = next(error for error in result.row_errors if error["row"] == 5)
     assert duplicate["message"] == "Duplicate of row 2 in this file."
     assert list(Lead.objects.values_list("pk", "email", "company", "updated_at")) == leads_before

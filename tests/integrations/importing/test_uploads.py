@@ -16,10 +16,15 @@ def test_it_guesses_the_mapping_from_the_headers(user: User) -> None:
     lead_import = upload(user, "ada@example.com,Ada,Lovelace,AE,CEO,Europe/London,GB,\n")
 
     assert lead_import.mapping == {
-        "Email": "email", "First Name": "first_name", "Last Name": "last_name",
-        "Company": "company", "Job Title": "job_title", "Time zone": "time_zone",
-        "Country": "country", "Campaign": "campaign",
-    }  # fmt: skip
+        "Email": "email",
+        "First Name": "first_name",
+        "Last Name": "last_name",
+        "Company": "company",
+        "Job Title": "job_title",
+        "Time zone": "time_zone",
+        "Country": "country",
+        "Campaign": "campaign",
+    }
     assert lead_import.total_rows == 1
     assert lead_import.status == LeadImport.Status.UPLOADED
 

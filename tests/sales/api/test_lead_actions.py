@@ -127,8 +127,9 @@ class TestNotes:
         listed = rep_api.get(url(lead, "notes"))
         assert listed.status_code == 200
         assert [n["body"] for n in listed.json()["results"]] == [
-            "Called, booked a demo", "Asked for pricing",
-        ]  # fmt: skip
+            "Called, booked a demo",
+            "Asked for pricing",
+        ]
 
     @pytest.mark.parametrize(
         ("data", "field"),

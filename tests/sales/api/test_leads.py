@@ -117,11 +117,9 @@ class TestList:
     def test_pages_stay_stable_while_leads_arrive(self, rep_api: APIClient) -> None:
         """Leads inserted between fetches, before and after the cursor: none of the leads
         that existed is shown twice or skipped."""
-        existing = {
-            lead(temperature=t, score=s).pk
-            for t, s in [("hot", 90), ("hot", 60), ("warm", 50), ("warm", 45), ("warm", 40),
-                         ("cold", 30), ("cold", 20), ("cold", 10)]
-        }  # fmt: skip
+        scored = [("hot", 90), ("hot", 60), ("warm", 50), ("warm", 45), ("warm", 40)]
+        scored += [("cold", 30), ("cold", 20), ("cold", 10)]
+        existing = {lead(temperature=t, score=s).pk for t, s in scored}
         seen: list[int] = []
         response = rep_api.get(LEADS, {"page_size": 3})
         seen += ids(response)

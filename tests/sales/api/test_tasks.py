@@ -120,8 +120,10 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(
 ) -> None:
     owner = _rep("rita")
     values = {"lead": LeadFactory(owner=owner).pk, "marketer": marketer().pk}
-    body = {key: int(value.format(**values)) if value in ("{lead}", "{marketer}") else value
-            for key, value in body.items()}  # fmt: skip
+    body = {
+        key: int(value.format(**values)) if value in ("{lead}", "{marketer}") else value
+        for key, value in body.items()
+    }
 
     response = token_client(sales_rep()).post("/api/v1/tasks/", body, format="json")
 
