@@ -12,7 +12,7 @@ from typing import Any
 
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
-from django.core.mail import mailers
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import connection as db
@@ -96,17 +96,12 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
     if not esp_batch.is_batch_esp(esp):
         esp = None
     for_esp: list[Delivery] = []
+    ready: list[tuple[Delivery, EmailMultiAlternatives]] = []
     unreachable: SendFailure | None = None
     exited: dict[int, tuple[str, str]] = {}
     _commit_without_flush(True)
     try:
         for delivery in deliveries:
-            if unreachable is not None:
-                # The server refused the connection: the rest wait for a retry, not a timeout each.
-                outcomes[delivery.pk] = _record_failure(
-                    delivery=delivery, failure=unreachable, now=now
-                )
-                continue
             if exited and _ended_in_batch(delivery, exited):
                 # An exit earlier in this batch cancels the rest, as it cancels queued rows.
                 _finish(delivery, Delivery.Status.CANCELLED, "")
@@ -127,7 +122,16 @@ def send_batch(*, delivery_ids: Ids[int]) -> dict[int, str]:
             if esp is not None:
                 for_esp.append(delivery)
                 continue
-            message = build_message(delivery=delivery)
+            ready.append((delivery, build_message(delivery=delivery)))
+        # Rendered before any goes: the other thread renders its batch while this one
+        # waits on the mail server, instead of between this one's sends.
+        for delivery, message in ready:
+            if unreachable is not None:
+                # The server refused the connection: the rest wait for a retry, not a timeout each.
+                outcomes[delivery.pk] = _record_failure(
+                    delivery=delivery, failure=unreachable, now=now
+                )
+                continue
             with _IN_FLIGHT:
                 try:
                     if mail is None:
