@@ -36,8 +36,8 @@ class SegmentsConfig(AppConfig):
             )
         )
         # Every fact that can change what a lead matches re-evaluates that lead only.
+        lead_captured.connect(receivers.refresh_captured_lead, dispatch_uid="segments.captured")
         for signal, name in (
-            (lead_captured, "captured"),
             (activity_recorded, "activity"),
             (score_changed, "score"),
             (temperature_changed, "temperature"),

@@ -1,13 +1,14 @@
 """One-line receivers (connected in SegmentsConfig.ready).
 
-A lead's change re-evaluates that lead's memberships on the sender's commit: a failure is
-logged, never raised into the capture or rescoring that announced it (the full refresh
-puts the lead right).
+A lead's change re-evaluates that lead's memberships on the sender's commit. Every fact but
+one is announced through leadfunnel.announce, which logs a receiver's failure with the lead
+and never raises it into the capture or rescoring that announced it (the full refresh puts
+the lead right). The exception is `lead_captured`, which capture/processing.py sends inside
+its outbox transaction: its receiver keeps a guard of its own, since a raise there would
+roll the outbox row back and run every receiver again.
 """
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from nurture.services import triggers
@@ -16,19 +17,16 @@ from segments import services
 logger = logging.getLogger(__name__)
 
 
-@contextmanager
-def _logged(what: str, detail: object) -> Iterator[None]:
-    try:
-        yield
-    except Exception:
-        logger.exception("Segments on %s failed (%s)", what, detail)
-
-
 def refresh_changed_lead(*, lead_id: int, **kwargs: Any) -> None:
-    with _logged("a lead's change", lead_id):
+    services.refresh_lead(lead_id=lead_id)
+
+
+def refresh_captured_lead(*, lead_id: int, **kwargs: Any) -> None:
+    try:
         services.refresh_lead(lead_id=lead_id)
+    except Exception:
+        logger.exception("Segments on a capture failed (lead %s)", lead_id)
 
 
 def enter_journeys_on_join(*, segment_id: int, lead_ids: list[int], **kwargs: Any) -> None:
-    with _logged("segment_joined", segment_id):
-        triggers.on_segment_joined(segment_id=segment_id, lead_ids=lead_ids)
+    triggers.on_segment_joined(segment_id=segment_id, lead_ids=lead_ids)
