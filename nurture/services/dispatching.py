@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection as db
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from nurture import queueing
@@ -97,20 +99,41 @@ def claim_due_deliveries(*, limit: int, now: datetime | None = None) -> list[int
     """
     now = now or timezone.now()
     due = _due(now=now)
-    shares = _fair_shares(due=due, limit=limit)
+    shares = _fair_shares(due=due, limit=limit, now=now)
     claimed: list[int] = []
     with transaction.atomic():
         for sequence_id, share in shares.items():
             rows = due if sequence_id is None else due.filter(enrollment__sequence_id=sequence_id)
-            claimed += list(
-                rows.select_for_update(skip_locked=True, of=("self",))
-                .order_by("due_at")
-                .values_list("pk", flat=True)[:share]
-            )
-        Delivery.objects.filter(pk__in=claimed, status=Delivery.Status.SCHEDULED).update(
+            claimed += _queue(rows.select_for_update(skip_locked=True, of=("self",)), share, now)
+    return claimed
+
+
+def _queue(locking: QuerySet[Delivery], share: int, now: datetime) -> list[int]:
+    """Lock up to `share` of these rows, earliest due first, and mark them queued."""
+    if db.vendor != "postgresql":
+        ids = list(locking.order_by("due_at").values_list("pk", flat=True)[:share])
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SCHEDULED).update(
             status=Delivery.Status.QUEUED, status_changed_at=now
         )
-    return claimed
+        return ids
+    # One statement that updates the rows it has just locked by their place in the table
+    # (ctid): no second lookup of each id through the primary key, the part of the claim
+    # that grew most with the table (a locked row cannot move before the UPDATE reaches it).
+    table = Delivery._meta.db_table  # the model's own name, never input
+    addresses = (
+        locking.order_by("due_at")
+        .annotate(address=RawSQL(f"{table}.ctid", []))  # noqa: S611 - a column, no input
+        .values_list("address", flat=True)[:share]
+    )
+    select, params = addresses.query.sql_with_params()
+    sql = (
+        f"UPDATE {table} SET status = %s, status_changed_at = %s"  # noqa: S608
+        f" WHERE ctid = ANY(ARRAY({select})) AND status = %s RETURNING id, due_at"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [Delivery.Status.QUEUED, now, *params, Delivery.Status.SCHEDULED])
+        # Earliest due first, as the SELECT locked them: the first batches handed out.
+        return [pk for pk, _due_at in sorted(cursor.fetchall(), key=lambda row: row[1])]
 
 
 def sending_allowance(*, now: datetime | None = None) -> int:
@@ -154,11 +177,14 @@ def _due(*, now: datetime) -> QuerySet[Delivery]:
     ).exclude(waiting_for_confirmation & ~Q(step__day=1) & ~Q(step__transactional=True))
 
 
-def _fair_shares(*, due: QuerySet[Delivery], limit: int) -> dict[int | None, int]:
+def _fair_shares(*, due: QuerySet[Delivery], limit: int, now: datetime) -> dict[int | None, int]:
     """Split `limit` across sequences by water-filling: small ones get all they need."""
-    # Cheap first look through the due index: counting per sequence only pays off when
-    # more is due than this tick can take.
-    if len(due.order_by("due_at").values_list("pk", flat=True)[: limit + 1]) <= limit:
+    # Cheap first look through the due index alone (no join: at a million rows the joined
+    # form sometimes got a plan that read every enrollment): counting per sequence only
+    # pays off when more is due than this tick can take. Rows the joins would drop count
+    # here too, which at worst counts per sequence when it need not.
+    scheduled = Delivery.objects.filter(status=Delivery.Status.SCHEDULED, due_at__lte=now)
+    if scheduled.order_by()[: limit + 1].count() <= limit:
         return {None: limit}
     counts = dict(
         due.order_by()
