@@ -51,7 +51,7 @@ def test_it_loads_nurture_leads_enrollments_and_deliveries() -> None:
     steps = list(playbook_sequence().steps.filter(is_active=True).order_by("day"))
     url = _database_url()
     with postgres.connect(url) as conn, conn.cursor() as cur:
-        assert nurture_common.unloaded_required_columns(cur) == []
+        assert postgres.unloaded_required_columns(cur, nurture_common.LOADED_COLUMNS) == []
 
     first = nurture_common.FIRST_LEAD_ID
     nurture_common.add_leads(

@@ -18,32 +18,11 @@ import sys
 import time
 from typing import Any
 
-# Columns the loaders fill; a NOT NULL column without a database default added later must
-# be added here (the loader says so instead of failing with an opaque SQL error).
+from ..support import postgres
+
+# Columns the loaders fill (postgres.unloaded_required_columns checks them).
 LOADED_COLUMNS = {
-    "capture_lead": {
-        "id",
-        "uid",
-        "email",
-        "first_name",
-        "last_name",
-        "phone",
-        "company",
-        "job_title",
-        "company_size",
-        "industry",
-        "country",
-        "time_zone",
-        "answers",
-        "consent_text",
-        "source",
-        "stage",
-        "score",
-        "temperature",
-        "created_at",
-        "updated_at",
-        "last_activity_at",
-    },
+    "capture_lead": postgres.LEAD_COLUMNS,
     "nurture_enrollment": {
         "id",
         "lead_id",
@@ -71,14 +50,7 @@ def unloaded_required_columns() -> list[str]:
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT table_name, column_name FROM information_schema.columns"
-            " WHERE table_schema = current_schema() AND table_name = ANY(%s)"
-            " AND is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO'",
-            [list(LOADED_COLUMNS)],
-        )
-        rows = cur.fetchall()
-    return sorted(f"{t}.{c}" for t, c in rows if c not in LOADED_COLUMNS[t])
+        return postgres.unloaded_required_columns(cur, LOADED_COLUMNS)
 
 
 def build_journey(*, name: str = "Bench journey", paused: bool = False) -> dict[str, int]:

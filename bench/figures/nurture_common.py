@@ -12,7 +12,6 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from psycopg2 import sql
 
@@ -24,32 +23,9 @@ BROKER_URL = os.environ.get("BENCH_NURTURE_BROKER_URL", "redis://127.0.0.1:6379/
 CACHE_URL = os.environ.get("BENCH_NURTURE_CACHE_URL", "redis://127.0.0.1:6379/13")
 FIRST_LEAD_ID = 1000  # above seed_demo's few leads
 
-# Columns the set-based loaders fill; a new NOT NULL column without a default must be
-# added here, and the loader says so instead of failing with an opaque SQL error.
-_LOADED_COLUMNS = {
-    "capture_lead": {
-        "id",
-        "uid",
-        "email",
-        "first_name",
-        "last_name",
-        "phone",
-        "company",
-        "job_title",
-        "company_size",
-        "industry",
-        "country",
-        "time_zone",
-        "answers",
-        "consent_text",
-        "source",
-        "stage",
-        "score",
-        "temperature",
-        "created_at",
-        "updated_at",
-        "last_activity_at",
-    },
+# Columns the set-based loaders fill (postgres.unloaded_required_columns checks them).
+LOADED_COLUMNS = {
+    "capture_lead": postgres.LEAD_COLUMNS,
     "nurture_enrollment": {
         "id",
         "lead_id",
@@ -102,26 +78,12 @@ def prepare_database(env: dict[str, str], *, collectstatic: bool = False) -> Non
             "UPDATE nurture_delivery SET status = 'cancelled'"
             " WHERE status IN ('scheduled', 'queued', 'sending')"
         )
-        missing = unloaded_required_columns(cur)
+        missing = postgres.unloaded_required_columns(cur, LOADED_COLUMNS)
     if missing:
         raise BenchFailure(
             "bench/figures/nurture_common.py cannot fill these NOT NULL columns without a "
             "database default: " + ", ".join(missing) + "; add them to its loaders"
         )
-
-
-def unloaded_required_columns(cur: Any) -> list[str]:
-    cur.execute(
-        "SELECT table_name, column_name FROM information_schema.columns"
-        " WHERE table_schema = 'public' AND table_name = ANY(%s) AND is_nullable = 'NO'"
-        " AND column_default IS NULL AND is_identity = 'NO'",
-        (list(_LOADED_COLUMNS),),
-    )
-    return sorted(
-        f"{table}.{column}"
-        for table, column in cur.fetchall()
-        if column not in _LOADED_COLUMNS[table]
-    )
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,42 @@ def postmaster_pid(url: str) -> int | None:
             return psutil.Process(backend).ppid()
         except psutil.Error:
             return None  # PostgreSQL on another host: its processes are not ours to see
+
+
+# The lead columns the set-based loaders fill (nurture's, the journeys driver's). A NOT NULL
+# column without a database default added later must be added to a loader's columns: the
+# check below says so instead of the loader failing with an opaque SQL error.
+LEAD_COLUMNS = {
+    "id",
+    "uid",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "job_title",
+    "company_size",
+    "industry",
+    "country",
+    "time_zone",
+    "answers",
+    "consent_text",
+    "source",
+    "stage",
+    "score",
+    "temperature",
+    "created_at",
+    "updated_at",
+    "last_activity_at",
+}
+
+
+def unloaded_required_columns(cur: Any, loaded: dict[str, set[str]]) -> list[str]:
+    """The NOT NULL columns without a default of `loaded`'s tables that it does not fill."""
+    cur.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = ANY(%s)"
+        " AND is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO'",
+        (list(loaded),),
+    )
+    return sorted(f"{t}.{c}" for t, c in cur.fetchall() if c not in loaded[t])
