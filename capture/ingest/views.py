@@ -23,11 +23,11 @@ from rest_framework.views import APIView
 from api.idempotency import idempotent
 from api.parsers import JSONParser, PlainTextJSONParser
 from api.permissions import HasPermissions
+from api.schema import ErrorSerializer
 from api.throttling import AddressRateThrottle
 from capture import anonymous
 from capture.forms import CaptureForm
 from capture.ingest.events import activities_for_events, page_views_for_beacon
-from capture.ingest.schema import IngestError
 from capture.ingest.serializers import (
     ActivityBatchSerializer,
     ActivityEventSerializer,
@@ -53,7 +53,7 @@ _IDEMPOTENCY = OpenApiParameter(
 
 
 def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(IngestError, description=description)
+    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 class PayloadTooLarge(exceptions.APIException):
