@@ -1,6 +1,9 @@
 """integrations.import_100k's Django side: upload, map, dry run and import one CSV file
 through the real import service (`bench/figures/import_csv.py` runs this as a subprocess,
-`python -m bench.drivers.import_csv FILE`; prints one JSON object)."""
+`python -m bench.drivers.import_csv FILE`; prints one JSON object).
+
+Django's modules are imported inside `drive`, after `django.setup()`: none can be imported
+before it."""
 
 import json
 import os

@@ -1,10 +1,10 @@
 """The journey tick benches' Django side: build the journey, load rows in SQL, time the tick.
 
-`bench/figures/journeys.py` runs this as a subprocess (`python -m bench.drivers.journeys
-COMMAND`)
-with the bench's environment; each command prints one JSON object on stdout. The functions
-also run inside the test suite at a tiny size (tests/test_bench_smoke.py), on the test
-database, so a schema change that breaks the loaders shows up there.
+`bench/figures/journeys.py` runs this as a subprocess
+(`python -m bench.drivers.journeys COMMAND`) with the bench's environment; each command
+prints one JSON object on stdout. The functions also run inside the test suite at a tiny
+size (tests/test_bench_smoke.py), on the test database, so a schema change that breaks the
+loaders shows up there.
 
 Django's modules are imported inside the functions, not at the top: run as a script, this
 file must call `django.setup()` (setup_django) before any model can be imported.

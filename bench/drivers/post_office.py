@@ -64,6 +64,7 @@ def message_kwargs(mail_from: str, recipients: list[str], content: bytes) -> dic
 
 def run(*, messages: Path, processes: int | None, lockfile: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.drivers.post_office_settings")
+    # Django and post_office only after the settings are chosen and set up.
     import django
 
     django.setup()
