@@ -1,7 +1,7 @@
 import importlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -46,6 +46,47 @@ def _restore_data_migrations() -> None:
     importlib.import_module("segments.migrations.0002_groups").grant_segments_permissions(
         apps, None
     )
+
+
+DEADLOCK_DETECTED = "40P01"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_retries_a_deadlock() -> Iterator[None]:
+    """A transactional test's flush tries again when PostgreSQL breaks a deadlock with it.
+
+    The flush's TRUNCATE locks every table; a live-server request that arrives after the
+    test (the tracking beacon a closed page sends) can hold one of them and want another.
+    PostgreSQL then fails one of the two, and when that is the flush, the test fails with
+    it though nothing it tested went wrong. The flush runs in one transaction, so it either
+    emptied every table or none, and running it again is safe.
+    """
+    from django.core.management.base import CommandError
+    from django.core.management.commands import flush
+
+    handle = flush.Command.handle
+
+    def deadlocked(error: BaseException) -> bool:
+        cause: BaseException | None = error
+        while cause is not None:
+            if getattr(cause, "pgcode", None) == DEADLOCK_DETECTED:
+                return True
+            cause = cause.__cause__
+        return False
+
+    def retrying(self: flush.Command, **options: Any) -> None:
+        for attempt in range(5):
+            try:
+                handle(self, **options)
+                return
+            except CommandError as error:
+                if attempt == 4 or not deadlocked(error):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flush.Command, "handle", retrying)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -42,7 +43,10 @@ def _database_quiet_before_the_flush(request: pytest.FixtureRequest) -> Iterator
 
     A request thread of the live server, or a worker's last task, can still be writing when
     the test ends; its row locks against the flush's TRUNCATE are a deadlock PostgreSQL
-    breaks by failing the flush, and the test with it.
+    breaks by failing the flush, and the test with it. A request can also arrive just after
+    the test: closing a page fires the tracking snippet's beacon (pagehide), so the database
+    must stay quiet for a moment, not be quiet once; `_flush_retries_a_deadlock` (in
+    tests/conftest.py) covers a request later still.
     """
     live = "live_server" in request.fixturenames
     if live:
@@ -62,7 +66,14 @@ def _database_quiet_before_the_flush(request: pytest.FixtureRequest) -> Iterator
             )
             return cursor.fetchone()[0] == 0
 
-    wait_until(quiet, timeout=15)
+    quiet_since = [time.monotonic()]
+
+    def quiet_for_a_moment() -> bool:
+        if not quiet():
+            quiet_since[0] = time.monotonic()
+        return time.monotonic() - quiet_since[0] >= 0.5
+
+    wait_until(quiet_for_a_moment, timeout=15, interval=0.05)
 
 
 @pytest.fixture(scope="session")
