@@ -6,7 +6,7 @@ class SegmentsConfig(AppConfig):
     verbose_name = "Segments"
 
     def ready(self) -> None:
-        from capture.signals import activity_recorded, lead_captured
+        from capture.signals import activities_recorded, activity_recorded, lead_captured
         from nurture.services import conditions
         from nurture.signals import journey_converted, journey_entered
         from sales import lead_sets
@@ -47,4 +47,8 @@ class SegmentsConfig(AppConfig):
             (journey_converted, "journey_converted"),
         ):
             signal.connect(receivers.refresh_changed_lead, dispatch_uid=f"segments.{name}")
+        # An import's chunk: its leads together, two statements a segment.
+        activities_recorded.connect(
+            receivers.refresh_imported_leads, dispatch_uid="segments.activities"
+        )
         segment_joined.connect(receivers.enter_journeys_on_join, dispatch_uid="segments.journeys")

@@ -1,6 +1,7 @@
 """One-line receivers (connected in SegmentsConfig.ready).
 
-A lead's change re-evaluates that lead's memberships on the sender's commit. Every fact but
+A lead's change re-evaluates that lead's memberships on the sender's commit; an import's
+chunk (`activities_recorded`) re-evaluates its leads as a set. Every fact but
 one is announced through leadfunnel.announce, which logs a receiver's failure with the lead
 and never raises it into the capture or rescoring that announced it (the full refresh puts
 the lead right). The exception is `lead_captured`, which capture/processing.py sends inside
@@ -19,6 +20,10 @@ logger = logging.getLogger(__name__)
 
 def refresh_changed_lead(*, lead_id: int, **kwargs: Any) -> None:
     services.refresh_lead(lead_id=lead_id)
+
+
+def refresh_imported_leads(*, lead_ids: list[int], **kwargs: Any) -> None:
+    services.refresh_leads(lead_ids=lead_ids)
 
 
 def refresh_captured_lead(*, lead_id: int, **kwargs: Any) -> None:

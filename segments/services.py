@@ -1,16 +1,19 @@
 """Every write segments makes: saving a segment, and keeping its members.
 
-Membership is kept two ways that must agree (tests/segments/test_membership.py):
+Membership is kept three ways that must agree (tests/segments/test_membership.py):
 - `refresh_lead`: a lead changed (a signal the apps already send), so that one lead is
   re-evaluated against every segment in ONE query (each segment's SQL compiled once per
   version, segments.compiling.lead_check_statement), and its rows inserted or deleted;
 - `refresh_segment`: the periodic full refresh (beat), set-based — one DELETE of the
   leads that no longer match and one INSERT … SELECT of those that now do — for the time
-  windows ("in the last 14 days") that move on without any lead changing.
+  windows ("in the last 14 days") that move on without any lead changing;
+- `refresh_leads`: the same two statements per segment for a set of leads that changed
+  together (an import's chunk, announced as `activities_recorded`), so imported leads are
+  in their segments (and segment-triggered journeys) when their chunk commits.
 Joins and leaves are announced on commit (segment_joined / segment_left), once per segment.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +23,12 @@ from django.utils import timezone
 from capture.models import Lead
 from leadfunnel.announce import announce_on_commit
 from segments import queueing
-from segments.compiling import lead_check_statement, matching_leads, whole_table_query
+from segments.compiling import (
+    lead_check_statement,
+    matching_leads,
+    members_q,
+    whole_table_query,
+)
 from segments.models import Segment, SegmentMember
 from segments.signals import segment_joined, segment_left
 
@@ -86,22 +94,36 @@ def refresh_lead(*, lead_id: int, now: datetime | None = None) -> dict[str, list
     return {"joined": joined, "left": left}
 
 
-def refresh_segment(*, segment_id: int, now: datetime | None = None) -> dict[str, list[int]]:
-    """The full refresh of one segment, set-based: {"joined": lead ids, "left": lead ids}."""
+def refresh_segment(
+    *, segment_id: int, now: datetime | None = None, lead_ids: Sequence[int] | None = None
+) -> dict[str, list[int]]:
+    """The full refresh of one segment, set-based: {"joined": lead ids, "left": lead ids}.
+
+    `lead_ids`: only these leads (the same two statements, over a set instead of the table).
+    """
     now = now or timezone.now()
     table = connection.ops.quote_name(SegmentMember._meta.db_table)
     with whole_table_query():
         segment = Segment.objects.select_for_update().filter(pk=segment_id).first()
         if segment is None:
             return {"joined": [], "left": []}
-        sql, params = _sql(matching_leads(segment.conditions, now=now).values("id"))
+        if lead_ids is None:
+            matching = matching_leads(segment.conditions, now=now)
+            among, among_params = "", []
+        else:
+            # A set of leads: each one's checks by its own rows, not a pass over the table.
+            matching = Lead.objects.filter(pk__in=list(lead_ids)).filter(
+                members_q(segment.conditions, now=now)
+            )
+            among, among_params = " AND lead_id = ANY(%s)", [list(lead_ids)]
+        sql, params = _sql(matching.order_by().values("id"))
         with connection.cursor() as cursor:
             # NOT EXISTS over the derived table: an anti-join, not NOT IN's subplan per row.
             cursor.execute(
-                f"DELETE FROM {table} WHERE segment_id = %s AND NOT EXISTS "  # noqa: S608
+                f"DELETE FROM {table} WHERE segment_id = %s{among} AND NOT EXISTS "  # noqa: S608
                 f"(SELECT 1 FROM ({sql}) AS matching WHERE matching.id = {table}.lead_id) "
                 "RETURNING lead_id",
-                [segment_id, *params],
+                [segment_id, *among_params, *params],
             )
             left = sorted(lead_id for (lead_id,) in cursor.fetchall())
             cursor.execute(
@@ -113,12 +135,26 @@ def refresh_segment(*, segment_id: int, now: datetime | None = None) -> dict[str
                 [segment_id, now, *params, segment_id],
             )
             joined = sorted(lead_id for (lead_id,) in cursor.fetchall())
-        Segment.objects.filter(pk=segment_id).update(refreshed_at=now)
+        if lead_ids is None:
+            Segment.objects.filter(pk=segment_id).update(refreshed_at=now)
         if joined:
             announce_on_commit(segment_joined, Segment, segment_id=segment_id, lead_ids=joined)
         if left:
             announce_on_commit(segment_left, Segment, segment_id=segment_id, lead_ids=left)
     return {"joined": joined, "left": left}
+
+
+def refresh_leads(*, lead_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Many leads that changed together, against every segment (each in its own transaction,
+    as the full refresh): the number of joins and leaves."""
+    if not lead_ids:
+        return 0
+    now = now or timezone.now()
+    changed = 0
+    for segment_id in Segment.objects.order_by("pk").values_list("pk", flat=True):
+        result = refresh_segment(segment_id=segment_id, now=now, lead_ids=lead_ids)
+        changed += len(result["joined"]) + len(result["left"])
+    return changed
 
 
 def refresh_all_segments(*, now: datetime | None = None) -> int:

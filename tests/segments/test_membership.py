@@ -14,7 +14,7 @@ from capture.models import Activity, Lead
 from capture.services import record_activity
 from nurture.models import Enrollment, Trigger
 from segments.models import Segment, SegmentMember
-from segments.services import create_segment, refresh_lead, refresh_segment
+from segments.services import create_segment, refresh_lead, refresh_leads, refresh_segment
 from segments.signals import segment_joined, segment_left
 from tests.factories import LeadFactory
 from tests.journeys.triggering import waiting
@@ -81,7 +81,15 @@ def test_incremental_and_full_refresh_agree(data: st.DataObject) -> None:
                 _stale(world, segments, data.draw(picks, label="stale before full"))
                 for segment_id in segments:
                     refresh_segment(segment_id=segment_id, now=now)
-                assert incremental == _members() == expected
+                full = _members()
+                # A set of leads at once (an import's chunk): the others' rows untouched.
+                _stale(world, segments, data.draw(picks, label="stale before the set"))
+                chosen = data.draw(st.sets(st.sampled_from(world.leads)), label="the set")
+                before = {(s, lead) for s, lead in _members() if lead not in chosen}
+                refresh_leads(lead_ids=sorted(chosen), now=now)
+                in_set = {(s, lead) for s, lead in expected if lead in chosen}
+                assert _members() == before | in_set
+                assert incremental == full == expected
             raise _Rollback
     except _Rollback:
         pass

@@ -11,9 +11,10 @@ from capture.signals import activities_recorded, activity_recorded
 from integrations.models import LeadImport
 from integrations.services import importing
 from integrations.services.importing import running
-from nurture.models import Delivery, Enrollment, SubscriptionTopic, Suppression
+from nurture.models import Delivery, Enrollment, SubscriptionTopic, Suppression, Trigger
 from nurture.services import scheduling
 from scoring.models import ScoreChange
+from segments.models import Segment
 from tests.factories import (
     CampaignFactory,
     EngagementRuleFactory,
@@ -23,6 +24,7 @@ from tests.factories import (
     playbook_sequence,
 )
 from tests.integrations.importing.support import CONSENT, Runner, WorkerLost, mapped, upload
+from tests.journeys.triggering import waiting
 
 pytestmark = pytest.mark.django_db
 
@@ -188,6 +190,38 @@ def test_a_scoring_rule_on_the_import_scores_each_chunk_as_it_commits(
     assert Lead.objects.get(email="lead2@example.com").score == 50
     elsewhere.refresh_from_db()
     assert elsewhere.score == 0, "an import rescores its own leads, not every lead"
+
+
+def test_imported_leads_join_their_segments_and_its_journey_as_each_chunk_commits(
+    user: User, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    monkeypatch.setattr(running, "CHUNK_ROWS", 2)
+    directors = Segment.objects.create(
+        name="Directors",
+        conditions={
+            "match": "all",
+            "conditions": [{"field": "job_title", "op": "contains", "value": "director"}],
+        },
+    )
+    journey = waiting(Trigger.Kind.SEGMENT, {"segment": directors.pk}, name="Director welcome")
+    # Matches too, but is not in this import: the full refresh's business, not the import's.
+    elsewhere = LeadFactory(email="elsewhere@example.com", job_title="Director")
+    body = "lead0@example.com,,,,Director,,,\nlead1@example.com,,,,Engineer,,,\n"
+    body += "lead2@example.com,,,,Sales Director,,,\n"
+    lead_import = mapped(upload(user, body))
+    importing.start_run(import_id=lead_import.pk, dry_run=False)  # its task not run yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert importing.run_import(import_id=lead_import.pk, budget_seconds=0) is False
+    members = set(directors.members.values_list("lead__email", flat=True))
+    assert members == {"lead0@example.com"}  # the first chunk, as it committed
+    with django_capture_on_commit_callbacks(execute=True):
+        assert importing.run_import(import_id=lead_import.pk, budget_seconds=None) is True
+    members = set(directors.members.values_list("lead__email", flat=True))
+    assert members == {"lead0@example.com", "lead2@example.com"}
+    entered = Enrollment.objects.filter(sequence=journey).values_list("lead__email", flat=True)
+    assert set(entered) == members
+    assert not directors.members.filter(lead=elsewhere).exists()
 
 
 def test_a_day_list_step_without_a_day_is_left_out_of_the_enrollment(
