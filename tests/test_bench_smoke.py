@@ -25,8 +25,10 @@ from psycopg2 import sql
 from bench.drivers import journeys as journeys_driver
 from bench.drivers import segments as segments_driver
 from bench.figures import import_csv, nurture_common, nurture_send, sales, scoring
+from bench.figures import journeys as journeys_figures
 from bench.support import postgres
 from bench.support.mail import smtp_sink
+from bench.support.output import BenchFailure, Options
 from capture.models import Activity, Lead
 from leadfunnel.groups import SALES_REPS
 from nurture.models import Delivery, Enrollment
@@ -133,6 +135,17 @@ def test_it_runs_the_journey_tick_benches_at_a_tiny_size() -> None:
     )
     assert (sparse["small"]["rows"], sparse["large"]["rows"]) == (40, 100)
     assert sparse["at_email"] == 5 * 3 * 2
+
+
+def test_the_sparse_tick_says_when_its_small_table_cannot_give_every_run_its_due(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each run moves its due enrollments on for good: 10 waiting cannot give 6 runs of 5.
+    monkeypatch.setenv("BENCH_JOURNEYS_SPARSE_DUE", "5")
+    monkeypatch.setenv("BENCH_JOURNEYS_SPARSE_SMALL", "10")
+    monkeypatch.setenv("BENCH_JOURNEYS_REPEATS", "5")
+    with pytest.raises(BenchFailure, match="set it to at least 30"):
+        journeys_figures.tick_sparse(Options(duration=1))
 
 
 # The django-post-office peer of nurture.send_throughput -----------------------------------

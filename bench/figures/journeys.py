@@ -87,6 +87,14 @@ def tick_sparse(options: Options) -> list[str]:
     small = stack.env_int("BENCH_JOURNEYS_SPARSE_SMALL", 10_000)
     large = stack.env_int("BENCH_JOURNEYS_SPARSE_LARGE", 1_000_000)
     repeats = stack.env_int("BENCH_JOURNEYS_REPEATS", 5)
+    # Each run advances `due` waiting enrollments for good (they move on to the email), so
+    # the small table must hold a fresh `due` for every run, the untimed first one too.
+    if small < due * (repeats + 1):
+        raise BenchFailure(
+            f"journeys.tick_sparse: BENCH_JOURNEYS_SPARSE_SMALL={small:,} waiting cannot give "
+            f"{repeats + 1} runs of {due:,} due each; set it to at least {due * (repeats + 1):,}",
+            [],
+        )
     with tempfile.TemporaryDirectory(prefix="leadfunnel-bench-") as tmp:
         env = _prepare(tmp)
         batch = int(env["JOURNEY_TICK_BATCH"])
