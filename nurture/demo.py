@@ -376,4 +376,5 @@ def _pricing(*, page: LandingPage) -> Sequence:
         fallback_time_zone="UTC",
         reentry=Sequence.Reentry.EVERY_N_DAYS,
         reentry_days=30,
+        hand_hot_leads_to_sales=True,  # a lead sales has gets the rep's call, not this email
     )

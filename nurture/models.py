@@ -117,8 +117,13 @@ class Sequence(models.Model):
     fallback_time_zone = models.CharField(
         max_length=64, default="UTC", help_text="For leads whose time zone is unknown."
     )
+    # On unless the marketer turns it off: a lead sales has must get no more drip email.
+    # Off is for journeys meant for leads sales already works (onboarding after a win, say).
     hand_hot_leads_to_sales = models.BooleanField(
-        default=False, help_text="Stop mailing a lead the moment it turns hot."
+        "hand leads to sales",
+        default=True,
+        help_text="Stop mailing a lead the moment sales has it (hot, owned by a rep, or in a "
+        "sales stage); only a transactional email such as the Day-1 confirmation still goes.",
     )
     track_engagement = models.BooleanField(
         "track opens and clicks", default=True, help_text="Open pixel and tracked links."

@@ -81,6 +81,8 @@ class SequenceFactory(factory.django.DjangoModelFactory):
     window_end_hour = 17
     weekdays = [0, 1, 2, 3, 4]
     fallback_time_zone = "UTC"
+    # The model's default is on; the tests of the hand-off rule turn it on themselves.
+    hand_hot_leads_to_sales = False
 
 
 class StepFactory(factory.django.DjangoModelFactory):

@@ -72,6 +72,7 @@ def build_journey(*, name: str = "Bench journey", paused: bool = False) -> dict[
     hot = {"field": "temperature", "op": "is", "value": "hot"}
     journey = journeys.build(
         name=name,
+        hand_hot_leads_to_sales=False,  # both branches mail: the hot one is half the figure
         nodes={
             "wait": {"kind": Node.Kind.WAIT, "config": {"amount": 1, "unit": "hours"}},
             "branch": {

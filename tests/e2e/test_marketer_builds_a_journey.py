@@ -90,6 +90,10 @@ def _build(page: Page, url: str, landing_title: str) -> Journey:
     page.locator("#id_window_end_hour").fill("24")
     for box in page.locator("#id_weekdays input[type=checkbox]").all():
         box.check()
+    # On for a new journey; this one has an email for hot leads, so it keeps them.
+    hand_off = page.get_by_label("Hand leads to sales")
+    expect(hand_off).to_be_checked()
+    hand_off.uncheck()
     page.get_by_role("button", name="Save", exact=True).click()
 
     # A new journey opens on its map with its one email's form beside it.

@@ -89,6 +89,8 @@ def test_a_marketer_creates_a_whole_journey_in_one_request() -> None:
     ports = {(edge["source"], edge["port"], edge["target"]) for edge in body["edges"]}
     assert (names["Hot?"]["id"], "c0", names["Call"]["id"]) in ports
     assert body["triggers"][0]["kind"] == "page_view"
+    # Not asked for, and on: a lead sales has gets no more email from a new journey.
+    assert body["hand_hot_leads_to_sales"] is True
     # Read back, listed and fetched.
     client = token_client(sales_rep())
     assert client.get(f"/api/v1/journeys/{journey.pk}/").json()["name"] == "Pricing follow-up"

@@ -19,7 +19,7 @@ from nurture.demo import (
     seed_default_sequence,
     seed_demo_journeys,
 )
-from nurture.models import Edge, Enrollment, Node, Sequence, Trigger
+from nurture.models import Delivery, Edge, Enrollment, Node, Sequence, Trigger
 from nurture.services import advancing
 from tests.conftest import valid_form_data
 from tests.factories import LandingPageFactory, LeadFactory
@@ -197,11 +197,19 @@ def test_seed_demo_creates_the_journeys_and_pricing_views_start_one(
         (CONSULTATION_JOURNEY, "journey"),
         (PRICING_JOURNEY, "journey"),
     } <= names
-    # Maria and Sam viewed the pricing page two and three times: both are in the journey.
+    # Maria and Sam viewed the pricing page two and three times: both entered. Maria's
+    # second view made her hot, and the journey hands leads to sales: she left it at once.
     entered = Enrollment.objects.filter(sequence__name=PRICING_JOURNEY)
-    assert sorted(entered.values_list("lead__first_name", flat=True)) == ["Maria", "Sam"]
+    places = entered.values_list("lead__first_name", "state", "exit_reason")
+    assert sorted(places) == [("Maria", "exited", "handed_to_sales"), ("Sam", "active", "")]
     subjects = [m.subject for m in mail.outbox]
-    assert "Questions about pricing, Maria?" in subjects
+    assert not [s for s in subjects if s.startswith("Questions about pricing")], subjects
+    # Sam's is on its way, on the first day the frequency cap leaves free (his consultation
+    # journey's emails come first); Maria has none.
+    pricing = Delivery.objects.filter(enrollment__sequence__name=PRICING_JOURNEY)
+    assert list(pricing.values_list("enrollment__lead__first_name", "status")) == [
+        ("Sam", "scheduled")
+    ]
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", stdout=StringIO())
     assert Sequence.objects.filter(name=CONSULTATION_JOURNEY).count() == 1

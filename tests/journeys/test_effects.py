@@ -57,6 +57,7 @@ def _journey(effect: dict, *, name: str = "Effects journey", then: dict | None =
         window_start_hour=0,
         window_end_hour=24,
         weekdays=list(range(7)),
+        hand_hot_leads_to_sales=False,  # a journey for leads sales works: their tasks
     )
 
 

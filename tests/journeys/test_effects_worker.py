@@ -47,6 +47,7 @@ def test_a_real_worker_creates_the_task_then_emails_the_owner(
     lead = LeadFactory(owner=rita, email="ada@example.com", first_name="Ada", last_name="L")
     journey = journeys.build(
         name="Hot lead follow-up",
+        hand_hot_leads_to_sales=False,  # the owner's own lead: tasks, not a hand-off
         nodes={
             "task": node(Node.Kind.TASK, "Call", title="Call {{ name }}", due_hours=2),
             "tell": node(

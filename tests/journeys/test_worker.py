@@ -86,6 +86,7 @@ def test_two_prospects_take_different_branches_with_a_real_worker(
     )
     journeys.build(
         name="Temperature journey",
+        hand_hot_leads_to_sales=False,  # the hot branch mails the hot lead: that is the test
         nodes={
             "confirm": email("Thanks for asking", transactional=True),
             "hot?": node(
@@ -147,6 +148,7 @@ def test_a_worker_killed_while_advancing_neither_doubles_nor_drops_a_node(
     today = timezone.now().weekday()
     journey: Sequence = journeys.build(
         name="Kill me",
+        hand_hot_leads_to_sales=False,  # both branches mail, whatever the temperature
         nodes={
             "wait": wait(0, "hours"),
             "hot?": node(
