@@ -10,7 +10,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
+from django.utils.crypto import salted_hmac
+
+# What django-ratelimit's key="ip" counts by (capture.views.capture_rate_limited).
+from django_ratelimit.core import _get_ip as client_ip
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +24,7 @@ from api.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+_CALLER_SALT = "api.idempotency.caller"
 
 Handler = Callable[..., Response]
 
@@ -41,7 +47,7 @@ def idempotent(handler: Handler) -> Handler:
             raise exceptions.ValidationError(
                 {HEADER: [f"Use at most {MAX_KEY_LENGTH} characters."]}
             )
-        caller = f"user:{request.user.pk}" if request.user.is_authenticated else "anonymous"
+        caller = _caller(request)
         fingerprint = hashlib.sha256(
             (request.method or "").encode() + b" " + request.path.encode() + b"\n" + request.body
         ).hexdigest()
@@ -67,6 +73,23 @@ def idempotent(handler: Handler) -> Handler:
             return response
 
     return wrapped
+
+
+def _caller(request: Request) -> str:
+    """Whose key space a key lives in: a user's own, or an anonymous client's address.
+
+    Anonymous callers (the public capture endpoint) are told apart by the client IP the
+    capture rate limit counts by (RATELIMIT_IP_META_KEY, masked as it masks it): one shared
+    space would let prospect B's "order-1001" collide with prospect A's and be refused. The
+    address is kept only as a keyed hash, as submissions keep theirs.
+    """
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    try:
+        address = str(client_ip(request._request))
+    except (ImproperlyConfigured, ValueError):  # the header the setting names is missing
+        address = request.META.get("REMOTE_ADDR", "")
+    return "anonymous:" + salted_hmac(_CALLER_SALT, address, algorithm="sha256").hexdigest()[:40]
 
 
 def _replay(*, caller: str, key: str, fingerprint: str) -> Response:

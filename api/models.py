@@ -10,7 +10,8 @@ class IdempotencyKey(models.Model):
     Rows older than API_IDEMPOTENCY_HOURS are deleted by the `api.purge_idempotency_keys` task.
     """
 
-    # "user:<id>", or "anonymous" for the public capture endpoint's callers (one key space).
+    # "user:<id>", or "anonymous:<salted hash of the client IP>" for the public capture
+    # endpoint's callers: two prospects never share a key space.
     caller = models.CharField(max_length=64)
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=8)

@@ -30,7 +30,7 @@ from capture.services import (
     capture_submission,
     normalise_email,
 )
-from capture.validators import normalise_phone, validate_person_name
+from capture.validators import normalise_phone, validate_company_name, validate_person_name
 from leadfunnel.zones import is_time_zone
 
 _started_signer = signing.TimestampSigner(salt="capture.form-started")
@@ -63,7 +63,9 @@ LEAD_FORM_FIELDS: dict[str, Callable[[], forms.Field]] = {
     ),
     # Checked and put in E.164 by clean(): the region comes from the country field beside it.
     "phone": lambda: forms.CharField(label="Phone", max_length=40),
-    "company": lambda: forms.CharField(label="Company", max_length=200),
+    "company": lambda: forms.CharField(
+        label="Company", max_length=200, validators=[validate_company_name]
+    ),
     "job_title": lambda: forms.CharField(label="Job title", max_length=200),
     "company_size": lambda: forms.ChoiceField(
         label="Company size", choices=[("", "Choose…"), *Lead.CompanySize.choices]
@@ -171,8 +173,10 @@ class CaptureForm(forms.Form):
         # Off for the headless capture API: its caller has its own form and cannot resend
         # our hidden field; its leads are still scored as free mail when mistyped.
         self.suggest_corrections = suggest_corrections
-        # A returning lead, named by its signed cookie: only which fields it has shapes the
-        # form. Nothing of it is prefilled (the browser may be a shared one).
+        # A returning lead, named by its signed cookie: which fields it has shapes the form,
+        # and a submission of its own address may change them (capture_submission). Nothing
+        # of it is prefilled (the browser may be a shared one).
+        self.returning = returning
         known = known_fields(returning)
         asked = fields_to_ask(page=page, known=known)
         if self.is_bound:
@@ -293,6 +297,7 @@ class CaptureForm(forms.Form):
             answer=data.get("answer", ""),
             consent_given=bool(data.get("consent")),
             sms_consent_given=bool(data.get("sms_consent")),
+            returning=self.returning,
         )
 
     def clean_email(self) -> str:

@@ -98,8 +98,10 @@ def booking_url_for(*, lead: Lead) -> str:
 
 def thanks_context(*, page: LandingPage, token: str) -> dict[str, Any]:
     """The thank-you page's next step: the lead's booking calendar on a consultation page,
-    the page's own link elsewhere. Without a valid token (a bot's thank-you, an old URL) a
-    consultation page shows no calendar: it would not know whose it is."""
+    the page's own link elsewhere. Without a valid token a consultation page shows no
+    calendar: it would not know whose it is (a bot's thank-you, an old URL), or the address
+    typed was a known lead's and the browser did not prove it is that lead
+    (capture.booking_links); it says the link is on its way by email instead."""
     brand = brand_for_page(page=page)
     logo = _image_url(page=page, name="logo") if brand and brand.logo else ""
     next_url, label, frame_url = page.next_step_url, page.next_step_label, ""
@@ -119,4 +121,5 @@ def thanks_context(*, page: LandingPage, token: str) -> dict[str, Any]:
         "next_step_label": label or "Continue",
         "booking_frame_url": frame_url,
         "is_booking": page.kind == LandingPage.Kind.CONSULTATION,
+        "booking_link_emailed": page.kind == LandingPage.Kind.CONSULTATION and not next_url,
     }

@@ -20,11 +20,12 @@ import time
 
 from celery import current_app
 
-from leadfunnel.queueing import enqueue
+from leadfunnel.queueing import enqueue, try_enqueue
 
 logger = logging.getLogger(__name__)
 PROCESS_SUBMISSION = "capture.tasks.process_submission"
 PROCESS_SUBMISSIONS = "capture.tasks.process_submissions"
+SEND_BOOKING_LINK = "capture.tasks.send_booking_link"
 # Ids per published task: a spike's batches still spread over the worker processes.
 WAKE_BATCH = 20
 # How long the thread lets ids gather before it publishes: at most 50 publishes a second
@@ -57,6 +58,11 @@ def flush(timeout: float = 5.0) -> bool:
     """Wait until what this process has handed over is published (or given up on)."""
     with _lock:
         return _changed.wait_for(lambda: not _pending and not _publishing, timeout=timeout)
+
+
+def send_booking_link_soon(*, lead_id: int, landing_page_id: int) -> bool:
+    """On commit: email a known lead its booking link (capture.booking_links), fail-soft."""
+    return try_enqueue(SEND_BOOKING_LINK, lead_id, landing_page_id)
 
 
 def _publish_forever() -> None:

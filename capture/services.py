@@ -28,8 +28,11 @@ from capture.signals import activities_recorded, activity_recorded
 from leadfunnel.announce import announce_on_commit
 from leadfunnel.bulk_sql import insert_rows, update_rows
 
-# Lead fields a submission may fill. A blank value never overwrites a stored one; a
-# non-blank one replaces it (latest wins, as in a CRM); the submission keeps history.
+# Lead fields a submission may fill. A blank value never overwrites a stored one. A
+# non-blank one replaces it (latest wins, as in a CRM) only when the lead itself sent it
+# (its browser's signed cookie names it); anyone else who types a known address only fills
+# what is blank, so a stranger's "Attacker" never becomes the name the lead's emails greet.
+# The submission keeps what was typed either way (history).
 LEAD_FIELDS = (
     "first_name",
     "last_name",
@@ -59,6 +62,10 @@ class CaptureResult:
     lead: Lead
     submission: Submission
     created: bool
+    # The lead itself sent it: this submission created it, or the browser proved it is that
+    # lead. Only then may the answer carry the lead's own links (its booking calendar, its
+    # tracking token): anyone can type an address that is already known.
+    proven: bool
 
 
 def normalise_email(email: str) -> str:
@@ -92,8 +99,13 @@ def capture_submission(
     answer: str = "",
     consent_given: bool = False,
     sms_consent_given: bool = False,
+    returning: Lead | None = None,
 ) -> CaptureResult:
     """Upsert the lead by normalised email and record the submission, in one transaction.
+
+    `returning` is the lead the browser proved it is (its signed lf_id cookie): when that is
+    the lead the address names, the submission's values replace the lead's (latest wins);
+    otherwise a known lead only has its blank fields filled (`LEAD_FIELDS`).
 
     `data` is the cleaned form data; it is stored whole on the Submission. The lead, the
     submission and its activity are written by one SQL statement (`_store_capture`): an
@@ -106,6 +118,7 @@ def capture_submission(
     SQLite (`make run`) takes the same steps through the ORM (`_store_capture_portably`).
     """
     email = normalise_email(data["email"])
+    latest_wins = returning is not None and returning.email == email
     values = {name: str(data[name]) for name in LEAD_FIELDS if data.get(name)}
     utm = {name: tracking.utm.get(name, "") for name in UTM_FIELDS}
     now = timezone.now()
@@ -142,6 +155,7 @@ def capture_submission(
         "submission": submission,
         "activity": activity,
         "utm_campaign": utm["utm_campaign"],
+        "latest_wins": latest_wins,
     }
     if connection.vendor != "postgresql":  # SQLite (make run): the same, statement by statement
         with transaction.atomic():
@@ -155,7 +169,10 @@ def capture_submission(
     # answers as soon as the rows are committed (at once here when no caller's transaction
     # is open, else when the caller's commits).
     transaction.on_commit(lambda: queueing.process_soon(submission.pk))
-    return CaptureResult(lead=lead, submission=submission, created=lead.uid == candidate.uid)
+    created = lead.uid == candidate.uid
+    return CaptureResult(
+        lead=lead, submission=submission, created=created, proven=created or latest_wins
+    )
 
 
 def record_activity(
@@ -244,12 +261,12 @@ def record_activities(*, activities: Sequence[NewActivity]) -> list[Activity]:
     return created
 
 
-# How a submission's values merge into a lead that exists (ON CONFLICT … DO UPDATE): a
-# blank value never overwrites a stored one, a non-blank one replaces it (latest wins);
-# answers are merged key by key; attribution (source, campaign) is first touch; a consent
-# given now is recorded with its text; last_activity_at only moves forward. `old` is the
-# stored row, EXCLUDED the candidate; a column not named here keeps its stored value, and
-# updated_at moves only when one of these changed the row.
+# How a submission's values merge into a lead that exists (ON CONFLICT … DO UPDATE) that
+# the lead itself sent: a blank value never overwrites a stored one, a non-blank one
+# replaces it (latest wins); answers are merged key by key; attribution (source, campaign)
+# is first touch; a consent given now is recorded with its text; last_activity_at only
+# moves forward. `old` is the stored row, EXCLUDED the candidate; a column not named here
+# keeps its stored value, and updated_at moves only when one of these changed the row.
 _LEAD_MERGE = {
     **dict.fromkeys(LEAD_FIELDS, "COALESCE(NULLIF(EXCLUDED.{c}, ''), old.{c})"),
     "answers": "old.{c} || EXCLUDED.{c}",
@@ -265,10 +282,22 @@ _LEAD_MERGE = {
     ),
     "last_activity_at": "GREATEST(old.{c}, EXCLUDED.{c})",
 }
+# A submission by someone the browser did not prove to be the lead: what it gave fills
+# the lead's blanks, never replaces what the lead said.
+_FILL_BLANKS = {
+    **_LEAD_MERGE,
+    **dict.fromkeys(LEAD_FIELDS, "CASE WHEN old.{c} = '' THEN EXCLUDED.{c} ELSE old.{c} END"),
+    "answers": "EXCLUDED.{c} || old.{c}",
+}
 
 
 def _store_capture(
-    *, candidate: Lead, submission: Submission, activity: Activity, utm_campaign: str
+    *,
+    candidate: Lead,
+    submission: Submission,
+    activity: Activity,
+    utm_campaign: str,
+    latest_wins: bool,
 ) -> tuple[Lead, Submission]:
     """Write the lead (inserted or merged), the submission and its activity in one statement
     (`_capture_sql`), and return the lead and the submission as stored."""
@@ -279,7 +308,7 @@ def _store_capture(
         *_insert_params(submission, lead=[], campaign=campaign, created_lead=[candidate.uid]),
         *_insert_params(activity, lead=[], metadata=[metadata]),
     ]
-    sql = _capture_sql(campaign_by_key=bool(utm_campaign))
+    sql = _capture_sql(campaign_by_key=bool(utm_campaign), latest_wins=latest_wins)
     with connection.cursor() as cursor:
         if connection.in_atomic_block:  # a caller's transaction: an error must not retry
             cursor.execute(sql, params)
@@ -291,11 +320,12 @@ def _store_capture(
 
 
 @cache
-def _capture_sql(*, campaign_by_key: bool) -> str:
+def _capture_sql(*, campaign_by_key: bool, latest_wins: bool) -> str:
     """The capture statement, built once from the models' fields: a field added to one of
     them is written here as the ORM would write it (its default, auto_now, db_default).
 
-    The lead is upserted (ON CONFLICT on the unique email, merged by `_LEAD_MERGE`), the
+    The lead is upserted (ON CONFLICT on the unique email, merged by `_LEAD_MERGE` when the
+    lead itself sent it, else by `_FILL_BLANKS`: two statements, each prepared once), the
     submission and the activity take its id, the activity names the submission; the lead's
     and the submission's whole rows come back."""
     quote = connection.ops.quote_name
@@ -312,10 +342,11 @@ def _capture_sql(*, campaign_by_key: bool) -> str:
         lead=lead_id,
         metadata="(%s::jsonb || jsonb_build_object('submission_id', (SELECT id FROM submission)))",
     )
+    templates = _LEAD_MERGE if latest_wins else _FILL_BLANKS
     merge = [
         (quote(_column(f)), template.format(c=quote(_column(f))))
         for f in Lead._meta.concrete_fields
-        if (template := _LEAD_MERGE.get(f.name))
+        if (template := templates.get(f.name))
     ]
     changed = (
         f"ROW({', '.join(expression for _, expression in merge)}) IS DISTINCT FROM "
@@ -340,7 +371,12 @@ def _capture_sql(*, campaign_by_key: bool) -> str:
 
 
 def _store_capture_portably(
-    *, candidate: Lead, submission: Submission, activity: Activity, utm_campaign: str
+    *,
+    candidate: Lead,
+    submission: Submission,
+    activity: Activity,
+    utm_campaign: str,
+    latest_wins: bool,
 ) -> tuple[Lead, Submission]:
     """`_store_capture` through the ORM, for databases without data-modifying WITH (SQLite,
     which `make run` uses); the caller holds the transaction. Held equal to the statement by
@@ -353,7 +389,7 @@ def _store_capture_portably(
     lead = Lead.objects.select_for_update().get(email=candidate.email)
     created = lead.uid == candidate.uid
     if not created:
-        _merge_portably(lead=lead, candidate=candidate)
+        _merge_portably(lead=lead, candidate=candidate, latest_wins=latest_wins)
     submission.lead, submission.created_lead = lead, created
     submission.save(force_insert=True)
     activity.lead = lead
@@ -362,8 +398,8 @@ def _store_capture_portably(
     return lead, submission
 
 
-def _merge_portably(*, lead: Lead, candidate: Lead) -> None:
-    """`_LEAD_MERGE` in Python: the candidate's values into the stored lead."""
+def _merge_portably(*, lead: Lead, candidate: Lead, latest_wins: bool) -> None:
+    """`_LEAD_MERGE` (or `_FILL_BLANKS`) in Python: the candidate's values into the lead."""
     changed: list[str] = []
 
     def take(name: str, value: Any) -> None:
@@ -372,9 +408,12 @@ def _merge_portably(*, lead: Lead, candidate: Lead) -> None:
             changed.append(name)
 
     for name in LEAD_FIELDS:
-        if getattr(candidate, name):
+        if getattr(candidate, name) and (latest_wins or not getattr(lead, name)):
             take(name, getattr(candidate, name))
-    take("answers", {**lead.answers, **candidate.answers})
+    if latest_wins:
+        take("answers", {**lead.answers, **candidate.answers})
+    else:
+        take("answers", {**candidate.answers, **lead.answers})
     if not lead.source:
         take("source", candidate.source)
     if lead.campaign_id is None:

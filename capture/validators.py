@@ -2,6 +2,7 @@
 landing-page form (and the capture API, which validates through it) and the CSV import."""
 
 import re
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -10,17 +11,31 @@ from phonenumber_field.phonenumber import PhoneNumber
 from phonenumbers import NumberParseException
 
 NAME_WITH_WEB_ADDRESS = "Names can't contain web addresses."
-# A scheme (https://, ftp://), "www.", or a host name ending in a common top-level domain,
-# optionally followed by a path: what spam bots put into name fields. A dot inside a name
-# ("J.R.", "St. John", "Mary.Ann") does not match: the part after it is not a known TLD.
+COMPANY_WITH_WEB_ADDRESS = "Enter the company's name, not a web address (Booking, not booking.com)."
+# What spam bots and phishers put into name fields: a scheme (https://, ftp://), "www.", an
+# IP address, or any host-like token, letters "." letters (two or more): evil.ly and
+# casino.ai as much as evil.com, since new top-level domains appear every year and mail
+# clients link them all. A dot inside a name ("J. R.", "St. John", "J.R.") does not match:
+# after it comes a space or a single letter.
 _WEB_ADDRESS = re.compile(
-    r"[a-z][a-z0-9+.-]*://|\bwww\.|"
-    r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\."
-    r"(?:com|net|org|info|biz|io|co|ru|cn|xyz|top|site|online|link|click|shop|app|dev|me|us|uk"
-    r"|de|fr|example|test|invalid|localhost)\b|"
-    r"\b[a-z0-9-]+\.[a-z]{2,}/",
-    re.IGNORECASE,
+    r"[^\W\d_][\w+.-]*://|\bwww\.|\b\d{1,3}(?:\.\d{1,3}){3}\b|"
+    r"[\w-]\.[^\W\d_]{2,}",
 )
+# Full stops NFKC leaves as they are: the ideographic one (evil。com) reads as a dot, and
+# some mail clients link it as one.
+_FULL_STOPS = str.maketrans(dict.fromkeys("\u3002\uff61\uff0e", "."))
+
+
+def _as_read(value: str) -> str:
+    """`value` as a reader (and a mail client's linker) sees it: compatibility forms folded
+    (ｅｖｉｌ．ｃｏｍ is evil.com), every full stop a ".", invisible format characters
+    (zero-width spaces, joiners) dropped, so none of them can hide a web address."""
+    folded = unicodedata.normalize("NFKC", value).translate(_FULL_STOPS)
+    return "".join(char for char in folded if unicodedata.category(char) != "Cf")
+
+
+def has_web_address(value: str) -> bool:
+    return bool(_WEB_ADDRESS.search(_as_read(value)))
 
 
 def validate_person_name(value: str) -> None:
@@ -29,8 +44,15 @@ def validate_person_name(value: str) -> None:
     A name is printed into the company's own emails; a link there is a phishing link with
     our signature on it (and bots fill name fields with links).
     """
-    if _WEB_ADDRESS.search(value):
+    if has_web_address(value):
         raise ValidationError(NAME_WITH_WEB_ADDRESS, code="web_address")
+
+
+def validate_company_name(value: str) -> None:
+    """Refuse a company that carries a web address: emails print it as they print a name
+    ("Thanks for your interest, {{ company }}"), so it is as good a place for a link."""
+    if has_web_address(value):
+        raise ValidationError(COMPANY_WITH_WEB_ADDRESS, code="web_address")
 
 
 INVALID_PHONE = "Enter a valid phone number, with its country code, e.g. +44 20 7946 0958."

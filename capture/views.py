@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from capture import anonymous, page_cache, views_counter
+from capture.booking_links import offer_booking_link
 from capture.forms import TRACKING_FIELDS, CaptureForm
 from capture.models import LandingPage, Lead
 from capture.pages import (
@@ -26,7 +27,7 @@ from capture.pages import (
     thanks_token,
 )
 from capture.selectors import landing_page_get_for_visitor
-from capture.services import UTM_FIELDS
+from capture.services import UTM_FIELDS, CaptureResult
 from capture.tracking import COOKIE_NAME, lead_for_tracking_token, set_tracking_cookie
 
 logger = logging.getLogger(__name__)
@@ -107,10 +108,11 @@ def _capture_view(request: HttpRequest, *, slug: str, embed: bool) -> HttpRespon
                 result = form.submit(request)
                 # What this browser read before raising its hand joins the lead with it.
                 anonymous.join_visitor(visitor=visitor, lead_id=result.lead.pk, via="form")
-            response = _after_submit(page=page, embed=embed, lead=result.lead)
-            if not embed:
+            response = _after_submit(page=page, embed=embed, result=result)
+            if not embed and result.proven:
                 # First-party only: inside another site's iframe the cookie would be a
-                # third-party one, which browsers drop anyway.
+                # third-party one, which browsers drop anyway. And only the lead's own: a
+                # stranger who typed a known address must not become that lead here.
                 set_tracking_cookie(response, request=request, lead=result.lead)
             return response
         status = 400
@@ -222,15 +224,24 @@ def _returning_lead(request: HttpRequest) -> Lead | None:
     return lead_for_tracking_token(token) if token else None
 
 
-def _after_submit(*, page: LandingPage, embed: bool, lead: Lead | None = None) -> HttpResponse:
+def _after_submit(
+    *, page: LandingPage, embed: bool, result: CaptureResult | None = None
+) -> HttpResponse:
     if page.redirect_url and not embed:
         return HttpResponseRedirect(page.redirect_url)
     name = "capture:thanks_embed" if embed else "capture:thanks"
     url = reverse(name, kwargs={"slug": page.slug})
-    if lead is not None and page.kind == LandingPage.Kind.CONSULTATION:
-        # The thank-you page's next step is the lead's own (its booking calendar): a signed,
-        # short-lived token names it, as no cookie can inside another site's iframe.
-        url += "?" + urlencode({"t": thanks_token(lead=lead)})
+    if result is not None and page.kind == LandingPage.Kind.CONSULTATION:
+        if result.proven:
+            # The thank-you page's next step is the lead's own (its booking calendar): a
+            # signed, short-lived token names it, as no cookie can inside another site's
+            # iframe.
+            url += "?" + urlencode({"t": thanks_token(lead=result.lead)})
+        else:
+            # A known address typed by a browser that did not prove it is that lead: the
+            # calendar (the lead's name and details, its bookings) goes to the lead's inbox,
+            # and the thank-you page says so, as it does for everyone without a token.
+            offer_booking_link(lead=result.lead, page=page)
     return HttpResponseRedirect(url)
 
 

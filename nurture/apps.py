@@ -8,9 +8,11 @@ class NurtureConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from capture import booking_links
         from capture.forms import EXTRA_FIELDS
         from capture.signals import activity_recorded, lead_captured
         from nurture import checks, receivers  # noqa: F401 - checks registers on import
+        from nurture.selectors import is_suppressed
         from nurture.services import topics
         from scoring.signals import score_changed, temperature_changed
 
@@ -20,6 +22,8 @@ class NurtureConfig(AppConfig):
         lead_captured.connect(
             receivers.record_form_topic_opt_ins, dispatch_uid="nurture.topic_opt_ins"
         )
+        # A bounced, complained or unsubscribed address gets no booking link either.
+        booking_links.HOLDS.append(lambda lead: is_suppressed(email=lead.email))
         lead_captured.connect(receivers.enroll_captured_lead, dispatch_uid="nurture.enroll")
         lead_captured.connect(
             receivers.enter_journeys_on_capture, dispatch_uid="nurture.journeys.capture"

@@ -64,7 +64,9 @@ class CaptureRequestSerializer(serializers.Serializer[Any]):
 class CaptureAcceptedSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=["received"])
     tracking_token = serializers.CharField(
-        help_text="Pass to `window.leadfunnel.identify(token)` so track.js reports page views."
+        allow_null=True,
+        help_text="Pass to `window.leadfunnel.identify(token)` so track.js reports page views. "
+        "Only for a lead this submission created; null when the email was already known.",
     )
 
 

@@ -95,8 +95,11 @@ class CaptureView(_Public):
             "The landing page `slug`'s form as JSON, for headless sites and embedded forms; "
             "anonymous, and callable from the browser on the origins listed on the page "
             "(CORS). Validated, deduplicated by email and rate-limited per IP exactly like the "
-            "HTML form. The answer is the same whether the email was new or known. Pass the "
-            "`tracking_token` to `window.leadfunnel.identify()` to report page views."
+            "HTML form. A known email's lead only has its blank fields filled (a headless "
+            "caller cannot prove it is that lead). `tracking_token` is given only when this "
+            "submission created the lead, and is null for an email already known: it lets "
+            "its holder act as that lead, and anyone can type an address. Pass it to "
+            "`window.leadfunnel.identify()` to report page views."
         ),
         parameters=[_IDEMPOTENCY],
         request=CaptureRequestSerializer,
@@ -145,14 +148,14 @@ class CaptureView(_Public):
                 {name: [str(error) for error in errors] for name, errors in form.errors.items()}
             )
         result = form.submit(request._request)
-        return _received(result.lead.uid)
+        # Only a lead this call created: a known address's token would be the key to that
+        # lead's tracking (its lf_id cookie, its beacons) for whoever typed the address.
+        return _received(result.lead.uid if result.created else None)
 
 
-def _received(lead_uid: uuid.UUID) -> Response:
-    return Response(
-        {"status": "received", "tracking_token": tracking_token(lead_uid)},
-        status=status.HTTP_201_CREATED,
-    )
+def _received(lead_uid: uuid.UUID | None) -> Response:
+    token = tracking_token(lead_uid) if lead_uid is not None else None
+    return Response({"status": "received", "tracking_token": token}, status=status.HTTP_201_CREATED)
 
 
 class ActivitiesView(_IngestView):
