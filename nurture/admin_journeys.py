@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -35,6 +36,13 @@ class JourneyForm(SequenceForm[Journey]):
             "hand_hot_leads_to_sales",
             "track_engagement",
         )
+
+    def clean_reentry_days(self) -> int:
+        # The model's check constraint would only name itself ("sequence_reentry_days").
+        days: int = self.cleaned_data["reentry_days"]
+        if days < 1:
+            raise ValidationError("Enter at least 1 day.")
+        return days
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -97,7 +105,11 @@ class JourneyAdmin(admin.ModelAdmin[Journey]):
         "converted",
         "open_map",
     )
-    Media = AdminFiguresMedia
+
+    class Media:
+        # The map's sheet too: a long journey name wraps in the list (see its last rules).
+        css = {"all": (*AdminFiguresMedia.css["all"], "leadfunnel/journey-map.css")}
+
     list_filter = ("status",)
     search_fields = ("name",)
     fields = JourneyForm.Meta.fields

@@ -352,7 +352,13 @@ class JourneySerializer(SequenceSerializer[Journey]):
             "triggers",
         )
         read_only_fields = ("id", "created_at")
-        extra_kwargs = {"reentry_days": {"min_value": 1, "max_value": 3650}}
+        extra_kwargs = {
+            "reentry_days": {
+                "min_value": 1,
+                "max_value": 3650,
+                "error_messages": {"min_value": "Enter at least 1 day."},
+            }
+        }
 
     def validate_start_node(self, node: Node | None) -> Node | None:
         if node is not None and (self.instance is None or node.sequence_id != self.instance.pk):
@@ -712,12 +718,16 @@ class NodeViewSet(_InJourney, viewsets.GenericViewSet[Node]):
 
     @extend_schema(
         tags=[TAG],
-        responses={200: NodeRemovedSerializer, **error_responses(404)},
+        responses={200: NodeRemovedSerializer, **error_responses(400, 404)},
         description="Remove the node: arrows into it lead on to its successor, and the leads "
-        "waiting on it move there. `moved` says how many did.",
+        "waiting on it move there. `moved` says how many did. Refused (400) while a wait or "
+        "a branch still names it.",
     )
     def destroy(self, request: Request, journey_pk: str, pk: str) -> Response:
-        moved = editing.remove_node(node=self.get_object())
+        try:
+            moved = editing.remove_node(node=self.get_object())
+        except DjangoValidationError as exc:
+            raise _refused(exc, "node") from exc
         return Response({"moved": moved})
 
 

@@ -26,6 +26,7 @@ UNIT_CHOICES = [
 ]
 EVENT_CHOICES = [
     ("clicked", "clicked an email"),
+    ("opened", "opened an email"),
     ("visited", "visited a page"),
     ("booked", "booked a consultation"),
     ("replied", "replied to an email"),
@@ -161,7 +162,7 @@ def _email_nodes(node: Node) -> list[tuple[str, str]]:
 class WaitUntilForm(NodeForm):
     event = forms.ChoiceField(choices=EVENT_CHOICES)
     email_node = forms.ChoiceField(
-        label="Which email", required=False, help_text="For “clicked an email”."
+        label="Which email", required=False, help_text="For “clicked” or “opened an email”."
     )
     url = forms.CharField(
         label="Page",
@@ -197,7 +198,7 @@ class WaitUntilForm(NodeForm):
     def to_config(self) -> dict[str, Any]:
         data = self.cleaned_data
         event: dict[str, Any] = {"field": data["event"]}
-        if data["event"] == "clicked" and data.get("email_node"):
+        if data["event"] in ("clicked", "opened") and data.get("email_node"):
             event["node"] = int(data["email_node"])
         if data["event"] == "visited":
             event["url"] = data["url"].strip()
@@ -385,8 +386,12 @@ class SplitForm(NodeForm):
         return [form.cleaned_data.get("origin") for form in self._kept()]
 
 
+# The longest text Twilio sends (it splits it into segments up to this).
+SMS_MAX_LENGTH = 1600
+
+
 class SmsForm(NodeForm):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=1600)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=SMS_MAX_LENGTH)
 
     def segments(self) -> str:
         return segments_text(str(self["body"].value() or ""))
@@ -400,10 +405,14 @@ def segments_text(body: str) -> str:
     if not count.segments:
         return "Empty: 0 segments."
     plural = "segment" if count.segments == 1 else "segments"
-    return (
+    text = (
         f"{count.units} characters ({count.encoding}): {count.segments} {plural} "
         f"of up to {count.per_segment}."
     )
+    over = len(body) - SMS_MAX_LENGTH
+    if over > 0:
+        text += f" Over the {SMS_MAX_LENGTH:,}-character limit by {over:,}: shorten it to save."
+    return text
 
 
 # Merge fields of a task, note or notification (sales/services/journey_actions.py and

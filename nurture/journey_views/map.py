@@ -406,14 +406,15 @@ def _added(request: HttpRequest, journey: Journey, node: Node) -> HttpResponse:
 def remove_view(request: HttpRequest, journey_id: int, node_id: int) -> HttpResponse:
     journey = journey_for_user(user=request.user, journey_id=journey_id, change=True)
     node = get_object_or_404(Node, pk=node_id, sequence=journey)
+    panel = {"mode": "remove", "node": node, "preview": editing.preview_remove(node=node)}
     if request.method == "GET":
-        return _panel(
-            request,
-            journey,
-            {"mode": "remove", "node": node, "preview": editing.preview_remove(node=node)},
-        )
+        return _panel(request, journey, panel)
     name = str(node)
-    moved = editing.remove_node(node=node)
+    try:
+        moved = editing.remove_node(node=node)
+    except ValidationError:
+        # The preview says why (a wait or branch still names it); nothing was removed.
+        return _panel(request, journey, panel, status=400)
     note = f"Removed “{name}”; {moved} lead{'s' if moved != 1 else ''} moved on."
     journey.refresh_from_db()
     if not _is_htmx(request):
@@ -430,7 +431,8 @@ def remove_view(request: HttpRequest, journey_id: int, node_id: int) -> HttpResp
 def segments_view(request: HttpRequest, journey_id: int) -> HttpResponse:
     """The live segment count under an SMS node's text (htmx, as the marketer types)."""
     journey_for_user(user=request.user, journey_id=journey_id)
-    return HttpResponse(journey_forms.segments_text(request.POST.get("body", "")[:1600]))
+    # The whole text, even past the limit: the count must show how far over it is.
+    return HttpResponse(journey_forms.segments_text(request.POST.get("body", "")))
 
 
 @require_POST

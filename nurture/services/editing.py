@@ -5,7 +5,8 @@ the same map apply their changes one after the other. A live journey's leads fol
 graph as it is when they move, so a new node reaches every lead that has not passed its
 place; a removed node's waiting leads move on to its successor (the `preview_*` functions
 say how many, for the confirm step), and sent emails stay in history (their Step rows are
-kept; only the node goes).
+kept; only the node goes). An email that a wait-until or a branch names ("clicked “Day 2”")
+is not removed until those are changed: they would wait for an email that no longer exists.
 """
 
 from collections.abc import Iterable, Mapping
@@ -57,6 +58,8 @@ class Preview:
     message: str
     # Nodes the change leaves unreachable (a removed branch's other paths).
     orphaned: list[str] = field(default_factory=list)
+    # Why the change may not be made (a removed email that a wait or branch still names).
+    refusal: str = ""
 
 
 # -- the graph's shape ----------------------------------------------------------------------
@@ -141,6 +144,37 @@ def _reachable(journey: Sequence, *, without: Node | None = None) -> set[int]:
     return seen
 
 
+def referring_nodes(node: Node) -> list[Node]:
+    """The wait-untils and branches whose conditions name `node` ("clicked “Day 2”"): with
+    it gone they would wait for an email that no longer exists, and take the timeout."""
+
+    def names_it(condition: Mapping[str, Any]) -> bool:
+        return str(condition.get("node", "")) == str(node.pk)
+
+    found = []
+    for other in Node.objects.filter(
+        sequence_id=node.sequence_id, kind__in=(Node.Kind.WAIT_UNTIL, Node.Kind.BRANCH)
+    ).order_by("pk"):
+        config = other.config or {}
+        if other.kind == Node.Kind.WAIT_UNTIL:
+            used = names_it(config.get("event") or {})
+        else:
+            used = any(names_it(rule.get("when", rule)) for rule in config.get("conditions") or [])
+        if used:
+            found.append(other)
+    return found
+
+
+def removal_refusal(node: Node) -> str:
+    """Why `node` may not be removed yet ("" when it may)."""
+    users = referring_nodes(node)
+    if not users:
+        return ""
+    names = [f"“{user}”" for user in users]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"“{node}” is used by {listed}: change {'that' if len(names) == 1 else 'those'} first."
+
+
 # -- previews -------------------------------------------------------------------------------
 
 
@@ -157,7 +191,7 @@ def preview_remove(*, node: Node) -> Preview:
     after_removal = _reachable(node.sequence, without=node)
     lost = before - after_removal - {node.pk}
     orphaned = [str(n) for n in Node.objects.filter(pk__in=lost)]
-    return Preview(moves=waiting, message=message, orphaned=orphaned)
+    return Preview(moves=waiting, message=message, orphaned=orphaned, refusal=removal_refusal(node))
 
 
 def preview_insert(*, edge: Edge | None = None, node: Node | None = None) -> Preview:
@@ -234,11 +268,16 @@ def add_after(*, node: Node, port: str, kind: str, name: str = "") -> Node:
 
 def remove_node(*, node: Node, now: datetime | None = None) -> int:
     """Remove a node: arrows into it lead to its successor, and the leads waiting on it move
-    there (or end, if nothing follows). Returns how many leads moved."""
+    there (or end, if nothing follows). Returns how many leads moved. Refused while a wait or
+    branch still names it (see `removal_refusal`): the marketer decides what they wait for."""
     now = now or timezone.now()
     with transaction.atomic():
         journey = _lock(node.sequence)
         node = Node.objects.select_related("step").get(pk=node.pk)
+        # Checked under the journey's lock: no save of a wait can name it in between.
+        refusal = removal_refusal(node)
+        if refusal:
+            raise ValidationError(refusal)
         after = successor(node)
         # Wait for a tick holding these leads to finish, then move only those still here:
         # one the tick just moved on is past this node and stays where it went.

@@ -74,20 +74,29 @@
       byId[node.id] = node;
       graph.setNode("n" + node.id, { width: NODE_WIDTH, height: nodeHeight(node), node: node });
     });
+    // Left to right as the ports are listed (conditions or variants in order, "otherwise"
+    // and "timed out" last): dagre's crossing reduction alone drew them the other way round.
+    var constraints = [];
     data.nodes.forEach(function (node) {
+      var previous = null;
       node.arrows.forEach(function (arrow) {
         var labelWidth = arrow.label ? Math.min(arrow.label.length * 7 + 16, 180) : 0;
         var edge = { arrow: arrow, source: node, width: labelWidth + PLUS + 6, height: 24, labelpos: "c" };
+        var to = null;
         if (arrow.target && byId[arrow.target]) {
-          graph.setEdge("n" + node.id, "n" + arrow.target, edge, arrow.port);
+          to = "n" + arrow.target;
         } else if (arrow.addUrl) {
-          var end = "end" + node.id + arrow.port;
-          graph.setNode(end, { width: 34, height: 34, end: true, arrow: arrow, source: node });
-          graph.setEdge("n" + node.id, end, edge, arrow.port);
+          to = "end" + node.id + arrow.port;
+          graph.setNode(to, { width: 34, height: 34, end: true, arrow: arrow, source: node });
         }
+        if (!to) return;
+        graph.setEdge("n" + node.id, to, edge, arrow.port);
+        arrow.edgeKey = { v: "n" + node.id, w: to, name: arrow.port };
+        if (previous && previous !== to) constraints.push({ left: previous, right: to });
+        previous = to;
       });
     });
-    window.dagre.layout(graph);
+    window.dagre.layout(graph, { constraints: constraints });
 
     var size = graph.graph();
     var svg = el("svg", {
@@ -100,41 +109,57 @@
       markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse" }, defs);
     el("path", { d: "M 0 0 L 10 5 L 0 10 z", "class": "jm-arrowhead" }, marker);
 
+    // The lines go underneath; everything focusable comes after, in the list's order (a
+    // node, then the "+" of each of its arrows), so Tab follows the flow of the journey.
     var edgesLayer = el("g", { "class": "jm-edges" }, svg);
     graph.edges().forEach(function (e) {
-      var edge = graph.edge(e);
-      var points = edge.points;
+      var points = graph.edge(e).points;
       var d = "M " + points[0].x + " " + points[0].y;
       for (var i = 1; i < points.length; i++) d += " L " + points[i].x + " " + points[i].y;
       var isEnd = graph.node(e.w).end;
       el("path", { d: d, "class": "jm-edge" + (isEnd ? " jm-edge-open" : ""),
         "marker-end": isEnd ? "" : "url(#jm-arrow)" }, edgesLayer);
-      var arrow = edge.arrow;
-      var x = edge.x - edge.width / 2;
-      if (arrow.label) {
-        var width = edge.width - PLUS - 6;
-        el("rect", { x: x, y: edge.y - 10, width: width, height: 20, rx: 4, "class": "jm-label-bg" }, edgesLayer);
-        text(edgesLayer, x + width / 2, edge.y + 4, clip(arrow.label, 24), "jm-label");
-        x += width + 6;
-      }
-      if (arrow.insertUrl) {
-        var target = byId[arrow.target];
-        plus(edgesLayer, x + PLUS / 2, edge.y, arrow.insertUrl,
-          "Add a node between " + edge.source.name + " and " + (target ? target.name : "the next node") +
-          (arrow.label ? " (" + arrow.label + ")" : ""));
-      }
     });
 
     var nodesLayer = el("g", { "class": "jm-nodes" }, svg);
-    graph.nodes().forEach(function (id) {
-      var box = graph.node(id);
-      if (box.end) {
-        plus(nodesLayer, box.x, box.y, box.arrow.addUrl,
-          "Add a node after " + box.source.name + (box.arrow.label ? " (" + box.arrow.label + ")" : ""), true);
-        return;
-      }
-      drawNode(nodesLayer, box);
+    data.nodes.forEach(function (node) {
+      drawNode(nodesLayer, graph.node("n" + node.id));
+      node.arrows.forEach(function (arrow) {
+        if (arrow.edgeKey) drawArrow(nodesLayer, graph, arrow, byId);
+      });
     });
+  }
+
+  function drawArrow(parent, graph, arrow, byId) {
+    var edge = graph.edge(arrow.edgeKey);
+    var end = graph.node(arrow.edgeKey.w);
+    var x = edge.x - edge.width / 2;
+    if (arrow.label) {
+      var width = edge.width - PLUS - 6;
+      el("rect", { x: x, y: edge.y - 10, width: width, height: 20, rx: 4, "class": "jm-label-bg" }, parent);
+      text(parent, x + width / 2, edge.y + 4, clip(arrow.label, 24), "jm-label");
+      x += width + 6;
+    }
+    if (end.end) {
+      plus(parent, end.x, end.y, arrow.addUrl,
+        "Add a node after " + end.source.name + (arrow.label ? " (" + arrow.label + ")" : ""), true);
+    } else if (arrow.insertUrl) {
+      var target = byId[arrow.target];
+      plus(parent, x + PLUS / 2, edge.y, arrow.insertUrl,
+        "Add a node between " + edge.source.name + " and " + (target ? target.name : "the next node") +
+        (arrow.label ? " (" + arrow.label + ")" : ""));
+    }
+  }
+
+  // Shortens `t`'s text with "…" until it is at most `width` wide (the full text stays in
+  // a <title> beside it, for the tooltip).
+  function fit(t, width) {
+    var full = t.textContent;
+    var kept = full.length;
+    while (kept > 1 && t.getComputedTextLength() > width) {
+      kept -= 1;
+      t.textContent = full.slice(0, kept) + "…";
+    }
   }
 
   function plus(parent, x, y, url, label, big) {
@@ -174,10 +199,14 @@
       line += 10;
       variants.forEach(function (v, index) {
         var cx = x + 12 + index * colWidth;
+        var title = (v.winner ? "★ " : "") + v.label + " " + v.weight + "%";
+        var figure = v.sent + " sent · " + v.rate;
+        var cell = el("g", { "class": "jm-variant-cell" }, g);
+        el("title", {}, cell).textContent = "Variant " + title + (v.winner ? " (winner)" : "") + ": " + figure;
         el("rect", { x: cx + 2, y: line, width: colWidth - 4, height: LINE * 2 + 6, rx: 4,
-          "class": "jm-variant" + (v.winner ? " jm-winner" : "") }, g);
-        text(g, cx + colWidth / 2, line + LINE - 2, (v.winner ? "★ " : "") + v.label + " " + v.weight + "%", "jm-variant-title");
-        text(g, cx + colWidth / 2, line + LINE * 2 - 1, v.sent + " sent · " + v.rate, "jm-variant-figure");
+          "class": "jm-variant" + (v.winner ? " jm-winner" : "") }, cell);
+        fit(text(cell, cx + colWidth / 2, line + LINE - 2, title, "jm-variant-title"), colWidth - 10);
+        fit(text(cell, cx + colWidth / 2, line + LINE * 2 - 1, figure, "jm-variant-figure"), colWidth - 10);
       });
     }
     activate(g, node.url);
@@ -186,7 +215,8 @@
   // A trigger form shows the fields its kind uses (all of them without JavaScript).
   var TRIGGER_FIELDS = {
     form: ["page"], page_view: ["url", "count", "within_days"], link_click: ["url"],
-    custom_event: ["name"], score: ["at_least"], temperature: ["temperature"], stage: ["stage"]
+    custom_event: ["name"], score: ["at_least"], temperature: ["temperature"], stage: ["stage"],
+    segment: ["segment"]
   };
 
   function triggerFields() {
@@ -215,7 +245,8 @@
     opened: ["email_node", "within_days", "label"], clicked: ["email_node", "within_days", "label"],
     not_opened: ["email_node", "within_days", "label"],
     not_clicked: ["email_node", "within_days", "label"],
-    visited: ["url", "within_days", "label"], booked: ["within_days", "label"]
+    visited: ["url", "within_days", "label"], booked: ["within_days", "label"],
+    segment: ["op", "segment", "label"]
   };
 
   function conditionFields() {

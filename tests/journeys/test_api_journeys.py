@@ -169,6 +169,7 @@ def test_publishing_on_create_goes_live_when_the_journey_can() -> None:
         ),
         ({"start": "missing"}, "start", "The start is the key of one of the nodes."),
         ({"window_start_hour": 18}, "window_end_hour", "The latest hour must come after"),
+        ({"reentry_days": 0}, "reentry_days", "Enter at least 1 day."),
         (
             {"triggers": [{"kind": "custom_event", "config": {}}]},
             "triggers[0].config",
@@ -398,3 +399,20 @@ def test_a_retried_create_with_the_same_idempotency_key_makes_one_journey() -> N
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert Journey.objects.count() == 1
+
+
+def test_removing_an_email_a_wait_until_names_is_a_400_that_removes_nothing() -> None:
+    journey = playbook()
+    day2, clicked = (journey.nodes.get(name=name) for name in ("Three ways to grow", "Clicked?"))
+    Node.objects.filter(pk=clicked.pk).update(
+        config={**clicked.config, "event": {"field": "clicked", "node": day2.pk}}
+    )
+    client = token_client(marketer())
+
+    refused = client.delete(f"/api/v1/journeys/{journey.pk}/nodes/{day2.pk}/")
+
+    assert refused.status_code == 400, refused.content
+    assert error(refused)["fields"]["node"] == [
+        "“Three ways to grow” is used by “Clicked?”: change that first."
+    ]
+    assert Node.objects.filter(pk=day2.pk).exists()

@@ -577,3 +577,139 @@ def test_a_branch_can_ask_whether_a_given_email_was_clicked(client_in: Client) -
     assert hot.config["conditions"] == [{"when": {"field": "clicked", "op": "is", "node": day2.pk}}]
     page = client_in.get(_url(journey)).content.decode()
     assert "clicked “Three ways to grow”: → " in page
+
+
+def test_an_email_a_wait_or_a_branch_names_is_not_removed_until_they_change(
+    client_in: Client,
+) -> None:
+    journey, _ = _enrolled(1)
+    day2, clicked, hot = (_node(journey, n) for n in ("Three ways to grow", "Clicked?", "Hot?"))
+    Node.objects.filter(pk=clicked.pk).update(
+        config={**clicked.config, "event": {"field": "clicked", "node": day2.pk}}
+    )
+    Node.objects.filter(pk=hot.pk).update(
+        config={"conditions": [{"when": {"field": "opened", "op": "is", "node": day2.pk}}]}
+    )
+    refusal = "“Three ways to grow” is used by “Hot?” and “Clicked?”: change those first."
+    preview = client_in.get(_url(journey, f"node/{day2.pk}/remove/"), **HTMX).content.decode()
+    assert refusal in preview
+    assert "Remove the node</button>" not in preview and ">Cancel</a>" in preview
+    edges = set(Edge.objects.values_list("source_id", "port", "target_id"))
+    refused = client_in.post(_url(journey, f"node/{day2.pk}/remove/"), **HTMX)
+    assert refused.status_code == 400
+    assert refused["HX-Retarget"] == "#node-panel" and refusal in refused.content.decode()
+    assert Node.objects.filter(pk=day2.pk).exists()
+    assert set(Edge.objects.values_list("source_id", "port", "target_id")) == edges
+    # Once the wait-until waits for any email and the branch asks something else, it goes.
+    client_in.post(
+        _url(journey, f"node/{clicked.pk}/"),
+        {"name": "Clicked?", "event": "clicked", "timeout_amount": "3", "timeout_unit": "days"},
+    )
+    Node.objects.filter(pk=hot.pk).update(
+        config={"conditions": [{"when": {"field": "temperature", "op": "is", "value": "hot"}}]}
+    )
+    preview = client_in.get(_url(journey, f"node/{day2.pk}/remove/"), **HTMX).content.decode()
+    assert "is used by" not in preview and "Remove the node</button>" in preview
+    assert client_in.post(_url(journey, f"node/{day2.pk}/remove/")).status_code == 302
+    assert not Node.objects.filter(pk=day2.pk).exists()
+
+
+def test_the_remove_link_and_its_cancel_swap_inside_the_panel(client_in: Client) -> None:
+    journey, _ = _enrolled(1)
+    wait = _node(journey, "Wait")
+    form = client_in.get(_url(journey, f"node/{wait.pk}/"), **HTMX).content.decode()
+    # Inside the node form (which swaps the whole editor): its own target and swap.
+    assert (
+        f'hx-get="{_url(journey, f"node/{wait.pk}/remove/")}" hx-target="#node-panel" '
+        'hx-swap="innerHTML"' in form
+    )
+    confirm = client_in.get(_url(journey, f"node/{wait.pk}/remove/"), **HTMX).content.decode()
+    assert (
+        f'hx-get="{_url(journey, f"node/{wait.pk}/")}" hx-target="#node-panel" '
+        'hx-swap="innerHTML">Cancel</a>' in confirm
+    )
+
+
+def test_a_wait_until_can_wait_for_an_open_of_a_given_email(client_in: Client) -> None:
+    journey, _ = _enrolled(1)
+    clicked, day2 = _node(journey, "Clicked?"), _node(journey, "Three ways to grow")
+    url = _url(journey, f"node/{clicked.pk}/")
+    assert '<option value="opened">opened an email</option>' in (
+        client_in.get(url, **HTMX).content.decode()
+    )
+    saved = client_in.post(
+        url,
+        {
+            "name": "Opened?",
+            "event": "opened",
+            "email_node": day2.pk,
+            "timeout_amount": "2",
+            "timeout_unit": "days",
+        },
+    )
+    assert saved.status_code == 302
+    clicked.refresh_from_db()
+    assert clicked.config == {
+        "event": {"field": "opened", "node": day2.pk},
+        "timeout": {"amount": 2, "unit": "days"},
+    }
+    page = client_in.get(_url(journey)).content.decode()
+    assert "until opened “Three ways to grow”, at most 2 days" in page
+
+
+def test_the_sms_count_says_how_far_a_text_is_over_the_limit(client_in: Client) -> None:
+    journey = journeys.build(
+        name="Texts", nodes={"sms": node(Node.Kind.SMS, "Text", body="Hi")}, edges=[], start="sms"
+    )
+    body = "Grüße ✓ " * 274 + "abcdefg"  # 2,199 characters, none of GSM-7's
+    assert len(body) == 2199
+    live = client_in.post(_url(journey, "sms-segments/"), {"body": body}, **HTMX)
+    assert live.content.decode() == (
+        "2199 characters (UCS-2): 33 segments of up to 67. "
+        "Over the 1,600-character limit by 599: shorten it to save."
+    )
+    at_limit = client_in.post(_url(journey, "sms-segments/"), {"body": "x" * 1600}, **HTMX)
+    assert at_limit.content.decode() == "1600 characters (GSM-7): 11 segments of up to 153."
+
+
+def test_re_entry_after_zero_days_is_a_field_error(client_in: Client) -> None:
+    journey, _ = _enrolled(1)
+    response = client_in.post(
+        reverse("admin:nurture_journey_change", args=[journey.pk]),
+        {
+            "name": journey.name,
+            "status": journey.status,
+            "reentry": "every_n_days",
+            "reentry_days": "0",
+            "window_start_hour": "9",
+            "window_end_hour": "17",
+            "weekdays": ["0"],
+            "fallback_time_zone": "UTC",
+        },
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Enter at least 1 day." in html and "sequence_reentry_days" not in html
+    assert response.context["adminform"].form.errors == {"reentry_days": ["Enter at least 1 day."]}
+    journey.refresh_from_db()
+    assert journey.reentry_days == 30
+
+
+def test_the_journey_pages_have_the_admins_breadcrumbs(client_in: Client) -> None:
+    journey, _ = _enrolled(1)
+    for name, here in (("map", "Map"), ("dryrun", "Dry run"), ("report", "Report")):
+        html = client_in.get(reverse(f"admin:nurture_journey_{name}", args=[journey.pk]))
+        html = html.content.decode()
+        crumbs = re.search(r'<ol class="breadcrumbs">(.*?)</ol>', html, re.S)
+        assert crumbs, name
+        items = re.findall(r"<li[^>]*>(.*?)</li>", crumbs.group(1), re.S)
+        assert [re.sub("<[^>]+>", "", item) for item in items] == [
+            "Home",
+            "Nurture",
+            "Journeys",
+            "Consultation journey",
+            here,
+        ]
+        # The sheet that wraps a long journey name applies to these pages too.
+        assert "model-journey" in re.search(r"<body[^>]*>", html).group(0)
+        assert "leadfunnel/journey-map.css" in html
