@@ -10,6 +10,7 @@ from django.http import QueryDict
 from capture.models import Campaign, Lead
 from sales import lead_sets
 from sales.selectors import DashboardFilters
+from sales.selectors.dashboard import ANY_STAGE, CLOSED, OPEN
 from sales.services.tasks import NOTE_MAX, TITLE_MAX
 
 MAX_METRICS_DAYS = 731
@@ -20,12 +21,30 @@ def _start_of(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
+ALL_STAGES = "all"
+
+
+def _stage_filter(choice: str) -> str:
+    if choice == ALL_STAGES:
+        return ANY_STAGE
+    return choice or OPEN
+
+
 class DashboardFilterForm(forms.Form):
     q = forms.CharField(label="Search", max_length=200, required=False)
     temperature = forms.ChoiceField(
         choices=[("", "Any temperature"), *Lead.Temperature.choices], required=False
     )
-    stage = forms.ChoiceField(choices=[("", "Any stage"), *Lead.Stage.choices], required=False)
+    # Open leads unless asked: won and lost ones are done with, not work (as a CRM's views).
+    stage = forms.ChoiceField(
+        choices=[
+            ("", "Open (not won or lost)"),
+            (CLOSED, "Closed (won or lost)"),
+            (ALL_STAGES, "Any stage"),
+            *Lead.Stage.choices,
+        ],
+        required=False,
+    )
     owner = forms.ChoiceField(
         choices=[("", "Anyone's"), ("mine", "Mine"), ("unassigned", "Unassigned")],
         required=False,
@@ -70,7 +89,7 @@ class DashboardFilterForm(forms.Form):
         campaign = data.get("campaign")
         return DashboardFilters(
             temperature=data.get("temperature", ""),
-            stage=data.get("stage", ""),
+            stage=_stage_filter(data.get("stage", "")),
             owner=data.get("owner", ""),
             campaign_id=campaign.pk if campaign else None,
             source=data.get("source", "").strip(),

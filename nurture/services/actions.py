@@ -13,6 +13,7 @@ from django.utils import timezone
 from capture.models import Lead
 from leadfunnel.announce import announce
 from leadfunnel.outbound import http
+from nurture.merge_text import merge_text, slack_escape
 from nurture.models import Enrollment, Node, PathStep
 from nurture.services import exits
 from nurture.services.sms import send_sms
@@ -97,11 +98,14 @@ def _notify(*, node: Node, enrollment: Enrollment) -> str:
     """Email the lead's owner or a team address, or post to a Slack-style webhook."""
     config = node.config or {}
     lead = enrollment.lead
+    target = config.get("to", "owner")
+    # Read by the team; a webhook's values escaped, so a name cannot ping the channel.
     text = merge(
         str(config.get("message") or f"{{{{ email }}}} reached “{node}” in {node.sequence}."),
         lead,
+        for_team=True,
+        slack=target == "webhook",
     )
-    target = config.get("to", "owner")
     if target == "webhook":
         # Through the SSRF guard, as outbound webhooks are: the URL is typed into the admin.
         outcome = http.post(
@@ -125,7 +129,7 @@ def _notify(*, node: Node, enrollment: Enrollment) -> str:
     if not address:
         return "nobody to notify (no owner and no team address)"
     # One line: a header cannot carry a newline (and must not, from a merged value).
-    subject = merge(str(config.get("subject") or "Lead update: {{ email }}"), lead)
+    subject = merge(str(config.get("subject") or "Lead update: {{ email }}"), lead, for_team=True)
     subject = " ".join(subject.split())
     send_mail(
         subject=subject[:200],
@@ -136,13 +140,7 @@ def _notify(*, node: Node, enrollment: Enrollment) -> str:
     return f"notified {address}"
 
 
-def merge(text: str, lead: Lead) -> str:
-    """The lead's values put in as plain text, never through a template engine."""
-    values = {
-        "{{ email }}": lead.email,
-        "{{ name }}": lead.full_name or lead.email,
-        "{{ first_name }}": lead.first_name or lead.full_name or lead.email,
-    }
-    for placeholder, value in values.items():
-        text = text.replace(placeholder, value)
-    return text
+def merge(text: str, lead: Lead, *, for_team: bool = False, slack: bool = False) -> str:
+    """The lead's values put in as plain text (an email's fields, nurture.merge_text);
+    `slack` escapes them for a Slack-style webhook's text."""
+    return merge_text(text, lead=lead, for_team=for_team, escape=slack_escape if slack else None)

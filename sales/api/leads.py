@@ -40,7 +40,7 @@ from sales.api.serializers import (
 )
 from sales.models import Note
 from sales.selectors import Cursor, DashboardFilters, dashboard_page, lead_get_for_user
-from sales.selectors.lead import lead_workspace
+from sales.selectors.lead import WORK_PIPELINE, lead_workspace
 from sales.services import contact
 from sales.services import leads as lead_services
 from sales.services.leads import ActionRefused
@@ -218,6 +218,10 @@ class LeadActionView(APIView):
 
 
 class LeadStageView(LeadActionView):
+    # As the board and the lead page: moving a lead on is a sales rep's (marketers change
+    # leads in the admin, but do not work the pipeline).
+    permission_classes = [HasPermissions.of("capture.view_lead", *WORK_PIPELINE)]
+
     @extend_schema(
         tags=[TAG],
         operation_id="leads_stage",

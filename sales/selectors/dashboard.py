@@ -49,6 +49,10 @@ SEARCH_SET = 500  # a search matching at most this many leads reads them once (s
 SPEED_WINDOW = timedelta(days=30)
 SPEED_CACHE_KEY = "sales:rep-speed-to-contact"
 SPEED_CACHE_SECONDS = 60
+# A CRM's "closed" leads: done with, whichever way. The dashboard is a work list, so by
+# default it shows the OPEN ones; its stage filter offers CLOSED and ANY_STAGE besides.
+CLOSED_STAGES = (Lead.Stage.WON, Lead.Stage.LOST)
+OPEN, CLOSED, ANY_STAGE = "open", "closed", ""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -56,7 +60,7 @@ _MICROSECOND = timedelta(microseconds=1)
 @dataclass(frozen=True)
 class DashboardFilters:
     temperature: str = ""
-    stage: str = ""
+    stage: str = ANY_STAGE  # a stage, OPEN (not won or lost), CLOSED (won or lost)
     owner: str = ""  # "mine", "unassigned" or "" (anyone)
     campaign_id: int | None = None
     source: str = ""
@@ -138,7 +142,11 @@ def filtered_leads(*, filters: DashboardFilters, user: User | AnonymousUser) -> 
     leads = Lead.objects.all()
     if filters.temperature:
         leads = leads.filter(temperature=filters.temperature)
-    if filters.stage:
+    if filters.stage == OPEN:
+        leads = leads.exclude(stage__in=CLOSED_STAGES)
+    elif filters.stage == CLOSED:
+        leads = leads.filter(stage__in=CLOSED_STAGES)
+    elif filters.stage:
         leads = leads.filter(stage=filters.stage)
     if filters.owner == "mine":
         leads = leads.filter(owner_id=user.pk)
@@ -243,7 +251,9 @@ def _rows_for(leads: list[Any]) -> list[DashboardRow]:
         [lead.last_activity_id for lead in leads if lead.last_activity_id]
     )
     deliveries = (
-        Delivery.objects.select_related("step").in_bulk(delivery_ids(list(activities.values())))
+        Delivery.objects.select_related("step__node").in_bulk(
+            delivery_ids(list(activities.values()))
+        )
         if activities
         else {}
     )
@@ -300,8 +310,10 @@ def recent_rep_speeds(*, now: datetime) -> list[RepSpeed]:
     """`rep_speed_to_contact` for the dashboard, computed at most once a minute.
 
     A 30-day median barely moves in a minute, and over a busy month (thousands of hot
-    episodes) these two aggregates were the dashboard's costliest queries. Without a cache
-    (Redis down) it is computed each time, as before.
+    episodes) these two aggregates were the dashboard's costliest queries. A call logged, a
+    task completed or a new hot episode forgets them at once (`forget_rep_speeds`), so the
+    minute only ever hides tasks falling overdue. Without a cache (Redis down) it is
+    computed each time, as before.
     """
     try:
         speeds: list[RepSpeed] | None = cache.get(SPEED_CACHE_KEY)  # only set below
@@ -315,6 +327,16 @@ def recent_rep_speeds(*, now: datetime) -> list[RepSpeed]:
         except Exception:
             logger.warning("rep speeds: could not cache", exc_info=True)
     return speeds
+
+
+def forget_rep_speeds() -> None:
+    """Drop the cached figures: a rep who has just called (or completed the call task) must
+    not read "Calls overdue 1" for another minute. Called on commit by the services that
+    move them; a cache that is down has nothing to forget."""
+    try:
+        cache.delete(SPEED_CACHE_KEY)
+    except Exception:  # the cache client's connection errors vary by backend
+        logger.warning("rep speeds: could not forget the cached figures", exc_info=True)
 
 
 def rep_speed_to_contact(*, now: datetime, window: timedelta = SPEED_WINDOW) -> list[RepSpeed]:

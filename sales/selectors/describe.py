@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from capture.models import Activity, Lead
+from nurture.merge_text import merge_text
 from nurture.models import Delivery, Step
-from nurture.rendering import lead_fields, merge
 
 _CUSTOM_EVENTS = {
     "automated_click": "link checked by a mail scanner",
@@ -15,13 +15,15 @@ _CUSTOM_EVENTS = {
 }
 
 
-def lead_context(lead: Lead) -> dict[str, str]:
-    """The merge fields a step subject may use, for showing it as the lead saw it."""
-    return lead_fields(lead)
-
-
 def step_label(step: Step, *, lead: Lead) -> str:
-    return f"Day {step.day} “{merge(step.subject, lead_context(lead), html=False)}”"
+    """ "Day 3 “Hi Ada”" for a day list's email, "Pricing follow-up “Hi Ada”" for a journey's
+    (it has no day: its node's name), the subject as the lead saw it. Read `step__node` with
+    the step."""
+    subject = merge_text(step.subject, lead=lead)
+    # A journey's node is often named by its subject: said once.
+    if step.label in (step.subject, subject):
+        return f"“{subject}”"
+    return f"{step.label} “{subject}”"
 
 
 def delivery_ids(activities: list[Activity]) -> set[int]:
@@ -38,11 +40,7 @@ def describe_activity(activity: Activity, *, lead: Lead, deliveries: Mapping[int
         if delivery is not None:
             return f"{verb} {step_label(delivery.step, lead=lead)}"
         subject = str(metadata.get("step") or "")
-        return (
-            f"{verb} “{merge(subject, lead_context(lead), html=False)}”"
-            if subject
-            else (f"{verb} an email")
-        )
+        return f"{verb} “{merge_text(subject, lead=lead)}”" if subject else (f"{verb} an email")
     if kind == Activity.Kind.PAGE_VIEWED:
         return f"viewed {short_url(str(metadata.get('url') or '')) or 'a page'}"
     if kind == Activity.Kind.FORM_SUBMITTED:

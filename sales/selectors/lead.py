@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from capture.models import Activity, Lead, Submission
+from leadfunnel.groups import CLAIM_LEAD
+from nurture.merge_text import merge_text
 from nurture.models import Delivery, Enrollment, SmsMessage, Step
 from nurture.services.scheduling import lead_zone
 from sales.models import Booking, LeadChange, Note
@@ -26,6 +28,11 @@ from sales.selectors.describe import (
 from scoring.models import ScoreChange
 
 TIMELINE_LENGTH = 200
+# Working a lead's pipeline (its stage, its owner) is a sales rep's job. Marketers hold
+# capture.change_lead too (for the admin), so that alone cannot be what lets someone move a
+# lead; claim_lead is the Sales reps group's alone (leadfunnel.groups). The board, the lead
+# page and the API ask for the same pair.
+WORK_PIPELINE = ("capture.change_lead", CLAIM_LEAD)
 _STAGES = dict(Lead.Stage.choices)
 _TEMPERATURES = dict(Lead.Temperature.choices)
 _PENDING = (Delivery.Status.SCHEDULED, Delivery.Status.QUEUED, Delivery.Status.SENDING)
@@ -81,6 +88,15 @@ def lead_get_for_user(*, user: User | AnonymousUser, lead_id: int) -> Lead:
     return lead
 
 
+def upcoming_bookings(*, lead_id: int, now: datetime) -> list[Booking]:
+    """The lead's booked consultations still to come, soonest first, with their rep."""
+    return list(
+        Booking.objects.filter(lead_id=lead_id, status=Booking.Status.BOOKED, starts_at__gte=now)
+        .select_related("rep__user")
+        .order_by("starts_at")
+    )
+
+
 def lead_workspace(*, lead: Lead, length: int = TIMELINE_LENGTH) -> Workspace:
     submissions = list(Submission.objects.filter(lead=lead).select_related("landing_page")[:length])
     activities = list(
@@ -90,7 +106,7 @@ def lead_workspace(*, lead: Lead, length: int = TIMELINE_LENGTH) -> Workspace:
         .order_by("-occurred_at", "-id")[:length]
     )
     deliveries = list(
-        Delivery.objects.filter(enrollment__lead=lead).select_related("step", "enrollment")
+        Delivery.objects.filter(enrollment__lead=lead).select_related("step__node", "enrollment")
     )
     enrollments = list(Enrollment.objects.filter(lead=lead).select_related("sequence"))
     score_changes = list(ScoreChange.objects.filter(lead=lead).order_by("-at", "-id")[:length])
@@ -242,9 +258,9 @@ def _booking_entries(booking: Booking) -> list[TimelineEntry]:
     return entries
 
 
-def _email_name(step: Step) -> str:
-    """A day list's email by its day; a journey's (no day) by its subject as written."""
-    return f"Day {step.day}" if step.day is not None else f"“{step.subject}”"
+def _email_name(step: Step, *, lead: Lead) -> str:
+    """A day list's email by its day; a journey's (no day) by its subject as the lead saw it."""
+    return f"Day {step.day}" if step.day is not None else f"“{merge_text(step.subject, lead=lead)}”"
 
 
 def _position(
@@ -256,7 +272,7 @@ def _position(
     parts = []
     if sent:
         last = max(sent, key=lambda d: (d.step.day or 0, d.sent_at or d.due_at))
-        parts.append(f"{_email_name(last.step)} sent")
+        parts.append(f"{_email_name(last.step, lead=lead)} sent")
     else:
         parts.append("nothing sent yet")
     if enrollment.state == Enrollment.State.PAUSED:
@@ -266,8 +282,9 @@ def _position(
             upcoming = min(pending, key=lambda d: d.due_at)
             zone = lead_zone(lead=lead, sequence=enrollment.sequence)
             local = upcoming.due_at.astimezone(zone)
+            name = _email_name(upcoming.step, lead=lead)
             parts.append(
-                f"{_email_name(upcoming.step)} due {local:%a} {local.day} {local:%b %H:%M} "
+                f"{name} due {local:%a} {local.day} {local:%b %H:%M} "
                 f"in their time zone ({zone.key})"
             )
         else:

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -28,6 +28,7 @@ from nurture.services import goals, triggers
 from nurture.services.exiting import exit_enrollments
 from nurture.tokens import BOOKING_SALT
 from sales.models import Booking, LeadChange, RepProfile
+from sales.services.contact import mailbox
 from sales.signals import booking_created, stage_changed
 
 logger = logging.getLogger(__name__)
@@ -473,13 +474,15 @@ def send_booking_emails(*, booking_id: int) -> None:
     # The prospect's copy comes from the rep by name at the app's own address (aligned for
     # DMARC), the name the invite's ORGANIZER carries.
     sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    from_rep = formataddr((rep_name(booking=booking), sender)) if rep.get_full_name() else None
+    from_rep = (
+        mailbox(name=rep_name(booking=booking), address=sender) if rep.get_full_name() else None
+    )
     # Each side's reply reaches the other: the prospect's questions go to the named rep,
     # the rep's note to the prospect (a rep without an address: replies go to the sender).
-    rep_address = [formataddr((rep.get_full_name(), rep.email))] if rep.email else []
+    rep_address = [mailbox(name=rep.get_full_name(), address=rep.email)] if rep.email else []
     recipients = [(lead.email, "sales/booking/email_prospect", rep_address, from_rep, True)]
     if rep.email:
-        lead_address = formataddr((" ".join(lead.full_name.split()), lead.email))
+        lead_address = mailbox(name=lead.full_name, address=lead.email)
         recipients.append((rep.email, "sales/booking/email_rep", [lead_address], None, False))
     for to, template, reply_to, from_email, with_html in recipients:
         subject = render_to_string(f"{template}_subject.txt", context).strip()

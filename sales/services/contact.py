@@ -7,6 +7,7 @@ savepoint and its IntegrityError becomes `DuplicateEmail`, never a check-then-in
 
 import logging
 from collections.abc import Mapping
+from email.headerregistry import Address
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -94,3 +95,13 @@ def _rescore(*, lead_id: int) -> None:
         pass
     except Exception:
         logger.exception("Rescoring lead %s failed; the nightly run will catch up", lead_id)
+
+
+def mailbox(*, name: str, address: str) -> str:
+    """`"Zoë <b>" <zoe@example.com>` for an address header (a Reply-To that reaches the lead).
+
+    formataddr encodes a non-ASCII name as one encoded word without quoting what it holds,
+    and the receiving client decodes it back into `Zoë <b>Bold</b> <zoe@…>`: a reply went
+    to "b". Address quotes the name first, so any name comes back whole; one line, always.
+    """
+    return str(Address(display_name=" ".join(name.split()), addr_spec=address))

@@ -11,7 +11,6 @@ Email and webhook go out after commit, outside the transaction; their failures a
 import json
 import logging
 from datetime import datetime, timedelta
-from email.utils import formataddr
 from typing import Any
 
 from django.conf import settings
@@ -27,8 +26,11 @@ from leadfunnel.announce import announce_on_commit
 from leadfunnel.groups import SALES_REPS
 from leadfunnel.mail import OutgoingEmail
 from leadfunnel.outbound import http
+from nurture.merge_text import slack_escape
 from sales import queueing
 from sales.models import Handoff, RepProfile, SalesSettings, Task
+from sales.selectors.dashboard import forget_rep_speeds
+from sales.services.contact import mailbox
 from sales.services.leads import set_owner_locked
 from sales.signals import task_created
 
@@ -76,6 +78,8 @@ def open_handoff(*, lead_id: int, now: datetime | None = None) -> Handoff | None
                 set_owner_locked(lead=lead, owner=rep, actor=None, reason="Turned hot: round-robin")
             _call_task(handoff=handoff, lead=lead, rep=rep, now=now)
         transaction.on_commit(lambda: _notify_later(handoff_id=handoff.pk))
+        # A new hot episode and its call task count in the dashboard's speed to lead now.
+        transaction.on_commit(forget_rep_speeds)
     return handoff
 
 
@@ -190,7 +194,7 @@ def _email_rep(*, context: dict[str, Any], to: str, lead: Lead) -> bool:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
         # The rep's first move is often a reply: it should reach the lead, not our sender.
-        reply_to=[formataddr((" ".join(lead.full_name.split()), lead.email))],
+        reply_to=[mailbox(name=lead.full_name, address=lead.email)],
     )
     message.attach_alternative(render_to_string("sales/email/handoff.html", context), "text/html")
     try:
@@ -203,6 +207,11 @@ def _email_rep(*, context: dict[str, Any], to: str, lead: Lead) -> bool:
 
 def _webhook_text(context: dict[str, Any]) -> str:
     lead: Lead = context["lead"]
+    # The name and company are the prospect's typing: escaped, they cannot ping the channel
+    # (<!channel>) or dress a link of their own as ours.
     who = context["name"] + (f" ({lead.company})" if lead.company else "")
     rep = context["rep"].get_username() if context["rep"] else "nobody yet"
-    return f"Hot lead: {who}, score {lead.score}. Assigned to {rep}. {context['url']}"
+    return (
+        f"Hot lead: {slack_escape(who)}, score {lead.score}. Assigned to {slack_escape(rep)}. "
+        f"{context['url']}"
+    )

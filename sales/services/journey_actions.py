@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from capture.models import Lead
 from leadfunnel.zones import zone_or
+from nurture.merge_text import merge_text
 from nurture.models import Node
 from nurture.services.timing import BUSINESS_DAYS, add_delay
 from sales.models import RepProfile, Task
@@ -207,10 +208,8 @@ def _zone(lead: Lead) -> ZoneInfo:
 
 
 def _merge(text: str, lead: Lead) -> str:
-    # Plain replacement, never a template: a marketer's text cannot reach other data.
-    return text.replace("{{ email }}", lead.email).replace(
-        "{{ name }}", lead.full_name or lead.email
-    )
+    # Plain text, never a template: a marketer's text cannot reach other data. Read by reps.
+    return merge_text(text, lead=lead, for_team=True)
 
 
 def _journey_author() -> User:

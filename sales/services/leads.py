@@ -23,6 +23,7 @@ from nurture.services.exiting import (
     resume_enrollments,
 )
 from sales.models import Handoff, LeadChange, Note, RepProfile, Task
+from sales.selectors.dashboard import forget_rep_speeds
 from sales.signals import stage_changed
 
 WORKABLE_STAGES = (Lead.Stage.CONTACTED, Lead.Stage.BOOKED, Lead.Stage.WON, Lead.Stage.LOST)
@@ -245,6 +246,9 @@ def set_owner_locked(*, lead: Lead, owner: User, actor: User | None, reason: str
 
 
 def _first_contact(*, lead_id: int, at: datetime) -> None:
-    Handoff.objects.filter(
+    contacted = Handoff.objects.filter(
         lead_id=lead_id, ended_at__isnull=True, first_contact_at__isnull=True
     ).update(first_contact_at=at)
+    if contacted:
+        # The dashboard's speed to lead must show this call at once, not in a minute.
+        transaction.on_commit(forget_rep_speeds)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from capture.models import Lead
 from leadfunnel.announce import announce_on_commit
 from sales.models import Note, Task
+from sales.selectors.dashboard import forget_rep_speeds
 from sales.services.handoff import round_robin_pick
 from sales.services.leads import NOTE_MAX as CALL_NOTE_MAX
 from sales.services.leads import ActionRefused, add_note, set_owner_locked
@@ -114,6 +115,9 @@ def complete_task(
         claimed = Task.objects.filter(pk=task.pk, completed_at__isnull=True).update(
             completed_at=now, completed_by=actor, outcome=outcome
         )
+        if claimed and task.source == Task.Source.HANDOFF:
+            # Its "Calls overdue" on the dashboard goes at once, not when the cache expires.
+            transaction.on_commit(forget_rep_speeds)
         if claimed and outcome != Task.Outcome.DONE:
             add_note(
                 lead_id=task.lead_id,

@@ -15,18 +15,15 @@ from django.views.decorators.http import require_POST
 
 from capture.models import Lead
 from leadfunnel.auth import signed_in
-from leadfunnel.groups import CLAIM_LEAD
 from sales.selectors import lead_get_for_user
 from sales.selectors.board import OWNER_CHOICES, pipeline_board
+from sales.selectors.lead import WORK_PIPELINE
 from sales.services import leads as lead_services
 from sales.services.leads import WORKABLE_STAGES, ActionRefused
 from sales.views.common import sales_view
 
-CHANGE = "capture.change_lead"
-# Working the pipeline is a sales rep's job. Marketers hold capture.change_lead too (for the
-# admin), so that alone cannot be what lets someone move cards; claim_lead is the Sales reps
-# group's alone (leadfunnel.groups). Marketers still see the board, as they see the dashboard.
-MOVE_CARDS = (CHANGE, CLAIM_LEAD)
+# Marketers still see the board, as they see the dashboard, but move nothing.
+MOVE_CARDS = WORK_PIPELINE
 
 
 @sales_view()

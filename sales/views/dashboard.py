@@ -1,6 +1,7 @@
 """The hot-lead dashboard and its live fragment."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -21,6 +22,7 @@ from sales.selectors import (
     new_hot_leads,
     recent_rep_speeds,
 )
+from sales.selectors.dashboard import OPEN
 from sales.selectors.saved_views import views_for
 from sales.selectors.tasks import tasks_for_today
 from sales.services.tasks import WORK_TASKS
@@ -43,7 +45,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             after = Cursor.decode(request.GET["after"])
         except ValueError:
             errors.append("That page link is broken; here is the first page.")
-    filters = DashboardFilters() if errors else form.filters(zone=zone_of(request))
+    # Bad filters show the default list: the open leads.
+    filters = DashboardFilters(stage=OPEN) if errors else form.filters(zone=zone_of(request))
     page = dashboard_page(filters=filters, user=request.user, after=None if errors else after)
     # One reverse for the page, not two per row: rendering is most of a page's time.
     lead_path = reverse("sales:lead", args=[_PLACEHOLDER])
@@ -58,12 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     first_query.pop("after", None)
     now = timezone.now()
     can_change = request.user.has_perm("capture.change_lead")
-    today_tasks = (
-        tasks_for_today(user=request.user, now=now, zone=zone_of(request))
-        if request.user.has_perm(WORK_TASKS)
-        else None
-    )
-    overdue = sum(1 for task in today_tasks or [] if task.due_at < now)
+    my_day = my_day_context(request, now=now)
     my_views, shared_views = views_for(user=signed_in(request.user))
     rows = render_to_string(
         "sales/_rows.html",
@@ -90,10 +88,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "speeds": recent_rep_speeds(now=now),
         "poll_seconds": POLL_SECONDS,
         "can_change": can_change,
-        # The rep's own day: only someone who works tasks has any (marketers do not).
-        "today_tasks": today_tasks,
-        "overdue_count": overdue,
-        "due_today_count": len(today_tasks or []) - overdue,
+        **my_day,
         "task_outcomes": Task.Outcome.choices,
         "now": now,
         "my_views": my_views,
@@ -101,6 +96,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "save_view_form": SavedViewForm(initial={"query": first_query.urlencode()}),
     }
     return render(request, "sales/dashboard.html", context, status=400 if errors else 200)
+
+
+def my_day_context(request: HttpRequest, *, now: datetime) -> dict[str, Any]:
+    """ "My tasks today" and its heading's counts ("1 overdue · 3 due by tonight"): the
+    rep's own day; only someone who works tasks has any (marketers do not)."""
+    today_tasks = (
+        tasks_for_today(user=request.user, now=now, zone=zone_of(request))
+        if request.user.has_perm(WORK_TASKS)
+        else None
+    )
+    overdue = sum(1 for task in today_tasks or [] if task.due_at < now)
+    return {
+        "today_tasks": today_tasks,
+        "overdue_count": overdue,
+        "due_today_count": len(today_tasks or []) - overdue,
+    }
 
 
 @sales_view()

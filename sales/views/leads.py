@@ -15,9 +15,11 @@ from django.views.decorators.http import require_POST
 from capture.models import Lead
 from leadfunnel.auth import signed_in
 from leadfunnel.groups import CLAIM_LEAD, SALES_REPS
+from nurture.services.composing import booking_url
 from nurture.topic_selectors import lead_consent_log, preferences_for
 from sales.models import Note, Task
 from sales.selectors import lead_get_for_user, lead_workspace
+from sales.selectors.lead import WORK_PIPELINE, upcoming_bookings
 from sales.selectors.tasks import lead_tasks
 from sales.services import leads as lead_services
 from sales.services.leads import WORKABLE_STAGES, ActionRefused
@@ -46,9 +48,15 @@ def _lead_page(
             # The button only where the service would say yes: one's own, or anyone's if allowed.
             # Read by the template's Complete button.
             task.can_complete = works and (any_task or task.owner_id == request.user.pk)  # type: ignore[attr-defined]
+    now = timezone.now()
+    can_work = request.user.has_perms(WORK_PIPELINE)
     context = {
         "lead": lead,
         "workspace": workspace,
+        "bookings": upcoming_bookings(lead_id=lead.pk, now=now),
+        # The prospect's own signed booking page: a rep books for the lead the normal way,
+        # so the slot rules, the confirmations and the invite are the ones a prospect gets.
+        "booking_url": booking_url(lead=lead) if can_work else "",
         # Up to 200 entries: rendered by Jinja2, as the dashboard's rows (leadfunnel/jinja2.py).
         "timeline": mark_safe(  # noqa: S308 - rendered by Jinja2 with autoescaping
             render_to_string(
@@ -60,12 +68,14 @@ def _lead_page(
         "call_outcomes": Note.Outcome.choices,
         "task_outcomes": Task.Outcome.choices,
         "can_change": request.user.has_perm(CHANGE),
+        # The stage and owner forms: a rep's (a marketer's would only be refused).
+        "can_work": can_work,
         "can_claim": request.user.has_perm(CLAIM_LEAD),
         "can_note": request.user.has_perm(CHANGE) and request.user.has_perm("sales.add_note"),
         "tasks": tasks,
         "subscriptions": preferences_for(lead=lead),
         "consent_log": lead_consent_log(lead_id=lead.pk),
-        "now": timezone.now(),
+        "now": now,
         "can_add_task": request.user.has_perm("sales.add_task"),
         "error": error,
         "form_data": request.POST if error else {},
@@ -103,7 +113,7 @@ def claim(request: HttpRequest, lead_id: int) -> HttpResponse:
     )
 
 
-@sales_view(CHANGE)
+@sales_view(*WORK_PIPELINE)
 @require_POST
 def reassign(request: HttpRequest, lead_id: int) -> HttpResponse:
     try:
@@ -122,7 +132,7 @@ def reassign(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _act(request, lead_id, action, done="The lead has a new owner.")
 
 
-@sales_view(CHANGE)
+@sales_view(*WORK_PIPELINE)
 @require_POST
 def move_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
     stage = request.POST.get("stage", "")

@@ -5,17 +5,19 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from capture.models import Lead
 from leadfunnel.auth import signed_in
 from sales.forms import TaskForm
 from sales.models import Task
-from sales.selectors import lead_get_for_user
+from sales.selectors import lead_get_for_user, rep_speed_to_contact
 from sales.selectors.tasks import task_get_for_user
 from sales.services import tasks as task_services
 from sales.services.leads import ActionRefused
 from sales.views.common import is_htmx, safe_next, sales_view, zone_of
+from sales.views.dashboard import my_day_context
 from sales.views.leads import _lead_page as lead_page
 
 
@@ -62,6 +64,15 @@ def complete_task(request: HttpRequest, task_id: int) -> HttpResponse:
     except Task.DoesNotExist as exc:  # deleted meanwhile (with its lead)
         raise Http404("No such task") from exc
     if is_htmx(request):
-        return render(request, "sales/_task_done.html", {"task": task})
+        # The dashboard's list: the done row, and (out of band) its heading's counts and the
+        # speed to lead figures, which must not go on saying "1 overdue": computed afresh,
+        # not read from the cache the completion forgets on commit.
+        now = timezone.now()
+        context = {
+            "task": task,
+            "speeds": rep_speed_to_contact(now=now),
+            **my_day_context(request, now=now),
+        }
+        return render(request, "sales/_task_done.html", context)
     messages.success(request, f"Done: {task.title}")
     return redirect(safe_next(request, default=reverse("sales:lead", args=[task.lead_id])))

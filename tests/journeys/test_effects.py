@@ -482,6 +482,65 @@ def test_notify_posts_slack_style_json_to_a_webhook(receiver: Receiver) -> None:
     assert mail.outbox == []
 
 
+def test_notify_escapes_the_leads_values_for_slack_but_not_the_marketers_text(
+    receiver: Receiver,
+) -> None:
+    lead = LeadFactory(
+        first_name="<!channel>", last_name="", company="<https://evil.example|Open lead> & co"
+    )
+    journey = _journey(
+        node(
+            Node.Kind.NOTIFY,
+            "Slack",
+            to="webhook",
+            url=receiver.url,
+            message="<!here> {{ first_name }} of {{ company }} asked for pricing",
+        ),
+    )
+
+    _enter(lead, journey)
+
+    [request] = receiver.received
+    assert request.json == {
+        "text": "<!here> &lt;!channel&gt; of &lt;https://evil.example|Open lead&gt; &amp; co "
+        "asked for pricing"
+    }
+
+
+def test_a_task_title_offers_the_same_merge_fields_as_an_email(settings: Any) -> None:
+    settings.SITE_URL = "https://leads.example"
+    rita = make_rep("rita")
+    lead = LeadFactory(owner=rita, first_name="Ada", company="Engines <Ltd>", time_zone="UTC")
+    journey = _journey(
+        node(
+            Node.Kind.TASK,
+            "Call",
+            title="Pricing interest: call {{ first_name }} at {{ company }}",
+            note="{{ job_title }}; site {{ site_url }}; {{ unknown }} stays",
+            due_hours=4,
+        ),
+    )
+
+    _enter(lead, journey)
+
+    task = Task.objects.get()
+    assert task.title == "Pricing interest: call Ada at Engines <Ltd>"
+    assert task.note == f"{lead.job_title}; site https://leads.example; {{{{ unknown }}}} stays"
+    with time_machine.travel(MONDAY + timedelta(hours=1), tick=False):
+        client = _client(rita)
+        dashboard = client.get("/sales/").content.decode()
+        page = client.get(f"/sales/leads/{lead.pk}/").content.decode()
+    assert _today_titles(dashboard) == ["Pricing interest: call Ada at Engines &lt;Ltd&gt;"]
+    assert "Pricing interest: call Ada at Engines &lt;Ltd&gt;" in page
+    assert "{{ first_name }}" not in dashboard + page
+
+
+def test_a_task_for_a_lead_without_a_first_name_names_whom_to_call() -> None:
+    lead = LeadFactory(owner=make_rep("rita"), first_name="", last_name="", email="x@example.com")
+    _enter(lead, _journey(node(Node.Kind.TASK, "Call", title="Call {{ first_name }}")))
+    assert Task.objects.get().title == "Call x@example.com"
+
+
 def test_notify_to_a_private_address_is_refused_by_the_ssrf_guard(settings: Any) -> None:
     settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
     lead = LeadFactory()

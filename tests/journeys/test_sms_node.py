@@ -95,6 +95,26 @@ def test_an_sms_node_texts_a_consenting_lead_and_the_lead_moves_on(twilio: FakeT
     assert len(twilio.received) == 1  # moving on never texts again
 
 
+def test_an_sms_body_offers_the_same_merge_fields_as_an_email(twilio: FakeTwilio) -> None:
+    lead = texting_lead(first_name="", company="Engines & <Co>")
+    body = "Hi {{ first_name }}, {{ company }}'s guide: {{ site_url }}/guide"
+    journey = journeys.build(
+        name="Texting journey",
+        nodes={"text": node(Node.Kind.SMS, "Text", body=body)},
+        edges=[],
+        start="text",
+        window_start_hour=0,
+        window_end_hour=24,
+        weekdays=list(range(7)),
+    )
+
+    _enter(lead, journey, NOON_IN_LONDON)
+
+    [request] = twilio.received
+    # As an email has it: no first name is "there"; values as typed, plain text.
+    assert request.form["Body"] == f"Hi there, Engines & <Co>'s guide: {SITE}/guide"
+
+
 def test_a_lead_without_sms_consent_is_refused_and_moves_on(twilio: FakeTwilio) -> None:
     lead = texting_lead(sms_consent_given_at=None, sms_consent_text="")
     journey = _journey(later=wait(1, "hours"))

@@ -91,6 +91,29 @@ def test_each_filter_and_the_search(client: Client) -> None:
     assert len(leads) == 5
 
 
+def test_won_and_lost_leads_leave_the_work_list_but_a_filter_shows_them(client: Client) -> None:
+    make_lead(email="won@x.example", temperature="hot", score=99, stage="won")
+    make_lead(email="lost@x.example", temperature="hot", score=98, stage="lost")
+    make_lead(email="open@x.example", temperature="hot", score=70, stage="contacted")
+    make_lead(email="new@x.example", temperature="warm", score=40)
+    client.force_login(sales_rep())
+
+    def shown(**query: Any) -> list[str]:
+        response = _get(client, **query)
+        assert response.status_code == 200
+        return [e.split("@")[0] for e in _emails(response)]
+
+    assert shown() == ["open", "new"]
+    assert shown(temperature="hot") == ["open"]
+    assert shown(stage="closed") == ["won", "lost"]
+    assert shown(stage="won") == ["won"]
+    assert shown(stage="all") == ["won", "lost", "open", "new"]
+    # A broken filter falls back to the default list, not to every lead.
+    response = _get(client, temperature="boiling")
+    assert response.status_code == 400
+    assert [e.split("@")[0] for e in _emails(response)] == ["open", "new"]
+
+
 def test_bad_filters_answer_400_with_the_reason(client: Client) -> None:
     client.force_login(sales_rep())
     response = _get(client, created_from="2026-03-05", created_to="2026-03-01")

@@ -125,6 +125,28 @@ def test_one_notification_per_hot_episode(
     assert len(mail.outbox) == 2 and len(receiver.received) == 2
 
 
+def test_the_webhook_text_escapes_what_the_prospect_typed(
+    django_capture_on_commit_callbacks: Any, receiver: Receiver
+) -> None:
+    SalesSettings.objects.create(webhook_url=receiver.url)
+    make_rep("ann")
+    lead = _hot(
+        first_name="<!channel>",
+        last_name="Tom & Jerry",
+        company="<https://evil.example|Open lead>",
+    )
+
+    _turn(lead, old="warm", new="hot", callbacks=django_capture_on_commit_callbacks)
+
+    [text] = _texts(receiver)
+    assert text.startswith(
+        "Hot lead: &lt;!channel&gt; Tom &amp; Jerry (&lt;https://evil.example|Open lead&gt;), "
+        "score 75. Assigned to ann."
+    )
+    assert "<" not in text and ">" not in text
+    assert text.endswith(reverse("sales:lead", args=[lead.pk]))
+
+
 def test_a_stale_announcement_changes_nothing(django_capture_on_commit_callbacks: Any) -> None:
     make_rep("ann")
     lead = LeadFactory(temperature="warm")

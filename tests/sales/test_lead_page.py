@@ -12,14 +12,14 @@ from django.utils import timezone
 
 from capture.models import Activity, Lead, Submission
 from nurture.models import Delivery
-from nurture.services import advancing
+from nurture.services import advancing, journeys
 from nurture.services.scheduling import enroll_lead
 from nurture.services.triggers import enter_journey
 from sales.models import Booking, LeadChange, Note, RepProfile
 from sales.selectors import lead_workspace
 from scoring.models import ScoreChange
 from tests.factories import LandingPageFactory, playbook_sequence, sales_rep
-from tests.journeys.builders import playbook
+from tests.journeys.builders import email, playbook, wait
 from tests.sales.support import make_activity, make_lead, make_rep
 
 pytestmark = pytest.mark.django_db
@@ -162,8 +162,9 @@ def test_the_query_count_does_not_grow_with_the_history(
         Note.objects.create(lead=lead, author=lead.changes.first().actor, body=f"n{index}")
     client.force_login(sales_rep())
     # session, user, permissions (2), rep zone, lead, 8 timeline sources, tasks (open, done), reps
-    # the lead's texts (SMS); topics with the lead's state, its suppression, its consent log
-    with django_assert_max_num_queries(21):
+    # the lead's texts (SMS); topics with the lead's state, its suppression, its consent log;
+    # its upcoming meetings
+    with django_assert_max_num_queries(22):
         assert client.get(reverse("sales:lead", args=[lead.pk])).status_code == 200
 
 
@@ -189,3 +190,35 @@ def test_a_lead_in_a_journey_shows_its_last_email_by_subject(client: Client) -> 
     response = client.get(reverse("sales:lead", args=[lead.pk]))
     assert response.status_code == 200
     assert "“Thanks, we got your request” sent" in response.content.decode()
+
+
+def test_a_journey_email_reads_as_the_lead_saw_it_in_sequences_and_timeline(
+    client: Client,
+) -> None:
+    lead = make_lead(first_name="Ada", company="Analytical Engines", time_zone="UTC")
+    journey = journeys.build(
+        name="Pricing journey",
+        nodes={
+            "ask": email("Questions about pricing, {{ first_name }}?", name="Pricing follow-up"),
+            "later": wait(1, "days"),
+            "next": email("More for {{ company }}", name="Case study"),
+        },
+        edges=[("ask", "next", "later"), ("later", "next", "next")],
+        start="ask",
+        window_start_hour=0,
+        window_end_hour=24,
+        weekdays=list(range(7)),
+    )
+    enrollment = enter_journey(lead=lead, journey=journey)
+    assert enrollment is not None
+    advancing.advance(enrollment_ids=[enrollment.pk])
+    Delivery.objects.filter(enrollment=enrollment).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now()
+    )
+    client.force_login(sales_rep())
+
+    html = client.get(reverse("sales:lead", args=[lead.pk])).content.decode()
+
+    assert "“Questions about pricing, Ada?” sent" in html
+    assert "Sent Pricing follow-up “Questions about pricing, Ada?”" in html
+    assert "{{" not in html and "Day None" not in html

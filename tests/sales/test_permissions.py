@@ -36,8 +36,10 @@ USERS: dict[str, Callable[[], User | None]] = {
     "superuser": lambda: UserFactory(is_staff=True, is_superuser=True),
 }
 ALLOWED = {"sales rep", "marketer", "superuser"}
-# Claiming makes the caller the lead's owner: sales reps (and superusers) only.
+# Claiming makes the caller the lead's owner, and moving a lead's stage or owner is working
+# the pipeline: sales reps (and superusers) only, as on the board.
 CLAIMERS = {"sales rep", "superuser"}
+PIPELINE_ACTIONS = {"sales:claim", "sales:reassign", "sales:move_stage"}
 
 
 def _login(client: Client, who: str) -> User | None:
@@ -99,7 +101,7 @@ def test_actions_need_the_right_to_change_leads(client: Client, who: str, name: 
     data = _action_posts(lead)[name]
     _login(client, who)
     response = client.post(reverse(name, args=[lead.pk]), data)
-    if who in (CLAIMERS if name == "sales:claim" else ALLOWED):
+    if who in (CLAIMERS if name in PIPELINE_ACTIONS else ALLOWED):
         assert response.status_code == 302, response.content.decode()[:500]
         assert response["Location"] == reverse("sales:lead", args=[lead.pk])
     else:
@@ -150,6 +152,62 @@ def test_a_marketer_cannot_claim_a_lead_through_the_api(db: None) -> None:
     response = api.post(f"/api/v1/leads/{lead.pk}/owner/", {"owner": rep.pk}, format="json")
     assert response.status_code == 200, response.content
     assert Lead.objects.get(pk=lead.pk).owner == rep
+
+
+@pytest.mark.parametrize(
+    ("name", "data"), [("sales:move_stage", {"stage": "won"}), ("sales:reassign", {})]
+)
+def test_a_marketer_cannot_move_a_leads_stage_or_owner(
+    client: Client, name: str, data: dict[str, Any]
+) -> None:
+    rita = make_rep("rita")
+    lead = LeadFactory(owner=rita, stage=Lead.Stage.CONTACTED)
+    data = data or {"owner": make_rep("otto").pk}
+    client.force_login(marketer())
+
+    response = client.post(reverse(name, args=[lead.pk]), data)
+
+    assert response.status_code == 403
+    lead.refresh_from_db()
+    assert (lead.stage, lead.owner) == (Lead.Stage.CONTACTED, rita)
+    assert not LeadChange.objects.filter(lead=lead).exists()
+    # Nor are the forms offered; the page still shows the lead's stage and owner.
+    page = client.get(reverse("sales:lead", args=[lead.pk])).content.decode()
+    assert reverse(name, args=[lead.pk]) not in page
+    assert "Owner: rita" in page
+
+
+def test_a_rep_still_moves_a_leads_stage_and_owner(client: Client) -> None:
+    rita, otto = make_rep("rita"), make_rep("otto")
+    lead = LeadFactory(owner=rita)
+    client.force_login(rita)
+    page = client.get(reverse("sales:lead", args=[lead.pk])).content.decode()
+    assert reverse("sales:move_stage", args=[lead.pk]) in page
+    assert reverse("sales:reassign", args=[lead.pk]) in page
+
+    moved = client.post(reverse("sales:move_stage", args=[lead.pk]), {"stage": "won"})
+    given = client.post(reverse("sales:reassign", args=[lead.pk]), {"owner": otto.pk})
+
+    assert (moved.status_code, given.status_code) == (302, 302)
+    lead.refresh_from_db()
+    assert (lead.stage, lead.owner) == (Lead.Stage.WON, otto)
+
+
+def test_a_marketer_cannot_move_a_leads_stage_through_the_api(db: None) -> None:
+    lead = LeadFactory(stage=Lead.Stage.CONTACTED)
+
+    response = token_client(api_marketer()).post(
+        f"/api/v1/leads/{lead.pk}/stage/", {"stage": "won"}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert Lead.objects.get(pk=lead.pk).stage == Lead.Stage.CONTACTED
+    by_rep = token_client(sales_rep()).post(
+        f"/api/v1/leads/{lead.pk}/stage/", {"stage": "won"}, format="json"
+    )
+    assert by_rep.status_code == 200, by_rep.content
+    assert Lead.objects.get(pk=lead.pk).stage == Lead.Stage.WON
 
 
 def test_only_sales_reps_hold_the_claim_permission() -> None:

@@ -190,7 +190,7 @@ def test_speed_to_lead_counts_the_call_tasks_done_in_time(
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         html = _client(ann).get("/sales/metrics/").content.decode()
     table = html[html.index('id="rep-speed-table"') :]
-    assert '50 % <span class="text-body-secondary">(1 of 2)</span>' in table
+    assert '50 % <span class="text-body-secondary d-none d-sm-inline">(1 of 2)</span>' in table
     assert '<span class="badge text-bg-danger">1</span>' in table
 
 
@@ -272,3 +272,62 @@ def test_the_timeline_tells_where_the_lead_came_from_in_words() -> None:
     assert ("Viewed /pricing", "LinkedIn Ads · cfo-q2") in entries
     assert ("Submitted the form on “Free consultation”", "Google Ads · spring-push") in entries
     assert not any("utm_" in title + detail or "?" in title for title, detail in entries)
+
+
+def _overdue_calls(html: str) -> list[str]:
+    """The Speed to lead table's "Calls overdue" column, rep by rep."""
+    table = html.split('id="speed-table"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>(\w+)</td>(.*?)</tr>", table, re.S)
+    return [
+        f"{rep}: {re.sub(r'<[^>]+>', '', cells.split('<td')[-1].split('>', 1)[1])}"
+        for rep, cells in rows
+    ]
+
+
+def test_completing_the_call_task_updates_the_dashboards_figures_at_once(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ann = make_rep("ann", time_zone="UTC")
+    lead, _ = _handed_off(ann, django_capture_on_commit_callbacks)
+    task = Task.objects.get(lead=lead)
+    client = _client(ann)
+    with time_machine.travel(NOW + timedelta(minutes=7), tick=False):
+        html = client.get("/sales/").content.decode()
+        assert _overdue_calls(html) == ["ann: 1"]
+        assert "1 overdue</span> · 0 due by tonight" in html
+
+        with django_capture_on_commit_callbacks(execute=True):
+            done = client.post(
+                reverse("sales:complete_task", args=[task.pk]),
+                {"outcome": "connected"},
+                HTTP_HX_REQUEST="true",
+            )
+
+        # The htmx answer swaps the heading's counts and the figures out of band...
+        fragment = done.content.decode()
+        assert f'id="task-{task.pk}"' in fragment
+        assert re.search(r'id="today-task-counts" hx-swap-oob="true">0 due by tonight<', fragment)
+        assert 'id="speed-section" hx-swap-oob="true"' in fragment
+        assert _overdue_calls(fragment) == ["ann: 0"]
+        # ...and the next page load reads the same, not a minute-old cache.
+        html = client.get("/sales/").content.decode()
+    assert _overdue_calls(html) == ["ann: 0"]
+    assert "overdue</span> ·" not in html  # the heading counts none
+
+
+def test_a_call_logged_on_the_lead_page_shows_in_speed_to_lead_at_once(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ann = make_rep("ann", time_zone="UTC")
+    lead, _ = _handed_off(ann, django_capture_on_commit_callbacks)
+    client = _client(ann)
+    with time_machine.travel(NOW + timedelta(minutes=7), tick=False):
+        assert _overdue_calls(client.get("/sales/").content.decode()) == ["ann: 1"]
+        with django_capture_on_commit_callbacks(execute=True):
+            logged = client.post(
+                reverse("sales:add_note", args=[lead.pk]),
+                {"kind": "call", "outcome": "voicemail", "body": "Left a message"},
+            )
+        assert logged.status_code == 302
+        html = client.get("/sales/").content.decode()
+    assert _overdue_calls(html) == ["ann: 0"]

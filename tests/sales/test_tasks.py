@@ -59,7 +59,7 @@ def test_it_lists_my_tasks_due_by_the_end_of_my_day_overdue_first() -> None:
         r'id="task-\d+">\s*<div class="me-auto lf-task-body">\s*(.*?)</strong>', html, re.S
     )
     assert overdue is not None and "Overdue</span> <strong>Overdue call" in overdue.group(1)
-    assert html.count(">Overdue</span>") == 1
+    assert html.count('text-bg-danger">Overdue</span>') == 1
     assert "Tue 10 Mar 18:00" in html  # the due time in Rita's zone
     assert "Sam&#x27;s call" not in html and "Sam's call" not in html
 
@@ -73,9 +73,13 @@ def test_a_rep_completes_todays_task_from_the_dashboard_with_htmx() -> None:
     response = client.post(f"/sales/tasks/{task.pk}/complete/", HTTP_HX_REQUEST="true")
 
     assert response.status_code == 200
-    assert response.content.decode().strip() == (
+    assert response.content.decode().startswith(
         f'<li class="list-group-item text-body-secondary" id="task-{task.pk}" '
         'role="status">Done: Call Ada</li>'
+    )
+    # With the heading's counts, out of band: nothing left today.
+    assert (
+        'id="today-task-counts" hx-swap-oob="true">0 due by tonight<' in response.content.decode()
     )
     task.refresh_from_db()
     assert (task.completed_at, task.completed_by) == (NOW, rita)
@@ -293,3 +297,30 @@ def test_a_hostile_title_and_note_are_shown_as_text() -> None:
         html = client.get(url).content.decode()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
         assert "&lt;img src=x onerror=" in html and "<img src=x" not in html
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_dashboard_and_lead_page_say_which_zone_their_times_are_in() -> None:
+    rita = make_rep("rita", time_zone="America/New_York")
+    lead = LeadFactory(owner=rita, first_name="Ada")  # captured now: 16:00 in New York
+    _task(rita, "Call Ada", datetime(2026, 3, 10, 22, 0, tzinfo=UTC), lead=lead)
+    client = _client(rita)
+
+    dashboard = client.get("/sales/").content.decode()
+    page = client.get(f"/sales/leads/{lead.pk}/").content.decode()
+
+    for html in (dashboard, page):
+        note = re.search(
+            r'<span class="small text-body-secondary" id="zone-note">(.*?)</span>', html
+        )
+        assert note is not None
+        assert re.sub(r"<[^>]+>", "", note.group(1)) == (
+            "Times in America/New_York (EDT) · change in My hours"
+        )
+        assert '<a href="/sales/availability/">change in My hours</a>' in note.group(1)
+        assert "Tue 10 Mar 18:00 EDT</time>" in html  # the task's due time, with its zone
+    assert "Tue 10 Mar 2026 16:00 EDT</time>" in page  # captured
+
+    # A marketer reads UTC, and has no hours to set.
+    page = _client(marketer()).get(f"/sales/leads/{lead.pk}/").content.decode()
+    assert '<span class="small text-body-secondary" id="zone-note">Times in UTC</span>' in page
