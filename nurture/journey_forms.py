@@ -417,7 +417,10 @@ def segments_text(body: str) -> str:
 
 # Merge fields of a task, note or notification (sales/services/journey_actions.py and
 # nurture/services/actions.py replace them as plain text).
-ACTION_MERGE_HELP = "{{ first_name }}, {{ name }} and {{ email }} are replaced."
+ACTION_MERGE_HELP = (
+    "The email merge fields are replaced ({{ first_name }}, {{ company }}, {{ email }}…), and "
+    "{{ name }} by the full name."
+)
 # Lead fields a journey may set (what sales' journey_actions accepts), or a question's answer.
 SETTABLE_FIELDS = [
     ("company", "company"),

@@ -64,7 +64,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("post", "/api/v1/leads/", {}, MARKETERS_WRITE),
     ("get", "/api/v1/leads/{lead}/", None, READ),
     ("patch", "/api/v1/leads/{lead}/", {"company_size": "huge"}, WORK),
-    ("post", "/api/v1/leads/{lead}/stage/", {}, WORK),
+    # Moving a lead through the pipeline is sales work: a marketer sees it, moves nothing.
+    ("post", "/api/v1/leads/{lead}/stage/", {}, outcomes(401, 400, 403, 400)),
     ("post", "/api/v1/leads/{lead}/owner/", {}, WORK),
     ("get", "/api/v1/leads/{lead}/notes/", None, READ),
     ("post", "/api/v1/leads/{lead}/notes/", {}, WORK),

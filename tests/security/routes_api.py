@@ -33,7 +33,11 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
     # Leads (sales/api): reps and marketers read and work leads.
     "api/v1/leads/": ("/api/v1/leads/", api()),
     "api/v1/leads/<int:lead_id>/": ("/api/v1/leads/{lead}/", api()),
-    "api/v1/leads/<int:lead_id>/stage/": ("/api/v1/leads/{lead}/stage/", api(NOT_ALLOWED)),
+    # Moving a lead through the pipeline is sales work (as on the board): not a marketer's.
+    "api/v1/leads/<int:lead_id>/stage/": (
+        "/api/v1/leads/{lead}/stage/",
+        {ANON: UNAUTHORIZED, REP: NOT_ALLOWED, MARKETER: FORBIDDEN, SUPERUSER: NOT_ALLOWED},
+    ),
     "api/v1/leads/<int:lead_id>/owner/": ("/api/v1/leads/{lead}/owner/", api(NOT_ALLOWED)),
     "api/v1/leads/<int:lead_id>/notes/": ("/api/v1/leads/{lead}/notes/", api()),
     "api/v1/leads/<int:lead_id>/timeline/": ("/api/v1/leads/{lead}/timeline/", api()),

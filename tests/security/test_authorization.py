@@ -156,11 +156,15 @@ ROUTES: dict[str, tuple[str, dict[str, str]]] = {
         "/sales/leads/{lead}/claim/",
         {ANON: LOGIN, REP: NOT_ALLOWED, MARKETER: FORBIDDEN, SUPERUSER: NOT_ALLOWED},
     ),
+    # So are moving it through the pipeline and handing it to another rep (as on the board).
     "sales/leads/<int:lead_id>/reassign/": (
         "/sales/leads/{lead}/reassign/",
-        sales_page(NOT_ALLOWED),
+        {ANON: LOGIN, REP: NOT_ALLOWED, MARKETER: FORBIDDEN, SUPERUSER: NOT_ALLOWED},
     ),
-    "sales/leads/<int:lead_id>/stage/": ("/sales/leads/{lead}/stage/", sales_page(NOT_ALLOWED)),
+    "sales/leads/<int:lead_id>/stage/": (
+        "/sales/leads/{lead}/stage/",
+        {ANON: LOGIN, REP: NOT_ALLOWED, MARKETER: FORBIDDEN, SUPERUSER: NOT_ALLOWED},
+    ),
     "sales/leads/<int:lead_id>/notes/": ("/sales/leads/{lead}/notes/", sales_page(NOT_ALLOWED)),
     "sales/leads/<int:lead_id>/sequences/stop/": (
         "/sales/leads/{lead}/sequences/stop/",
