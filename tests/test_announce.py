@@ -189,6 +189,7 @@ def test_a_journey_action_is_asked_past_a_failing_receiver(
     lead = LeadFactory(owner=UserFactory(), time_zone="UTC")
     journey = journeys.build(
         name="Note journey",
+        hand_hot_leads_to_sales=False,  # its lead has an owner: a journey for leads sales works
         nodes={
             "note": {
                 "kind": Node.Kind.UPDATE,
