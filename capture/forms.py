@@ -30,7 +30,12 @@ from capture.services import (
     capture_submission,
     normalise_email,
 )
-from capture.validators import normalise_phone, validate_company_name, validate_person_name
+from capture.validators import (
+    normalise_phone,
+    validate_company_name,
+    validate_job_title,
+    validate_person_name,
+)
 from leadfunnel.zones import is_time_zone
 
 _started_signer = signing.TimestampSigner(salt="capture.form-started")
@@ -66,7 +71,9 @@ LEAD_FORM_FIELDS: dict[str, Callable[[], forms.Field]] = {
     "company": lambda: forms.CharField(
         label="Company", max_length=200, validators=[validate_company_name]
     ),
-    "job_title": lambda: forms.CharField(label="Job title", max_length=200),
+    "job_title": lambda: forms.CharField(
+        label="Job title", max_length=200, validators=[validate_job_title]
+    ),
     "company_size": lambda: forms.ChoiceField(
         label="Company size", choices=[("", "Choose…"), *Lead.CompanySize.choices]
     ),

@@ -12,6 +12,7 @@ from phonenumbers import NumberParseException
 
 NAME_WITH_WEB_ADDRESS = "Names can't contain web addresses."
 COMPANY_WITH_WEB_ADDRESS = "Enter the company's name, not a web address (Booking, not booking.com)."
+JOB_TITLE_WITH_WEB_ADDRESS = "Enter a job title without a web address."
 # What spam bots and phishers put into name fields: a scheme (https://, ftp://), "www.", an
 # IP address, or any host-like token, letters "." letters (two or more): evil.ly and
 # casino.ai as much as evil.com, since new top-level domains appear every year and mail
@@ -53,6 +54,12 @@ def validate_company_name(value: str) -> None:
     ("Thanks for your interest, {{ company }}"), so it is as good a place for a link."""
     if has_web_address(value):
         raise ValidationError(COMPANY_WITH_WEB_ADDRESS, code="web_address")
+
+
+def validate_job_title(value: str) -> None:
+    """Refuse a job title that carries a web address: `{{ job_title }}` is a merge field too."""
+    if has_web_address(value):
+        raise ValidationError(JOB_TITLE_WITH_WEB_ADDRESS, code="web_address")
 
 
 INVALID_PHONE = "Enter a valid phone number, with its country code, e.g. +44 20 7946 0958."

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from capture.models import LandingPage, Lead
 from capture.validators import (
     COMPANY_WITH_WEB_ADDRESS,
+    JOB_TITLE_WITH_WEB_ADDRESS,
     NAME_WITH_WEB_ADDRESS,
     has_web_address,
 )
@@ -156,3 +157,28 @@ def test_every_web_address_is_seen_as_one(value: str) -> None:
 @pytest.mark.parametrize("value", [*ORDINARY_NAMES, "Analytical Engines Ltd", "Mr. Cooper"])
 def test_no_ordinary_name_is_seen_as_a_web_address(value: str) -> None:
     assert not has_web_address(value)
+
+
+WEB_TITLES = ["CEO of evil.ly", "https://evil.example/jobs", "ｗｗｗ．evil．com"]
+
+
+@pytest.mark.parametrize("title", WEB_TITLES)
+def test_the_form_and_the_capture_api_refuse_a_job_title_with_a_web_address(
+    submit: Any, client: Client, page: LandingPage, title: str
+) -> None:
+    # {{ job_title }} is a merge field: as good a place for a link as a name.
+    response = submit(page, job_title=title)
+    assert response.status_code == 400
+    assert JOB_TITLE_WITH_WEB_ADDRESS in response.content.decode()
+    api = post_json(client, f"/api/v1/capture/{page.slug}/", api_capture_data(job_title=title))
+    assert api.status_code == 400
+    assert api.json()["error"]["fields"]["job_title"] == [JOB_TITLE_WITH_WEB_ADDRESS]
+    assert counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "title", ["VP, Sales & Marketing", "Sr. Engineer", "C.E.O.", "Head of R&D"]
+)
+def test_ordinary_job_titles_are_accepted(submit: Any, page: LandingPage, title: str) -> None:
+    assert submit(page, job_title=title).status_code == 302
+    assert Lead.objects.get().job_title == title
