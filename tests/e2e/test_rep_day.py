@@ -17,7 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from capture.models import Activity, Lead, Submission
-from sales.models import LeadChange, Note, Task
+from sales.models import LeadChange, Note, RepProfile, Task
 from sales.services.handoff import open_handoff
 from sales.services.tasks import create_task
 from tests.e2e.conftest import DEMO_PASSWORD, PHONE_AGENT, USER_AGENT, check_a11y, watch
@@ -43,8 +43,16 @@ def _no_sideways_scroll(page: Page, width: int) -> None:
     assert scroll_width <= width, f"{page.url} is {scroll_width} px wide on a {width} px screen"
 
 
+def _midday_zone() -> str:
+    """A zone where it is about noon now, so the tasks due within the hour fall before the
+    rep's midnight whatever the hour the suite runs at (at 23:40 UTC they would not)."""
+    offset = 12 - timezone.now().hour  # local = UTC + offset, from -11 to +12 hours
+    return f"Etc/GMT{-offset:+d}" if offset else "UTC"  # Etc/GMT-5 is five hours east
+
+
 def _rep_day(rep: User) -> tuple[Lead, Lead]:
     """A hot lead just handed off (with its call task), a lead to chase, and some history."""
+    RepProfile.objects.filter(user=rep).update(time_zone=_midday_zone())
     ines = LeadFactory(
         first_name="Ines",
         last_name="Duarte",
