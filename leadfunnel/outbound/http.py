@@ -1,7 +1,9 @@
 """The one outside call: send a body to a URL, pinned to a checked address.
 
 Every outbound request goes through `request` (webhooks, the sales hand-off's post, the ad
-platforms' audience APIs): a typed-in URL and a configured one pass the same SSRF guard.
+platforms' audience APIs, the twilio library's calls): a typed-in URL and a configured one
+pass the same SSRF guard. The ESPs' APIs are anymail's to call (its own requests session, to
+the provider's fixed host); nothing a user types reaches them as a URL.
 
 urllib3 (what requests is built on, already a runtime dependency) is used directly because it
 lets us connect to the address `safety.resolve_target` checked while still sending the host's

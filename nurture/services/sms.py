@@ -6,10 +6,12 @@ its number replied STOP; during quiet hours in the lead's zone it is held: nothi
 written and the caller gets the time to try again (the engine keeps that in its own row).
 """
 
+import base64
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -20,13 +22,15 @@ from django.urls import reverse
 from django.utils import timezone
 from phonenumbers import timezone as number_zones
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
+from twilio.http import HttpClient
+from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageList
 from twilio.twiml.messaging_response import MessagingResponse
 
 from capture.models import Lead
+from leadfunnel.outbound import http
 from leadfunnel.zones import zone_or
 from nurture.models import SmsMessage, SmsSuppression
 from nurture.services.sms_segments import count_segments
@@ -41,6 +45,8 @@ HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 # Twilio's "Attempt to send to unsubscribed recipient": the person sent STOP to our sender
 # number without us hearing of it (a webhook lost): remember it as a STOP.
 TWILIO_UNSUBSCRIBED_RECIPIENT = 21610
+# A Messages answer is a few KB of JSON; the one outbound client reads at most this much.
+TWILIO_RESPONSE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ def send_sms(*, lead_id: int, body: str, now: datetime | None = None) -> SmsResu
         _fail(message, code=str(error.code or error.status), text=error.msg)
         return SmsResult(outcome="failed", message=message, reason=error.msg)
     except (TwilioException, OSError) as error:
-        # requests' errors are OSErrors; the text may or may not have left: say so, no retry
+        # No answer (OutboundHttpClient): the text may or may not have left: say so, no retry
         # here (a retry that went through twice is a text the person gets twice).
         _fail(message, code="", text=f"No answer from Twilio: {error}")
         return SmsResult(outcome="failed", message=message, reason=message.error_message)
@@ -223,10 +229,56 @@ def _messages() -> MessageList:
     client = Client(
         settings.TWILIO_ACCOUNT_SID,
         settings.TWILIO_AUTH_TOKEN,
-        http_client=TwilioHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
+        http_client=OutboundHttpClient(timeout=settings.TWILIO_TIMEOUT_SECONDS),
     )
     client.api.base_url = settings.TWILIO_API_BASE
     return client.api.v2010.account.messages
+
+
+class OutboundHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no type hints
+    """The twilio library's requests, sent by the one outbound client (leadfunnel.outbound).
+
+    The library builds the request (URL, form body, Basic auth); this sends it as every other
+    outside call is sent: the same SSRF guard and address pinning, no redirects followed.
+    A failure to get an answer raises TwilioException, which `send_sms` records as "No answer
+    from Twilio" without retrying.
+    """
+
+    def __init__(self, *, timeout: float) -> None:
+        super().__init__(logger, is_async=False, timeout=timeout)
+
+    def request(
+        self,
+        method: str,
+        uri: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        headers = dict(headers or {})
+        if auth:
+            pair = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {pair}"
+        body = b""
+        if data:
+            body = urlencode(data, doseq=True).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if params:
+            uri = f"{uri}?{urlencode(params, doseq=True)}"
+        outcome = http.request(
+            method=method,
+            url=uri,
+            body=body,
+            headers=headers,
+            timeout=timeout or self.timeout or settings.TWILIO_TIMEOUT_SECONDS,
+            response_bytes=TWILIO_RESPONSE_BYTES,
+        )
+        if outcome.status_code is None:
+            raise TwilioException(outcome.error)
+        return Response(outcome.status_code, outcome.response)
 
 
 def _sender() -> dict[str, str]:

@@ -26,7 +26,7 @@ from leadfunnel.zones import zone_or
 from nurture.models import Enrollment
 from nurture.services import goals, triggers
 from nurture.services.exiting import exit_enrollments
-from nurture.tokens import BOOKING_SALT
+from nurture.tokens import BOOKING_SALT, booking_token
 from sales.models import Booking, LeadChange, RepProfile
 from sales.services.contact import mailbox
 from sales.signals import booking_created, stage_changed
@@ -444,8 +444,6 @@ def rep_calendar_feed(*, profile: RepProfile, now: datetime | None = None) -> by
 
 
 def manage_url(*, lead: Lead) -> str:
-    from nurture.tokens import booking_token
-
     path = reverse("booking:book", args=[booking_token(lead_uid=str(lead.uid))])
     return f"{settings.SITE_URL}{path}"
 

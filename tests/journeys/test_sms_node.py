@@ -31,6 +31,7 @@ def twilio(settings: Any) -> Iterator[FakeTwilio]:
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = SID, TOKEN
     settings.TWILIO_FROM_NUMBER, settings.TWILIO_MESSAGING_SERVICE_SID = FROM, ""
     settings.TWILIO_API_BASE = fake.url
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True  # the fake listens on 127.0.0.1
     settings.SITE_URL = SITE
     settings.SMS_QUIET_START_HOUR, settings.SMS_QUIET_END_HOUR = 21, 9
     yield fake

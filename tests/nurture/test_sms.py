@@ -38,6 +38,7 @@ def twilio(settings: Any) -> Iterator[FakeTwilio]:
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = SID, TOKEN
     settings.TWILIO_FROM_NUMBER, settings.TWILIO_MESSAGING_SERVICE_SID = FROM, ""
     settings.TWILIO_API_BASE = fake.url
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True  # the fake listens on 127.0.0.1
     settings.SITE_URL = SITE
     settings.SMS_QUIET_START_HOUR, settings.SMS_QUIET_END_HOUR = 21, 9
     yield fake
@@ -294,6 +295,25 @@ def test_without_an_auth_token_every_inbound_is_403(
 
 def test_the_inbound_webhook_takes_only_post(client: Client, twilio: FakeTwilio) -> None:
     assert client.get("/sms/twilio/inbound/").status_code == 405
+
+
+def test_texts_leave_through_the_one_outbound_client_and_its_guard(
+    twilio: FakeTwilio, settings: Any
+) -> None:
+    # Production refuses private and loopback addresses for every outside call: a Twilio base
+    # URL that points at one (a misconfiguration, or a DNS answer changed under us) is not
+    # connected to, and the text is recorded failed, not sent.
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
+    lead = texting_lead()
+
+    with time_machine.travel(NOON_IN_LONDON, tick=False):
+        result = send_sms(lead_id=lead.pk, body="Hello")
+
+    assert result.outcome == "failed"
+    assert twilio.received == []
+    message = SmsMessage.objects.get()
+    assert message.status == "failed"
+    assert message.error_message.startswith("No answer from Twilio: Refused: 127.0.0.1 points")
 
 
 def test_twilio_refusing_an_unsubscribed_recipient_suppresses_the_number(

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,6 +17,7 @@ from capture.models import Campaign, Lead
 from capture.services import normalise_email
 from capture.validators import normalise_phone, validate_person_name
 from integrations.models import LeadImport
+from leadfunnel.zones import is_time_zone
 
 # Lead fields a column may fill, in the mapping page's order.
 FIELDS: dict[str, str] = {
@@ -121,7 +121,7 @@ def _clean(name: str, raw: str, campaigns: Mapping[str, int]) -> tuple[Any, str]
         code = countries.alpha2(raw) or countries.by_name(raw)
         return (code, "") if code else (None, "Not a country name or ISO code.")
     if name == "time_zone":
-        return (raw, "") if raw in _time_zones() else (None, "Not an IANA time zone name.")
+        return (raw, "") if is_time_zone(raw) else (None, "Not an IANA time zone name.")
     if name == "company_size":
         size = _company_sizes().get(raw.replace("–", "-").replace(",", "").lower())
         return (size, "") if size else (None, "Not one of the company sizes.")
@@ -141,11 +141,6 @@ def _max_length(name: str) -> int:
     if not isinstance(lead_field, models.Field):  # the mapping offers only the lead's columns
         raise ValueError(f"Lead.{name} is not a column")
     return int(lead_field.max_length or 0)
-
-
-@cache
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 @cache
