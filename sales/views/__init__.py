@@ -3,13 +3,13 @@
 from sales.views.dashboard import dashboard, live
 from sales.views.leads import (
     add_note,
-    claim,
     lead_detail,
     lead_score,
     move_stage,
     pause_sequence,
     reassign,
     stop_sequence,
+    take,
 )
 from sales.views.metrics import metrics
 from sales.views.tasks import add_task, complete_task
@@ -17,7 +17,6 @@ from sales.views.tasks import add_task, complete_task
 __all__ = [
     "add_note",
     "add_task",
-    "claim",
     "complete_task",
     "dashboard",
     "lead_detail",
@@ -28,4 +27,5 @@ __all__ = [
     "pause_sequence",
     "reassign",
     "stop_sequence",
+    "take",
 ]

@@ -104,7 +104,7 @@ def _act(
 
 @sales_view(CHANGE, CLAIM_LEAD)
 @require_POST
-def claim(request: HttpRequest, lead_id: int) -> HttpResponse:
+def take(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _act(
         request,
         lead_id,

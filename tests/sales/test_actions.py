@@ -42,7 +42,7 @@ def test_claiming_makes_me_the_owner_on_the_record(client: Client) -> None:
     lead = LeadFactory()
     Handoff.objects.create(lead=lead, turned_hot_at=NOW - timedelta(minutes=3))
     client.force_login(rep)
-    response = _post(client, "sales:claim", lead, next="/sales/?temperature=hot")
+    response = _post(client, "sales:take", lead, next="/sales/?temperature=hot")
     assert response.status_code == 302 and response["Location"] == "/sales/?temperature=hot"
     assert Lead.objects.get(pk=lead.pk).owner == rep
     change = LeadChange.objects.get(lead=lead)
@@ -59,7 +59,7 @@ def test_claiming_makes_me_the_owner_on_the_record(client: Client) -> None:
 def test_an_unsafe_next_is_ignored(client: Client) -> None:
     lead = LeadFactory()
     client.force_login(sales_rep())
-    response = _post(client, "sales:claim", lead, next="https://evil.example/")
+    response = _post(client, "sales:take", lead, next="https://evil.example/")
     assert response["Location"] == reverse("sales:lead", args=[lead.pk])
 
 
@@ -67,7 +67,7 @@ def test_a_lead_owned_by_someone_else_cannot_be_claimed(client: Client) -> None:
     bob = make_rep("bob")
     lead = LeadFactory(owner=bob)
     client.force_login(sales_rep())
-    response = _post(client, "sales:claim", lead)
+    response = _post(client, "sales:take", lead)
     assert response.status_code == 409
     assert "bob already owns this lead; reassign it instead." in response.content.decode()
     _nothing_written(lead, owner=bob)

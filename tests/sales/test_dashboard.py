@@ -261,16 +261,16 @@ def test_claiming_from_the_dashboard_with_htmx_swaps_the_owner_cell(client: Clie
     rep = sales_rep()
     lead = make_lead(temperature="hot")
     client.force_login(rep)
-    claim_url = reverse("sales:claim", args=[lead.pk])
+    claim_url = reverse("sales:take", args=[lead.pk])
     assert f'hx-post="{claim_url}" hx-target="closest td"' in _get(client).content.decode()
-    response = client.post(reverse("sales:claim", args=[lead.pk]), headers={"HX-Request": "true"})
+    response = client.post(reverse("sales:take", args=[lead.pk]), headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert response.content.decode().strip() == f'<td class="lf-owner">{rep.username}</td>'
     assert Lead.objects.get(pk=lead.pk).owner == rep
-    taken = client.post(reverse("sales:claim", args=[lead.pk]), headers={"HX-Request": "true"})
+    taken = client.post(reverse("sales:take", args=[lead.pk]), headers={"HX-Request": "true"})
     assert taken.status_code == 200, "claiming your own lead again is a no-op"
     client.force_login(sales_rep())
-    refused = client.post(reverse("sales:claim", args=[lead.pk]), headers={"HX-Request": "true"})
+    refused = client.post(reverse("sales:take", args=[lead.pk]), headers={"HX-Request": "true"})
     assert refused.status_code == 409
     assert (
         refused.content.decode() == f"{rep.username} already owns this lead; reassign it instead."

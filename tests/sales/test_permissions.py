@@ -39,7 +39,7 @@ ALLOWED = {"sales rep", "marketer", "superuser"}
 # Claiming makes the caller the lead's owner, and moving a lead's stage or owner is working
 # the pipeline: sales reps (and superusers) only, as on the board.
 CLAIMERS = {"sales rep", "superuser"}
-PIPELINE_ACTIONS = {"sales:claim", "sales:reassign", "sales:move_stage"}
+PIPELINE_ACTIONS = {"sales:take", "sales:reassign", "sales:move_stage"}
 
 
 def _login(client: Client, who: str) -> User | None:
@@ -77,7 +77,7 @@ def _action_posts(lead: Lead) -> dict[str, dict[str, Any]]:
     sequence = playbook_sequence()
     enroll_lead(lead=lead, sequence=sequence)
     return {
-        "sales:claim": {},
+        "sales:take": {},
         "sales:reassign": {"owner": other.pk},
         "sales:move_stage": {"stage": "contacted"},
         "sales:add_note": {"body": "Left a voicemail", "kind": "call", "outcome": "voicemail"},
@@ -86,7 +86,7 @@ def _action_posts(lead: Lead) -> dict[str, dict[str, Any]]:
 
 
 ACTIONS = [
-    "sales:claim",
+    "sales:take",
     "sales:reassign",
     "sales:move_stage",
     "sales:add_note",
@@ -118,7 +118,7 @@ def test_a_group_without_change_lead_may_look_but_not_act(client: Client) -> Non
     client.force_login(user)
     lead = LeadFactory()
     assert client.get(reverse("sales:lead", args=[lead.pk])).status_code == 200
-    assert client.post(reverse("sales:claim", args=[lead.pk])).status_code == 403
+    assert client.post(reverse("sales:take", args=[lead.pk])).status_code == 403
     assert Lead.objects.get(pk=lead.pk).owner is None
 
 
@@ -126,14 +126,14 @@ def test_a_marketer_cannot_claim_a_lead(client: Client) -> None:
     lead = LeadFactory()
     client.force_login(marketer())
 
-    response = client.post(reverse("sales:claim", args=[lead.pk]))
+    response = client.post(reverse("sales:take", args=[lead.pk]))
 
     assert response.status_code == 403
     assert Lead.objects.get(pk=lead.pk).owner is None
     assert not LeadChange.objects.filter(lead=lead).exists()
     # Nor is the button offered: the lead page has no claim form for a marketer.
     page = client.get(reverse("sales:lead", args=[lead.pk])).content.decode()
-    assert reverse("sales:claim", args=[lead.pk]) not in page
+    assert reverse("sales:take", args=[lead.pk]) not in page
 
 
 def test_a_marketer_cannot_claim_a_lead_through_the_api(db: None) -> None:
@@ -226,14 +226,14 @@ def test_actions_need_the_csrf_token() -> None:
     client = Client(enforce_csrf_checks=True)
     lead = LeadFactory()
     client.force_login(sales_rep())
-    assert client.post(reverse("sales:claim", args=[lead.pk])).status_code == 403
+    assert client.post(reverse("sales:take", args=[lead.pk])).status_code == 403
     assert Lead.objects.get(pk=lead.pk).owner is None
 
 
 def test_an_unknown_lead_is_404(client: Client) -> None:
     client.force_login(sales_rep())
     assert client.get(reverse("sales:lead", args=[999999])).status_code == 404
-    assert client.post(reverse("sales:claim", args=[999999])).status_code == 404
+    assert client.post(reverse("sales:take", args=[999999])).status_code == 404
 
 
 def test_the_groups_hold_the_sales_permissions() -> None:
