@@ -1,4 +1,3 @@
-import importlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,39 +12,34 @@ from capture.forms import _started_signer
 from capture.models import LandingPage
 from tests.factories import LandingPageFactory
 
+# The data migrations whose rows a transactional test's flush removes and the next tests
+# need: the two groups, their permissions, the default topic. Found by name in every
+# app's migrations, so a new `grant_…` migration is restored without being listed here.
+RESTORED = ("create_groups", "seed_default_topic")
+
+
+def restored_data_migrations() -> list[Callable[..., None]]:
+    """Those migrations' functions, in the order the migrations run."""
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    plan = [key for leaf in graph.leaf_nodes() for key in graph.forwards_plan(leaf)]
+    functions: list[Callable[..., None]] = []
+    for key in dict.fromkeys(plan):
+        for operation in graph.nodes[key].operations:
+            if not isinstance(operation, RunPython):
+                continue
+            name = operation.code.__name__
+            if name.startswith("grant_") or name in RESTORED:
+                functions.append(operation.code)
+    return functions
+
 
 def _restore_data_migrations() -> None:
     """Put back what data migrations wrote, which a transactional test's flush removes."""
-    importlib.import_module("capture.migrations.0002_groups").create_groups(apps, None)
-    importlib.import_module(
-        "capture.migrations.0006_lead_claim_permission_embed_origins_https"
-    ).grant_claim(apps, None)
-    importlib.import_module("capture.migrations.0009_page_branding").grant_brand_permissions(
-        apps, None
-    )
-    importlib.import_module("scoring.migrations.0002_groups").grant_scoring_permissions(apps, None)
-    importlib.import_module("nurture.migrations.0002_groups").grant_nurture_permissions(apps, None)
-    importlib.import_module("nurture.migrations.0007_sms_groups").grant_sms_permissions(apps, None)
-    importlib.import_module("nurture.migrations.0009_journey_groups").grant_journey_permissions(
-        apps, None
-    )
-    topics = importlib.import_module("nurture.migrations.0012_subscription_topics")
-    topics.seed_default_topic(apps, None)
-    topics.grant_topic_permissions(apps, None)
-    importlib.import_module("sales.migrations.0003_groups").grant_sales_permissions(apps, None)
-    importlib.import_module("sales.migrations.0005_task").grant_task_permissions(apps, None)
-    importlib.import_module("api.migrations.0002_group_permissions").grant_api_permissions(
-        apps, None
-    )
-    importlib.import_module("webhooks.migrations.0002_groups").grant_webhooks_permissions(
-        apps, None
-    )
-    importlib.import_module("integrations.migrations.0002_groups").grant_integrations_permissions(
-        apps, None
-    )
-    importlib.import_module("segments.migrations.0002_groups").grant_segments_permissions(
-        apps, None
-    )
+    for function in restored_data_migrations():
+        function(apps, None)
 
 
 DEADLOCK_DETECTED = "40P01"

@@ -258,9 +258,9 @@ class LeadOwnerView(LeadActionView):
         tags=[TAG],
         operation_id="leads_owner",
         request=OwnerSerializer,
-        responses={200: LeadDetailSerializer, **error_responses(400, 404, 409)},
-        description="Claim the lead (owner null or your id; sales reps only) or give it to "
-        "another sales rep.",
+        responses={200: LeadDetailSerializer, **error_responses(400, 403, 404, 409)},
+        description="Claim the lead (owner null or your id) or give it to another sales rep; "
+        "sales reps only, as on the lead page and the board.",
     )
     def post(self, request: Request, lead_id: int) -> Response:
         lead = lead_get_for_user(user=request.user, lead_id=lead_id)
@@ -272,6 +272,9 @@ class LeadOwnerView(LeadActionView):
                 raise exceptions.PermissionDenied("Only sales reps can claim a lead.")
             _act(lambda: lead_services.take_lead(lead_id=lead.pk, actor=signed_in(request.user)))
         else:
+            # As on the lead page and the board: giving a lead to a rep is sales' work.
+            if not request.user.has_perms(WORK_PIPELINE):
+                raise exceptions.PermissionDenied("Only sales reps can give a lead to a rep.")
             try:
                 _act(
                     lambda: lead_services.reassign_lead(

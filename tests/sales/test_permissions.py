@@ -147,11 +147,18 @@ def test_a_marketer_cannot_claim_a_lead_through_the_api(db: None) -> None:
         "error": {"code": "permission_denied", "message": "Only sales reps can claim a lead."}
     }
     assert Lead.objects.get(pk=lead.pk).owner is None
-    # Handing the lead to a rep is still the marketer's to do.
+    # Nor hand it to a rep: as on the lead page and the board, that is sales' work.
     rep = make_rep("rita")
     response = api.post(f"/api/v1/leads/{lead.pk}/owner/", {"owner": rep.pk}, format="json")
-    assert response.status_code == 200, response.content
-    assert Lead.objects.get(pk=lead.pk).owner == rep
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": {
+            "code": "permission_denied",
+            "message": "Only sales reps can give a lead to a rep.",
+        }
+    }
+    assert Lead.objects.get(pk=lead.pk).owner is None
+    assert not LeadChange.objects.filter(lead=lead).exists()
 
 
 @pytest.mark.parametrize(
