@@ -102,7 +102,13 @@ def lead_workspace(*, lead: Lead, length: int = TIMELINE_LENGTH) -> Workspace:
     activities = list(
         Activity.objects.filter(lead=lead)
         .exclude(kind__in=_COVERED_ACTIVITIES)
-        .exclude(kind=Activity.Kind.CUSTOM, metadata__event="booking_cancelled")
+        # Not exclude(metadata__event=…): for metadata without the key that comparison is
+        # NULL, and NOT (… AND NULL) drops every other custom event (the API's, an import's).
+        .exclude(
+            kind=Activity.Kind.CUSTOM,
+            metadata__has_key="event",
+            metadata__event="booking_cancelled",
+        )
         .order_by("-occurred_at", "-id")[:length]
     )
     deliveries = list(

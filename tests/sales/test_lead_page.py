@@ -122,6 +122,19 @@ def test_the_timeline_merges_every_source_newest_first() -> None:
     assert timeline[-2].detail == "Google Ads · spring"
 
 
+def test_custom_events_are_on_the_timeline_but_a_cancelled_bookings_own_row_is_not() -> None:
+    lead = make_lead()
+    make_activity(lead, Activity.Kind.CUSTOM, _at(30), name="webinar_registered")
+    make_activity(lead, Activity.Kind.CUSTOM, _at(20), event="booking_cancelled")
+    make_activity(lead, Activity.Kind.CUSTOM, _at(10), event="trial_started")
+    with timezone.override(UTC):
+        timeline = lead_workspace(lead=lead).timeline
+    custom = [entry for entry in timeline if entry.kind == "activity"]
+    # The cancellation is shown through its booking; every other custom event is the lead's.
+    assert len(custom) == 2, [entry.title for entry in timeline]
+    assert [entry.at for entry in custom] == [_at(10), _at(30)]
+
+
 def test_the_page_shows_contact_answers_reasons_chart_and_sequence(client: Client) -> None:
     lead = _busy_lead()
     client.force_login(sales_rep())
