@@ -181,6 +181,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "sales:dashboard"
+# Signing out of the sales pages lands on their own login page, not the admin's "Logged out"
+# page (whose "Log in again" leads to the admin, where a rep cannot sign in).
+LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -262,3 +262,15 @@ def test_the_groups_hold_the_sales_permissions() -> None:
     } <= marketers
     assert "change_salessettings" not in reps
     assert not any(p.startswith("delete_") for p in reps | marketers)
+
+
+def test_signing_out_of_the_sales_pages_lands_on_their_login_page(client: Client) -> None:
+    client.force_login(make_rep("rita"))
+
+    response = client.post(reverse("logout"), follow=True)
+
+    assert response.redirect_chain == [(reverse("login"), 302)]
+    page = response.content.decode()
+    assert "Django site admin" not in page
+    assert 'name="username"' in page
+    assert "_auth_user_id" not in client.session
