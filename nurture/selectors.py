@@ -7,7 +7,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from capture.models import ERASED_EMAIL_DOMAIN, Activity, Lead
-from nurture.models import Delivery, Suppression
+from nurture.models import Delivery, Enrollment, Suppression
 
 PREVIEW_CHOICES = 20
 
@@ -27,6 +27,20 @@ def delivery_for_link(*, delivery_id: int, lead_uid: uuid.UUID | None) -> Delive
         .filter(_link_names("enrollment__lead__", lead_uid), pk=delivery_id)
         .first()
     )
+
+
+def left_before_confirming(*, lead: Lead) -> bool:
+    """The lead unsubscribed (or was suppressed) while a double opt-in waited for its click:
+    nothing awaits confirmation any more, so confirming would send nothing."""
+    if is_suppressed(email=lead.email):
+        return True
+    unconfirmed = Enrollment.objects.filter(
+        lead=lead, needs_confirmation=True, confirmed_at__isnull=True
+    )
+    if unconfirmed.filter(state=Enrollment.State.ACTIVE).exists():
+        return False
+    left = (Enrollment.ExitReason.UNSUBSCRIBED, Enrollment.ExitReason.SUPPRESSED)
+    return unconfirmed.filter(state=Enrollment.State.EXITED, exit_reason__in=left).exists()
 
 
 def _link_names(lead: str, lead_uid: uuid.UUID | None) -> Q:

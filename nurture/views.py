@@ -1,5 +1,6 @@
 import base64
 
+from django.conf import settings
 from django.core import signing
 from django.http import (
     Http404,
@@ -8,7 +9,7 @@ from django.http import (
     HttpResponseForbidden,
     HttpResponseRedirect,
 )
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,7 +20,7 @@ from capture.services import hash_ip
 from leadfunnel.security import client_ip
 from nurture import tokens
 from nurture.models import ConsentRecord
-from nurture.selectors import lead_for_link
+from nurture.selectors import lead_for_link, left_before_confirming
 from nurture.services import engagement, scheduling, sms, topics
 from nurture.services.composing import TEST_LINKS
 from nurture.topic_selectors import preferences_for, topic_of_delivery
@@ -66,12 +67,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 # The preference page's own form: a person in a browser, so CSRF-protected (unlike the
 # one-click POST above), and authorised by the same signed token in its address.
 @never_cache
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     found = _lead_of_unsubscribe_link(token)
     if found is None:
         return render(request, "nurture/unsubscribe_invalid.html", status=400)
     lead, link = found
+    if request.method != "POST":
+        # The address a saved form left in the bar (reopened, bookmarked): the page itself.
+        return redirect("nurture:unsubscribe", token)
     ip_hash = hash_ip(client_ip(request) or "")
     if request.POST.get("action") == "everything":
         topics.unsubscribe_from_everything(
@@ -160,9 +164,11 @@ def track_click(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = tokens.read_click_token(token)
     except signing.BadSignature:
-        raise Http404("Unknown link") from None
+        # A link a mail client wrapped or cut, or one tampered with: nothing is recorded
+        # and nobody is sent anywhere but our own home page (as follow_click does).
+        return HttpResponseRedirect(f"{settings.SITE_URL}/")
     if not link.url.startswith(("https://", "http://")):
-        raise Http404("Unknown link")
+        return HttpResponseRedirect(f"{settings.SITE_URL}/")
     destination = engagement.follow_click(
         delivery_id=link.delivery_id,
         lead_uid=link.lead_uid,
@@ -187,6 +193,15 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     lead = lead_for_link(lead_id=link.lead_id, lead_uid=link.lead_uid)
     if lead is None:
         return render(request, "nurture/unsubscribe_invalid.html", status=400)
+    if left_before_confirming(lead=lead):
+        # Unsubscribed since the confirmation email came: nothing will be sent, so a
+        # "you are confirmed" would promise what we will not do. Say so, and where to change it.
+        preferences = tokens.unsubscribe_token(lead_id=lead.pk, lead_uid=lead.uid)
+        return render(
+            request,
+            "nurture/confirm_unsubscribed.html",
+            {"email": lead.email, "token": preferences},
+        )
     if request.method == "POST":
         scheduling.confirm_enrollments(lead_id=lead.pk)
         return render(request, "nurture/confirmed.html", {"email": lead.email})

@@ -86,10 +86,12 @@ def test_the_footer_has_the_postal_address_and_the_one_click_unsubscribe(setting
 
     footer = html.split('class="lf-footer"', 1)[1]
     assert POSTAL_ADDRESS in unescape(footer)
-    (unsubscribe,) = re.findall(r'<a href="([^"]+)"[^>]*>Unsubscribe</a>', footer)
+    (unsubscribe,) = re.findall(
+        r'<a href="([^"]+)"[^>]*>Unsubscribe or choose what you get</a>', footer
+    )
     assert f"<{unescape(unsubscribe)}>" == message.extra_headers["List-Unsubscribe"]
     assert POSTAL_ADDRESS in message.body
-    assert f"Unsubscribe in one click: {unescape(unsubscribe)}" in message.body
+    assert f"Unsubscribe or choose what you get: {unescape(unsubscribe)}" in message.body
 
 
 def test_the_palette_is_dark_mode_friendly() -> None:
@@ -110,7 +112,7 @@ def test_the_open_pixel_sits_below_the_footer_text_with_empty_alt_text() -> None
 
     (pixel,) = re.findall(r"<img [^>]*>", html)
     assert f'src="{SITE}/t/o/' in pixel and 'alt=""' in pixel and 'width="1"' in pixel
-    assert html.index(">Unsubscribe</a>") < html.index(pixel)
+    assert html.index(">Unsubscribe or choose what you get</a>") < html.index(pixel)
 
 
 def test_the_preheader_is_the_first_text_and_hidden() -> None:

@@ -154,7 +154,7 @@ def test_a_message_of_another_shape_takes_the_email_packages_path() -> None:
 @hypothesis_settings(max_examples=150, deadline=None)
 @given(name=TYPED, subject=TYPED, typed=TYPED)
 def test_whatever_is_typed_reads_back_as_typed(name: str, subject: str, typed: str) -> None:
-    text = f"Hi {typed}\n\n--\nUnsubscribe in one click: {UNSUBSCRIBE}\n"  # as composed
+    text = f"Hi {typed}\n\n--\nUnsubscribe or choose what you get: {UNSUBSCRIBE}\n"  # as composed
     message = _message(name=name, subject=subject, text=text, html=f"<p>{text}</p>")
     raw = smtp_bytes(message)
     assert raw is not None

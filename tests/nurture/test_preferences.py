@@ -258,6 +258,11 @@ def test_the_preference_page_saves_choices_with_csrf_and_logs_each_change(
     again = browser.post(f"/u/{token}/preferences/", {**choices, "csrfmiddlewaretoken": csrf})
     assert "Nothing changed" in again.content.decode()
     assert ConsentRecord.objects.filter(lead=lead).count() == 2
+    # The saved page's address, reopened: the page again, changing nothing.
+    reopened = browser.get(f"/u/{token}/preferences/", follow=True)
+    assert reopened.redirect_chain == [(f"/u/{token}/", 302)]
+    assert f'value="{newsletter.pk}" id="topic-newsletter" checked' in reopened.content.decode()
+    assert ConsentRecord.objects.filter(lead=lead).count() == 2
 
 
 def test_leaving_everything_needs_an_explicit_opt_in_to_come_back(

@@ -63,6 +63,29 @@ def test_double_opt_in_sends_only_the_confirmation_until_confirmed(client: Clien
     assert [m.subject for m in mail.outbox] == ["Please confirm your email address", "Day 2 for Cy"]
 
 
+def test_a_confirm_link_after_unsubscribing_says_unsubscribed_and_confirms_nothing(
+    client: Client,
+) -> None:
+    enrollment = _capture_on_double_opt_in_page()
+    html = mail.outbox[0].alternatives[0][0]
+    (confirm_path,) = re.findall(r'href="http://localhost:8000(/c/[^"]+)"', html)
+    (unsubscribe_path,) = set(re.findall(r'href="http://localhost:8000(/u/[^"/]+/)"', html))
+    assert client.post(unsubscribe_path).status_code == 200
+
+    shown = client.get(confirm_path)
+    response = client.post(confirm_path)
+
+    for page in (shown, response):
+        text = page.content.decode()
+        assert page.status_code == 200
+        assert "You are unsubscribed" in text and "careful@example.com" in text
+        assert "you are confirmed" not in text
+    enrollment.refresh_from_db()
+    assert enrollment.confirmed_at is None
+    (preferences,) = re.findall(r'href="(/u/[^"]+/)"', response.content.decode())
+    assert client.get(preferences).status_code == 200
+
+
 def test_an_unconfirmed_lead_is_never_mailed_again(settings: Any) -> None:
     settings.NURTURE_CONFIRMATION_DAYS = 7
     enrollment = _capture_on_double_opt_in_page()
