@@ -115,7 +115,7 @@ def refresh_segment(
             matching = Lead.objects.filter(pk__in=list(lead_ids)).filter(
                 members_q(segment.conditions, now=now)
             )
-            among, among_params = " AND lead_id = ANY(%s)", [list(lead_ids)]
+            among, among_params = _among(lead_ids)
         sql, params = _sql(matching.order_by().values("id"))
         with connection.cursor() as cursor:
             # NOT EXISTS over the derived table: an anti-join, not NOT IN's subplan per row.
@@ -142,6 +142,15 @@ def refresh_segment(
         if left:
             announce_on_commit(segment_left, Segment, segment_id=segment_id, lead_ids=left)
     return {"joined": joined, "left": left}
+
+
+def _among(lead_ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """The members' condition for a set of leads: one array parameter on PostgreSQL, a list
+    of placeholders elsewhere (SQLite, `make run`'s database, has no ANY)."""
+    if connection.vendor == "postgresql":
+        return " AND lead_id = ANY(%s)", [list(lead_ids)]
+    placeholders = ", ".join(["%s"] * len(lead_ids))
+    return f" AND lead_id IN ({placeholders})", list(lead_ids)
 
 
 def refresh_leads(*, lead_ids: Sequence[int], now: datetime | None = None) -> int:

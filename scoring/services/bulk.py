@@ -128,7 +128,11 @@ def _decay_lead_by_lead(
     *, cause: str, now: datetime, rules: RuleSet, started: float
 ) -> RescoreResult:
     rescored = moved = 0
-    for lead_id in Lead.objects.order_by("id").values_list("id", flat=True).iterator(2000):
+    # The ids first, then the writes: on SQLite a read still open (an iterator's cursor)
+    # holds the database's shared lock, and the workers' and the web's writes, this one's
+    # too, then fail with "database is locked".
+    lead_ids = list(Lead.objects.order_by("id").values_list("id", flat=True))
+    for lead_id in lead_ids:
         try:
             result = score_lead(
                 lead_id=lead_id, cause=cause, now=now, rules=rules, history="temperature"
