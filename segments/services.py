@@ -109,7 +109,7 @@ def refresh_segment(
             return {"joined": [], "left": []}
         if lead_ids is None:
             matching = matching_leads(segment.conditions, now=now)
-            among, among_params = "", []
+            among, among_params = "", list[Any]()
         else:
             # A set of leads: each one's checks by its own rows, not a pass over the table.
             matching = Lead.objects.filter(pk__in=list(lead_ids)).filter(
