@@ -133,6 +133,9 @@ def _refusal(address: IPAddress) -> str:
     if settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
         return "the unspecified address" if address.is_unspecified else ""
     if isinstance(address, ipaddress.IPv6Address):
+        if address.is_loopback:
+            # ::1 lies inside ::/96 (IPv4-compatible): it is this machine, not 0.0.0.1.
+            return "a private or reserved address (the loopback address, this server itself)"
         if any(address in network for network in TRANSITION_REFUSED):
             return "a private or reserved address (an IPv6 transition range: 6to4, Teredo, NAT64)"
         if any(address in network for network in IPV4_CARRYING):

@@ -51,7 +51,7 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         ("https://10.0.0.5/", "private or reserved"),
         ("https://192.168.1.10:8443/", "private or reserved"),
         ("https://127.0.0.1/", "private or reserved"),
-        ("https://[::1]/", "private or reserved"),
+        ("https://[::1]/", r"private or reserved address \(the loopback address"),
         ("https://[::ffff:127.0.0.1]/", "private or reserved"),
         ("https://[fe80::1]/", "private or reserved"),
         ("https://100.64.0.1/", "private or reserved"),
