@@ -369,6 +369,10 @@ class Submission(models.Model):
     # processed_at. One the broker never delivered is picked up by the tick.
     processed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_lead = models.BooleanField(default=False, db_default=False, editable=False)
+    # The lead itself sent it: it created the lead, or the browser's signed cookie named the
+    # lead. Anyone else merely typed a known address, so it gives no consent in its name
+    # (capture_submission, the topic opt-ins of nurture.services.topics).
+    proven = models.BooleanField(default=False, db_default=False, editable=False)
     process_attempts = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:

@@ -32,7 +32,8 @@ from leadfunnel.bulk_sql import insert_rows, update_rows
 # non-blank one replaces it (latest wins, as in a CRM) only when the lead itself sent it
 # (its browser's signed cookie names it); anyone else who types a known address only fills
 # what is blank, so a stranger's "Attacker" never becomes the name the lead's emails greet.
-# The submission keeps what was typed either way (history).
+# Nor does a stranger consent for the lead (`_FILL_BLANKS`). The submission keeps what was
+# typed either way (history).
 LEAD_FIELDS = (
     "first_name",
     "last_name",
@@ -104,8 +105,10 @@ def capture_submission(
     """Upsert the lead by normalised email and record the submission, in one transaction.
 
     `returning` is the lead the browser proved it is (its signed lf_id cookie): when that is
-    the lead the address names, the submission's values replace the lead's (latest wins);
-    otherwise a known lead only has its blank fields filled (`LEAD_FIELDS`).
+    the lead the address names, the submission's values and consents replace the lead's
+    (latest wins); otherwise a known lead only has its blanks filled (`_FILL_BLANKS`: its
+    fields, its email consent, and SMS consent only with a phone number it had not given),
+    and the submission is stored unproven, so it records no topic opt-ins either.
 
     `data` is the cleaned form data; it is stored whole on the Submission. The lead, the
     submission and its activity are written by one SQL statement (`_store_capture`): an
@@ -283,11 +286,24 @@ _LEAD_MERGE = {
     "last_activity_at": "GREATEST(old.{c}, EXCLUDED.{c})",
 }
 # A submission by someone the browser did not prove to be the lead: what it gave fills
-# the lead's blanks, never replaces what the lead said.
+# the lead's blanks, never replaces what the lead said. Its email consent is recorded only
+# for a lead that has none, so the proof of the lead's own consent stays where it is. SMS
+# consent is for a number: the submission gives it only with the number it fills in (what
+# it ticked, or none), never for the number the lead gave, which the submitter did not type.
+_GIVES_PHONE = "old.phone = '' AND EXCLUDED.phone <> ''"
 _FILL_BLANKS = {
     **_LEAD_MERGE,
     **dict.fromkeys(LEAD_FIELDS, "CASE WHEN old.{c} = '' THEN EXCLUDED.{c} ELSE old.{c} END"),
     "answers": "EXCLUDED.{c} || old.{c}",
+    "consent_given_at": "COALESCE(old.{c}, EXCLUDED.{c})",
+    "consent_text": (
+        "CASE WHEN old.consent_given_at IS NULL AND EXCLUDED.consent_given_at IS NOT NULL"
+        " THEN EXCLUDED.{c} ELSE old.{c} END"
+    ),
+    **dict.fromkeys(
+        ("sms_consent_given_at", "sms_consent_text"),
+        f"CASE WHEN {_GIVES_PHONE} THEN EXCLUDED.{{c}} ELSE old.{{c}} END",
+    ),
 }
 
 
@@ -305,7 +321,13 @@ def _store_capture(
     metadata = Activity._meta.get_field("metadata").get_db_prep_save(activity.metadata, connection)
     params = [
         *_insert_params(candidate, campaign=campaign),
-        *_insert_params(submission, lead=[], campaign=campaign, created_lead=[candidate.uid]),
+        *_insert_params(
+            submission,
+            lead=[],
+            campaign=campaign,
+            created_lead=[candidate.uid],
+            proven=[] if latest_wins else [candidate.uid],
+        ),
         *_insert_params(activity, lead=[], metadata=[metadata]),
     ]
     sql = _capture_sql(campaign_by_key=bool(utm_campaign), latest_wins=latest_wins)
@@ -334,8 +356,14 @@ def _capture_sql(*, campaign_by_key: bool, latest_wins: bool) -> str:
     campaign = campaign if campaign_by_key else "%s"
     lead_id = "(SELECT id FROM lead)"
     lead_sql = _insert_sql(Lead, alias="old", campaign=campaign)
+    created_lead = "(SELECT uid = %s FROM lead)"
     submission_sql = _insert_sql(
-        Submission, lead=lead_id, campaign=campaign, created_lead="(SELECT uid = %s FROM lead)"
+        Submission,
+        lead=lead_id,
+        campaign=campaign,
+        created_lead=created_lead,
+        # The lead's own when the browser proved it, else only when it created the lead.
+        proven="TRUE" if latest_wins else created_lead,
     )
     activity_sql = _insert_sql(
         Activity,
@@ -391,6 +419,7 @@ def _store_capture_portably(
     if not created:
         _merge_portably(lead=lead, candidate=candidate, latest_wins=latest_wins)
     submission.lead, submission.created_lead = lead, created
+    submission.proven = created or latest_wins
     submission.save(force_insert=True)
     activity.lead = lead
     activity.metadata = {**activity.metadata, "submission_id": submission.pk}
@@ -401,6 +430,13 @@ def _store_capture_portably(
 def _merge_portably(*, lead: Lead, candidate: Lead, latest_wins: bool) -> None:
     """`_LEAD_MERGE` (or `_FILL_BLANKS`) in Python: the candidate's values into the lead."""
     changed: list[str] = []
+    # Unproven, SMS consent comes only with the number the submission fills in (what it
+    # ticked, or none): decided before the fields below fill it.
+    takes_sms_consent = (
+        candidate.sms_consent_given_at is not None
+        if latest_wins
+        else bool(candidate.phone) and not lead.phone
+    )
 
     def take(name: str, value: Any) -> None:
         if getattr(lead, name) != value:
@@ -418,10 +454,10 @@ def _merge_portably(*, lead: Lead, candidate: Lead, latest_wins: bool) -> None:
         take("source", candidate.source)
     if lead.campaign_id is None:
         take("campaign_id", candidate.campaign_id)
-    if candidate.consent_given_at is not None:
+    if candidate.consent_given_at is not None and (latest_wins or lead.consent_given_at is None):
         take("consent_given_at", candidate.consent_given_at)
         take("consent_text", candidate.consent_text)
-    if candidate.sms_consent_given_at is not None:
+    if takes_sms_consent:
         take("sms_consent_given_at", candidate.sms_consent_given_at)
         take("sms_consent_text", candidate.sms_consent_text)
     take("last_activity_at", max(lead.last_activity_at, candidate.last_activity_at))

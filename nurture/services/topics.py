@@ -196,9 +196,15 @@ def record_topic_opt_ins(
 
 
 def record_form_opt_ins(*, submission_id: int) -> list[ConsentRecord]:
-    """A submission's ticked topic boxes (`topic_<slug>` in its data), for the page's topics."""
+    """A submission's ticked topic boxes (`topic_<slug>` in its data), for the page's topics.
+
+    Only the lead's own submission (`Submission.proven`: it created the lead, or the browser
+    proved it is that lead) opts in. Anyone can type a known address, and a stranger's tick
+    would otherwise resubscribe a topic the lead left, logged as the lead's own consent; the
+    lead opts in from the preference page or on a visit of its own.
+    """
     submission = Submission.objects.select_related("lead").filter(pk=submission_id).first()
-    if submission is None:
+    if submission is None or not submission.proven:
         return []
     ticked = {
         key.removeprefix(FORM_FIELD_PREFIX)

@@ -38,8 +38,10 @@ def submissions(draw: st.DrawFn) -> dict[str, Any]:
             "country": draw(st.sampled_from(["", "GB", "DE"])),
             "time_zone": draw(st.sampled_from(ZONES)),
             "company_size": draw(st.sampled_from(["", "1-9", "50-249"])),
-            "phone": draw(st.sampled_from(["", "+442079460000"])),
+            "phone": draw(st.sampled_from(["", "+442079460000", "+12025550143"])),
         },
+        # The page's consent wording changed between two visits (which one a lead keeps).
+        "page": draw(st.sampled_from([0, 1])),
         "answer": draw(st.sampled_from(["", "Within a month", "Later"])),
         "utm_source": draw(st.sampled_from(["", "google", "linkedin"])),
         "utm_campaign": draw(st.sampled_from(["", "spring-ads", "unknown-key"])),
@@ -97,26 +99,60 @@ def _activity_rows(lead: Lead) -> list[dict[str, Any]]:
     ]
 
 
+def _pages() -> list[LandingPage]:
+    campaign, _ = Campaign.objects.get_or_create(
+        utm_campaign="page-own", defaults={"name": "Page's own"}
+    )
+    return [
+        LandingPage.objects.filter(slug=slug).first()
+        or LandingPageFactory(
+            slug=slug,
+            qualifying_question="When would you like to start?",
+            consent_text=consent_text,
+            campaign=campaign,
+        )
+        for slug, consent_text in [
+            ("equal-rows", "Yes, contact me."),
+            ("equal-rows-reworded", "Yes, contact me about my request."),
+        ]
+    ]
+
+
+def _assert_no_consent_given_for_the_lead(before: Lead, after: Lead) -> None:
+    """An unproven submission of a known lead: its email consent only fills a blank one, its
+    SMS consent comes only with the phone number it filled in."""
+    if before.consent_given_at is not None:
+        assert (after.consent_given_at, after.consent_text) == (
+            before.consent_given_at,
+            before.consent_text,
+        )
+    if before.phone or not after.phone:
+        assert (after.sms_consent_given_at, after.sms_consent_text) == (
+            before.sms_consent_given_at,
+            before.sms_consent_text,
+        )
+
+
 @pytest.mark.django_db
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(submissions(), min_size=1, max_size=4))
 def test_the_statement_and_the_orm_store_the_same_rows(steps: list[dict[str, Any]]) -> None:
-    page = LandingPage.objects.filter(slug="equal-rows").first() or LandingPageFactory(
-        slug="equal-rows",
-        qualifying_question="When would you like to start?",
-        consent_text="Yes, contact me.",
-        campaign=Campaign.objects.create(name="Page's own", utm_campaign="page-own"),
-    )
+    pages = _pages()
     Campaign.objects.get_or_create(utm_campaign="spring-ads", defaults={"name": "Spring"})
     number = next(_emails)
     statement_email, orm_email = f"s{number}@example.com", f"o{number}@example.com"
     at = START
     for step in steps:
         at += timedelta(minutes=step["minutes_later"])
+        page = pages[step["page"]]
+        before = Lead.objects.filter(email=statement_email).first()
         by_statement = _capture(page, statement_email, step, at)
         with mock.patch.object(services, "_store_capture", services._store_capture_portably):
             by_orm = _capture(page, orm_email, step, at)
         assert (by_statement.created, by_statement.proven) == (by_orm.created, by_orm.proven)
+        assert by_statement.submission.proven == by_statement.proven
+        if before is not None and not step["proven"]:
+            _assert_no_consent_given_for_the_lead(before, by_statement.lead)
         # What the caller gets back is the row as stored.
         for result in (by_statement, by_orm):
             assert (
