@@ -630,6 +630,9 @@ class ConsentRecord(models.Model):
     class Action(models.TextChoices):
         SUBSCRIBE = "subscribe", "Subscribed"
         UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+        # Double opt-in: the lead proved the address is theirs (the proof of the opt-in,
+        # kept whatever becomes of the enrollments that waited for it).
+        CONFIRM = "confirm", "Confirmed the address"
 
     class Source(models.TextChoices):
         FORM = "form", "Form"
@@ -638,6 +641,7 @@ class ConsentRecord(models.Model):
         ADMIN = "admin", "Admin"
         API = "api", "API"
         IMPORT = "import", "Import"
+        CONFIRM_LINK = "confirm_link", "Confirmation link"
 
     # Indexed by consent_lead_time_idx (lead, recorded_at).
     lead = models.ForeignKey(

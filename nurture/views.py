@@ -203,7 +203,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             {"email": lead.email, "token": preferences},
         )
     if request.method == "POST":
-        scheduling.confirm_enrollments(lead_id=lead.pk)
+        scheduling.confirm_address(lead_id=lead.pk, ip_hash=hash_ip(client_ip(request) or ""))
         return render(request, "nurture/confirmed.html", {"email": lead.email})
     return render(request, "nurture/confirm.html", {"email": lead.email})
 

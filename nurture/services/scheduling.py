@@ -11,7 +11,7 @@ from django.utils import timezone
 from capture.models import LandingPage, Lead
 from leadfunnel.bulk_sql import insert_rows
 from leadfunnel.zones import zone_or
-from nurture.models import Delivery, Enrollment, Sequence, Step, Suppression
+from nurture.models import ConsentRecord, Delivery, Enrollment, Sequence, Step, Suppression
 from nurture.services import exits
 from nurture.services.dispatching import hand_out_on_commit
 from nurture.services.exiting import LIVE_STATES, exit_enrollments
@@ -291,6 +291,29 @@ def _delivery_for(*, enrollment: Enrollment, step: Step, zone: ZoneInfo, now: da
         status=Delivery.Status.QUEUED if immediate else Delivery.Status.SCHEDULED,
         status_changed_at=now,
     )
+
+
+def confirm_address(*, lead_id: int, ip_hash: str = "", now: datetime | None = None) -> int:
+    """The lead clicked its double opt-in link: the proof is logged once (a consent record,
+    whether or not an enrollment still waits: one may have ended as the lead turned hot),
+    and the waiting enrollments go on. Returns how many enrollments were confirmed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Lead.objects.select_for_update().filter(pk=lead_id).first()  # one record per lead
+        logged = ConsentRecord.objects.filter(
+            lead_id=lead_id, action=ConsentRecord.Action.CONFIRM
+        ).exists()
+        if not logged:
+            ConsentRecord.objects.create(
+                lead_id=lead_id,
+                topic=None,
+                action=ConsentRecord.Action.CONFIRM,
+                source=ConsentRecord.Source.CONFIRM_LINK,
+                detail="Clicked the link in the confirmation email",
+                ip_hash=ip_hash,
+                recorded_at=now,
+            )
+        return confirm_enrollments(lead_id=lead_id, now=now)
 
 
 def confirm_enrollments(*, lead_id: int, now: datetime | None = None) -> int:

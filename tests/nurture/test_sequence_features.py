@@ -13,8 +13,9 @@ from django.core import mail
 from django.test import Client, TestCase
 
 from capture.services import Tracking, capture_submission
-from nurture.models import Enrollment
+from nurture.models import ConsentRecord, Enrollment
 from nurture.services.dispatching import hand_out_due
+from nurture.services.exiting import exit_enrollments
 from tests.factories import (
     LandingPageFactory,
     playbook_sequence,
@@ -56,11 +57,34 @@ def test_double_opt_in_sends_only_the_confirmation_until_confirmed(client: Clien
     with time_machine.travel(confirmed_at, tick=False):
         response = client.post(confirm_path)
     assert response.status_code == 200 and "you are confirmed" in response.content.decode()
+    (proof,) = ConsentRecord.objects.filter(lead=enrollment.lead)
+    assert (proof.action, proof.source, proof.topic, proof.recorded_at) == (
+        "confirm",
+        "confirm_link",
+        None,
+        confirmed_at,
+    )
     day2 = enrollment.deliveries.get(step__day=2)
     assert day2.due_at == confirmed_at + timedelta(days=1), "the sequence starts from the click"
     with time_machine.travel(day2.due_at + timedelta(minutes=1), tick=False):
         hand_out_due()
     assert [m.subject for m in mail.outbox] == ["Please confirm your email address", "Day 2 for Cy"]
+
+
+def test_the_confirmation_is_logged_when_the_lead_went_to_sales_first(client: Client) -> None:
+    enrollment = _capture_on_double_opt_in_page()
+    html = mail.outbox[0].alternatives[0][0]
+    (confirm_path,) = re.findall(r'href="http://localhost:8000(/c/[^"]+)"', html)
+    # Turned hot before clicking: the journey handed the lead to sales and ended.
+    exit_enrollments(lead_id=enrollment.lead_id, reason=Enrollment.ExitReason.HANDED_TO_SALES)
+
+    first = client.post(confirm_path)
+    client.post(confirm_path)
+
+    assert "you are confirmed" in first.content.decode()
+    (proof,) = ConsentRecord.objects.filter(lead=enrollment.lead)
+    assert (proof.action, proof.source) == ("confirm", "confirm_link")
+    assert proof.detail == "Clicked the link in the confirmation email"
 
 
 def test_a_confirm_link_after_unsubscribing_says_unsubscribed_and_confirms_nothing(
