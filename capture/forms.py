@@ -66,8 +66,11 @@ LEAD_FORM_FIELDS: dict[str, Callable[[], forms.Field]] = {
     "last_name": lambda: forms.CharField(
         label="Last name", max_length=100, validators=[validate_person_name]
     ),
-    # Checked and put in E.164 by clean(): the region comes from the country field beside it.
-    "phone": lambda: forms.CharField(label="Phone", max_length=40),
+    # Checked and put in E.164 by clean(), read where the visitor is (CaptureForm.clean).
+    # type="tel": phones show the number keypad.
+    "phone": lambda: forms.CharField(
+        label="Phone", max_length=40, widget=forms.TextInput(attrs={"type": "tel"})
+    ),
     "company": lambda: forms.CharField(
         label="Company", max_length=200, validators=[validate_company_name]
     ),
@@ -183,17 +186,31 @@ class CaptureForm(forms.Form):
         # A returning lead, named by its signed cookie: which fields it has shapes the form,
         # and a submission of its own address may change them (capture_submission). Nothing
         # of it is prefilled (the browser may be a shared one).
+        shown = fields_to_ask(page=page, known=known_fields(returning))
+        # Sent with another address, the form is someone else's in that browser: a new
+        # visitor, asked what the page asks, or the cookie would let anyone leave out the
+        # page's required fields. Compared as capture_submission compares (latest wins).
+        submitted = normalise_email(str(self.data.get("email", ""))) if self.is_bound else ""
+        if returning is not None and self.is_bound and returning.email != submitted:
+            returning = None
         self.returning = returning
         known = known_fields(returning)
         asked = fields_to_ask(page=page, known=known)
+        taken = list(asked)
         if self.is_bound:
-            # A form rendered before the cookie was set (another tab) still sends the
-            # page's own fields: take them, but require only what this visitor was asked.
-            asked += [n for n in page.fields_shown if n in known and n in self.data]
-        for name in asked:
+            # What the form this browser was shown sends is taken, but only what this
+            # visitor is asked is required: a form rendered before the cookie was set
+            # (another tab) sends the page's own fields, and one rendered for the cookie's
+            # lead, sent with another address, the fields asked in place of the lead's.
+            taken += [
+                n
+                for n in dict.fromkeys([*page.fields_shown, *shown])
+                if n in LEAD_FORM_FIELDS and n not in asked and n in self.data
+            ]
+        for name in taken:
             self.fields[name] = LEAD_FORM_FIELDS[name]()
-            # A known field is never required again, nor is one asked in place of it.
-            self.fields[name].required = name in page.fields_required and name not in known
+            # Only what is asked now may be required: a field the lead gave never is again.
+            self.fields[name].required = name in page.fields_required and name in asked
         # The question too is asked once: a returning lead that answered it is not asked
         # again (an answer sent anyway, from an older form, is still taken).
         answered = returning is not None and bool(returning.answers.get(page.qualifying_question))
@@ -335,9 +352,15 @@ class CaptureForm(forms.Form):
             # Reported by the browser, not typed: unknown means "use the fallback".
             cleaned["time_zone"] = ""
         if cleaned.get("phone"):
+            # Where the visitor is, for a number written without its country code: the
+            # country it chose, else the one it gave before (not asked again), else its
+            # browser's time zone's (normalise_phone).
+            given = str(self.returning.country) if self.returning is not None else ""
             try:
                 cleaned["phone"] = normalise_phone(
-                    cleaned["phone"], country=cleaned.get("country") or ""
+                    cleaned["phone"],
+                    country=cleaned.get("country") or given,
+                    time_zone=cleaned["time_zone"],
                 )
             except forms.ValidationError as error:
                 self.add_error("phone", error)

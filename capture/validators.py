@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from phonenumber_field.phonenumber import PhoneNumber
 from phonenumbers import NumberParseException
 
+from leadfunnel.zones import time_zone_country
+
 NAME_WITH_WEB_ADDRESS = "Names can't contain web addresses."
 COMPANY_WITH_WEB_ADDRESS = "Enter the company's name, not a web address (Booking, not booking.com)."
 JOB_TITLE_WITH_WEB_ADDRESS = "Enter a job title without a web address."
@@ -65,15 +67,18 @@ def validate_job_title(value: str) -> None:
 INVALID_PHONE = "Enter a valid phone number, with its country code, e.g. +44 20 7946 0958."
 
 
-def normalise_phone(value: str, *, country: str = "") -> str:
+def normalise_phone(value: str, *, country: str = "", time_zone: str = "") -> str:
     """The one form a phone number is stored in: E.164 (`+442079460958`), or ValidationError.
 
-    A number written without its country code is read as one of the lead's country when the
-    lead gave one, else of PHONENUMBER_DEFAULT_REGION. Only numbers that phonenumbers holds
-    valid for their region pass: SMS is sent to exactly what is stored, so a number Twilio
-    would refuse is refused here, where the person can still correct it.
+    A number written without its country code is read as one of `country` (the lead's),
+    else of the country of `time_zone` (its browser's), else of PHONENUMBER_DEFAULT_REGION.
+    Only numbers that phonenumbers holds valid for their region pass: SMS is sent to exactly
+    what is stored, so a number Twilio would refuse is refused here, where the person can
+    still correct it.
     """
-    region = (country or settings.PHONENUMBER_DEFAULT_REGION or "").upper()
+    region = (
+        country or time_zone_country(time_zone) or settings.PHONENUMBER_DEFAULT_REGION or ""
+    ).upper()
     try:
         number = PhoneNumber.from_string(value.strip(), region=region or None)
     except NumberParseException:

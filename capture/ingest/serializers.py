@@ -35,8 +35,8 @@ class CaptureRequestSerializer(serializers.Serializer[Any]):
     first_name = _text("Asked when the page shows it.")
     last_name = _text("Asked when the page shows it.")
     phone = _text(
-        "Stored as E.164. Without a country code it is read as a number of `country`, or of "
-        "the PHONENUMBER_DEFAULT_REGION setting."
+        "Stored as E.164. Without a country code it is read as a number of `country`, else of "
+        "the country of `time_zone`, else of the PHONENUMBER_DEFAULT_REGION setting."
     )
     company = _text("Asked when the page shows it.")
     job_title = _text("Asked when the page shows it.")
