@@ -56,6 +56,16 @@ class SubscriptionTopic(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def form_label(self) -> str:
+        """The checkbox's words on a form, as shown: kept with each opt-in made there."""
+        return self.consent_text or f"Email me about {self.name}"
+
+    @property
+    def preference_label(self) -> str:
+        """What the preference page shows for the topic: kept with an opt-in made there."""
+        return f"{self.name}: {self.description}" if self.description else self.name
+
 
 def default_topic_id() -> int:
     # Only the id is read (migration 0012 calls this, when later columns do not exist yet).

@@ -149,7 +149,7 @@ def save_preferences(
                 source=source,
                 ip_hash=ip_hash,
                 now=now,
-                consent_text=topic.consent_text,
+                consent_text=topic.preference_label,
             )
             if record is not None:
                 written.append(record)
@@ -168,7 +168,7 @@ def record_topic_opt_ins(
     now: datetime | None = None,
 ) -> list[ConsentRecord]:
     """The lead ticked these topics' boxes (a form, an import, the API): subscribed, with the
-    words it agreed to (`consent_texts` by topic id; the topic's own text otherwise).
+    words it agreed to (`consent_texts` by topic id; the topic's form label otherwise).
 
     A global unsubscribe stays in force: ticking a newsletter box on a form is consent to
     the newsletter, not a request to lift "no emails at all" (only the preference page's
@@ -187,7 +187,7 @@ def record_topic_opt_ins(
                 source=source,
                 ip_hash=ip_hash,
                 now=now,
-                consent_text=texts.get(topic.pk, topic.consent_text),
+                consent_text=texts.get(topic.pk, topic.form_label),
                 explicit=True,
             )
             if record is not None:
@@ -230,7 +230,7 @@ def topic_form_fields(*, landing_page_id: int) -> dict[str, forms.Field]:
     with the topic's consent text (what the lead agrees to, logged with the opt-in)."""
     return {
         f"{FORM_FIELD_PREFIX}{topic.slug}": forms.BooleanField(
-            label=topic.consent_text or f"Email me about {topic.name}",
+            label=topic.form_label,
             required=False,
             initial=False,
         )

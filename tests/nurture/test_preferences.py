@@ -254,7 +254,8 @@ def test_the_preference_page_saves_choices_with_csrf_and_logs_each_change(
         (follow_up, "unsubscribe", "preferences"),
         (newsletter, "subscribe", "preferences"),
     ]
-    assert log[1].consent_text == "Send me the monthly newsletter."
+    # The words the preference page showed beside the box, not the form's checkbox wording.
+    assert log[1].consent_text == "Newsletter: Once a month."
     again = browser.post(f"/u/{token}/preferences/", {**choices, "csrfmiddlewaretoken": csrf})
     assert "Nothing changed" in again.content.decode()
     assert ConsentRecord.objects.filter(lead=lead).count() == 2

@@ -60,3 +60,19 @@ def test_a_ticked_box_subscribes_with_its_words_and_an_unticked_one_does_nothing
     else:
         assert not records.exists()
         assert not TopicSubscription.objects.filter(lead=lead, topic__slug="events-test").exists()
+
+
+def test_a_topic_without_its_own_words_logs_the_label_the_form_showed(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    landing = LandingPageFactory()
+    news = SubscriptionTopic.objects.create(name="Product news", slug="news", consent_text="")
+    news.landing_pages.add(landing)
+    url = reverse("capture:landing_page", args=[landing.slug])
+    assert "Email me about Product news" in client.get(url).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, valid_form_data(**{"topic_news": "on"}))
+
+    record = ConsentRecord.objects.get(topic=news)
+    assert (record.source, record.consent_text) == ("form", "Email me about Product news")
