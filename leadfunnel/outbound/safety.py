@@ -39,6 +39,7 @@ IPV4_CARRYING = tuple(
     ipaddress.IPv6Network(network)
     for network in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96")
 )
+IPV6_LOOPBACK = ipaddress.IPv6Address("::1")
 # Transition ranges refused whole (see the module's docstring).
 TRANSITION_REFUSED = tuple(
     ipaddress.IPv6Network(network) for network in ("64:ff9b:1::/48", "2002::/16", "2001::/32")
@@ -133,8 +134,10 @@ def _refusal(address: IPAddress) -> str:
     if settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS:
         return "the unspecified address" if address.is_unspecified else ""
     if isinstance(address, ipaddress.IPv6Address):
-        if address.is_loopback:
+        if address == IPV6_LOOPBACK:
             # ::1 lies inside ::/96 (IPv4-compatible): it is this machine, not 0.0.0.1.
+            # (Not is_loopback: Python counts a mapped ::ffff:127.0.0.1 as loopback too,
+            # which the carried-address rule below names better.)
             return "a private or reserved address (the loopback address, this server itself)"
         if any(address in network for network in TRANSITION_REFUSED):
             return "a private or reserved address (an IPv6 transition range: 6to4, Teredo, NAT64)"
