@@ -55,7 +55,7 @@ def enter_journeys_on_activity(
 
 def hand_hot_lead_to_sales(*, lead_id: int, new: str, **kwargs: Any) -> None:
     if new == "hot":
-        exiting.exit_hot_lead(lead_id=lead_id)
+        exiting.hand_to_sales(lead_id=lead_id)
 
 
 def enter_journeys_on_temperature(*, lead_id: int, old: str, new: str, **kwargs: Any) -> None:

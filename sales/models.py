@@ -235,6 +235,12 @@ class Task(models.Model):
         NO_ANSWER = "no_answer", "No answer"
         WRONG_NUMBER = "wrong_number", "Wrong number"
         MEETING_SET = "meeting_set", "Meeting set"
+        # Not a rep's choice: a hand-off's call task the lead's booking, win or loss made
+        # moot (sales.services.leads.close_handoff_tasks_locked). No call, so no speed.
+        CLOSED_BY_STAGE = "closed_by_stage", "Closed: the lead was booked, won or lost"
+
+    # What a rep may say of a task they complete.
+    REP_OUTCOMES = [choice for choice in Outcome.choices if choice[0] != "closed_by_stage"]
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tasks")
     owner = models.ForeignKey(

@@ -44,8 +44,10 @@ def exit_enrollments(*, lead_id: int, reason: str, sequence_id: int | None = Non
     return len(ids)
 
 
-def exit_hot_lead(*, lead_id: int) -> int:
-    """A lead that turned hot leaves the sequences set to hand hot leads to sales."""
+def hand_to_sales(*, lead_id: int) -> int:
+    """Sales has the lead (it turned hot, or a rep took it or was given it): it leaves the
+    journeys and sequences set to hand leads to sales, in the caller's transaction when there
+    is one, so the lead's page never shows a drip the sender would refuse at send time."""
     count = 0
     for sequence_id in Enrollment.objects.filter(
         lead_id=lead_id, state__in=LIVE_STATES, sequence__hand_hot_leads_to_sales=True

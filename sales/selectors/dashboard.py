@@ -355,11 +355,12 @@ def rep_speed_to_contact(*, now: datetime, window: timedelta = SPEED_WINDOW) -> 
         n=Count("pk"),
     )
     # The task's owner, not the episode's rep: a reassigned lead's call is the new rep's.
+    # A call task the lead's booking, win or loss closed was no call (CLOSED_BY_STAGE).
     tasks = Task.objects.filter(
         source=Task.Source.HANDOFF,
         handoff__turned_hot_at__gte=now - window,
         handoff__turned_hot_at__lt=now,
-    )
+    ).exclude(outcome=Task.Outcome.CLOSED_BY_STAGE)
     calls = grouped_with_median(
         tasks,
         key="owner__username",

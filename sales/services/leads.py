@@ -3,7 +3,9 @@
 Each action is one transaction: it locks the lead row (so two reps clicking at once queue
 up and the second sees the first's change), writes the lead with a conditional UPDATE that
 never touches the score, and writes its audit row (LeadChange or Note) with the actor.
-Bad input raises ActionRefused before anything is written.
+Bad input raises ActionRefused before anything is written. A lead given an owner leaves
+its hand-off journeys in the same transaction; one booked, won or lost has its hand-off
+call task closed.
 """
 
 from datetime import datetime
@@ -19,6 +21,7 @@ from nurture.models import Enrollment
 from nurture.services.exiting import (
     LIVE_STATES,
     exit_enrollments,
+    hand_to_sales,
     pause_enrollments,
     resume_enrollments,
 )
@@ -81,8 +84,8 @@ def move_stage(*, lead_id: int, actor: User | None, stage: str, reason: str = ""
     """Move the lead to contacted, booked, won or lost (lost needs a reason). No actor: a
     journey moved it (the reason says which).
 
-    Booked, won and lost end the lead's sequences; contacted counts as the first contact of
-    the open hot episode.
+    Booked, won and lost end the lead's sequences and close its hand-off call task;
+    contacted counts as the first contact of the open hot episode.
     """
     if stage not in WORKABLE_STAGES:
         raise ActionRefused("Choose a stage: contacted, booked, won or lost.")
@@ -98,7 +101,7 @@ def move_stage(*, lead_id: int, actor: User | None, stage: str, reason: str = ""
             )
         old_stage = lead.stage
         Lead.objects.filter(pk=lead.pk).update(stage=stage, updated_at=now)
-        LeadChange.objects.create(
+        change = LeadChange.objects.create(
             lead=lead,
             actor=actor,
             field=LeadChange.Field.STAGE,
@@ -108,6 +111,7 @@ def move_stage(*, lead_id: int, actor: User | None, stage: str, reason: str = ""
         )
         if stage in EXIT_REASONS:
             exit_enrollments(lead_id=lead.pk, reason=EXIT_REASONS[stage])
+            close_handoff_tasks_locked(lead=lead, change=change)
         if stage == Lead.Stage.CONTACTED and actor is not None:
             # A journey marking the lead contacted is not a rep's first contact.
             _first_contact(lead_id=lead.pk, at=now)
@@ -242,7 +246,32 @@ def set_owner_locked(*, lead: Lead, owner: User, actor: User | None, reason: str
         owner=owner
     )
     RepProfile.objects.filter(user_id=owner.pk).update(last_assigned_at=now)
+    # Now, not when the next drip email is refused at send time: the lead's page must stop
+    # showing the journey as running the moment the rep has the lead.
+    hand_to_sales(lead_id=lead.pk)
     lead.owner_id = owner.pk
+
+
+def close_handoff_tasks_locked(*, lead: Lead, change: LeadChange) -> int:
+    """The lead was booked, won or lost (`change`, its stage's audit row): its open "call
+    within 5 minutes" has nothing left to do and leaves the rep's day and "Calls overdue".
+
+    Closed by the stage (its own outcome), not a call: no call is logged, the hot episode
+    keeps no first contact, and the speed to lead figures leave it out. Other tasks (a rep's
+    follow-up) stay open. For a lead the caller has locked, inside its transaction; returns
+    how many tasks it closed.
+    """
+    # The same conditional UPDATE as completing a task: one completed meanwhile keeps its own.
+    closed = Task.objects.filter(
+        lead=lead, source=Task.Source.HANDOFF, completed_at__isnull=True
+    ).update(
+        completed_at=change.at,
+        completed_by_id=change.actor_id,
+        outcome=Task.Outcome.CLOSED_BY_STAGE,
+    )
+    if closed:
+        transaction.on_commit(forget_rep_speeds)
+    return closed
 
 
 def _first_contact(*, lead_id: int, at: datetime) -> None:

@@ -4,7 +4,9 @@
 A task goes to the rep asked for, else the lead's owner, else the round-robin pick the
 hand-offs use (who then owns the lead, as after a hand-off, so the lead's next task goes to
 the same rep). Completing is one conditional UPDATE on open rows: a double click or two
-tabs complete a task once, and the first completion's time and rep stand.
+tabs complete a task once, and the first completion's time and rep stand. A lead booked,
+won or lost has its hand-off call closed the same way, as no call
+(sales.services.leads.close_handoff_tasks_locked).
 """
 
 from datetime import datetime
@@ -95,8 +97,8 @@ def complete_task(
     Completing a done task changes nothing. Raises Task.DoesNotExist, or ActionRefused: 400
     for an unknown outcome or a note too long, 403 for somebody else's task.
     """
-    if outcome not in Task.Outcome.values:
-        outcomes = ", ".join(label.lower() for label in Task.Outcome.labels)
+    if outcome not in dict(Task.REP_OUTCOMES):
+        outcomes = ", ".join(str(label).lower() for _value, label in Task.REP_OUTCOMES)
         raise ActionRefused(f"Choose how it went ({outcomes}).")
     note = note.strip()
     if len(note) > CALL_NOTE_MAX:

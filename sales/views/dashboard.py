@@ -89,7 +89,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "poll_seconds": POLL_SECONDS,
         "can_change": can_change,
         **my_day,
-        "task_outcomes": Task.Outcome.choices,
+        "task_outcomes": Task.REP_OUTCOMES,
         "now": now,
         "my_views": my_views,
         "shared_views": shared_views,

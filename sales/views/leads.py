@@ -66,7 +66,7 @@ def _lead_page(
         "reps": [rep for rep in reps if rep.pk != lead.owner_id],
         "stages": [(stage, Lead.Stage(stage).label) for stage in WORKABLE_STAGES],
         "call_outcomes": Note.Outcome.choices,
-        "task_outcomes": Task.Outcome.choices,
+        "task_outcomes": Task.REP_OUTCOMES,
         "can_change": request.user.has_perm(CHANGE),
         # The stage and owner forms: a rep's (a marketer's would only be refused).
         "can_work": can_work,

@@ -8,7 +8,7 @@ import pytest
 from capture.models import Lead
 from nurture.models import Delivery, Enrollment, Sequence
 from nurture.services.dispatching import hand_out_due
-from nurture.services.exiting import exit_hot_lead
+from nurture.services.exiting import hand_to_sales
 from nurture.services.scheduling import enroll_lead
 from nurture.services.sending import send_delivery
 from tests.factories import LeadFactory, playbook_sequence
@@ -31,7 +31,7 @@ def enrollment(django_capture_on_commit_callbacks: Any) -> Enrollment:
     assert enrolled is not None
     # It turns hot, and scoring's announcement exits it, before the worker got to Day 1.
     Lead.objects.filter(pk=lead.pk).update(temperature="hot", stage="sales_ready")
-    assert exit_hot_lead(lead_id=lead.pk) == 1
+    assert hand_to_sales(lead_id=lead.pk) == 1
     return enrolled
 
 
