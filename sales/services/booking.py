@@ -29,6 +29,7 @@ from nurture.services.exiting import exit_enrollments
 from nurture.tokens import BOOKING_SALT, booking_token
 from sales.models import Booking, LeadChange, RepProfile
 from sales.services.contact import mailbox
+from sales.services.leads import close_handoff_tasks_locked
 from sales.signals import booking_created, stage_changed
 
 logger = logging.getLogger(__name__)
@@ -255,13 +256,15 @@ def book_slot(
             .exclude(stage__in=_CLOSED_STAGES)
             .update(stage=Lead.Stage.BOOKED)
         ):
-            LeadChange.objects.create(
+            change = LeadChange.objects.create(
                 lead=lead,
                 field=LeadChange.Field.STAGE,
                 old_value=old_stage,
                 new_value=Lead.Stage.BOOKED,
                 reason="Booked a consultation",
             )
+            # The prospect booked: the rep's "call within 5 minutes" is closed, by nobody.
+            close_handoff_tasks_locked(lead=lead, change=change)
             if old_stage != Lead.Stage.BOOKED:
                 announce_on_commit(
                     stage_changed,
@@ -279,7 +282,10 @@ def book_slot(
         # Journeys whose goal is a booking convert first; the exit then ends the others.
         goals.convert(lead_id=lead.pk, event=goals.BOOKED, now=now)
         exit_enrollments(lead_id=lead.pk, reason=Enrollment.ExitReason.BOOKED)
-        transaction.on_commit(lambda: send_booking_emails(booking_id=booking.pk))
+        moved_from_id = previous.pk if previous is not None else None
+        transaction.on_commit(
+            lambda: send_booking_emails(booking_id=booking.pk, moved_from_id=moved_from_id)
+        )
         announce_on_commit(booking_created, Booking, lead_id=lead.pk, booking_id=booking.pk)
     return booking
 
@@ -448,18 +454,35 @@ def manage_url(*, lead: Lead) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def send_booking_emails(*, booking_id: int) -> None:
-    """Confirmation (or cancellation) with the invite, to the prospect and to the rep."""
+def send_booking_emails(*, booking_id: int, moved_from_id: int | None = None) -> None:
+    """Confirmation (or cancellation) with the invite, to the prospect and to the rep.
+
+    `moved_from_id`: the booking a reschedule replaced; both emails then say it moved, from
+    which time to which, rather than reading as a second booking.
+    """
     booking = Booking.objects.select_related("lead", "rep__user").get(pk=booking_id)
+    moved_from = (
+        Booking.objects.select_related("rep__user").get(pk=moved_from_id)
+        if moved_from_id is not None
+        else None
+    )
     invite = calendar_invite(booking=booking)
     lead, rep = booking.lead, booking.rep.user
     prospect_zone = _zone(lead.time_zone)
     context = {
         "booking": booking,
+        "moved_from": moved_from,
+        # A colleague had the old time: the rep hears it is theirs now, and from whom.
+        "moved_from_rep": rep_name(booking=moved_from)
+        if moved_from is not None and moved_from.rep_id != booking.rep_id
+        else "",
         "lead": lead,
         "rep": rep,
         "manage_url": manage_url(lead=lead),
         "local_start": booking.starts_at.astimezone(prospect_zone),
+        "previous_local_start": moved_from.starts_at.astimezone(prospect_zone)
+        if moved_from is not None
+        else None,
         "zone": prospect_zone.key,
         "zone_label": zone_label(prospect_zone.key),
         "rep_zone": booking.rep.time_zone or "UTC",

@@ -3,8 +3,10 @@ on a consultation page's thank-you page, `?embed=1`).
 
 Month → day → time → confirm, all server-rendered links and forms: the page works without
 JavaScript, in an iframe of our own site, and on a phone. Times are shown in the viewer's
-zone (their choice, kept in the session, else the lead's, else the browser's) and in their
-locale's clock (12-hour for the US and a few others, 24-hour elsewhere).
+zone (their choice on this lead's page, kept in the session per lead, else the lead's, else
+the browser's) and in their locale's clock (12-hour for the US and a few others, 24-hour
+elsewhere). A signed-in user is a rep booking for the lead (the lead page's "Book a
+meeting"): they read the lead's zone, and their booking never changes it.
 """
 
 import calendar
@@ -46,11 +48,32 @@ class Viewer:
     twelve_hour: bool
     embed: bool
     reschedule: bool
+    # `zone` was chosen on this lead's page (the select, or the browser asked by booking.js),
+    # not taken from the lead: only then do links and forms carry it.
+    zone_chosen: bool = False
+    # A signed-in rep booking for the lead, not the prospect.
+    by_rep: bool = False
     # False: nobody chose a zone and the lead has none; the page asks the browser for one.
     zone_known: bool = True
 
+    @property
+    def lead_zone(self) -> str:
+        return _lead_zone(self.lead)
+
+    @property
+    def hours_zone(self) -> zoneinfo.ZoneInfo:
+        """Whose day a slot must fit: the prospect's, even while a rep reads another zone."""
+        if self.by_rep and self.lead_zone:
+            return zoneinfo.ZoneInfo(self.lead_zone)
+        return self.zone
+
+    @property
+    def picked_zone(self) -> str:
+        """The zone a booking makes the lead's: one the prospect picked, never a rep's."""
+        return self.zone.key if self.zone_chosen and not self.by_rep else ""
+
     def query(self, **extra: str) -> str:
-        params = {"tz": self.zone.key}
+        params = {"tz": self.zone.key} if self.zone_chosen else {}
         if self.embed:
             params["embed"] = "1"
         if self.reschedule:
@@ -102,7 +125,7 @@ def _book(request: HttpRequest, viewer: Viewer) -> HttpResponse:
         )
     try:
         booking_service.book_slot(
-            lead=viewer.lead, starts_at=starts_at, time_zone=_chosen_zone(request) or ""
+            lead=viewer.lead, starts_at=starts_at, time_zone=viewer.picked_zone
         )
     except booking_service.SlotTaken:
         return _picker(
@@ -275,27 +298,31 @@ def _viewer(request: HttpRequest, token: str) -> Viewer | None:
     lead = _lead_or_none(token)
     if lead is None:
         return None
+    # Per lead: one session may open several leads' pages (a rep booking for each in turn),
+    # and a zone chosen on one says nothing about the next lead's.
+    session_key = f"{SESSION_ZONE}:{lead.uid}"
     chosen = _chosen_zone(request)
-    if chosen and request.session.get(SESSION_ZONE) != chosen:
-        request.session[SESSION_ZONE] = chosen
-    name = next(
-        (
-            name
-            for name in (chosen, request.session.get(SESSION_ZONE), lead.time_zone)
-            if is_time_zone(name)
-        ),
-        "UTC",
-    )
+    if chosen and request.session.get(session_key) != chosen:
+        request.session[session_key] = chosen
+    remembered = request.session.get(session_key, "")
+    chosen = chosen or (remembered if is_time_zone(remembered) else None)
     source = request.POST if request.method == "POST" else request.GET
     return Viewer(
         lead=lead,
         token=token,
-        zone=zoneinfo.ZoneInfo(name),
+        zone=zoneinfo.ZoneInfo(chosen or _lead_zone(lead) or "UTC"),
         twelve_hour=_twelve_hour(request.headers.get("Accept-Language", "")),
         embed=source.get("embed") == "1",
         reschedule=source.get("reschedule") == "1",
-        zone_known=bool(chosen or request.session.get(SESSION_ZONE) or lead.time_zone),
+        zone_chosen=chosen is not None,
+        # Prospects have no accounts: whoever is signed in is staff booking for the lead.
+        by_rep=request.user.is_authenticated,
+        zone_known=bool(chosen or _lead_zone(lead)),
     )
+
+
+def _lead_zone(lead: Lead) -> str:
+    return lead.time_zone if is_time_zone(lead.time_zone) else ""
 
 
 def _chosen_zone(request: HttpRequest) -> str | None:
@@ -313,7 +340,7 @@ def _twelve_hour(accept_language: str) -> bool:
 
 
 def _offered(viewer: Viewer) -> list[booking_service.Slot]:
-    return booking_service.available_slots(local_zone=viewer.zone)
+    return booking_service.available_slots(local_zone=viewer.hours_zone)
 
 
 def _current_booking(lead: Lead) -> Booking | None:
@@ -339,6 +366,10 @@ def _base_context(viewer: Viewer) -> dict[str, object]:
         "query": viewer.query(),
         "clock": "12" if viewer.twelve_hour else "24",
         "zone_known": viewer.zone_known,
+        "zone_chosen": viewer.zone_chosen,
+        "by_rep": viewer.by_rep,
+        "zone_is_leads": viewer.zone.key == viewer.lead_zone,
+        "lead_zone_label": zone_label(viewer.lead_zone) if viewer.lead_zone else "",
     }
 
 
