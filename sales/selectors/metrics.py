@@ -219,6 +219,14 @@ def _add(into: dict[str, Any], cell: dict[str, Any]) -> None:
         into[name] = into.get(name, 0) + (cell[name] or 0)
 
 
+def _source_label(source: str | None, medium: str | None) -> str:
+    """A source/medium row's name. No medium at all (None) is a lead that never sent a
+    form (an import, the API); an empty one, a form sent without a utm_medium."""
+    if medium is None:
+        return f"{source or '(direct)'} / (no form)"
+    return f"{source or '(direct)'} / {medium or '(none)'}"
+
+
 def _funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metrics:
     facts = cohort(start=start, end=end)
     total_values: dict[str, Any] = {}
@@ -255,16 +263,19 @@ def _funnel_metrics(*, start: datetime, end: datetime, zone: ZoneInfo) -> Metric
         if not values.get("leads"):
             continue
         values.update(medians.get(("source", source, medium), {}))
-        by_source.append(_row(f"{source or '(direct)'} / {medium or '(none)'}", values))
+        by_source.append(_row(_source_label(source, medium), values))
     by_source.sort(key=lambda row: (-row.leads, row.label))
 
     spends = [row.spend for row in by_campaign if row.spend is not None]
     currencies = {row.currency for row in by_campaign if row.spend is not None}
+    # Spend in two currencies has no one total (no exchange rate here): none is shown, and
+    # no cost per lead, rather than dollars and euros added up.
+    one_currency = len(currencies) == 1
     total = _row(
         "All leads",
         total_values,
-        spend=sum(spends, Decimal(0)) if spends else None,
-        currency=currencies.pop() if len(currencies) == 1 else "",
+        spend=sum(spends, Decimal(0)) if spends and one_currency else None,
+        currency=currencies.pop() if one_currency else "",
     )
     return Metrics(
         start=start,

@@ -206,8 +206,8 @@ def test_figures_match_the_hand_count(
         "google / cpc",
         "google / email",
         "facebook / paid_social",
-        f"{FORMULA_SOURCE} / (none)",
-        "(direct) / (none)",
+        f"{FORMULA_SOURCE} / (no form)",
+        "(direct) / (no form)",
     }
     google = sources["google / cpc"]
     assert _figures(google) == (2, 2, 2, 1, 1, 1, None, None, None, 90 * SECONDS, 60 * MINUTES)
@@ -218,6 +218,29 @@ def test_figures_match_the_hand_count(
     series = {s["label"]: s["data"] for s in daily["series"]}
     assert sum(series["google"]) == 3 and series["google"][1] == 1  # 2 March
     assert sum(sum(data) for data in series.values()) == 6
+
+
+def test_spend_in_two_currencies_has_no_total_and_no_medium_is_not_an_empty_one() -> None:
+    dollars = CampaignFactory(name="US", spend=Decimal("1500.00"), currency="USD")
+    euros = CampaignFactory(name="EU", spend=Decimal("500.00"), currency="EUR")
+    make_lead(campaign=dollars, source="google", created_at=_day(2))
+    make_lead(campaign=euros, source="google", created_at=_day(3))
+    direct = make_lead(source="", created_at=_day(4))
+    _submitted(direct, "", _day(4))  # a form sent without a utm_medium
+    make_lead(source="", created_at=_day(5))  # never sent a form (an import)
+
+    metrics = funnel_metrics(start=START, end=END, zone=UTC)
+
+    campaigns = {row.label: row for row in metrics.campaigns}
+    assert (campaigns["US"].spend, campaigns["US"].currency) == (Decimal("1500.00"), "USD")
+    assert (campaigns["EU"].spend, campaigns["EU"].currency) == (Decimal("500.00"), "EUR")
+    assert (metrics.total.spend, metrics.total.cost_per_lead, metrics.total.currency) == (
+        None,
+        None,
+        "",
+    )
+    sources = {row.label: row.leads for row in metrics.sources}
+    assert sources == {"google / (no form)": 2, "(direct) / (none)": 1, "(direct) / (no form)": 1}
 
 
 def test_the_page_charts_and_tables(client: Client, funnel: dict[str, Any]) -> None:
@@ -268,7 +291,7 @@ def test_the_csv_export_is_formula_safe(client: Client, funnel: dict[str, Any]) 
     assert rows[1][:3] == ["total", "All leads", "6"]
     names = [row[1] for row in rows[1:]]
     assert "'=cmd|' /C calc'!A0" in names
-    assert f"'{FORMULA_SOURCE} / (none)" in names
+    assert f"'{FORMULA_SOURCE} / (no form)" in names
     for row in rows:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
