@@ -41,12 +41,18 @@ class Campaign(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(spend__gte=0), name="campaign_spend_gte_0"),
+            # The messages are what the admin and the API show a marketer.
+            models.CheckConstraint(
+                condition=models.Q(spend__gte=0),
+                name="campaign_spend_gte_0",
+                violation_error_message="Spend can't be negative.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(ends_on__isnull=True)
                 | models.Q(starts_on__isnull=True)
                 | models.Q(ends_on__gte=models.F("starts_on")),
                 name="campaign_ends_after_start",
+                violation_error_message="The campaign can't end before it starts.",
             ),
         ]
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from capture.models import LandingPage, Lead, Submission
+from capture.models import Campaign, LandingPage, Lead, Submission
 from capture.services import Tracking, capture_submission
 from tests.factories import LandingPageFactory, LeadFactory, marketer, sales_rep
 
@@ -165,3 +165,27 @@ def test_a_sales_rep_cannot_use_the_admin(client: Client) -> None:
     response = client.get(reverse("admin:capture_lead_changelist"))
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"spend": "-50"}, "Spend can&#x27;t be negative."),
+        (
+            {"starts_on": "2026-03-10", "ends_on": "2026-03-01"},
+            "The campaign can&#x27;t end before",
+        ),
+    ],
+)
+def test_a_campaign_the_database_would_refuse_gets_a_sentence(
+    marketer_client: Client, values: dict[str, str], message: str
+) -> None:
+    data = {"name": "Spring", "key": "spring", "spend": "100", "currency": "USD", **values}
+
+    response = marketer_client.post(reverse("admin:capture_campaign_add"), data)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page
+    assert "is violated" not in page and "campaign_spend" not in page
+    assert not Campaign.objects.exists()
