@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from capture import page_checks
 from capture.branding import PRESETS
 from capture.forms import CaptureForm
 from capture.models import Activity, Brand, Campaign, LandingPage, Lead, Submission
@@ -223,6 +224,13 @@ class LandingPageAdmin(admin.ModelAdmin[LandingPage]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LandingPage]:
         return landing_pages_with_counts().select_related("campaign")
+
+    def save_model(self, request: HttpRequest, obj: LandingPage, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Settings that promise what nothing will do (page_checks: a double opt-in no
+        # journey starts from), said beside the "saved" message.
+        for warning in page_checks.warnings_for(obj):
+            messages.warning(request, warning)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """A new page starts from a preset (?kind=download), a consultation by default."""

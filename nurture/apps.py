@@ -8,11 +8,11 @@ class NurtureConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
-        from capture import booking_links
+        from capture import booking_links, page_checks
         from capture.forms import EXTRA_FIELDS
         from capture.signals import activity_recorded, lead_captured
         from nurture import checks, receivers  # noqa: F401 - checks registers on import
-        from nurture.selectors import is_suppressed
+        from nurture.selectors import double_opt_in_unsent, is_suppressed
         from nurture.services import topics
         from scoring.signals import score_changed, temperature_changed
 
@@ -24,6 +24,8 @@ class NurtureConfig(AppConfig):
         )
         # A bounced, complained or unsubscribed address gets no booking link either.
         booking_links.HOLDS.append(lambda lead: is_suppressed(email=lead.email))
+        # A double opt-in page no journey starts from would confirm no one: said on save.
+        page_checks.CHECKS.append(double_opt_in_unsent)
         lead_captured.connect(receivers.enroll_captured_lead, dispatch_uid="nurture.enroll")
         lead_captured.connect(
             receivers.enter_journeys_on_capture, dispatch_uid="nurture.journeys.capture"

@@ -6,8 +6,8 @@ from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q, QueryS
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from capture.models import ERASED_EMAIL_DOMAIN, Activity, Lead
-from nurture.models import Delivery, Enrollment, Suppression
+from capture.models import ERASED_EMAIL_DOMAIN, Activity, LandingPage, Lead
+from nurture.models import Delivery, Enrollment, Sequence, Suppression, Trigger
 
 PREVIEW_CHOICES = 20
 
@@ -26,6 +26,34 @@ def delivery_for_link(*, delivery_id: int, lead_uid: uuid.UUID | None) -> Delive
         Delivery.objects.select_related("enrollment__lead", "step")
         .filter(_link_names("enrollment__lead__", lead_uid), pk=delivery_id)
         .first()
+    )
+
+
+def starts_from_page(*, landing_page_id: int) -> bool:
+    """Whether a live day list or journey enrolls the leads this page captures."""
+    live = Sequence.Status.ACTIVE
+    if Sequence.objects.filter(
+        status=live, kind=Sequence.Kind.DAYS, entry_pages=landing_page_id
+    ).exists():
+        return True
+    pages = Trigger.objects.filter(
+        kind=Trigger.Kind.FORM, sequence__status=live, sequence__kind=Sequence.Kind.JOURNEY
+    ).values_list("config", flat=True)
+    # As triggers.matches reads a form trigger: no page is every page.
+    return any(
+        (config or {}).get("page") in (None, "") or str(config["page"]) == str(landing_page_id)
+        for config in pages
+    )
+
+
+def double_opt_in_unsent(page: LandingPage) -> str:
+    """A double opt-in page that no live journey starts from sends no confirmation at all."""
+    if not page.double_opt_in or starts_from_page(landing_page_id=page.pk):
+        return ""
+    return (
+        "Double opt-in is on, but no live journey or day list starts from this page, so no "
+        "confirmation email goes out and its leads are never confirmed. Add the page to a "
+        "journey's form trigger (or a day list's entry pages), or turn double opt-in off."
     )
 
 

@@ -8,7 +8,14 @@ from django.urls import reverse
 
 from capture.models import Campaign, LandingPage, Lead, Submission
 from capture.services import Tracking, capture_submission
-from tests.factories import LandingPageFactory, LeadFactory, marketer, sales_rep
+from tests.factories import (
+    LandingPageFactory,
+    LeadFactory,
+    marketer,
+    playbook_sequence,
+    sales_rep,
+)
+from tests.journeys.builders import playbook
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +196,33 @@ def test_a_campaign_the_database_would_refuse_gets_a_sentence(
     assert message in page
     assert "is violated" not in page and "campaign_spend" not in page
     assert not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize("started_by", ["nothing", "a journey", "a day list"])
+def test_saving_a_double_opt_in_page_no_journey_starts_from_says_so(
+    marketer_client: Client, started_by: str
+) -> None:
+    page = LandingPageFactory(double_opt_in=True)
+    if started_by == "a journey":
+        journey = playbook(page=page)
+        assert journey.status == "active" and journey.triggers.get().config == {"page": page.pk}
+    elif started_by == "a day list":
+        playbook_sequence(page=page)
+    url = reverse("admin:capture_landingpage_change", args=[page.pk])
+    data = {
+        "kind": page.kind,
+        "title": page.title,
+        "slug": page.slug,
+        "headline": page.headline,
+        "cta_label": "Send",
+        "thank_you_text": "Thanks",
+        "double_opt_in": "on",
+        "ask_first_name": "optional",
+    }
+
+    response = marketer_client.post(url, data, follow=True)
+
+    assert response.redirect_chain, response.content.decode()[:1500]
+    shown = [str(message) for message in response.context["messages"]]
+    warned = [text for text in shown if text.startswith("Double opt-in is on, but no live")]
+    assert bool(warned) == (started_by == "nothing"), shown
