@@ -25,6 +25,7 @@ from nurture.services.exiting import (
     pause_enrollments,
     resume_enrollments,
 )
+from nurture.services.exits import SALES_STAGES
 from sales.models import Handoff, LeadChange, Note, RepProfile, Task
 from sales.selectors.dashboard import forget_rep_speeds
 from sales.signals import stage_changed
@@ -112,6 +113,10 @@ def move_stage(*, lead_id: int, actor: User | None, stage: str, reason: str = ""
         if stage in EXIT_REASONS:
             exit_enrollments(lead_id=lead.pk, reason=EXIT_REASONS[stage])
             close_handoff_tasks_locked(lead=lead, change=change)
+        elif stage in SALES_STAGES:
+            # Contacted is sales' stage: the hand-off journeys end now, as the sender would
+            # at their next email, so the lead page says so at once.
+            hand_to_sales(lead_id=lead.pk)
         if stage == Lead.Stage.CONTACTED and actor is not None:
             # A journey marking the lead contacted is not a rep's first contact.
             _first_contact(lead_id=lead.pk, at=now)

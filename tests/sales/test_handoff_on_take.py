@@ -126,6 +126,22 @@ def test_claiming_through_the_api_stops_the_drip(
     _assert_handed_to_sales(drip, own_leads)
 
 
+def test_marking_a_lead_contacted_stops_the_drip_at_once(
+    warm_lead: tuple[Lead, Enrollment, Enrollment],
+) -> None:
+    lead, drip, own_leads = warm_lead
+    Lead.objects.filter(pk=lead.pk).update(owner=make_rep("ann"))  # owned before the fix
+    drip.refresh_from_db()
+    assert drip.state == Enrollment.State.ACTIVE
+
+    response = _client(User.objects.get(username="ann")).post(
+        reverse("sales:move_stage", args=[lead.pk]), {"stage": "contacted"}
+    )
+
+    assert response.status_code == 302
+    _assert_handed_to_sales(drip, own_leads)
+
+
 @pytest.mark.parametrize("by", ["page", "api"])
 def test_giving_a_lead_to_a_rep_stops_the_drip(
     warm_lead: tuple[Lead, Enrollment, Enrollment], by: str
