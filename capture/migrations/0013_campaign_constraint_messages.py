@@ -4,20 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('capture', '0012_submission_proven'),
+        ("capture", "0012_submission_proven"),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='campaign',
-            name='campaign_spend_gte_0',
-            constraint=models.CheckConstraint(condition=models.Q(('spend__gte', 0)), name='campaign_spend_gte_0', violation_error_message="Spend can't be negative."),
+            model_name="campaign",
+            name="campaign_spend_gte_0",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("spend__gte", 0)),
+                name="campaign_spend_gte_0",
+                violation_error_message="Spend can't be negative.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='campaign',
-            name='campaign_ends_after_start',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('starts_on__isnull', True), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='campaign_ends_after_start', violation_error_message="The campaign can't end before it starts."),
+            model_name="campaign",
+            name="campaign_ends_after_start",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ends_on__isnull", True),
+                    ("starts_on__isnull", True),
+                    ("ends_on__gte", models.F("starts_on")),
+                    _connector="OR",
+                ),
+                name="campaign_ends_after_start",
+                violation_error_message="The campaign can't end before it starts.",
+            ),
         ),
     ]

@@ -103,6 +103,8 @@ class DashboardRow:
     last_activity: str = ""
     last_activity_at: datetime | None = None
     hot_since: datetime | None = None
+    # Why it scores what it does: its biggest reasons, as the lead page words them.
+    why: list[str] = field(default_factory=list)
     url: str = ""  # set by the view
 
     @property
@@ -258,6 +260,7 @@ def _rows_for(leads: list[Any]) -> list[DashboardRow]:
         else {}
     )
     hot_since = hot_since_by_lead(lead_ids=[lead.pk for lead in leads if lead.temperature == "hot"])
+    why = top_reasons_by_lead(lead_ids=[lead.pk for lead in leads if lead.score > 0])
     rows = []
     for lead in leads:
         activity = activities.get(lead.last_activity_id) if lead.last_activity_id else None
@@ -269,9 +272,33 @@ def _rows_for(leads: list[Any]) -> list[DashboardRow]:
                 else "captured",
                 last_activity_at=activity.occurred_at if activity else lead.created_at,
                 hot_since=hot_since.get(lead.pk),
+                why=why.get(lead.pk, []),
             )
         )
     return rows
+
+
+# A row names this many reasons, biggest first (the lead page has them all).
+ROW_REASONS = 2
+
+
+def top_reasons_by_lead(*, lead_ids: list[int]) -> dict[int, list[str]]:
+    """Each lead's biggest positive reasons at its latest score change, in one query (the
+    latest change per lead through its (lead, -at) index)."""
+    if not lead_ids:
+        return {}
+    latest = ScoreChange.objects.filter(lead=OuterRef("pk")).order_by("-at", "-id")
+    found = Lead.objects.filter(pk__in=lead_ids).annotate(
+        reasons=Subquery(latest.values("reasons")[:1])
+    )
+    why: dict[int, list[str]] = {}
+    for lead_id, reasons in found.values_list("pk", "reasons"):
+        ranked = sorted(
+            (r for r in reasons or [] if isinstance(r, dict) and (r.get("points") or 0) > 0),
+            key=lambda r: -float(r.get("points") or 0),
+        )
+        why[lead_id] = [str(r.get("text", "")) for r in ranked[:ROW_REASONS] if r.get("text")]
+    return why
 
 
 def hot_since_by_lead(*, lead_ids: Iterable[int]) -> dict[int, datetime]:

@@ -14,6 +14,7 @@ from nurture.models import Delivery
 from nurture.services.scheduling import enroll_lead
 from sales.models import Handoff, RepProfile
 from sales.selectors import Cursor, DashboardFilters, dashboard_page
+from scoring.models import ScoreChange
 from tests.factories import CampaignFactory, UserFactory, playbook_sequence, sales_rep
 from tests.sales.support import make_activity, make_lead, make_rep
 
@@ -184,6 +185,44 @@ def test_rows_say_what_the_lead_did_last_and_since_when_it_is_hot(client: Client
     assert "3\xa0hours" in html
 
 
+def test_rows_say_why_a_lead_scores_what_it_does(client: Client) -> None:
+    lead = make_lead(first_name="Maria", temperature="hot", score=75)
+    reason = {"rule_id": None, "label": ""}
+    ScoreChange.objects.create(
+        lead=lead,
+        old_score=0,
+        new_score=40,
+        old_temperature="cold",
+        new_temperature="warm",
+        cause="capture",
+        reasons=[{**reason, "points": 40, "text": "Old reason (+40)"}],
+        at=NOW - timedelta(days=2),
+    )
+    ScoreChange.objects.create(
+        lead=lead,
+        old_score=40,
+        new_score=75,
+        old_temperature="warm",
+        new_temperature="hot",
+        cause="activity",
+        reasons=[
+            {**reason, "points": 10, "text": "Pricing page view (+10)"},
+            {**reason, "points": -5, "text": "Student (−5)"},
+            {**reason, "points": 25, "text": "Director title (+25)"},
+            {**reason, "points": 5, "text": "Opened an email (+5)"},
+        ],
+        at=NOW - timedelta(hours=1),
+    )
+    make_lead(first_name="Nil", score=0)
+    client.force_login(sales_rep())
+
+    html = _get(client).content.decode()
+
+    # The latest change's two biggest reasons; none for a lead with no points.
+    assert "Why: Director title (+25) · Pricing page view (+10)</div>" in html
+    assert html.count('class="small lf-why"') == 1
+
+
 def test_the_dashboard_shows_times_in_the_reps_zone(client: Client) -> None:
     rep = make_rep("ann", time_zone="America/New_York")
     lead = make_lead(temperature="hot")
@@ -222,8 +261,8 @@ def test_the_query_count_does_not_grow_with_leads_or_activities(
         Handoff.objects.create(lead=lead, turned_hot_at=NOW - timedelta(hours=1))
     client.force_login(sales_rep())
     # session, user, permissions (2), rep zone, campaigns, 3 temperatures, activities,
-    # deliveries, hand-offs, score changes, speed medians (2), saved views
-    _dashboard_queries(client, django_assert_max_num_queries, 17)
+    # deliveries, hand-offs, score changes, score reasons, speed medians (2), saved views
+    _dashboard_queries(client, django_assert_max_num_queries, 18)
 
 
 def test_new_hot_leads_since_you_looked(client: Client) -> None:
