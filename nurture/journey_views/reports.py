@@ -98,6 +98,7 @@ def report_view(request: HttpRequest, journey_id: int) -> HttpResponse:
         "series": [
             {"label": "Entered", "data": [row.figures.entered for row in report.funnel]},
             {"label": "Sent", "data": [row.figures.sent for row in report.funnel]},
+            {"label": "Opened", "data": [row.figures.opened for row in report.funnel]},
             {"label": "Clicked", "data": [row.figures.clicked for row in report.funnel]},
             {"label": "Converted after", "data": [row.figures.converted for row in report.funnel]},
         ],

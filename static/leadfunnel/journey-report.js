@@ -2,7 +2,7 @@
 (function () {
   "use strict";
 
-  var palette = ["#0d6efd", "#198754", "#995c00", "#6f42c1"];
+  var palette = ["#0d6efd", "#198754", "#0f766e", "#995c00", "#6f42c1"];
 
   function draw() {
     var source = document.getElementById("journey-report-data");

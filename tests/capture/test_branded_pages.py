@@ -308,6 +308,8 @@ def test_the_live_preview_renders_unsaved_changes_and_saves_nothing(
     assert 'src="data:image/png;base64,' in html and 'alt="A team"' in html
     assert 'name="company"' in html and 'name="job_title"' not in html
     assert "<script" not in html, "the preview frame runs nothing"
+    # A relative image or link in the copy resolves as on the live page, not in the admin.
+    assert f'<base href="/l/{data["slug"]}/">' in html
     assert not LandingPage.objects.exists()
     assert not list(Path(settings.MEDIA_ROOT).rglob("*")), "no upload stored"
 

@@ -87,6 +87,14 @@ def test_the_report_page_shows_the_figures_as_chart_data_and_a_table(
     assert data["labels"][0] == "Thanks, we got your request"
     entered = next(s for s in data["series"] if s["label"] == "Entered")
     assert entered["data"][0] == 3
+    # The funnel columns of the table below, each a series of the chart.
+    assert [s["label"] for s in data["series"]] == [
+        "Entered",
+        "Sent",
+        "Opened",
+        "Clicked",
+        "Converted after",
+    ]
     # The same figures as an accessible table.
     assert '<th scope="row">Three ways to grow</th><td>Email</td>' in page
     assert re.search(

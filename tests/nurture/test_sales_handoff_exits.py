@@ -147,8 +147,8 @@ def test_it_sends_a_lead_hot_at_sign_up_only_the_confirmation(
     [
         # Scoring's announcement exits the enrollment at once: the steps are cancelled.
         ("turns hot", []),
-        # Nothing announces a rep's move to nurture: the next send's re-check stops it.
-        ("a rep marks it contacted", [("skipped", "handed to sales: lead is contacted")]),
+        # So does a rep's move to a sales stage (the lead page says so at once).
+        ("a rep marks it contacted", []),
     ],
 )
 def test_it_stops_at_the_step_after_sales_takes_the_lead(

@@ -140,7 +140,7 @@ def test_the_metrics_csv_neutralises_formulas(client: Client) -> None:
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
     cells = [cell for row in _csv_rows(response.content)[1:] for cell in row]
-    assert "'=cmd|' /C calc'!A0" in cells and "'@SUM(1+1) / (none)" in cells
+    assert "'=cmd|' /C calc'!A0" in cells and "'@SUM(1+1) / (no form)" in cells
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
 
 
