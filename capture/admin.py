@@ -181,7 +181,7 @@ class LandingPageAdmin(admin.ModelAdmin[LandingPage]):
     readonly_fields = ("live_preview", "preview_link", "embed_snippet", "view_count")
     fieldsets = (
         (None, {"fields": ("kind", "title", "slug", "published", "campaign", "preview_link")}),
-        ("Live preview", {"fields": ("live_preview",)}),
+        ("Live preview", {"fields": ("live_preview",), "classes": ("lf-preview-fieldset",)}),
         (
             "Copy",
             {"fields": ("headline", "body", "cta_label", "testimonial", "testimonial_author")},
@@ -350,7 +350,7 @@ class LandingPageAdmin(admin.ModelAdmin[LandingPage]):
             'style="border:0" loading="lazy"></iframe>'
         )
         return format_html(
-            '<textarea readonly rows="3" cols="80" aria-label="Embed snippet">'
+            '<textarea readonly rows="3" cols="80" class="lf-snippet" aria-label="Embed snippet">'
             '{}</textarea><p class="help">Paste this into your site; list the '
             "site's origin under “sites allowed to embed the form”.</p>",
             snippet,

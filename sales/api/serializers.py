@@ -245,7 +245,8 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
 class TimelineEntrySerializer(serializers.Serializer[TimelineEntry]):
     at = serializers.DateTimeField()
     kind = serializers.CharField(
-        help_text="submission, activity, email, score, stage, owner, sequence, note, call, booking"
+        help_text="submission, activity, email, sms, score, stage, owner, sequence, note, call, "
+        "task, booking"
     )
     title = serializers.CharField()
     detail = serializers.CharField(allow_blank=True)

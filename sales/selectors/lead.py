@@ -17,7 +17,7 @@ from leadfunnel.groups import CLAIM_LEAD
 from nurture.merge_text import merge_text
 from nurture.models import Delivery, Enrollment, SmsMessage, Step
 from nurture.services.scheduling import lead_zone
-from sales.models import Booking, LeadChange, Note
+from sales.models import Booking, LeadChange, Note, Task
 from sales.selectors.describe import (
     campaign_label,
     describe_activity,
@@ -124,6 +124,11 @@ def lead_workspace(*, lead: Lead, length: int = TIMELINE_LENGTH) -> Workspace:
         .order_by("-created_at")[:length]
     )
     texts = list(SmsMessage.objects.filter(lead=lead).order_by("-created_at", "-id")[:length])
+    done_tasks = list(
+        Task.objects.filter(lead=lead, completed_at__isnull=False)
+        .select_related("completed_by")
+        .order_by("-completed_at", "-id")[:length]
+    )
     by_id = {delivery.pk: delivery for delivery in deliveries}
     entries = [
         *(_submission_entry(s) for s in submissions),
@@ -133,6 +138,7 @@ def lead_workspace(*, lead: Lead, length: int = TIMELINE_LENGTH) -> Workspace:
         *(_score_entry(c) for c in score_changes),
         *(_change_entry(c) for c in changes),
         *(_note_entry(n) for n in notes),
+        *(_task_entry(t) for t in done_tasks),
         *(entry for b in bookings for entry in _booking_entries(b)),
     ]
     entries.sort(key=lambda entry: entry.at, reverse=True)
@@ -237,6 +243,23 @@ def _note_entry(note: Note) -> TimelineEntry:
         else "Note",
         detail=note.body,
         actor=note.author.get_username(),
+    )
+
+
+def _task_entry(task: Task) -> TimelineEntry:
+    """A completed task: done by a rep (with the call's outcome, if it was one), or closed
+    because the lead was booked, won or lost."""
+    if task.outcome == Task.Outcome.CLOSED_BY_STAGE:
+        title, detail = f"Task closed: {task.title}", "The lead was booked, won or lost."
+    else:
+        title = f"Task done: {task.title}"
+        detail = "" if task.outcome in ("", Task.Outcome.DONE) else task.get_outcome_display()
+    return TimelineEntry(
+        at=task.completed_at or task.due_at,  # completed_at: the query keeps completed ones
+        kind="task",
+        title=title,
+        detail=detail,
+        actor=task.completed_by.get_username() if task.completed_by else "",
     )
 
 

@@ -16,7 +16,7 @@ from nurture.models import Enrollment, Sequence
 from nurture.services.scheduling import enroll_lead
 from nurture.tokens import booking_token
 from sales.models import Handoff, LeadChange, Note, RepProfile, SalesSettings, Task
-from sales.selectors import rep_speed_to_contact
+from sales.selectors import lead_workspace, rep_speed_to_contact
 from sales.services.handoff import open_handoff
 from sales.services.tasks import create_task
 from tests.api.conftest import token_client
@@ -235,6 +235,12 @@ def _assert_closed_by_stage(
     # Not a call: none is logged, and the hot episode has no first contact.
     assert not Note.objects.filter(lead=call.lead).exists()
     assert Handoff.objects.get(lead=call.lead).first_contact_at is None
+    # The rep's timeline says why it closed.
+    (entry,) = [e for e in lead_workspace(lead=call.lead).timeline if e.kind == "task"]
+    assert (entry.title, entry.detail) == (
+        f"Task closed: {call.title}",
+        "The lead was booked, won or lost.",
+    )
 
 
 def test_booking_a_lead_on_its_page_closes_its_call_task(

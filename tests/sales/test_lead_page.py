@@ -15,8 +15,9 @@ from nurture.models import Delivery
 from nurture.services import advancing, journeys
 from nurture.services.scheduling import enroll_lead
 from nurture.services.triggers import enter_journey
-from sales.models import Booking, LeadChange, Note, RepProfile
+from sales.models import Booking, LeadChange, Note, RepProfile, Task
 from sales.selectors import lead_workspace
+from sales.services.tasks import complete_task
 from scoring.models import ScoreChange
 from tests.factories import LandingPageFactory, playbook_sequence, sales_rep
 from tests.journeys.builders import email, playbook, wait
@@ -174,10 +175,10 @@ def test_the_query_count_does_not_grow_with_the_history(
     for index in range(activities // 10):
         Note.objects.create(lead=lead, author=lead.changes.first().actor, body=f"n{index}")
     client.force_login(sales_rep())
-    # session, user, permissions (2), rep zone, lead, 8 timeline sources, tasks (open, done), reps
-    # the lead's texts (SMS); topics with the lead's state, its suppression, its consent log;
-    # its upcoming meetings
-    with django_assert_max_num_queries(22):
+    # session, user, permissions (2), rep zone, lead, 9 timeline sources (completed tasks
+    # among them), tasks (open, done), reps, the lead's texts (SMS); topics with the lead's
+    # state, its suppression, its consent log; its upcoming meetings
+    with django_assert_max_num_queries(23):
         assert client.get(reverse("sales:lead", args=[lead.pk])).status_code == 200
 
 
@@ -235,3 +236,24 @@ def test_a_journey_email_reads_as_the_lead_saw_it_in_sequences_and_timeline(
     assert "“Questions about pricing, Ada?” sent" in html
     assert "Sent Pricing follow-up “Questions about pricing, Ada?”" in html
     assert "{{" not in html and "Day None" not in html
+
+
+def test_completed_tasks_are_on_the_timeline_with_who_and_how() -> None:
+    ann = make_rep("ann")
+    lead = make_lead()
+    call = Task.objects.create(
+        lead=lead, owner=ann, title="Call within 5 minutes", due_at=_at(60), source="handoff"
+    )
+    follow_up = Task.objects.create(lead=lead, owner=ann, title="Send the deck", due_at=_at(30))
+    Task.objects.create(lead=lead, owner=ann, title="Still to do", due_at=_at(-60))
+    complete_task(task_id=follow_up.pk, actor=ann, now=_at(20))
+    complete_task(task_id=call.pk, actor=ann, outcome="connected", note="Keen", now=_at(10))
+
+    with timezone.override(UTC):
+        timeline = lead_workspace(lead=lead).timeline
+
+    tasks = [(e.title, e.detail, e.actor, e.at) for e in timeline if e.kind == "task"]
+    assert tasks == [
+        ("Task done: Call within 5 minutes", "Connected", "ann", _at(10)),
+        ("Task done: Send the deck", "", "ann", _at(20)),
+    ]
